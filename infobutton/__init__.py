@@ -1,0 +1,28 @@
+"""Infobutton: an HL7 Infobutton knowledge responder for MedlinePlus health topics."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import Settings
+
+
+def create_app(config: dict | Settings | None = None, *, services=None) -> Flask:
+    """The one place things are wired: settings, services, blueprints and error handlers.
+
+    ``config`` is a Settings or a dict of Settings fields overriding the environment;
+    ``services`` lets tests inject prepared services.
+    """
+    from .services import build_services
+    from .web import register_blueprints
+
+    if isinstance(config, Settings):
+        settings = config
+    else:
+        settings = Settings.from_env(**(config or {}))
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.ensure_ascii = False
+    app.extensions["infobutton"] = services or build_services(settings)
+    register_blueprints(app)
+    return app

@@ -1,0 +1,63 @@
+"""The ``infobutton`` command: serve, plus the content and mapping commands. Commands call
+services; they never write SQL themselves."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from .config import Settings
+
+# Path only (%(U)s): query strings carry patient context and never reach the logs.
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+
+
+@click.group()
+def main() -> None:
+    """HL7 Infobutton knowledge responder."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def gunicorn_options(host: str, port: int, workers: int, settings: Settings) -> dict:
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": 4,
+        "accesslog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "errorlog": "-",
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "limit_request_line": settings.max_url_bytes,
+    }
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the service under gunicorn (SQLite in INFOBUTTON_DATA_DIR unless
+    INFOBUTTON_DATABASE_URL says otherwise), creating and seeding the database on first start."""
+    from gunicorn.app.base import BaseApplication
+
+    from . import create_app
+    from .services import build_services
+
+    settings = Settings.from_env()
+    # Migrate and seed once, in the arbiter, before any worker starts.
+    build_services(settings).close()
+    click.echo(f"infobutton: database {settings.resolved_database_url}", err=True)
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in gunicorn_options(host, port, workers, settings).items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return create_app(settings)
+
+    Server().run()
+

@@ -1,0 +1,51 @@
+"""Every setting once, with its environment variable and default. Read by create_app, never
+at import time."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+def default_data_dir() -> str:
+    import platformdirs
+
+    return platformdirs.user_data_dir("infobutton", appauthor=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Field name ↔ env var ``INFOBUTTON_<NAME>``; see the README's configuration table."""
+
+    data_dir: str = ""
+    database_url: str = ""  # default: sqlite:///<data_dir>/infobutton.sqlite3
+    max_topics: int = 3  # topics per knowledge request
+    cache_ttl: float = 300.0  # seconds a rendered response stays cached
+    cache_size: int = 4096  # rendered responses kept
+    http_max_age: int = 3600  # Cache-Control max-age for EHRs and browsers
+    version_check_interval: float = 0.2  # seconds between cheap mapping/topic version checks
+    max_body_bytes: int = 64 * 1024
+    max_url_bytes: int = 8 * 1024
+    seed: bool = True  # fill an empty database from the bundled mappings and topics
+    base_url: str = ""  # public base URL used in links; default: the request's host
+    redis_url: str = ""  # optional shared response cache
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return "sqlite:///" + str(Path(self.data_dir or default_data_dir()) / "infobutton.sqlite3")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        values = {}
+        for f in fields(cls):
+            raw = env.get(f"INFOBUTTON_{f.name.upper()}")
+            if raw is None:
+                continue
+            kind = type(f.default)
+            values[f.name] = raw.lower() in ("1", "true", "yes", "on") if kind is bool else kind(raw)
+        values.update(overrides)
+        return cls(**values)

@@ -1,0 +1,1 @@
+"""Topic content: importers (MedlinePlus XML, topic pages) and upstream fetchers."""

@@ -1,0 +1,137 @@
+"""The cached read side of the responder: rule index, topics and rendered responses.
+
+Every cache is bounded, lock-protected and has a named invalidation function next to it.
+Writers bump a version counter in the database in the same transaction as their change; each
+worker compares the counters at most every ``version_check_interval`` seconds and drops what
+is stale, so a committed change is live in every worker and instance within a second.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import cachetools
+
+from . import resolver
+from .models import KnowledgeRequest, Topic, TopicMatch
+
+
+class KnowledgeService:
+    def __init__(
+        self,
+        db,
+        topics,
+        mappings,
+        *,
+        max_topics: int = 3,
+        response_ttl: float = 300.0,
+        response_size: int = 4096,
+        check_interval: float = 0.2,
+        timer: Callable[[], float] = time.monotonic,
+        search: resolver.TextSearch | None = None,
+    ):
+        self.db = db
+        self.topics = topics
+        self.mappings = mappings
+        self.max_topics = max_topics
+        self.search = search
+        self._timer = timer
+        self._check_interval = check_interval
+        self._lock = threading.RLock()
+        self._rules: dict | None = None
+        self._topic_cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=4096)
+        self._responses: cachetools.TTLCache = cachetools.TTLCache(
+            maxsize=response_size, ttl=response_ttl, timer=timer
+        )
+        self._seen: tuple[int, int] | None = None
+        self._checked_at = float("-inf")
+        self.on_invalidate: list[Callable[[], None]] = []
+
+    # -- freshness ---------------------------------------------------------------------------
+
+    def _read_versions(self) -> tuple[int, int]:
+        rows = dict(self.db.query(
+            "SELECT key, value FROM meta WHERE key IN ('mapping_version', 'topic_version')"
+        ))
+        return int(rows.get("mapping_version", 0)), int(rows.get("topic_version", 0))
+
+    def refresh_if_stale(self) -> None:
+        """Cheap per-request check: read the version counters at most once per interval."""
+        now = self._timer()
+        if now - self._checked_at < self._check_interval:
+            return
+        self._checked_at = now
+        seen = self._read_versions()
+        if self._seen is None:
+            self._seen = seen
+            return
+        if seen != self._seen:
+            mapping_changed = seen[0] != self._seen[0]
+            topic_changed = seen[1] != self._seen[1]
+            self._seen = seen
+            if mapping_changed:
+                self.invalidate_mappings()
+            if topic_changed:
+                self.invalidate_topics()
+
+    def invalidate_mappings(self) -> None:
+        """Drop the rule index and every rendered response (mappings changed)."""
+        with self._lock:
+            self._rules = None
+            self._responses.clear()
+        for hook in self.on_invalidate:
+            hook()
+
+    def invalidate_topics(self) -> None:
+        """Drop cached topics and every rendered response (topic content changed)."""
+        with self._lock:
+            self._topic_cache.clear()
+            self._responses.clear()
+        for hook in self.on_invalidate:
+            hook()
+
+    def refresh_now(self) -> None:
+        """After a write in this process: check the counters at once rather than next interval."""
+        self._checked_at = float("-inf")
+        self.refresh_if_stale()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def rules(self) -> dict:
+        with self._lock:
+            if self._rules is None:
+                self._rules = resolver.index_rules(self.mappings.rules())
+            return self._rules
+
+    def topic(self, topic_id: str) -> Topic | None:
+        with self._lock:
+            if topic_id in self._topic_cache:
+                return self._topic_cache[topic_id]
+        topic = self.topics.get(topic_id)
+        with self._lock:
+            self._topic_cache[topic_id] = topic
+        return topic
+
+    def resolve(self, request: KnowledgeRequest, limit: int | None = None) -> list[TopicMatch]:
+        return resolver.resolve(
+            request, self.rules(), self.topic, limit or self.max_topics, search=self.search
+        )
+
+    # -- rendered responses ------------------------------------------------------------------
+
+    def cached_response(self, key, build: Callable[[], tuple]) -> tuple:
+        """A rendered response for ``key``, built once per TTL."""
+        with self._lock:
+            hit = self._responses.get(key)
+        if hit is not None:
+            return hit
+        value = build()
+        with self._lock:
+            self._responses[key] = value
+        return value
+
+    def clear_responses(self) -> None:
+        with self._lock:
+            self._responses.clear()

@@ -1,0 +1,186 @@
+"""Typed, frozen values that flow through the responder.
+
+Nothing here does I/O; every other module speaks in these types.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class InvalidRequest(Exception):
+    """The one domain error for bad client input; the error handler turns it into a 4xx.
+
+    ``parameter`` names the request parameter (or body field) that was wrong.
+    """
+
+    def __init__(self, parameter: str, message: str, status: int = 400):
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.message = message
+        self.status = status
+
+
+class CodeSystem(enum.Enum):
+    """Code systems the URL-based IG (R4, §2.1.4 mainSearchCriteria.v.cs) names by OID."""
+
+    ICD10CM = ("2.16.840.1.113883.6.90", "ICD-10-CM", "http://hl7.org/fhir/sid/icd-10-cm")
+    ICD9CM = ("2.16.840.1.113883.6.103", "ICD-9-CM", "http://hl7.org/fhir/sid/icd-9-cm")
+    SNOMEDCT = ("2.16.840.1.113883.6.96", "SNOMED CT", "http://snomed.info/sct")
+    LOINC = ("2.16.840.1.113883.6.1", "LOINC", "http://loinc.org")
+    RXNORM = ("2.16.840.1.113883.6.88", "RxNorm", "http://www.nlm.nih.gov/research/umls/rxnorm")
+    NDC = ("2.16.840.1.113883.6.69", "NDC", "http://hl7.org/fhir/sid/ndc")
+    CPT = ("2.16.840.1.113883.6.12", "CPT", "http://www.ama-assn.org/go/cpt")
+    MESH = ("2.16.840.1.113883.6.177", "MeSH", "urn:oid:2.16.840.1.113883.6.177")
+
+    def __init__(self, oid: str, label: str, uri: str):
+        self.oid = oid
+        self.label = label
+        self.uri = uri
+
+
+class Recipient(enum.Enum):
+    """informationRecipient / performer role (IG §2.1.2)."""
+
+    PATIENT = "PAT"
+    PROVIDER = "PROV"
+    PAYOR = "PAYOR"
+
+
+class Gender(enum.Enum):
+    """patientPerson.administrativeGenderCode.c (HL7 AdministrativeGender)."""
+
+    FEMALE = "F"
+    MALE = "M"
+    UNDIFFERENTIATED = "UN"
+
+
+class Scope(enum.Enum):
+    """How far a mapping rule reaches down the code hierarchy."""
+
+    EXACT = "exact"
+    DESCENDANTS = "descendants"
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    system: CodeSystem
+    value: str  # normalised
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """One mainSearchCriteria instance (IG §2.1.4); ``code`` is None for free text only."""
+
+    code: Code | None
+    raw_code: str | None = None
+    display_name: str | None = None
+    original_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeRequest:
+    """A parsed HL7 URL-IG knowledge request. ``echo`` keeps the parameters as sent,
+    (name without instance suffix, value) in order, for the response categories."""
+
+    criteria: tuple[Criterion, ...]
+    language: str = "en"
+    recipient: Recipient | None = None
+    performer: Recipient | None = None
+    gender: Gender | None = None
+    age_years: float | None = None
+    age_group: str | None = None
+    task_context: str | None = None
+    encounter: str | None = None
+    subtopics: tuple[str, ...] = ()
+    response_type: str | None = None
+    callback: str | None = None
+    echo: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def cache_key(self) -> tuple:
+        """Everything that can change the answer, and nothing else."""
+        return (
+            tuple((c.code, c.original_text, c.display_name) for c in self.criteria),
+            self.language,
+            self.recipient,
+            self.gender,
+            self.age_years,
+            self.age_group,
+            self.echo,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A link on a topic page, grouped by MedlinePlus information category."""
+
+    title: str
+    url: str
+    category: str
+    organization: str = ""
+    language_mapped_url: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRef:
+    """A pointer to another topic (related topic, language twin, group)."""
+
+    id: str
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """One health topic as MedlinePlus publishes it (health-topics XML)."""
+
+    id: str
+    title: str
+    url: str
+    language: str  # "en" | "es"
+    summary_html: str = ""
+    meta_desc: str = ""
+    also_called: tuple[str, ...] = ()
+    groups: tuple[TopicRef, ...] = ()
+    mesh_headings: tuple[tuple[str, str], ...] = ()  # (descriptor id, name)
+    primary_institute: TopicRef | None = None
+    related: tuple[TopicRef, ...] = ()
+    see_references: tuple[str, ...] = ()
+    sites: tuple[Site, ...] = ()
+    encyclopedia: tuple[Site, ...] = ()
+    twin: TopicRef | None = None  # the other-language version
+    date_created: str = ""  # ISO dates
+    date_updated: str = ""
+    date_reviewed: str = ""
+    status: str = "active"  # active | withdrawn
+
+
+@dataclass(frozen=True, slots=True)
+class MappingRule:
+    """code → topic, optionally limited to a patient context (age range in years, gender)."""
+
+    code_system: CodeSystem
+    code: str
+    topic_id: str
+    scope: Scope = Scope.DESCENDANTS
+    priority: int = 0
+    min_age: float | None = None  # inclusive, years
+    max_age: float | None = None  # exclusive, years
+    gender: Gender | None = None
+    reason: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMatch:
+    """A ranked answer: the topic served, the criterion it answers, and why."""
+
+    topic: Topic
+    criterion: Criterion
+    rule: MappingRule | None
+    distance: int  # 0 = mapped on the code itself; n = n levels up the hierarchy
+    score: float = 1.0
+    extra: dict = field(default_factory=dict, compare=False, hash=False)

@@ -1,0 +1,66 @@
+"""Knowledge Response as JSON and JSONP (HL7 Infobutton SOA IG R1, §4.4).
+
+The JSON mirrors the Atom feed element for element: attributes become keys (``xml:lang`` →
+``lang``), text goes in ``_value``, and ``category``, ``entry`` and ``link`` are always arrays, so
+MedlinePlus Connect clients' ``feed.entry[0].title._value`` keeps working.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from lxml import etree
+
+from ..models import InvalidRequest
+
+ALWAYS_ARRAYS = {"category", "entry", "link"}
+CALLBACK = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,63}(\.[A-Za-z_$][A-Za-z0-9_$]{0,63}){0,4}$")
+
+
+def _local(tag: str) -> str:
+    return etree.QName(tag).localname
+
+
+def to_dict(element: etree._Element) -> dict:
+    node: dict = {}
+    for key, value in element.attrib.items():
+        node[_local(key)] = value
+    if element.text and element.text.strip() and len(element) == 0:
+        node["_value"] = element.text
+    for child in element:
+        name = _local(child.tag)
+        value = to_dict(child)
+        if name in ALWAYS_ARRAYS:
+            node.setdefault(name, []).append(value)
+        elif name in node:
+            existing = node[name]
+            node[name] = existing + [value] if isinstance(existing, list) else [existing, value]
+        else:
+            node[name] = value
+    return node
+
+
+def document(feed: etree._Element) -> dict:
+    body = to_dict(feed)
+    for name in ALWAYS_ARRAYS - {"link"}:
+        body.setdefault(name, [])
+    return {"feed": body}
+
+
+def serialise(feed: etree._Element) -> bytes:
+    text = json.dumps(document(feed), ensure_ascii=False, separators=(",", ":"))
+    # U+2028/2029 are valid JSON but end a JavaScript line: escape them for JSONP.
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
+
+
+def check_callback(callback: str | None) -> str:
+    """A JSONP callback must be a plain (dotted) JavaScript identifier; never echo a bad one."""
+    if not callback or not CALLBACK.match(callback):
+        raise InvalidRequest("callback", "required for JSONP and must be a JavaScript identifier "
+                             "such as handleResponse")
+    return callback
+
+
+def serialise_jsonp(feed: etree._Element, callback: str) -> bytes:
+    return b"/**/" + callback.encode() + b"(" + serialise(feed) + b");"

@@ -1,0 +1,38 @@
+"""Error bodies in the caller's format: RFC 9457 problem details as JSON or XML, or a small page.
+
+The body names the parameter that was wrong; request values are never echoed unescaped.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from http import HTTPStatus
+
+from lxml import etree
+
+PROBLEM_NS = "urn:ietf:rfc:7807"
+
+
+def problem(status: int, detail: str, parameter: str | None = None) -> dict:
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
+    if parameter:
+        body["parameter"] = parameter
+    return body
+
+
+def render(kind: str, body: dict) -> tuple[bytes, str]:
+    """(bytes, content type) for a problem, in the error kind of the negotiated format."""
+    if kind == "json":
+        return json.dumps(body, ensure_ascii=False).encode(), "application/problem+json"
+    if kind == "html":
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f"<title>{escape(body['title'])}</title></head><body><main><h1>{escape(body['title'])}</h1>"
+            f"<p>{escape(body['detail'])}</p></main></body></html>"
+        )
+        return page.encode(), "text/html; charset=utf-8"
+    root = etree.Element(f"{{{PROBLEM_NS}}}problem", nsmap={None: PROBLEM_NS})
+    for key, value in body.items():
+        etree.SubElement(root, f"{{{PROBLEM_NS}}}{key}").text = str(value)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8"), "application/problem+xml"

@@ -1,0 +1,51 @@
+"""The services one app (one worker) uses, built in one place and injected into the views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from .config import Settings
+from .knowledge import KnowledgeService
+from .store import Database, SqlMappingStore, SqlTopicStore, open_stores
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    topics: SqlTopicStore
+    mappings: SqlMappingStore
+    knowledge: KnowledgeService
+    extra: dict = field(default_factory=dict)  # services later modules add (admin, content …)
+    # Called as hook(knowledge_request, match_count) for every answered request, cached or not
+    # (usage counts for the gap report). Hooks must not store patient context.
+    on_answer: list = field(default_factory=list)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
+    """Connect to the configured database, migrate it, seed it when empty, wire the caches."""
+    from . import bundled, terminology
+
+    db, topics, mappings = open_stores(settings.resolved_database_url)
+    if settings.seed if seed is None else seed:
+        bundled.seed(topics, mappings)
+    terminology.warm_up()
+    knowledge = KnowledgeService(
+        db,
+        topics,
+        mappings,
+        max_topics=settings.max_topics,
+        response_ttl=settings.cache_ttl,
+        response_size=settings.cache_size,
+        check_interval=settings.version_check_interval,
+    )
+    return Services(settings, db, topics, mappings, knowledge)
+
+
+def current_services() -> Services:
+    return current_app.extensions["infobutton"]

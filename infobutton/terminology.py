@@ -1,0 +1,128 @@
+"""Code systems, code normalisation, validation and the ICD-10-CM hierarchy (pure).
+
+Implements the code-system half of the URL-based IG R4 §2.1.4 (mainSearchCriteria.v.c/.v.cs):
+a code system may arrive as an OID, a FHIR system URI or a common name; codes are compared
+after normalisation. The ICD-10-CM tabular list and hierarchy come from ``simple-icd-10-cm``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from stdnum import luhn, verhoeff
+
+from .models import Code, CodeSystem, InvalidRequest
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]", "", text.lower())
+
+
+_NAMES = {
+    "icd10cm": CodeSystem.ICD10CM,
+    "icd10": CodeSystem.ICD10CM,
+    "icd9cm": CodeSystem.ICD9CM,
+    "icd9": CodeSystem.ICD9CM,
+    "snomedct": CodeSystem.SNOMEDCT,
+    "snomed": CodeSystem.SNOMEDCT,
+    "snomedctus": CodeSystem.SNOMEDCT,
+    "sct": CodeSystem.SNOMEDCT,
+    "loinc": CodeSystem.LOINC,
+    "rxnorm": CodeSystem.RXNORM,
+    "ndc": CodeSystem.NDC,
+    "cpt": CodeSystem.CPT,
+    "cpt4": CodeSystem.CPT,
+    "mesh": CodeSystem.MESH,
+    "msh": CodeSystem.MESH,
+}
+_LOOKUP: dict[str, CodeSystem] = {}
+for _cs in CodeSystem:
+    _LOOKUP[_key(_cs.oid)] = _cs
+    _LOOKUP[_key("urn:oid:" + _cs.oid)] = _cs
+    _LOOKUP[_key(_cs.uri)] = _cs
+    _LOOKUP[_key(_cs.uri.replace("http://", "https://"))] = _cs
+    _LOOKUP[_key(_cs.label)] = _cs
+for _name, _cs in _NAMES.items():
+    _LOOKUP[_name] = _cs
+
+
+def code_system(text: str, parameter: str = "mainSearchCriteria.v.cs") -> CodeSystem:
+    """The code system named by an OID, a FHIR system URI or a name; InvalidRequest otherwise."""
+    found = _LOOKUP.get(_key(text or ""))
+    if found is None:
+        raise InvalidRequest(parameter, f"unknown code system {text!r}; use an OID such as "
+                             f"{CodeSystem.ICD10CM.oid} (ICD-10-CM)")
+    return found
+
+
+@functools.cache
+def _icd10cm():
+    import simple_icd_10_cm  # 1.5 s to load the tabular list: once, on first use
+
+    return simple_icd_10_cm
+
+
+def warm_up() -> None:
+    """Load the ICD-10-CM tabular list now rather than on the first request."""
+    _icd10cm()
+
+
+_SHAPES = {
+    CodeSystem.ICD9CM: re.compile(r"^(\d{3}(\.\d{1,2})?|V\d{2}(\.\d{1,2})?|E\d{3}(\.\d)?)$"),
+    CodeSystem.SNOMEDCT: re.compile(r"^[1-9]\d{5,17}$"),
+    CodeSystem.LOINC: re.compile(r"^\d{1,7}-\d$"),
+    CodeSystem.RXNORM: re.compile(r"^\d{1,9}$"),
+    CodeSystem.NDC: re.compile(r"^(\d{4}-\d{4}-\d{2}|\d{5}-\d{3}-\d{2}|\d{5}-\d{4}-\d{1,2}|\d{10,11})$"),
+    CodeSystem.CPT: re.compile(r"^\d{4}[0-9FTU]$"),
+    CodeSystem.MESH: re.compile(r"^[DCQ]\d{6,9}$"),
+}
+
+
+def normalise(system: CodeSystem, raw: str) -> str:
+    """Canonical spelling: trimmed, upper case, ICD-10-CM with its dot (``C9100`` → ``C91.00``)."""
+    value = (raw or "").strip().upper()
+    if system is CodeSystem.ICD10CM:
+        value = value.replace(" ", "")
+        if "-" not in value and "." not in value and len(value) > 3:
+            value = value[:3] + "." + value[3:]
+        return value.rstrip(".")
+    if system is CodeSystem.ICD9CM and "." not in value and len(value) > 3:
+        cut = 4 if value.startswith("E") else 3
+        return value[:cut] + "." + value[cut:]
+    return value
+
+
+def is_valid(code: Code) -> bool:
+    """Whether the code exists (ICD-10-CM) or is well formed with a valid check digit."""
+    system, value = code.system, code.value
+    if system is CodeSystem.ICD10CM:
+        cm = _icd10cm()
+        return cm.is_valid_item(value) and not cm.is_chapter(value)
+    shape = _SHAPES.get(system)
+    if shape is not None and not shape.match(value):
+        return False
+    if system is CodeSystem.SNOMEDCT:
+        return verhoeff.is_valid(value)
+    if system is CodeSystem.LOINC:
+        return luhn.is_valid(value.replace("-", ""))
+    return True
+
+
+def make_code(system: CodeSystem, raw: str) -> Code:
+    return Code(system, normalise(system, raw))
+
+
+def ancestors(code: Code) -> tuple[str, ...]:
+    """Codes above this one, nearest first (ICD-10-CM subcategory → category → block)."""
+    if code.system is not CodeSystem.ICD10CM or not is_valid(code):
+        return ()
+    cm = _icd10cm()
+    return tuple(a for a in cm.get_ancestors(code.value) if not cm.is_chapter(a))
+
+
+def describe(code: Code) -> str:
+    """The preferred display name of a code, when the system is one we carry."""
+    if code.system is CodeSystem.ICD10CM and is_valid(code):
+        return _icd10cm().get_description(code.value)
+    return ""

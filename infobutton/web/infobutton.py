@@ -1,0 +1,69 @@
+"""The public infobutton endpoints: /infobutton and the MedlinePlus Connect path /service.
+
+URL-IG R4 §2 (HTTP GET, and POST form-encoded with the same parameters); answers are cached,
+carry an ETag, and a matching If-None-Match gets 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, request
+
+from ..models import InvalidRequest
+from ..render import RenderContext, negotiate
+from ..request import parse
+from ..services import current_services
+
+bp = Blueprint("infobutton", __name__)
+
+
+def request_params():
+    """The knowledge request parameters: the query string, or the form for POST."""
+    if len(request.query_string) > current_services().settings.max_url_bytes:
+        raise InvalidRequest("request", "query string too long", 414)
+    return request.values if request.method == "POST" else request.args
+
+
+def knowledge_response(params, default_type: str | None = None) -> Response:
+    """parse → negotiate → resolve → render, through the response cache."""
+    services = current_services()
+    knowledge_request = parse(params.items(multi=True))
+    fmt = negotiate(knowledge_request.response_type or default_type, request.accept_mimetypes)
+    knowledge = services.knowledge
+    knowledge.refresh_if_stale()
+    base = services.settings.base_url or request.host_url
+
+    def build():
+        matches = knowledge.resolve(knowledge_request)
+        ctx = RenderContext(now=datetime.now(timezone.utc), self_url=request.url, base_url=base)
+        body = fmt.render(knowledge_request, matches, ctx)
+        return body, fmt.content_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', len(matches)
+
+    key = (fmt.name, knowledge_request.cache_key, knowledge_request.callback, base, request.path)
+    body, content_type, etag, count = knowledge.cached_response(key, build)
+    for hook in services.on_answer:
+        hook(knowledge_request, count)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"private, max-age={services.settings.http_max_age}",
+        "Vary": "Accept",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if etag in request.if_none_match or request.if_none_match.contains_weak(etag.strip('"')):
+        return Response(status=304, headers=headers)
+    return Response(body, content_type=content_type, headers=headers)
+
+
+@bp.route("/infobutton", methods=["GET", "POST"])
+@bp.route("/service", methods=["GET", "POST"])
+def infobutton():
+    return knowledge_response(request_params())
+
+
+@bp.get("/healthz")
+def healthz():
+    services = current_services()
+    services.db.scalar("SELECT 1")
+    return {"status": "ok", "topics": services.topics.count(), "mappings": services.mappings.count()}

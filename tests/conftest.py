@@ -1,0 +1,92 @@
+"""Shared fixtures: a real app on a temporary SQLite file, PostgreSQL in a throwaway schema,
+the HL7 schema from ../shared/conformance, and the rule that CI never skips a real service."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from pathlib import Path
+
+import pytest
+
+from infobutton import create_app
+from infobutton.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CONFORMANCE = SHARED / "conformance"
+SEED_PAGE = SHARED / "seeds" / "000_64b13ee4fbfd3c59.txt"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_URL = os.environ.get("INFOBUTTON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("INFOBUTTON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+ICD10CM = "2.16.840.1.113883.6.90"
+SNOMEDCT = "2.16.840.1.113883.6.96"
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip locally when a real service is absent; under CI=true that is a failure."""
+    if not available:
+        if IN_CI:
+            pytest.fail(f"{reason} (CI=true: this test must run)")
+        pytest.skip(reason)
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=str(tmp_path), version_check_interval=0.0)
+
+
+@pytest.fixture
+def app(settings):
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["infobutton"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def services(app):
+    return app.extensions["infobutton"]
+
+
+@pytest.fixture(scope="session")
+def knowledge_schema():
+    """lxml XMLSchema of the HL7 Knowledge Response, or a skip where ../shared is absent."""
+    from lxml import etree
+
+    path = CONFORMANCE / "KnowledgeResponse.xsd"
+    require(path.exists(), f"{path} not found")
+    return etree.XMLSchema(etree.parse(str(path)))
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh PostgreSQL schema for one test, dropped afterwards."""
+    require(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
+    import psycopg
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def icd(code: str, **extra) -> dict:
+    """Query parameters for one ICD-10-CM code plus any extra parameters."""
+    return {"mainSearchCriteria.v.c": code, "mainSearchCriteria.v.cs": ICD10CM, **extra}
