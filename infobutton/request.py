@@ -17,6 +17,7 @@ MAX_VALUE_LENGTH = 512
 MAX_PARAMETERS = 200
 MAX_CRITERIA = 20
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _CRITERION = re.compile(r"^mainSearchCriteria\.(?:v|c)\.(c|cs|dn|ot)(\d*)$", re.IGNORECASE)
 _SUBTOPIC = re.compile(r"^subtopic\.v\.(c|cs|dn|ot)(\d*)$", re.IGNORECASE)
 
@@ -167,6 +168,8 @@ def parse(pairs: Iterable[tuple[str, str]]) -> KnowledgeRequest:
             raise InvalidRequest("request", f"more than {MAX_PARAMETERS} parameters", 413)
         if len(value) > MAX_VALUE_LENGTH:
             raise InvalidRequest(name[:80], f"value longer than {MAX_VALUE_LENGTH} characters", 413)
+        if _CONTROL.search(value):
+            raise InvalidRequest(name[:80], "contains control characters")
         value = value.strip()
         if not value:
             continue

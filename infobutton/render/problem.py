@@ -6,6 +6,7 @@ The body names the parameter that was wrong; request values are never echoed une
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from http import HTTPStatus
 
@@ -14,10 +15,15 @@ from lxml import etree
 PROBLEM_NS = "urn:ietf:rfc:7807"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
 def problem(status: int, detail: str, parameter: str | None = None) -> dict:
-    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
+    """A problem body; control characters from request values are dropped so any format can carry it."""
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status,
+            "detail": _CONTROL.sub("", detail)}
     if parameter:
-        body["parameter"] = parameter
+        body["parameter"] = _CONTROL.sub("", parameter)
     return body
 
 

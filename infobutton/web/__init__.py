@@ -15,7 +15,12 @@ log = logging.getLogger(__name__)
 
 def error_response(status: int, detail: str, parameter: str | None = None) -> Response:
     """A problem in the format the caller asked for (negotiated as answers are)."""
-    params = request.values if request.method == "POST" else request.args
+    params = request.args
+    if request.method == "POST":
+        try:
+            params = request.values
+        except HTTPException:  # the body itself was the problem (too large, malformed)
+            pass
     fmt = negotiate_leniently(params.get("knowledgeResponseType"), request.accept_mimetypes)
     kind = "json" if request.path.startswith(("/admin/api", "/cds-services")) else fmt.error_kind
     body, content_type = problem.render(kind, problem.problem(status, detail, parameter))

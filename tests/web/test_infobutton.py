@@ -1,0 +1,162 @@
+"""The public endpoints end to end through the Flask test client."""
+
+import json
+
+import pytest
+from lxml import etree
+
+from infobutton.models import CodeSystem, MappingRule, Scope
+
+from ..conftest import ICD10CM, icd
+
+NS = {"a": "http://www.w3.org/2005/Atom"}
+
+
+def titles(response):
+    doc = etree.fromstring(response.data)
+    return [e.findtext("a:title", namespaces=NS) for e in doc.findall("a:entry", NS)]
+
+
+def test_c91_00_atom_end_to_end(client, knowledge_schema):
+    r = client.get("/infobutton", query_string=icd("C91.00"))
+    assert r.status_code == 200
+    assert r.mimetype == "text/xml"
+    knowledge_schema.assertValid(etree.fromstring(r.data))
+    assert titles(r)[0] == "Acute Lymphocytic Leukemia"
+
+
+def test_child_gets_childhood_leukemia(client):
+    r = client.get("/infobutton", query_string=icd("C91.00", **{"age.v.v": "6", "age.v.u": "a"}))
+    assert titles(r) == ["Acute Lymphocytic Leukemia", "Childhood Leukemia", "Leukemia"]
+
+
+@pytest.mark.parametrize("path", ["/infobutton", "/service"])
+def test_get_and_post_answer_the_same(client, path):
+    params = icd("C92.10", **{"informationRecipient.languageCode.c": "es"})
+    got = client.get(path, query_string=params)
+    posted = client.post(path, data=params)
+    assert got.status_code == posted.status_code == 200
+    assert titles(got) == titles(posted) == ["Leucemia mieloide crónica", "Leucemia"]
+
+
+@pytest.mark.parametrize("response_type,mimetype", [
+    ("text/xml", "text/xml"), ("text/XML", "text/xml"), ("application/atom+xml", "text/xml"),
+    ("application/json", "application/json"), ("APPLICATION/JSON", "application/json"),
+])
+def test_knowledge_response_type(client, response_type, mimetype):
+    r = client.get("/infobutton", query_string=icd("C91.00", knowledgeResponseType=response_type))
+    assert r.status_code == 200 and r.mimetype == mimetype
+
+
+def test_accept_header_negotiates_and_parameter_wins(client):
+    r = client.get("/infobutton", query_string=icd("C91.00"), headers={"Accept": "application/json"})
+    assert r.mimetype == "application/json"
+    assert r.json["feed"]["entry"][0]["title"]["_value"] == "Acute Lymphocytic Leukemia"
+    r = client.get("/infobutton", query_string=icd("C91.00", knowledgeResponseType="text/xml"),
+                   headers={"Accept": "application/json"})
+    assert r.mimetype == "text/xml"
+    assert client.get("/infobutton", query_string=icd("C91.00"), headers={"Accept": "*/*"}).mimetype == "text/xml"
+
+
+def test_jsonp(client):
+    r = client.get("/infobutton", query_string=icd("C91.00", knowledgeResponseType="text/javascript",
+                                                   callback="handle"))
+    assert r.status_code == 200 and r.mimetype == "application/javascript"
+    assert r.data.startswith(b"/**/handle(")
+
+
+def test_jsonp_bad_callback_is_400_and_not_echoed(client):
+    evil = "alert(document.cookie)//"
+    r = client.get("/infobutton", query_string=icd("C91.00", knowledgeResponseType="application/javascript",
+                                                   callback=evil))
+    assert r.status_code == 400
+    assert r.mimetype == "application/problem+json"
+    assert r.json["parameter"] == "callback"
+    assert evil.encode() not in r.data
+
+
+def test_no_match_is_200_with_no_entries(client):
+    r = client.get("/infobutton", query_string=icd("J45.909", knowledgeResponseType="application/json"))
+    assert r.status_code == 200 and r.json["feed"]["entry"] == []
+
+
+@pytest.mark.parametrize("params,parameter", [
+    ({}, "mainSearchCriteria.v.c"),
+    ({"mainSearchCriteria.v.c": "C91.00"}, "mainSearchCriteria.v.cs"),
+    (icd("C91.00", **{"age.v.v": "old"}), "age.v.v"),
+    (icd("C91.00", knowledgeResponseType="application/pdf"), "knowledgeResponseType"),
+    (icd("C91.00", **{"mainSearchCriteria.v.dn": "x" * 5000}), "mainSearchCriteria.v.dn"),
+])
+def test_errors_name_the_parameter_in_the_callers_format(client, params, parameter):
+    as_json = client.get("/infobutton", query_string=params, headers={"Accept": "application/json"})
+    assert 400 <= as_json.status_code < 500
+    assert as_json.mimetype == "application/problem+json"
+    assert as_json.json["parameter"] == parameter and as_json.json["detail"]
+    as_xml = client.get("/infobutton", query_string=params)
+    assert 400 <= as_xml.status_code < 500
+    assert as_xml.mimetype == "application/problem+xml"
+    doc = etree.fromstring(as_xml.data)
+    assert doc.findtext("{urn:ietf:rfc:7807}parameter") == parameter
+
+
+def test_oversize_url_and_body(client):
+    r = client.get("/infobutton?" + "&".join(f"p{i}=" + "x" * 100 for i in range(100)))
+    assert r.status_code == 414
+    r = client.post("/infobutton", data={"mainSearchCriteria.v.ot": "x" * 100_000})
+    assert r.status_code == 413
+
+
+def test_garbage_never_500(client):
+    for qs in ["mainSearchCriteria.v.c=%ff%fe&mainSearchCriteria.v.cs=%00",
+               "mainSearchCriteria.v.c=C91.00&mainSearchCriteria.v.cs=2.16.840.1.113883.6.90&age.v.v=1e400",
+               "mainSearchCriteria.v.c99999=1", "mainSearchCriteria.v.ot=%00%01",
+               "knowledgeResponseType=&mainSearchCriteria.v.ot=x", "callback=%3Cscript%3E&mainSearchCriteria.v.ot=x"]:
+        r = client.get("/infobutton?" + qs)
+        assert r.status_code < 500, (qs, r.data)
+    assert client.put("/infobutton").status_code == 405
+    assert client.get("/nope").status_code == 404
+
+
+def test_etag_and_conditional_get(client):
+    params = icd("C91.00")
+    first = client.get("/infobutton", query_string=params)
+    etag = first.headers["ETag"]
+    assert etag and "max-age=" in first.headers["Cache-Control"]
+    again = client.get("/infobutton", query_string=params, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and not again.data
+    other = client.get("/infobutton", query_string=params, headers={"If-None-Match": '"other"'})
+    assert other.status_code == 200
+
+
+def test_a_committed_mapping_change_is_served_at_once(client, services):
+    before = client.get("/infobutton", query_string=icd("J45.909", knowledgeResponseType="application/json"))
+    assert before.json["feed"]["entry"] == []
+    services.mappings.insert(MappingRule(CodeSystem.ICD10CM, "J45", "leukemia", Scope.DESCENDANTS))
+    after = client.get("/infobutton", query_string=icd("J45.909", knowledgeResponseType="application/json"))
+    assert [e["title"]["_value"] for e in after.json["feed"]["entry"]] == ["Leukemia"]
+    assert before.headers["ETag"] != after.headers["ETag"]
+
+
+def test_a_second_app_on_the_same_database_sees_changes(settings):
+    from infobutton import create_app
+
+    one, two = create_app(settings), create_app(settings)
+    c1, c2 = one.test_client(), two.test_client()
+    q = icd("J45.909", knowledgeResponseType="application/json")
+    assert c2.get("/infobutton", query_string=q).json["feed"]["entry"] == []
+    one.extensions["infobutton"].mappings.insert(MappingRule(CodeSystem.ICD10CM, "J45.909", "leukemia"))
+    assert len(c2.get("/infobutton", query_string=q).json["feed"]["entry"]) == 1
+    one.extensions["infobutton"].close()
+    two.extensions["infobutton"].close()
+
+
+def test_healthz(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json["status"] == "ok" and r.json["topics"] == 12
+
+
+def test_json_is_utf8_not_escaped(client):
+    r = client.get("/infobutton", query_string=icd("C91.00", knowledgeResponseType="application/json",
+                                                   **{"informationRecipient.languageCode.c": "es"}))
+    assert "crónica".encode() in r.data or "Leucemia".encode() in r.data
+    json.loads(r.data)
