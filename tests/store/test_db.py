@@ -1,0 +1,61 @@
+"""The database handle and stores on real SQLite and real PostgreSQL: transactions are all or nothing."""
+
+from dataclasses import replace
+
+import pytest
+
+from infobutton import bundled
+from infobutton.models import CodeSystem, MappingRule, Scope
+from infobutton.store import open_stores
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def stores(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/s.sqlite3"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    db, topics, mappings = open_stores(url)
+    yield db, topics, mappings
+    db.close()
+
+
+def test_seed_round_trips_topics_and_rules(stores):
+    db, topics, mappings = stores
+    assert bundled.seed(topics, mappings)
+    assert not bundled.seed(topics, mappings)  # a filled database is left as it is
+    original = {t.id: t for t in bundled.load_topics()}
+    assert {t.id: t for t in topics.all()} == original
+    assert topics.get("leukemia") == original["leukemia"]
+    assert [replace(r, id=None) for r in mappings.rules()] == bundled.load_rules()
+
+
+def test_upsert_counts_and_is_idempotent(stores):
+    db, topics, mappings = stores
+    catalogue = bundled.load_topics()
+    assert topics.upsert(catalogue) == {"added": 12, "updated": 0, "unchanged": 0}
+    version = topics.version()
+    assert topics.upsert(catalogue) == {"added": 0, "updated": 0, "unchanged": 12}
+    assert topics.version() == version
+    changed = [replace(catalogue[0], title="Changed")] + catalogue[1:]
+    assert topics.upsert(changed) == {"added": 0, "updated": 1, "unchanged": 11}
+    assert topics.version() == version + 1
+
+
+def test_failed_transaction_changes_nothing(stores):
+    db, topics, mappings = stores
+    bundled.seed(topics, mappings)
+    rules, version = mappings.rules(), mappings.version()
+    bad = [MappingRule(CodeSystem.ICD10CM, "C91", "leukemia")] * 2  # violates the unique index
+    with pytest.raises(Exception):
+        mappings.replace_all(bad)
+    assert mappings.rules() == rules and mappings.version() == version
+
+
+def test_insert_returns_id_and_bumps_version(stores):
+    db, topics, mappings = stores
+    version = mappings.version()
+    rule = mappings.insert(MappingRule(CodeSystem.SNOMEDCT, "93143009", "leukemia", Scope.EXACT, min_age=0,
+                                       max_age=18.5))
+    assert rule.id is not None and mappings.version() == version + 1
+    assert mappings.rules()[-1] == rule

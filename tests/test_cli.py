@@ -1,0 +1,65 @@
+"""`infobutton serve` for real: gunicorn on 127.0.0.1, seeded SQLite, paths-only access log."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from lxml import etree
+
+from .conftest import ICD10CM
+
+BIN = Path(sys.executable).parent / "infobutton"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, proc, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "server exited early"
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server never became ready")
+
+
+def test_serve_answers_c91_00_and_logs_no_patient_context(tmp_path, knowledge_schema):
+    port = free_port()
+    env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp_path / "data")}
+    env.pop("INFOBUTTON_DATABASE_URL", None)
+    log = open(tmp_path / "server.log", "w+")
+    proc = subprocess.Popen([str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base + "/healthz", proc)
+        assert (tmp_path / "data" / "infobutton.sqlite3").exists()
+        params = {"mainSearchCriteria.v.c": "C91.00", "mainSearchCriteria.v.cs": ICD10CM,
+                  "age.v.v": "77", "age.v.u": "a", "patientPerson.administrativeGenderCode.c": "F"}
+        for _ in range(4):  # reach both workers
+            r = requests.get(base + "/infobutton", params=params, timeout=10)
+            assert r.status_code == 200
+        doc = etree.fromstring(r.content)
+        knowledge_schema.assertValid(doc)
+        first = doc.find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}title")
+        assert first.text == "Acute Lymphocytic Leukemia"
+        assert requests.get(base + "/infobutton", params={"age.v.v": "77"}, timeout=10).status_code == 400
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    log.seek(0)
+    text = log.read()
+    assert "GET /infobutton" in text and "/healthz" in text
+    assert "C91.00" not in text and "age.v.v" not in text and "patientPerson" not in text
