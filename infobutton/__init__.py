@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 from flask import Flask
 
 from .config import Settings
+
+_QUERY = re.compile(r"\?[^ \"]*")
+
+
+class _DropQueryStrings(logging.Filter):
+    """The development server logs request lines; query strings carry patient context."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_QUERY.sub("", a) if isinstance(a, str) else a for a in record.args)
+        return True
 
 
 def create_app(config: dict | Settings | None = None, *, services=None) -> Flask:
@@ -25,4 +39,7 @@ def create_app(config: dict | Settings | None = None, *, services=None) -> Flask
     app.json.ensure_ascii = False
     app.extensions["infobutton"] = services or build_services(settings)
     register_blueprints(app)
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _DropQueryStrings) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(_DropQueryStrings())
     return app

@@ -1,0 +1,47 @@
+"""Run one app under gunicorn with the exact options `infobutton serve` uses (bench helper).
+
+    python bench/_server.py bare|infobutton PORT WORKERS
+"""
+
+import sys
+
+from flask import Flask, jsonify
+from gunicorn.app.base import BaseApplication
+
+from infobutton import create_app
+from infobutton.cli import gunicorn_options
+from infobutton.config import Settings
+
+
+def bare_app() -> Flask:
+    app = Flask("bare")
+
+    @app.get("/bare")
+    def bare():
+        return jsonify(status="ok")
+
+    return app
+
+
+def main() -> None:
+    which, port, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    settings = Settings.from_env()
+    if which == "infobutton":
+        from infobutton.services import build_services
+
+        build_services(settings).close()  # migrate and seed once, as `serve` does
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in gunicorn_options("127.0.0.1", port, workers, settings).items():
+                self.cfg.set(key, value)
+            self.cfg.set("accesslog", None)  # the same for both apps: measure the apps, not the log
+
+        def load(self):
+            return create_app(settings) if which == "infobutton" else bare_app()
+
+    Server().run()
+
+
+if __name__ == "__main__":
+    main()
