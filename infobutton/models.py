@@ -6,6 +6,7 @@ Nothing here does I/O; every other module speaks in these types.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 
 
@@ -79,7 +80,7 @@ class Criterion:
     original_text: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class KnowledgeRequest:
     """A parsed HL7 URL-IG knowledge request. ``echo`` keeps the parameters as sent,
     (name without instance suffix, value) in order, for the response categories."""
@@ -98,10 +99,11 @@ class KnowledgeRequest:
     callback: str | None = None
     echo: tuple[tuple[str, str], ...] = ()
 
-    @property
-    def cache_key(self) -> tuple:
-        """Everything that can change the answer, and nothing else."""
-        return (
+    @functools.cached_property
+    def cache_key(self) -> str:
+        """Everything that can change the answer, and nothing else; computed once per request
+        value, and a str so that hashing it on every cache lookup is free."""
+        return repr((
             tuple((c.code, c.original_text, c.display_name) for c in self.criteria),
             self.language,
             self.recipient,
@@ -109,7 +111,7 @@ class KnowledgeRequest:
             self.age_years,
             self.age_group,
             self.echo,
-        )
+        ))
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,8 @@ class Topic:
     date_updated: str = ""
     date_reviewed: str = ""
     status: str = "active"  # active | withdrawn
+    image_url: str = ""  # the topic image a topic page shows, if any
+    image_alt: str = ""
 
 
 @dataclass(frozen=True, slots=True)

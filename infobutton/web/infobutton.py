@@ -71,7 +71,7 @@ def knowledge_response(params=None, default_type: str | None = None) -> Response
         "Vary": "Accept",
         "X-Content-Type-Options": "nosniff",
     }
-    if etag in request.if_none_match or request.if_none_match.contains_weak(etag.strip('"')):
+    if "If-None-Match" in request.headers and request.if_none_match.contains_weak(etag.strip('"')):
         return Response(status=304, headers=headers)
     return Response(body, content_type=content_type, headers=headers)
 
