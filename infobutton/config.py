@@ -30,6 +30,13 @@ class Settings:
     seed: bool = True  # fill an empty database from the bundled mappings and topics
     base_url: str = ""  # public base URL used in links; default: the request's host
     redis_url: str = ""  # optional shared response cache
+    # Topic content (issue 3): upstream catalogue sync and the optional upstream responder.
+    sync_interval: float = 0.0  # seconds between catalogue syncs inside serve; 0 = off
+    sync_url: str = ""  # default: https://medlineplus.gov/xml/mplus_topics_{date}.xml
+    upstream_url: str = ""  # HL7 upstream responder (e.g. MedlinePlus Connect); empty = off
+    upstream_ttl: float = 43200.0  # seconds an upstream answer stays fresh (12 h)
+    upstream_timeout: float = 2.0  # seconds to wait for the upstream per request
+    upstream_rate: int = 80  # upstream requests per minute (MedlinePlus asks for < 100)
 
     @property
     def resolved_database_url(self) -> str:

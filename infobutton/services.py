@@ -30,6 +30,7 @@ class Services:
 def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
     """Connect to the configured database, migrate it, seed it when empty, wire the caches."""
     from . import bundled, terminology
+    from .content import wiring as content_wiring
 
     db, topics, mappings = open_stores(settings.resolved_database_url)
     if settings.seed if seed is None else seed:
@@ -43,8 +44,11 @@ def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
         response_ttl=settings.cache_ttl,
         response_size=settings.cache_size,
         check_interval=settings.version_check_interval,
+        search=topics.search,
     )
-    return Services(settings, db, topics, mappings, knowledge)
+    services = Services(settings, db, topics, mappings, knowledge)
+    content_wiring.wire(services)  # upstream responder, scheduled catalogue sync
+    return services
 
 
 def current_services() -> Services:
