@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..models import InvalidRequest, KnowledgeRequest, TopicMatch
-from . import atom, json_feed
+from . import atom, fhir, html, json_feed
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,10 @@ register(Format("atom", "text/xml; charset=utf-8", ("text/xml", "application/ato
 register(Format("json", "application/json", ("application/json",), _json, "json"))
 register(Format("jsonp", "application/javascript; charset=utf-8",
                 ("application/javascript", "text/javascript"), _jsonp, "json"))
+# After Atom, JSON and JSONP, so a */* tie still goes to Atom; browsers' text/html gets the page.
+register(Format("fhir", fhir.CONTENT_TYPE, ("application/fhir+json", "application/json+fhir"),
+                fhir.render, "fhir"))
+register(Format("html", html.CONTENT_TYPE, ("text/html", "application/xhtml+xml"), html.render, "html"))
 
 
 def _by_media_type() -> dict[str, Format]:

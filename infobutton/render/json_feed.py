@@ -7,12 +7,12 @@ MedlinePlus Connect clients' ``feed.entry[0].title._value`` keeps working.
 
 from __future__ import annotations
 
-import json
 import re
 
 from lxml import etree
 
 from ..models import InvalidRequest
+from . import safe_json
 
 ALWAYS_ARRAYS = {"category", "entry", "link"}
 CALLBACK = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,63}(\.[A-Za-z_$][A-Za-z0-9_$]{0,63}){0,4}$")
@@ -49,9 +49,9 @@ def document(feed: etree._Element) -> dict:
 
 
 def serialise(feed: etree._Element) -> bytes:
-    text = json.dumps(document(feed), ensure_ascii=False, separators=(",", ":"))
-    # U+2028/2029 are valid JSON but end a JavaScript line: escape them for JSONP.
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
+    # <, >, & and U+2028/2029 escaped (render.safe_json): request values echoed in categories
+    # can never open markup or end a JavaScript line (JSONP).
+    return safe_json.dumps(document(feed))
 
 
 def check_callback(callback: str | None) -> str:

@@ -5,12 +5,13 @@ The body names the parameter that was wrong; request values are never echoed une
 
 from __future__ import annotations
 
-import json
 import re
 from html import escape
 from http import HTTPStatus
 
 from lxml import etree
+
+from . import safe_json
 
 PROBLEM_NS = "urn:ietf:rfc:7807"
 
@@ -30,7 +31,11 @@ def problem(status: int, detail: str, parameter: str | None = None) -> dict:
 def render(kind: str, body: dict) -> tuple[bytes, str]:
     """(bytes, content type) for a problem, in the error kind of the negotiated format."""
     if kind == "json":
-        return json.dumps(body, ensure_ascii=False).encode(), "application/problem+json"
+        return safe_json.dumps(body), "application/problem+json"
+    if kind == "fhir":  # FHIR callers get an OperationOutcome (FHIR R4 §3.1.0.4)
+        from . import fhir
+
+        return fhir.operation_outcome(body)
     if kind == "html":
         page = (
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'

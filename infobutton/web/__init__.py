@@ -23,6 +23,8 @@ def error_response(status: int, detail: str, parameter: str | None = None) -> Re
             pass
     fmt = negotiate_leniently(params.get("knowledgeResponseType"), request.accept_mimetypes)
     kind = "json" if request.path.startswith(("/admin/api", "/cds-services")) else fmt.error_kind
+    if request.path in ("/", "/application"):  # pages for people: errors are pages too
+        kind = "html"
     body, content_type = problem.render(kind, problem.problem(status, detail, parameter))
     response = Response(body, status=status, content_type=content_type)
     response.headers["Cache-Control"] = "no-store"
@@ -49,9 +51,12 @@ def _unexpected(exc: Exception):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import infobutton
+    from . import admin_ui, cds_hooks, infobutton, pages
 
     app.register_blueprint(infobutton.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(cds_hooks.bp)
+    admin_ui.init_app(app)  # /admin/ UI, /admin/api, /openapi.json, session cookie
     app.register_error_handler(InvalidRequest, _invalid)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(Exception, _unexpected)

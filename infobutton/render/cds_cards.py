@@ -1,0 +1,91 @@
+"""Topic matches as CDS Hooks 2.0 cards (§Card Attributes): one card per condition or order.
+
+``summary`` under 140 characters, ``indicator`` info, ``source`` MedlinePlus with the topic as a
+Coding, ``detail`` in GitHub-flavoured Markdown with every EHR-supplied word escaped, and
+``links`` of type absolute to the topic pages (both languages) and to our click page.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from urllib.parse import quote, urlencode, urljoin
+
+from ..cds.clinical import Subject
+from ..models import TopicMatch
+from .atom import ATTRIBUTION
+
+SOURCE = {"label": "MedlinePlus.gov", "url": "https://medlineplus.gov/"}
+TOPIC_SYSTEM = "https://medlineplus.gov/healthtopics.html"
+MAX_SUMMARY = 139
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&])")
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown literally in Markdown: specials backslash-escaped, line breaks flattened."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join((text or "").split()))
+
+
+def _url(url: str) -> str:
+    """A URL safe inside a Markdown link target (no spaces, parentheses or angle brackets)."""
+    return quote(url, safe=":/?#[]@!$&'*+,;=%~-._")
+
+
+def _shorten(text: str, limit: int = MAX_SUMMARY) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def _subject_text(subject: Subject) -> str:
+    codes = ", ".join(f"{c.code.system.label} {c.code.value}" for c in subject.criteria if c.code)
+    if subject.label and codes:
+        return f"{subject.label} ({codes})"
+    return subject.label or codes
+
+
+def page_url(subject: Subject, base_url: str, language: str = "en") -> str:
+    """Our click page for the subject's codes, for the patient handout."""
+    params: list[tuple[str, str]] = []
+    for index, criterion in enumerate(c for c in subject.criteria if c.code is not None):
+        suffix = str(index) if index else ""
+        params += [(f"mainSearchCriteria.v.c{suffix}", criterion.code.value),
+                   (f"mainSearchCriteria.v.cs{suffix}", criterion.code.system.oid)]
+    params.append(("informationRecipient.languageCode.c", language))
+    return urljoin(base_url, "application") + "?" + urlencode(params)
+
+
+def card(subject: Subject, matches: list[TopicMatch], base_url: str) -> dict:
+    """The card for one condition or order and its ranked topics."""
+    first = matches[0].topic
+    titles = ", ".join(m.topic.title for m in matches)
+    lines = [f"MedlinePlus health topics for **{escape_markdown(_subject_text(subject))}**:", ""]
+    links = []
+    for match in matches:
+        topic = match.topic
+        line = f"- **[{escape_markdown(topic.title)}]({_url(topic.url)})**"
+        if topic.meta_desc:
+            line += f": {escape_markdown(topic.meta_desc)}"
+        if topic.twin is not None and topic.twin.url:
+            line += f" ([{escape_markdown(topic.twin.title)}, en español]({_url(topic.twin.url)}))"
+        lines.append(line)
+        links.append({"label": _shorten(f"{topic.title} (MedlinePlus)", 100), "url": topic.url,
+                      "type": "absolute"})
+        if topic.twin is not None and topic.twin.url:
+            links.append({"label": _shorten(f"{topic.twin.title} (MedlinePlus en español)", 100),
+                          "url": topic.twin.url, "type": "absolute"})
+    if any(c.code is not None for c in subject.criteria):
+        links.append({"label": "Printable patient page", "url": page_url(subject, base_url),
+                      "type": "absolute"})
+    lines += ["", ATTRIBUTION["en"] + "."]
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": _shorten(f"Patient education: {titles}"),
+        "indicator": "info",
+        "detail": "\n".join(lines),
+        "source": {**SOURCE, "topic": {"system": TOPIC_SYSTEM, "code": first.id, "display": first.title}},
+        "links": links,
+    }
+
+
+def cards(answers: list[tuple[Subject, list[TopicMatch]]], base_url: str) -> dict:
+    """The CDS Hooks response: a card for every subject with topics, none for the others."""
+    return {"cards": [card(subject, matches, base_url) for subject, matches in answers if matches]}

@@ -1,0 +1,212 @@
+"""The click page: a knowledge response as a server-rendered HTML page (MedlinePlus Connect's web
+application mode), and the demo page. Pure: a function of the request, matches and context.
+
+Templates are fixed names under infobutton/templates (never chosen from a request value), Jinja
+autoescapes every value, and topic summaries pass the nh3 allow-list again before they are marked
+safe. The page's ``lang`` is the content language (WCAG 2.1 SC 3.1.1); each topic carries its own.
+"""
+
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlencode, urljoin
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from .. import terminology
+from ..content.sanitise import sanitise
+from ..models import CodeSystem, KnowledgeRequest, Topic, TopicMatch
+from ..request import ECHO_SCHEMES
+from .atom import ATTRIBUTION, describe_criteria
+
+CONTENT_TYPE = "text/html; charset=utf-8"
+LANGUAGES = {"en": "English", "es": "Español"}
+
+TEXT = {
+    "en": {
+        "site": "Health topics",
+        "skip": "Skip to main content",
+        "results": "Health topics for {}",
+        "no_results": "No health topics found for {}",
+        "no_results_help": "Try searching with other words, or browse MedlinePlus.gov.",
+        "also_called": "Also called",
+        "read_more": "Read the full topic on MedlinePlus",
+        "links": "Learn more",
+        "related": "Related health topics",
+        "institute": "From the",
+        "language_nav": "Language",
+        "other_language": "Ver en español",
+        "search_label": "Search health topics",
+        "search": "Search",
+        "browse": "Browse MedlinePlus.gov",
+        "attribution": ATTRIBUTION["en"],
+        "disclaimer": "This information does not replace advice from your health care provider.",
+        "topic_count": "{} topics",
+    },
+    "es": {
+        "site": "Temas de salud",
+        "skip": "Ir al contenido principal",
+        "results": "Temas de salud para {}",
+        "no_results": "No se encontraron temas de salud para {}",
+        "no_results_help": "Intente buscar con otras palabras o visite MedlinePlus.gov.",
+        "also_called": "También llamado",
+        "read_more": "Lea el tema completo en MedlinePlus",
+        "links": "Más información",
+        "related": "Temas de salud relacionados",
+        "institute": "Del",
+        "language_nav": "Idioma",
+        "other_language": "View in English",
+        "search_label": "Buscar temas de salud",
+        "search": "Buscar",
+        "browse": "Visite MedlinePlus.gov en español",
+        "attribution": ATTRIBUTION["es"],
+        "disclaimer": "Esta información no reemplaza el consejo de su proveedor de atención médica.",
+        "topic_count": "{} temas",
+    },
+}
+MEDLINEPLUS_HOME = {"en": "https://medlineplus.gov/", "es": "https://medlineplus.gov/spanish/"}
+
+
+@functools.cache
+def environment() -> Environment:
+    """The page templates: autoescaped, undefined names are errors rather than blanks."""
+    return Environment(
+        loader=PackageLoader("infobutton", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_template(name: str, **values) -> bytes:
+    """Render one of our fixed template names (callers pass literals, never request values)."""
+    return environment().get_template(name).render(**values).encode()
+
+
+def _number(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def request_query(request: KnowledgeRequest, language: str) -> list[tuple[str, str]]:
+    """The request's parameters, rebuilt from the parsed request, in ``language``.
+
+    Rebuilt (not copied from the URL) so a cached page's links depend only on what the cache key
+    holds; instances keep their index suffixes (URL-IG §2.1: unsuffixed, then 1, 2 …).
+    """
+    pairs: list[tuple[str, str]] = []
+    for index, criterion in enumerate(request.criteria):
+        suffix = str(index) if index else ""
+        if criterion.code is not None:
+            pairs.append((f"mainSearchCriteria.v.c{suffix}", criterion.raw_code or criterion.code.value))
+            pairs.append((f"mainSearchCriteria.v.cs{suffix}", criterion.code.system.oid))
+        if criterion.display_name:
+            pairs.append((f"mainSearchCriteria.v.dn{suffix}", criterion.display_name))
+        if criterion.original_text:
+            pairs.append((f"mainSearchCriteria.v.ot{suffix}", criterion.original_text))
+    parameter_of = {scheme: name for name, scheme in ECHO_SCHEMES.items()}
+    for scheme, value in request.echo:
+        name = parameter_of.get(scheme)
+        if name is None and scheme.startswith("subTopic.v."):
+            name = scheme
+        if name and not name.endswith("languageCode.c"):
+            pairs.append((name, value))
+    if request.age_years is not None:
+        pairs += [("age.v.v", _number(request.age_years)), ("age.v.u", "a")]
+    pairs.append(("informationRecipient.languageCode.c", language))
+    pairs.append(("knowledgeResponseType", "text/html"))
+    return pairs
+
+
+def _sections(topic: Topic) -> list[tuple[str, list]]:
+    """Links grouped by MedlinePlus information category, in the order the topic lists them."""
+    groups: dict[str, list] = {}
+    for site in topic.sites:
+        groups.setdefault(site.category or "", []).append(site)
+    return list(groups.items())
+
+
+def _topic_view(match: TopicMatch) -> dict:
+    topic = match.topic
+    return {
+        "id": topic.id,
+        "title": topic.title,
+        "url": topic.url,
+        "lang": topic.language,
+        "summary": Markup(sanitise(topic.summary_html)),
+        "also_called": topic.also_called,
+        "sections": _sections(topic),
+        "related": topic.related,
+        "institute": topic.primary_institute,
+        "image_url": getattr(topic, "image_url", "") or "",
+        "image_alt": getattr(topic, "image_alt", "") or "",
+        "text": TEXT.get(topic.language, TEXT["en"]),
+    }
+
+
+def _criteria_label(request: KnowledgeRequest) -> str:
+    """"ICD-10-CM C91.00 (Acute lymphoblastic leukemia …)" for one code we can describe (the
+    descriptions are English, so English pages only), else the codes or words."""
+    if request.language == "en" and len(request.criteria) == 1 and request.criteria[0].code is not None:
+        code = request.criteria[0].code
+        name = terminology.describe(code) or request.criteria[0].display_name
+        if name:
+            return f"{code.system.label} {code.value} ({name})"
+    return describe_criteria(request)
+
+
+def page_values(request: KnowledgeRequest, matches: list[TopicMatch], ctx) -> dict:
+    lang = request.language if request.language in TEXT else "en"
+    other = "es" if lang == "en" else "en"
+    base = ctx.base_url or "/"
+    label = _criteria_label(request)
+    search_text = next((c.original_text or c.display_name for c in request.criteria
+                        if c.original_text or c.display_name), "")
+    text = TEXT[lang]
+    return {
+        "lang": lang,
+        "t": text,
+        "static_base": urljoin(base, "static/"),
+        "home_url": urljoin(base, "./"),
+        "heading": (text["results"] if matches else text["no_results"]).format(label),
+        "topics": [_topic_view(m) for m in matches],
+        "switch": {"lang": other, "label": text["other_language"],
+                   "href": "?" + urlencode(request_query(request, other))},
+        "search_action": urljoin(base, "application"),
+        "search_text": search_text,
+        "medlineplus_home": MEDLINEPLUS_HOME[lang],
+    }
+
+
+def render(request: KnowledgeRequest, matches: list[TopicMatch], ctx) -> bytes:
+    return render_template("page/topics.html", **page_values(request, matches, ctx))
+
+
+def demo(base_url: str) -> bytes:
+    """The demo page at /: a form that opens the click page, and the API's entry points."""
+    base = base_url or "/"
+    examples = {
+        name: urljoin(base, "infobutton") + "?" + urlencode({
+            "mainSearchCriteria.v.c": "C91.00",
+            "mainSearchCriteria.v.cs": CodeSystem.ICD10CM.oid,
+            "informationRecipient.languageCode.c": "en",
+            **({"knowledgeResponseType": kind} if kind else {}),
+        })
+        for name, kind in (("atom", ""), ("json", "application/json"),
+                           ("fhir", "application/fhir+json"), ("html", "text/html"))
+    }
+    systems = [(s.oid, s.label) for s in (CodeSystem.ICD10CM, CodeSystem.SNOMEDCT,
+                                          CodeSystem.LOINC, CodeSystem.RXNORM)]
+    return render_template(
+        "page/demo.html",
+        lang="en",
+        t=TEXT["en"],
+        static_base=urljoin(base, "static/"),
+        home_url=urljoin(base, "./"),
+        action=urljoin(base, "application"),
+        systems=systems,
+        languages=LANGUAGES,
+        examples=examples,
+        cds_discovery=urljoin(base, "cds-services"),
+    )

@@ -1,0 +1,50 @@
+"""Pages for people: the demo form at /, the MedlinePlus Connect web-application path
+/application (always HTML), and the security headers every HTML response carries."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+from werkzeug.datastructures import MultiDict
+
+from ..render import html
+from ..services import current_services
+from .infobutton import knowledge_response, request_params
+
+bp = Blueprint("pages", __name__)
+
+# No script at all; styles and images only from here (and MedlinePlus topic images); forms only
+# to here. frame-ancestors is left open on purpose: EHRs show infobutton pages in frames.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' https://medlineplus.gov; "
+    "form-action 'self'; base-uri 'none'"
+)
+# The query string carries patient context (age, gender, codes): never send it onward.
+REFERRER_POLICY = "no-referrer"
+
+
+@bp.after_app_request
+def page_headers(response: Response) -> Response:
+    """CSP, nosniff and Referrer-Policy on every HTML response, answers and errors alike."""
+    if response.mimetype in ("text/html", "application/xhtml+xml"):
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = REFERRER_POLICY
+    return response
+
+
+@bp.route("/application", methods=["GET", "POST"])
+def application():
+    """MedlinePlus Connect's web-application mode: the same parameters, always the page."""
+    params = MultiDict(
+        (name, value) for name, value in request_params().items(multi=True)
+        if name.lower() not in ("knowledgeresponsetype", "callback")
+    )
+    return knowledge_response(params, default_type="text/html")
+
+
+@bp.get("/")
+def demo():
+    base = current_services().settings.base_url or request.host_url
+    response = Response(html.demo(base), content_type=html.CONTENT_TYPE)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

@@ -1,0 +1,97 @@
+"""FHIR R4 Bundle of DocumentReference: fields, round trip through the R4B models, errors."""
+
+import json
+from datetime import UTC, datetime
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.documentreference import DocumentReference
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+
+from infobutton.render import fhir
+
+from ..conftest import icd
+
+FHIR_JSON = "application/fhir+json"
+
+
+def bundle_for(client, **params):
+    r = client.get("/infobutton", query_string={**params, "knowledgeResponseType": FHIR_JSON})
+    assert r.status_code == 200
+    assert r.mimetype == FHIR_JSON
+    return r
+
+
+def test_c91_00_is_a_searchset_of_document_references(client):
+    r = bundle_for(client, **icd("C91.00"))
+    bundle = Bundle.model_validate_json(r.data)
+    assert bundle.type == "searchset"
+    assert bundle.total == len(bundle.entry) == 2
+    assert bundle.link[0].relation == "self"
+    assert "mainSearchCriteria.v.c=C91.00" in bundle.link[0].url
+    doc = bundle.entry[0].resource
+    assert isinstance(doc, DocumentReference)
+    assert doc.status == "current"
+    assert doc.description == "Acute Lymphocytic Leukemia"
+    assert doc.custodian.display == doc.author[0].display == "National Library of Medicine"
+    english, spanish = (c.attachment for c in doc.content)
+    assert (english.url, english.language, english.contentType, english.title) == (
+        "https://medlineplus.gov/acutelymphocyticleukemia.html", "en", "text/html",
+        "Acute Lymphocytic Leukemia")
+    assert (spanish.url, spanish.language) == (
+        "https://medlineplus.gov/spanish/acutelymphocyticleukemia.html", "es")
+    coding = doc.category[0].coding[0]
+    assert (coding.system, coding.code) == ("http://hl7.org/fhir/sid/icd-10-cm", "C91.00")
+    assert doc.context.related[0].identifier.value == "C91.00"
+    assert bundle.entry[0].search.mode == "match"
+    assert bundle.entry[0].search.score > bundle.entry[1].search.score
+
+
+def test_round_trip_through_the_models_is_lossless(client):
+    for params in (icd("C91.00"), icd("C92.10", **{"informationRecipient.languageCode.c": "es"}),
+                   icd("Z99.89")):
+        raw = json.loads(bundle_for(client, **params).data)
+        again = json.loads(Bundle.model_validate(raw).model_dump_json(exclude_none=True))
+        assert again == raw
+
+
+def test_spanish_request_leads_with_spanish_content(client):
+    bundle = fhir.parse(bundle_for(client, **icd("C92.10", **{"informationRecipient.languageCode.c": "es"})).data)
+    first = bundle.entry[0].resource
+    assert first.description == "Leucemia mieloide crónica"
+    assert [c.attachment.language for c in first.content] == ["es", "en"]
+
+
+def test_accept_header_selects_fhir(client):
+    r = client.get("/infobutton", query_string=icd("C91.00"), headers={"Accept": FHIR_JSON})
+    assert r.mimetype == FHIR_JSON
+    assert json.loads(r.data)["resourceType"] == "Bundle"
+
+
+def test_no_match_is_an_empty_searchset(client):
+    bundle = fhir.parse(bundle_for(client, **icd("Z99.89")).data)
+    assert bundle.total == 0 and not bundle.entry
+
+
+def test_errors_for_fhir_callers_are_operation_outcomes(client):
+    r = client.get("/infobutton", query_string={"mainSearchCriteria.v.c": "C91.00",
+                                                "knowledgeResponseType": FHIR_JSON})
+    assert r.status_code == 400
+    assert r.mimetype == FHIR_JSON
+    outcome = OperationOutcome.model_validate_json(r.data)
+    assert outcome.issue[0].severity == "error"
+    assert outcome.issue[0].code == "invalid"
+    assert outcome.issue[0].expression == ["mainSearchCriteria.v.cs"]
+
+
+def test_free_text_criterion_is_the_category_text():
+    from infobutton.models import Criterion, KnowledgeRequest, Topic, TopicMatch
+
+    topic = Topic(id="leukemia", title="Leukemia", url="https://medlineplus.gov/leukemia.html", language="en")
+    request = KnowledgeRequest(criteria=(Criterion(code=None, original_text="blood cancer"),))
+    match = TopicMatch(topic, request.criteria[0], None, 100)
+    bundle = fhir.bundle(request, [match], datetime(2024, 1, 2, tzinfo=UTC))
+    doc = bundle.entry[0].resource
+    assert doc.category[0].text == "blood cancer"
+    assert doc.context is None
+    assert bundle.link is None and bundle.meta.lastUpdated.year == 2024
+    assert doc.content[0].attachment.language == "en" and len(doc.content) == 1

@@ -1,0 +1,152 @@
+"""The click page renderer: content, language, links that keep the request, sanitising."""
+
+import itertools
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl
+
+from lxml import html as lxml_html
+
+from infobutton.models import Criterion, KnowledgeRequest, Site, Topic, TopicMatch, TopicRef
+from infobutton.render import RenderContext, html
+from infobutton.request import parse
+
+from ..conftest import icd
+
+CTX = RenderContext(now=datetime(2024, 1, 2, tzinfo=UTC), base_url="https://ib.example.org/")
+
+
+def doc(body: bytes):
+    return lxml_html.fromstring(body)
+
+
+def topic(**extra) -> Topic:
+    values = {
+        "id": "leukemia", "title": "Leukemia", "url": "https://medlineplus.gov/leukemia.html", "language": "en",
+        "summary_html": "<p>Leukemia is a cancer.</p>", "also_called": ("Leukaemia",),
+        "sites": (Site("Start", "https://example.org/start", "Start Here", "Org A"),
+               Site("Test", "https://example.org/test", "Diagnosis and Tests", "Org B"),
+               Site("Start 2", "https://example.org/start2", "Start Here", "Org C")),
+        "related": (TopicRef("cll", "Chronic Lymphocytic Leukemia", "https://medlineplus.gov/cll.html"),),
+        "primary_institute": TopicRef("", "National Cancer Institute", "https://www.cancer.gov"),
+        "twin": TopicRef("leukemia-es", "Leucemia", "https://medlineplus.gov/spanish/leukemia.html"),
+    }
+    values.update(extra)
+    return Topic(**values)
+
+
+def match(t: Topic, request: KnowledgeRequest) -> TopicMatch:
+    return TopicMatch(t, request.criteria[0], None, 0)
+
+
+def test_page_shows_title_summary_also_called_sections_related_and_attribution():
+    request = parse(icd("C91.00").items())
+    page = doc(html.render(request, [match(topic(), request)], CTX))
+    assert page.get("lang") == "en"
+    assert page.findtext(".//h1").startswith("Health topics for ICD-10-CM C91.00")
+    article = page.find(".//article")
+    assert article.get("lang") == "en"
+    assert article.findtext(".//h2/a") == "Leukemia"
+    assert "Leukaemia" in article.find(".//p[@class='also-called']").text_content()
+    assert article.find(".//div[@class='summary']/p").text == "Leukemia is a cancer."
+    sections = [h.text for h in article.findall(".//section[@class='link-group']/h4")]
+    assert sections == ["Start Here", "Diagnosis and Tests"]  # grouped, in first-seen order
+    start_links = article.findall(".//section[@class='link-group']")[0].findall(".//li/a")
+    assert [a.text for a in start_links] == ["Start", "Start 2"]
+    assert [a.text for a in article.findall(".//section[@class='related']//a")] == [
+        "Chronic Lymphocytic Leukemia"]
+    assert "From MedlinePlus.gov" in article.find(".//p[@class='attribution']").text_content()
+    assert page.find(".//link[@rel='stylesheet']").get("href") == "https://ib.example.org/static/page.css"
+
+
+def test_headings_are_in_order_and_landmarks_present():
+    request = parse(icd("C91.00").items())
+    page = doc(html.render(request, [match(topic(), request)], CTX))
+    levels = [int(e.tag[1]) for e in page.iter("h1", "h2", "h3", "h4")]
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in itertools.pairwise(levels))
+    for tag in ("header", "main", "footer", "nav"):
+        assert page.find(f".//{tag}") is not None
+
+
+def test_language_switch_keeps_the_other_parameters():
+    params = [*icd("C91.00").items(), ("mainSearchCriteria.v.c1", "91857003"),
+              ("mainSearchCriteria.v.cs1", "2.16.840.1.113883.6.96"),
+              ("informationRecipient", "PAT"), ("patientPerson.administrativeGenderCode.c", "F"),
+              ("age.v.v", "6"), ("age.v.u", "mo"), ("informationRecipient.languageCode.c", "en"),
+              ("taskContext.c.c", "PROBLISTREV")]
+    request = parse(params)
+    page = doc(html.render(request, [match(topic(), request)], CTX))
+    link = page.find(".//nav[@class='language-switch']/a")
+    assert link.get("hreflang") == "es" and link.text == "Ver en español"
+    query = dict(parse_qsl(link.get("href").lstrip("?")))
+    assert query["informationRecipient.languageCode.c"] == "es"
+    assert query["mainSearchCriteria.v.c"] == "C91.00"
+    assert query["mainSearchCriteria.v.c1"] == "91857003"
+    assert query["mainSearchCriteria.v.cs1"] == "2.16.840.1.113883.6.96"
+    assert query["informationRecipient"] == "PAT"
+    assert query["patientPerson.administrativeGenderCode.c"] == "F"
+    assert query["taskContext.c.c"] == "PROBLISTREV"
+    assert parse(parse_qsl(link.get("href").lstrip("?"))).age_years == request.age_years
+    assert parse(parse_qsl(link.get("href").lstrip("?"))).language == "es"
+
+
+def test_spanish_page_is_lang_es_with_spanish_labels():
+    request = parse(icd("C91.00", **{"informationRecipient.languageCode.c": "es"}).items())
+    t = topic(id="leukemia-es", title="Leucemia", language="es", also_called=("Cáncer",))
+    page = doc(html.render(request, [match(t, request)], CTX))
+    assert page.get("lang") == "es"
+    assert page.findtext(".//h1") == "Temas de salud para ICD-10-CM C91.00"
+    assert "También llamado" in page.find(".//p[@class='also-called']").text_content()
+    assert "De MedlinePlus.gov" in page.find(".//p[@class='attribution']").text_content()
+    assert page.find(".//nav[@class='language-switch']/a").text == "View in English"
+
+
+def test_english_fallback_topic_on_a_spanish_page_is_marked_english():
+    request = parse(icd("C91.00", **{"informationRecipient.languageCode.c": "es"}).items())
+    page = doc(html.render(request, [match(topic(twin=None), request)], CTX))
+    assert page.get("lang") == "es"
+    assert page.find(".//article").get("lang") == "en"
+
+
+def test_no_match_page_has_a_search_box_to_application():
+    request = KnowledgeRequest(criteria=(Criterion(code=None, original_text="leukaemia <b>"),),
+                               language="es")
+    page = doc(html.render(request, [], CTX))
+    assert page.findtext(".//h1").startswith("No se encontraron temas de salud")
+    form = page.find(".//form[@role='search']")
+    assert form.get("action") == "https://ib.example.org/application"
+    field = form.find(".//input[@type='search']")
+    assert field.get("name") == "mainSearchCriteria.v.ot"
+    assert field.get("value") == "leukaemia <b>"  # a value, escaped in the markup
+    assert page.get_element_by_id(field.get("id")) is not None
+    assert form.find(".//label").get("for") == field.get("id")
+    assert form.find(".//input[@type='hidden']").get("value") == "es"
+
+
+def test_summaries_are_sanitised_again_at_render():
+    request = parse(icd("C91.00").items())
+    evil = topic(summary_html='<p onclick="x()">Hi<script>alert(1)</script>'
+                              '<a href="javascript:alert(2)">x</a><img src=x onerror=y></p>')
+    body = html.render(request, [match(evil, request)], CTX)
+    assert b"<script" not in body and b"onclick" not in body and b"javascript:" not in body
+    assert b"onerror" not in body and b"<img src=\"x\"" not in body
+
+
+def test_request_values_are_escaped():
+    request = parse([("mainSearchCriteria.v.ot", '"><script>alert(1)</script>'),
+                     ("mainSearchCriteria.v.dn", "<img src=x onerror=alert(1)>")])
+    body = html.render(request, [], CTX)
+    assert b"<script>alert" not in body and b"<img src=x" not in body
+    assert b"&lt;script&gt;" in body
+
+
+def test_demo_page_has_a_labelled_form_and_api_links():
+    page = doc(html.demo("https://ib.example.org/"))
+    form = page.find(".//form")
+    assert form.get("action") == "https://ib.example.org/application"
+    for field in form.iter("input", "select"):
+        if field.get("type") != "hidden":
+            assert page.find(f".//label[@for='{field.get('id')}']") is not None
+    hrefs = [a.get("href") for a in page.findall(".//a")]
+    assert any("knowledgeResponseType=application%2Ffhir%2Bjson" in h for h in hrefs)
+    assert "https://ib.example.org/cds-services" in hrefs
+
