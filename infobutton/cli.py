@@ -61,3 +61,12 @@ def serve(host: str, port: int, workers: int) -> None:
 
     Server().run()
 
+
+from .content.cli import topics as _topics_group  # noqa: E402
+
+main.add_command(_topics_group)
+
+from .mapping_cli import admin as _admin_group, mappings as _mappings_group  # noqa: E402
+
+main.add_command(_admin_group)
+main.add_command(_mappings_group)

@@ -31,12 +31,14 @@ class KnowledgeService:
         check_interval: float = 0.2,
         timer: Callable[[], float] = time.monotonic,
         search: resolver.TextSearch | None = None,
+        upstream: resolver.CodeLookup | None = None,
     ):
         self.db = db
         self.topics = topics
         self.mappings = mappings
         self.max_topics = max_topics
         self.search = search
+        self.upstream = upstream
         self._timer = timer
         self._check_interval = check_interval
         self._lock = threading.RLock()
@@ -116,7 +118,8 @@ class KnowledgeService:
 
     def resolve(self, request: KnowledgeRequest, limit: int | None = None) -> list[TopicMatch]:
         return resolver.resolve(
-            request, self.rules(), self.topic, limit or self.max_topics, search=self.search
+            request, self.rules(), self.topic, limit or self.max_topics, search=self.search,
+            upstream=self.upstream,
         )
 
     # -- rendered responses ------------------------------------------------------------------

@@ -17,6 +17,7 @@ from .request import AGE_GROUPS
 RuleIndex = Mapping[tuple, tuple[MappingRule, ...]]
 TopicLookup = Callable[[str], "Topic | None"]
 TextSearch = Callable[[str, str, int], list[Topic]]
+CodeLookup = Callable[[Code, str, int], list[Topic]]  # upstream responder (content.upstream)
 
 
 def index_rules(rules: Iterable[MappingRule]) -> dict[tuple, tuple[MappingRule, ...]]:
@@ -83,6 +84,7 @@ def resolve(
     topic_of: TopicLookup,
     limit: int = 3,
     search: TextSearch | None = None,
+    upstream: CodeLookup | None = None,
 ) -> list[TopicMatch]:
     """Ranked, de-duplicated topic matches for all of the request's criteria, at most ``limit``."""
     per_criterion: list[list[TopicMatch]] = []
@@ -98,6 +100,11 @@ def resolve(
                 topic = in_language(topic, request.language, topic_of)
                 hits.append(((distance, -rule.priority, rule.id or 0),
                              TopicMatch(topic, criterion, rule, distance)))
+        if not hits and upstream is not None and criterion.code is not None \
+                and terminology.is_valid(criterion.code):
+            # No local answer for a valid code: ask the upstream responder (cached, guarded).
+            for rank, topic in enumerate(upstream(criterion.code, request.language, limit)):
+                hits.append(((50 + rank,), TopicMatch(topic, criterion, None, 50 + rank)))
         if not hits and search is not None:
             text = criterion.original_text or criterion.display_name
             if criterion.code is not None and not terminology.is_valid(criterion.code):

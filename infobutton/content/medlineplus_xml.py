@@ -1,26 +1,47 @@
-"""MedlinePlus health-topics XML (``mplus_topics_YYYY-MM-DD.xml``) → Topic values.
+"""MedlinePlus health-topics XML (``mplus_topics_YYYY-MM-DD.xml``, or its ``.zip``) → Topic values.
 
-The file is untrusted: parsed with defusedxml (no DTDs, no entity expansion), summaries
-sanitised with the one allow-list in ``sanitise``.
+The file is untrusted: parsed with defusedxml with DTDs forbidden (so no entity expansion, no
+billion laughs, no external entities), read through a byte cap (the zip member too, whatever
+its header claims), streamed with ``iterparse`` so memory stays flat, and checked against its
+own ``total`` and ``date-generated`` attributes so a truncated or foreign file is refused.
+Summaries are sanitised with the one allow-list in ``sanitise``.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
+from xml.etree.ElementTree import ParseError
 
+from defusedxml import DefusedXmlException
 from defusedxml import ElementTree
 
 from ..models import Site, Topic, TopicRef
 from .sanitise import sanitise
 
 LANGUAGES = {"english": "en", "spanish": "es", "en": "en", "es": "es"}
+MAX_BYTES = 512 * 1024 * 1024  # the real daily file is ~30 MB uncompressed
+MAX_TOPICS = 20_000  # MedlinePlus publishes ~2,000 (English and Spanish)
+ROOT = "health-topics"
 
 
 class InvalidCatalogue(ValueError):
     """A file that is not a MedlinePlus health-topics document."""
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """A parsed health-topics file: its topics and the root's ``date-generated`` and ``total``."""
+
+    topics: list[Topic]
+    date_generated: str  # ISO 8601, e.g. 2026-11-23T00:00:00
+    total: int
 
 
 def topic_id(url: str) -> str:
@@ -36,6 +57,16 @@ def _date(text: str | None) -> str:
     for fmt in ("%m/%d/%Y", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d"):
         try:
             return datetime.strptime(text, fmt).date().isoformat()
+        except ValueError:
+            continue
+    return ""
+
+
+def _timestamp(text: str | None) -> str:
+    text = (text or "").strip()
+    for fmt in ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt).isoformat()
         except ValueError:
             continue
     return ""
@@ -65,9 +96,11 @@ def topic_from_element(el) -> Topic:
             description=", ".join(_text(d) for d in s.findall("standard-description")),
         )
         sites.append(site)
-        if "encyclop" in (site.description + site.organization).lower():
+        if "encyclop" in (site.description + site.organization).lower() or "/ency/" in site.url:
             encyclopedia.append(site)
     twin_el = el.find("language-mapped-topic")
+    if twin_el is None:
+        twin_el = el.find("other-language")
     institute = el.find("primary-institute")
     return Topic(
         id=topic_id(url),
@@ -86,14 +119,138 @@ def topic_from_element(el) -> Topic:
         see_references=tuple(_text(r) for r in el.findall("see-reference")),
         sites=tuple(sites),
         encyclopedia=tuple(encyclopedia),
-        twin=_ref(twin_el) if twin_el is not None else None,
+        twin=_ref(twin_el) if twin_el is not None and twin_el.get("url") else None,
         date_created=_date(el.get("date-created")),
+        date_updated=_date(el.get("date-updated") or el.get("date-modified")),
+        date_reviewed=_date(el.get("date-reviewed")),
     )
+
+
+class _Capped(io.RawIOBase):
+    """A read-only stream that refuses to yield more than ``limit`` bytes."""
+
+    def __init__(self, raw: IO[bytes], limit: int, name: str):
+        self._raw, self._limit, self._name, self._read = raw, limit, name, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._raw.read(len(buffer))
+        self._read += len(data)
+        if self._read > self._limit:
+            raise InvalidCatalogue(f"{self._name} is larger than the {self._limit:,}-byte limit")
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _open_xml(stack, source: str | Path, max_bytes: int) -> IO[bytes]:
+    """The XML byte stream of a path: the file itself, or the one .xml member of a zip."""
+    path = Path(source)
+    try:
+        raw = stack.enter_context(open(path, "rb"))
+    except OSError as exc:
+        raise InvalidCatalogue(f"cannot read {path}: {exc.strerror or exc}") from None
+    if raw.read(4) != b"PK\x03\x04":
+        raw.seek(0)
+        return _Capped(raw, max_bytes, path.name)
+    try:
+        archive = stack.enter_context(zipfile.ZipFile(raw))
+    except zipfile.BadZipFile as exc:
+        raise InvalidCatalogue(f"{path.name} is not a readable zip file: {exc}") from None
+    members = [m for m in archive.infolist() if m.filename.lower().endswith(".xml") and not m.is_dir()]
+    if len(members) != 1:
+        raise InvalidCatalogue(
+            f"{path.name} must hold exactly one .xml file, found {len(members)}"
+        )
+    member = members[0]
+    if member.file_size > max_bytes:
+        raise InvalidCatalogue(f"{member.filename} is larger than the {max_bytes:,}-byte limit")
+    return _Capped(stack.enter_context(archive.open(member)), max_bytes, member.filename)
+
+
+def read_catalogue(
+    source: str | Path | IO[bytes], *, max_bytes: int = MAX_BYTES, max_topics: int = MAX_TOPICS
+) -> Catalogue:
+    """Parse and check a health-topics file (``.xml`` or ``.zip``; a path or a binary stream).
+
+    Raises InvalidCatalogue, with a message saying what is wrong, for anything that is not a
+    complete health-topics document: a DTD or entity declaration, malformed or truncated XML,
+    another root element, a topic count that disagrees with ``total``, duplicate topic URLs.
+    """
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        if isinstance(source, (str, Path)):
+            stream = _open_xml(stack, source, max_bytes)
+            name = Path(source).name
+        else:
+            stream, name = _Capped(source, max_bytes, "input"), "input"
+        try:
+            return _parse_stream(stream, max_topics)
+        except InvalidCatalogue as exc:
+            raise InvalidCatalogue(f"{name}: {exc}") from None
+        except DefusedXmlException as exc:
+            raise InvalidCatalogue(
+                f"{name}: refused: the document declares a DTD or entities ({type(exc).__name__}); "
+                "a health-topics file never does"
+            ) from None
+        except ParseError as exc:
+            line, column = getattr(exc, "position", (0, 0))
+            reason = str(exc).split(":")[0]
+            raise InvalidCatalogue(
+                f"{name}: not well-formed XML ({reason}) at line {line}, column {column}; "
+                "the file may be truncated"
+            ) from None
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise InvalidCatalogue(f"{name}: cannot read the archive: {exc}") from None
+
+
+def _parse_stream(stream: IO[bytes], max_topics: int) -> Catalogue:
+    topics: list[Topic] = []
+    seen: set[str] = set()
+    root = None
+    depth = 0
+    for event, el in ElementTree.iterparse(stream, events=("start", "end"), forbid_dtd=True):
+        if event == "start":
+            depth += 1
+            if root is None:
+                root = el
+                if el.tag != ROOT:
+                    raise InvalidCatalogue(f"root element is <{el.tag}>, expected <{ROOT}>")
+            continue
+        depth -= 1
+        if depth == 1 and el.tag == "health-topic":
+            topic = topic_from_element(el)
+            if not topic.url or not topic.title:
+                raise InvalidCatalogue(f"health-topic #{len(topics) + 1} has no url or title")
+            if topic.id in seen:
+                raise InvalidCatalogue(f"topic {topic.url} appears twice")
+            seen.add(topic.id)
+            topics.append(topic)
+            if len(topics) > max_topics:
+                raise InvalidCatalogue(f"more than {max_topics:,} topics")
+            root.remove(el)  # keep memory flat on the 30 MB daily file
+    assert root is not None  # iterparse raises on an empty document
+    generated = _timestamp(root.get("date-generated"))
+    if not generated:
+        raise InvalidCatalogue(
+            f"<{ROOT}> has no valid date-generated attribute ({root.get('date-generated')!r})"
+        )
+    total_text = root.get("total", "")
+    if not total_text.strip().isdigit():
+        raise InvalidCatalogue(f"<{ROOT}> has no valid total attribute ({total_text!r})")
+    total = int(total_text)
+    if total != len(topics):
+        raise InvalidCatalogue(
+            f"the file says total={total} but holds {len(topics)} health topics; "
+            "it may be truncated or edited"
+        )
+    if not topics:
+        raise InvalidCatalogue("the file holds no health topics")
+    return Catalogue(topics=topics, date_generated=generated, total=total)
 
 
 def parse(source: IO[bytes] | str) -> list[Topic]:
     """All topics of a health-topics document (a path or a binary file)."""
-    root = ElementTree.parse(source).getroot()
-    if root.tag != "health-topics":
-        raise InvalidCatalogue(f"root element is <{root.tag}>, expected <health-topics>")
-    return [topic_from_element(el) for el in root.findall("health-topic")]
+    return read_catalogue(source).topics

@@ -1,0 +1,111 @@
+"""``infobutton topics …``: import a catalogue file, import a topic page, sync from upstream.
+
+Each command opens the configured database (INFOBUTTON_DATABASE_URL / INFOBUTTON_DATA_DIR), does
+its work in one transaction and prints the counts; running services pick the change up through
+``topic_version`` without a restart. Any failure exits with status 1 and says why; nothing is
+changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import click
+
+from ..config import Settings
+from ..store import open_stores
+from .catalogue import MAX_WITHDRAW, import_catalogue, import_page
+from .fetch import FetchError, fetch
+from .medlineplus_xml import InvalidCatalogue
+from .page import MAX_PAGE_BYTES, InvalidPage, parse_page
+from .sync import DEFAULT_URL, SyncError, sync
+from ..store.topics import ImportRefused
+
+
+def _is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+@contextlib.contextmanager
+def _store():
+    settings = Settings.from_env()
+    db, topics, _ = open_stores(settings.resolved_database_url)
+    try:
+        yield topics
+    finally:
+        db.close()
+
+
+@contextlib.contextmanager
+def _local_file(source: str, max_bytes: int | None = None):
+    """A path for SOURCE: the file itself, or a URL downloaded to a temporary file."""
+    if not _is_url(source):
+        yield Path(source)
+        return
+    options = {"max_bytes": max_bytes} if max_bytes else {}
+    result = fetch(source, **options)
+    try:
+        yield result.path
+    finally:
+        result.path.unlink(missing_ok=True)
+
+
+@click.group()
+def topics() -> None:
+    """Topic content: MedlinePlus catalogue import, topic pages, upstream sync."""
+
+
+@topics.command("import")
+@click.argument("source")
+@click.option("--force", is_flag=True,
+              help="Import even if the file is older than the current catalogue or would withdraw "
+                   "more than --max-withdraw of the active topics.")
+@click.option("--max-withdraw", type=click.FloatRange(0, 1), default=MAX_WITHDRAW, show_default=True,
+              help="Largest fraction of active topics one import may withdraw.")
+def import_command(source: str, force: bool, max_withdraw: float) -> None:
+    """Import a MedlinePlus health-topics file (FILE or URL; .xml or .zip), all or nothing."""
+    try:
+        with _local_file(source) as path, _store() as store:
+            result = import_catalogue(store, path, source=source, force=force,
+                                      max_withdraw=max_withdraw)
+    except (InvalidCatalogue, ImportRefused, FetchError) as exc:
+        raise click.ClickException(f"import refused: {exc}") from None
+    click.echo(result.describe())
+
+
+@topics.command("import-page")
+@click.argument("source")
+def import_page_command(source: str) -> None:
+    """Import one MedlinePlus health topic page (HTML or plain-text rendering; FILE or URL)."""
+    try:
+        with _local_file(source, MAX_PAGE_BYTES) as path:
+            if path.stat().st_size > MAX_PAGE_BYTES:
+                raise InvalidPage(f"{source} is larger than the {MAX_PAGE_BYTES:,}-byte limit")
+            page = parse_page(path.read_bytes(), base_url=source if _is_url(source) else "")
+        with _store() as store:
+            topic, counts = import_page(store, page)
+    except (InvalidPage, FetchError, OSError) as exc:
+        raise click.ClickException(f"import-page failed: {exc}") from None
+    state = next((k for k in ("added", "updated") if counts[k]), "unchanged")
+    click.echo(
+        f"{topic.id} ({topic.title}) {state}: {len(topic.sites)} links in "
+        f"{len({s.category for s in topic.sites})} sections, {len(topic.related)} related topics, "
+        f"{len(topic.encyclopedia)} encyclopedia entries"
+    )
+
+
+@topics.command("sync")
+@click.option("--url", default=None,
+              help="Catalogue URL; {date} is replaced by today's date and up to 7 days back. "
+                   f"Default: INFOBUTTON_SYNC_URL or {DEFAULT_URL}")
+@click.option("--force", is_flag=True, help="Ignore stored validators and the import guards.")
+def sync_command(url: str | None, force: bool) -> None:
+    """Fetch the catalogue from upstream (conditional GET, retries) and import it."""
+    settings = Settings.from_env()
+    try:
+        with _store() as store:
+            result = sync(store, url or settings.sync_url or DEFAULT_URL, force=force)
+    except SyncError as exc:
+        raise click.ClickException(f"sync failed: {exc}") from None
+    click.echo(result.describe())
