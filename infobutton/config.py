@@ -37,6 +37,8 @@ class Settings:
     upstream_ttl: float = 43200.0  # seconds an upstream answer stays fresh (12 h)
     upstream_timeout: float = 2.0  # seconds to wait for the upstream per request
     upstream_rate: int = 80  # upstream requests per minute (MedlinePlus asks for < 100)
+    cds_fhir_timeout: float = 5.0  # seconds for each CDS Hooks fetch from an EHR's fhirServer
+    cds_fhir_servers: str = ""  # comma-separated fhirServer URL prefixes allowed; empty: any
 
     @property
     def resolved_database_url(self) -> str:
