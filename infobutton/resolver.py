@@ -2,8 +2,9 @@
 
 Ranking, most relevant first: a rule on the code itself beats one inherited from a parent
 (the most specific mapping wins), then higher rule priority. Several criteria are merged
-round-robin in request order, so each code's best topic is shown. A topic appears once. Rules may be limited to a patient context (age range, gender),
-which the IG carries in age.v.v/age.v.u, ageGroup.v.c and patientPerson.administrativeGenderCode.c.
+round-robin in request order, so each code's best topic is shown. A topic appears once.
+Rules may be limited to a patient context (age range, gender), which the IG carries in
+age.v.v/age.v.u, ageGroup.v.c and patientPerson.administrativeGenderCode.c.
 """
 
 from __future__ import annotations
@@ -51,9 +52,7 @@ def applies(rule: MappingRule, request: KnowledgeRequest) -> bool:
             return False
         if rule.max_age is not None and low >= rule.max_age:
             return False
-    if rule.gender is not None and request.gender is not rule.gender:
-        return False
-    return True
+    return rule.gender is None or request.gender is rule.gender
 
 
 def in_language(topic: Topic, language: str, topic_of: TopicLookup) -> Topic:
@@ -88,7 +87,7 @@ def resolve(
 ) -> list[TopicMatch]:
     """Ranked, de-duplicated topic matches for all of the request's criteria, at most ``limit``."""
     per_criterion: list[list[TopicMatch]] = []
-    for order, criterion in enumerate(request.criteria):
+    for criterion in request.criteria:
         hits: list[tuple[tuple, TopicMatch]] = []
         if criterion.code is not None:
             for distance, rule in matches_for_code(criterion.code, rules):

@@ -39,7 +39,7 @@ def test_serve_answers_c91_00_and_logs_no_patient_context(tmp_path, knowledge_sc
     port = free_port()
     env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp_path / "data")}
     env.pop("INFOBUTTON_DATABASE_URL", None)
-    log = open(tmp_path / "server.log", "w+")
+    log = open(tmp_path / "server.log", "w+")  # noqa: SIM115 - the server writes to it for the whole test
     proc = subprocess.Popen([str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:

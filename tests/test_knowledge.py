@@ -3,11 +3,11 @@
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from infobutton import bundled
 from infobutton.knowledge import KnowledgeService
 from infobutton.models import CodeSystem, MappingRule
 from infobutton.request import parse
 from infobutton.store import open_stores
-from infobutton import bundled
 
 from .conftest import icd
 
@@ -53,7 +53,7 @@ def test_response_cache_builds_once_per_ttl(parts):
 def test_response_cache_is_bounded(parts):
     svc = service(parts, Clock(), response_size=2)
     for key in "abc":
-        svc.cached_response(key, lambda: (key,))
+        svc.cached_response(key, lambda k=key: (k,))
     assert len(svc._responses) == 2
 
 

@@ -3,8 +3,17 @@
 from dataclasses import replace
 
 from infobutton import resolver
-from infobutton.models import (Code, CodeSystem, Criterion, Gender, KnowledgeRequest, MappingRule, Scope,
-                               Topic, TopicRef)
+from infobutton.models import (
+    Code,
+    CodeSystem,
+    Criterion,
+    Gender,
+    KnowledgeRequest,
+    MappingRule,
+    Scope,
+    Topic,
+    TopicRef,
+)
 
 ICD = CodeSystem.ICD10CM
 

@@ -68,7 +68,7 @@ class Database:
         return row[0] if row else None
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator["Database"]:
+    def transaction(self) -> Iterator[Database]:
         """BEGIN … COMMIT, or ROLLBACK on any exception (SQLite: BEGIN IMMEDIATE, one writer)."""
         conn = self.connection
         if getattr(self._local, "depth", 0):
