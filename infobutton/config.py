@@ -39,6 +39,11 @@ class Settings:
     upstream_rate: int = 80  # upstream requests per minute (MedlinePlus asks for < 100)
     cds_fhir_timeout: float = 5.0  # seconds for each CDS Hooks fetch from an EHR's fhirServer
     cds_fhir_servers: str = ""  # comma-separated fhirServer URL prefixes allowed; empty: any
+    secret_key: str = ""  # signs admin session cookies; default: a random key kept in data_dir
+    cookie_secure: bool = True  # admin session cookie only over HTTPS (and http://localhost)
+    max_import_bytes: int = 8 * 1024 * 1024  # largest CSV the admin import accepts
+    signin_attempts: int = 5  # failed admin sign-ins per client before a pause
+    signin_window: float = 900.0  # seconds the failed sign-ins are counted over
 
     @property
     def resolved_database_url(self) -> str:
@@ -47,7 +52,7 @@ class Settings:
         return "sqlite:///" + str(Path(self.data_dir or default_data_dir()) / "infobutton.sqlite3")
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
         env = os.environ if env is None else env
         values = {}
         for f in fields(cls):

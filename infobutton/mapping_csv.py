@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import terminology
-from .models import Gender, InvalidRequest, MappingRule, Scope
+from .models import Code, CodeSystem, Gender, InvalidRequest, MappingRule, Scope, Topic
 
 FIELDS = ("code_system", "code", "topic_id", "scope", "priority", "min_age", "max_age", "gender", "reason")
 
@@ -29,36 +30,50 @@ def _age(value: str, field: str) -> float | None:
     return number
 
 
-def rule_from_fields(row: dict[str, str]) -> MappingRule:
-    """One rule from string fields; InvalidRequest names the first bad field."""
+def rule_and_errors(row: dict) -> tuple[MappingRule | None, list[tuple[str, str]]]:
+    """One rule from string (or JSON scalar) fields, and one (field, message) per bad field."""
     def get(name: str) -> str:
-        return (row.get(name) or "").strip()
+        value = row.get(name)
+        return "" if value is None else str(value).strip()
 
-    system = terminology.code_system(get("code_system"), "code_system")
-    if not get("code"):
-        raise InvalidRequest("code", "required")
-    if not get("topic_id"):
-        raise InvalidRequest("topic_id", "required")
+    errors: list[tuple[str, str]] = []
+    system = None
+    try:
+        system = terminology.code_system(get("code_system"), "code_system")
+    except InvalidRequest as exc:
+        errors.append(("code_system", exc.message if get("code_system") else "required"))
+    for name in ("code", "topic_id"):
+        if not get(name):
+            errors.append((name, "required"))
+    scope = Scope.DESCENDANTS
     try:
         scope = Scope(get("scope") or "descendants")
     except ValueError:
-        raise InvalidRequest("scope", "must be exact or descendants") from None
+        errors.append(("scope", "must be exact or descendants"))
+    priority = 0
     try:
         priority = int(get("priority") or 0)
+        if not -1000 <= priority <= 1000:
+            errors.append(("priority", "must be between -1000 and 1000"))
     except ValueError:
-        raise InvalidRequest("priority", "must be a whole number") from None
-    ages = {}
-    for name in ("min_age", "max_age"):
+        errors.append(("priority", "must be a whole number"))
+    ages: dict[str, float | None] = {"min_age": None, "max_age": None}
+    for name in ages:
         try:
             ages[name] = _age(get(name), name)
         except ValueError as exc:
-            raise InvalidRequest(name, str(exc) if "between" in str(exc) else "must be a number") from None
+            errors.append((name, str(exc) if "between" in str(exc) else "must be a number"))
     if ages["min_age"] is not None and ages["max_age"] is not None and ages["min_age"] >= ages["max_age"]:
-        raise InvalidRequest("max_age", "must be greater than min_age")
+        errors.append(("max_age", "must be greater than min_age"))
+    gender = None
     try:
         gender = Gender(get("gender").upper()) if get("gender") else None
     except ValueError:
-        raise InvalidRequest("gender", "must be F, M or UN") from None
+        errors.append(("gender", "must be F, M or UN"))
+    if len(get("reason")) > 1000:
+        errors.append(("reason", "at most 1000 characters"))
+    if errors:
+        return None, errors
     return MappingRule(
         code_system=system,
         code=terminology.normalise(system, get("code")),
@@ -68,7 +83,70 @@ def rule_from_fields(row: dict[str, str]) -> MappingRule:
         gender=gender,
         reason=get("reason"),
         **ages,
-    )
+    ), []
+
+
+def rule_from_fields(row: dict[str, str]) -> MappingRule:
+    """One rule from string fields; InvalidRequest names the first bad field."""
+    rule, errors = rule_and_errors(row)
+    if errors:
+        raise InvalidRequest(*errors[0])
+    return rule
+
+
+def check(rule: MappingRule, topic_of: Callable[[str], Topic | None]) -> list[tuple[str, str]]:
+    """What a well-formed rule still needs before it may be served: the code exists in its
+    system (ICD-10-CM tabular list; SNOMED CT Verhoeff and LOINC mod-10 check digits; RxNorm,
+    NDC, CPT, MeSH shapes) and the topic exists, is active and is an English topic."""
+    return check_code(rule.code_system, rule.code) + check_topic(rule.topic_id, topic_of)
+
+
+def check_code(system: CodeSystem, code: str) -> list[tuple[str, str]]:
+    if terminology.is_valid(Code(system, terminology.normalise(system, code))):
+        return []
+    return [("code", f"{code} is not a valid {system.label} code")]
+
+
+def check_topic(topic_id: str, topic_of: Callable[[str], Topic | None]) -> list[tuple[str, str]]:
+    topic = topic_of(topic_id)
+    if topic is None:
+        return [("topic_id", f"no topic {topic_id!r}")]
+    if topic.status != "active":
+        return [("topic_id", f"topic {topic_id!r} is {topic.status}, not served")]
+    if topic.language != "en":
+        return [("topic_id", f"map the English topic; {topic_id!r} is served through its English"
+                 " twin")]
+    return []
+
+
+def parse_checked(
+    text: str, topic_of: Callable[[str], Topic | None]
+) -> tuple[list[MappingRule], list[LineError]]:
+    """Like ``parse``, and every rule also passes ``check`` and appears once (one error per line)."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"code_system", "code", "topic_id"} - set(reader.fieldnames or ())
+    if missing:
+        return [], [LineError(1, "header", f"missing columns: {', '.join(sorted(missing))}")]
+    rules, errors, seen = [], [], {}
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            errors.append(LineError(line, "line", "more fields than the header names"))
+            continue
+        rule, problems = rule_and_errors(row)
+        problems = problems or check(rule, topic_of)
+        if not problems:
+            key = (rule.code_system, rule.code, rule.topic_id, rule.scope, rule.min_age,
+                   rule.max_age, rule.gender)
+            if key in seen:
+                problems = [("line", f"duplicates the rule on line {seen[key]}")]
+            else:
+                seen[key] = line
+        if problems:
+            errors.append(LineError(line, *problems[0]))
+        else:
+            rules.append(rule)
+    return rules, errors
 
 
 def parse(text: str) -> tuple[list[MappingRule], list[LineError]]:

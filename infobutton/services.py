@@ -29,7 +29,7 @@ class Services:
 
 def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
     """Connect to the configured database, migrate it, seed it when empty, wire the caches."""
-    from . import bundled, terminology
+    from . import bundled, mapping_admin, terminology
     from .content import wiring as content_wiring
 
     db, topics, mappings = open_stores(settings.resolved_database_url)
@@ -48,6 +48,7 @@ def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
     )
     services = Services(settings, db, topics, mappings, knowledge)
     content_wiring.wire(services)  # upstream responder, scheduled catalogue sync
+    mapping_admin.wire(services)  # tokens, mapping admin, usage counts for the gap report
     return services
 
 

@@ -45,6 +45,11 @@ CREATE INDEX IF NOT EXISTS mapping_rules_code ON mapping_rules (code_system, cod
 # Later modules append their own DDL strings here (same {id} placeholder convention).
 SCHEMAS: list[str] = [SCHEMA]
 
+# Mapping management (issue 5): history, tokens, usage counts.
+from . import history, tokens, usage  # noqa: E402
+
+SCHEMAS += [history.SCHEMA, tokens.SCHEMA, usage.SCHEMA]
+
 
 def migrate(db: Database) -> None:
     """Create what is missing; never drops or rewrites data."""

@@ -1,0 +1,267 @@
+"""Mapping management: validated changes, CSV import with a diff, restore and preview.
+
+The API, the web UI and the CLI all go through ``MappingAdmin``, so every way in validates the
+same way, writes one transaction with its audit row and version, and makes the change live in
+this worker at once (``KnowledgeService.refresh_now``) and in every other within
+``version_check_interval``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from . import mapping_csv, resolver, terminology
+from .models import InvalidRequest, MappingRule, TopicMatch
+from .request import parse as parse_request
+from .store.history import SqlHistoryStore
+from .store.mappings import Change, identity, revision, rule_to_dict
+from .store.tokens import SqlTokenStore
+from .store.usage import SqlUsageStore
+
+RULE_FIELDS = set(mapping_csv.FIELDS)
+
+
+class ValidationFailed(InvalidRequest):
+    """422 with one message per bad field (``field``) or CSV line (``line``)."""
+
+    def __init__(self, errors: list[dict]):
+        first = errors[0]
+        super().__init__(str(first.get("field", "body")), first["message"], 422)
+        self.errors = errors
+
+
+@dataclass
+class ImportPlan:
+    """What importing a CSV would do: the diff shown before anything is written."""
+
+    mode: str
+    base_version: int
+    added: list[MappingRule] = field(default_factory=list)
+    changed: list[tuple[MappingRule, MappingRule]] = field(default_factory=list)
+    removed: list[MappingRule] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changes(self) -> list[Change]:
+        return ([Change(None, r) for r in self.added]
+                + [Change(before, after) for before, after in self.changed]
+                + [Change(r, None) for r in self.removed])
+
+    def to_dict(self) -> dict:
+        return {
+            "mode": self.mode,
+            "base_version": self.base_version,
+            "added": [mapping_json(r) for r in self.added],
+            "changed": [{"before": mapping_json(b), "after": mapping_json(a)} for b, a in self.changed],
+            "removed": [mapping_json(r) for r in self.removed],
+            "unchanged": self.unchanged,
+        }
+
+
+def mapping_json(rule: MappingRule) -> dict:
+    """A rule as the API shows it: the stored form, the system's label and OID, the revision."""
+    data = rule_to_dict(rule)
+    data["code_system"] = rule.code_system.label
+    data["code_system_oid"] = rule.code_system.oid
+    if rule.id is not None:
+        data["revision"] = revision(rule)
+    return data
+
+
+def match_json(match: TopicMatch) -> dict:
+    return {
+        "topic_id": match.topic.id,
+        "title": match.topic.title,
+        "url": match.topic.url,
+        "language": match.topic.language,
+        "mapping_id": match.rule.id if match.rule else None,
+        "distance": match.distance,
+    }
+
+
+class MappingAdmin:
+    def __init__(self, services):
+        self.services = services
+        self.store = services.mappings
+        self.history = SqlHistoryStore(services.db)
+
+    # -- validation --------------------------------------------------------------------------
+
+    def rule_from(self, data: dict, *, exclude_id: int | None = None) -> MappingRule:
+        """A validated rule from a JSON object or form; ValidationFailed lists every bad field."""
+        if not isinstance(data, dict):
+            raise InvalidRequest("body", "a JSON object is required", 400)
+        errors = [{"field": k, "message": "unknown field"}
+                  for k in data if k not in RULE_FIELDS | {"id", "revision", "change_reason",
+                                                            "code_system_oid"}]
+        rule, problems = mapping_csv.rule_and_errors(data)
+        if rule is not None:
+            problems = mapping_csv.check(rule, self.services.knowledge.topic)
+        else:  # still say everything that is wrong, not only the first kind of problem
+            bad = {f for f, _ in problems}
+            code, topic_id = str(data.get("code") or "").strip(), str(data.get("topic_id") or "").strip()
+            if code and not bad & {"code_system", "code"}:
+                system = terminology.code_system(str(data["code_system"]), "code_system")
+                problems += mapping_csv.check_code(system, code)
+            if topic_id and "topic_id" not in bad:
+                problems += mapping_csv.check_topic(topic_id, self.services.knowledge.topic)
+        if rule is not None and not problems:
+            for other in self.store.find(code_system=rule.code_system, code=rule.code,
+                                         limit=10_000)[0]:
+                if other.id != exclude_id and identity(other) == identity(rule):
+                    problems.append(("topic_id", f"duplicates mapping {other.id}"))
+        errors += [{"field": f, "message": m} for f, m in problems]
+        if errors:
+            raise ValidationFailed(errors)
+        return rule
+
+    # -- single changes ----------------------------------------------------------------------
+
+    def create(self, data: dict, actor: str) -> MappingRule:
+        rule = self.rule_from(data)
+        added = self.store.create(rule, actor=actor, reason=_reason(data))
+        self.services.knowledge.refresh_now()
+        return added
+
+    def update(self, rule_id: int, data: dict, expected: str | None, actor: str) -> MappingRule:
+        if self.store.get(rule_id) is None:
+            raise InvalidRequest("id", f"no mapping {rule_id}", 404)
+        rule = self.rule_from(data, exclude_id=rule_id)
+        updated = self.store.update(rule_id, rule, expected=expected, actor=actor,
+                                    reason=_reason(data))
+        self.services.knowledge.refresh_now()
+        return updated
+
+    def delete(self, rule_id: int, expected: str | None, actor: str, reason: str = "") -> int:
+        version = self.store.delete(rule_id, expected=expected, actor=actor, reason=reason)
+        self.services.knowledge.refresh_now()
+        return version
+
+    def restore(self, n: int, actor: str, reason: str = "") -> int | None:
+        version = self.store.restore(n, actor=actor, reason=reason)
+        self.services.knowledge.refresh_now()
+        return version
+
+    # -- CSV -----------------------------------------------------------------------------------
+
+    def plan_import(self, text: str, mode: str = "merge") -> ImportPlan:
+        """The diff of importing ``text``; ValidationFailed (one message per bad line) if any line
+        is bad. ``merge`` adds and updates; ``replace`` also removes rules the CSV lacks."""
+        if mode not in ("merge", "replace"):
+            raise InvalidRequest("mode", "must be merge or replace", 400)
+        base = self.store.version()
+        rules, errors = mapping_csv.parse_checked(text, self.services.knowledge.topic)
+        if errors:
+            raise ValidationFailed([{"line": e.line, "field": e.field, "message": e.message}
+                                    for e in errors])
+        current = {identity(r): r for r in self.store.rules()}
+        plan = ImportPlan(mode, base)
+        incoming = set()
+        for rule in rules:
+            key = identity(rule)
+            incoming.add(key)
+            old = current.get(key)
+            if old is None:
+                plan.added.append(rule)
+            elif (old.priority, old.reason) != (rule.priority, rule.reason):
+                plan.changed.append((old, rule))
+            else:
+                plan.unchanged += 1
+        if mode == "replace":
+            plan.removed = [r for key, r in current.items() if key not in incoming]
+        return plan
+
+    def import_csv(self, text: str, *, mode: str, actor: str, reason: str = "",
+                   dry_run: bool = False, expected_version: int | None = None
+                   ) -> tuple[ImportPlan, int | None]:
+        """Plan, and unless ``dry_run`` apply as one version (None when nothing changes)."""
+        plan = self.plan_import(text, mode)
+        if dry_run or not plan.changes:
+            return plan, None
+        version = self.store.apply(plan.changes, actor=actor, action="import",
+                                   reason=reason or f"CSV import ({mode})",
+                                   expected_version=expected_version)
+        self.services.knowledge.refresh_now()
+        return plan, version
+
+    def export_csv(self) -> str:
+        return mapping_csv.format_rules(self.store.rules())
+
+    # -- preview -------------------------------------------------------------------------------
+
+    def proposed_rules(self, changes: Iterable[dict]) -> list[MappingRule]:
+        """The current rules with proposed changes applied, in memory only.
+
+        Each change is ``{"op": "add", "rule": {...}}``, ``{"op": "update", "id": n, "rule":
+        {...}}`` or ``{"op": "delete", "id": n}``; a bare rule object means add.
+        """
+        rules = {r.id: r for r in self.store.rules()}
+        for change in changes:
+            if not isinstance(change, dict):
+                raise InvalidRequest("with", "each change must be a JSON object", 400)
+            if "rule" not in change and "op" not in change:
+                change = {"op": "add", "rule": change}
+            op = change.get("op", "add")
+            if op not in ("add", "update", "delete"):
+                raise InvalidRequest("with", "op must be add, update or delete", 400)
+            rule_id = change.get("id")
+            if op in ("update", "delete") and rule_id not in rules:
+                raise InvalidRequest("with", f"no mapping {rule_id}", 404)
+            if op == "delete":
+                del rules[rule_id]
+                continue
+            rule = self.rule_from(change.get("rule"), exclude_id=rule_id)
+            rules[rule_id if op == "update" else -1 - len(rules)] = (
+                rule if op == "add" else _with_id(rule, rule_id))
+        return list(rules.values())
+
+    def preview(self, params: list[tuple[str, str]], changes: list[dict]) -> dict:
+        """What the request returns now and with the proposed changes (pure: no writes)."""
+        request = parse_request(params)
+        proposed = self.proposed_rules(changes)
+        knowledge = self.services.knowledge
+        knowledge.refresh_if_stale()
+        now = knowledge.resolve(request)
+        after = resolver.resolve(request, resolver.index_rules(proposed), knowledge.topic,
+                                 knowledge.max_topics)
+        return {
+            "now": [match_json(m) for m in now],
+            "after": [match_json(m) for m in after],
+            "changed": [m.topic.id for m in now] != [m.topic.id for m in after],
+        }
+
+
+def parse_changes(values: list[str]) -> list[dict]:
+    """``with`` query values: each a JSON change object or a JSON list of them."""
+    changes = []
+    for value in values:
+        try:
+            data = json.loads(value)
+        except ValueError:
+            raise InvalidRequest("with", "must be JSON: {\"op\": \"add\", \"rule\": {...}}", 400) from None
+        changes.extend(data if isinstance(data, list) else [data])
+    return changes
+
+
+def _with_id(rule: MappingRule, rule_id: int) -> MappingRule:
+    from dataclasses import replace
+
+    return replace(rule, id=rule_id)
+
+
+def _reason(data: dict) -> str:
+    return str(data.get("change_reason") or data.get("reason") or "").strip()[:1000]
+
+
+def wire(services) -> None:
+    """Add the admin services to a Services and hook usage counting into every answer."""
+    from .usage import UsageRecorder
+
+    services.extra["tokens"] = SqlTokenStore(services.db)
+    services.extra["mapping_admin"] = MappingAdmin(services)
+    recorder = UsageRecorder(SqlUsageStore(services.db), services.knowledge)
+    services.extra["usage"] = recorder
+    services.on_answer.append(recorder.record)
+

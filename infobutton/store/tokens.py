@@ -1,0 +1,169 @@
+"""Admin API tokens: only a salted scrypt hash is stored, never the token.
+
+A token reads ``ibk_<key id>.<secret>``: the key id finds the row, scrypt (RFC 7914) checks the
+secret. Verified tokens are remembered per process against the stored hash, so a request costs
+one indexed lookup, and revoking (deleting the row) takes effect in every worker at once.
+Failed sign-ins are counted per client in the database, so the limit holds across workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import cachetools
+
+from ..models import InvalidRequest
+from .db import Database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS admin_tokens (
+    id {id},
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    key_id TEXT NOT NULL UNIQUE,
+    salt TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT
+);
+CREATE TABLE IF NOT EXISTS admin_signin_failures (
+    client TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS admin_signin_failures_client ON admin_signin_failures (client, at)
+"""
+
+ROLES = ("viewer", "editor", "admin")
+PREFIX = "ibk_"
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32, "maxmem": 64 * 1024 * 1024}
+
+
+def role_allows(role: str, needed: str) -> bool:
+    """viewer < editor < admin: a role may do what every lower role may."""
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+def _hash(secret: str, salt: bytes) -> str:
+    return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT).hex()
+
+
+def _split(token: str) -> tuple[str, str] | None:
+    if not token.startswith(PREFIX) or "." not in token or len(token) > 200:
+        return None
+    key_id, _, secret = token[len(PREFIX):].partition(".")
+    return (key_id, secret) if key_id and secret else None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    name: str
+    role: str
+    key_id: str
+    created_at: str
+    last_used_at: str | None = None
+
+
+class SqlTokenStore:
+    def __init__(self, db: Database, *, timer=time.time):
+        self.db = db
+        self._timer = timer
+        self._lock = threading.Lock()
+        # key id -> (stored hash, sha256 of the presented token): scrypt once per process.
+        self._verified: cachetools.LRUCache = cachetools.LRUCache(maxsize=1024)
+
+    def create(self, name: str, role: str) -> str:
+        """A new token for ``name``; the only time the token exists outside its holder."""
+        name = (name or "").strip()
+        if not name or len(name) > 80 or any(ch.isspace() and ch != " " for ch in name):
+            raise InvalidRequest("name", "a name of 1 to 80 characters is required", 422)
+        if role not in ROLES:
+            raise InvalidRequest("role", f"must be one of {', '.join(ROLES)}", 422)
+        key_id, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_bytes(16)
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self.db.transaction():
+            if self.db.scalar("SELECT 1 FROM admin_tokens WHERE name = ?", (name,)):
+                raise InvalidRequest("name", f"a token named {name!r} exists; revoke it first", 409)
+            self.db.execute(
+                "INSERT INTO admin_tokens (name, role, key_id, salt, hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (name, role, key_id, salt.hex(), _hash(secret, salt), now))
+        return f"{PREFIX}{key_id}.{secret}"
+
+    def verify(self, token: str) -> TokenInfo | None:
+        """The token's holder, or None for an unknown, malformed or revoked token."""
+        parts = _split(token or "")
+        if parts is None:
+            return None
+        key_id, secret = parts
+        row = self.db.execute(
+            "SELECT name, role, salt, hash, created_at, last_used_at FROM admin_tokens"
+            " WHERE key_id = ?", (key_id,)).fetchone()
+        if row is None:
+            return None
+        name, role, salt, stored, created_at, last_used = row
+        presented = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            cached = self._verified.get(key_id)
+        if cached is None or cached[0] != stored or not hmac.compare_digest(cached[1], presented):
+            if not hmac.compare_digest(_hash(secret, bytes.fromhex(salt)), stored):
+                return None
+            with self._lock:
+                self._verified[key_id] = (stored, presented)
+        return TokenInfo(name, role, key_id, created_at, last_used)
+
+    def by_key_id(self, key_id: str) -> TokenInfo | None:
+        """The holder of a still-valid token (for sessions, which keep only the key id)."""
+        row = self.db.execute(
+            "SELECT name, role, key_id, created_at, last_used_at FROM admin_tokens WHERE key_id = ?",
+            (key_id,)).fetchone()
+        return TokenInfo(*row) if row else None
+
+    def touch(self, key_id: str) -> None:
+        """Record the day a token was last used (at most one write per token and day)."""
+        today = datetime.now(timezone.utc).date().isoformat()
+        self.db.execute(
+            "UPDATE admin_tokens SET last_used_at = ? WHERE key_id = ?"
+            " AND (last_used_at IS NULL OR last_used_at <> ?)", (today, key_id, today))
+
+    def revoke(self, name: str) -> bool:
+        with self.db.transaction():
+            key_id = self.db.scalar("SELECT key_id FROM admin_tokens WHERE name = ?", (name,))
+            if key_id is None:
+                return False
+            self.db.execute("DELETE FROM admin_tokens WHERE name = ?", (name,))
+        self.forget(key_id)
+        return True
+
+    def forget(self, key_id: str) -> None:
+        """Drop a remembered verification (the cache next to ``verify``)."""
+        with self._lock:
+            self._verified.pop(key_id, None)
+
+    def list(self) -> list[TokenInfo]:
+        rows = self.db.query(
+            "SELECT name, role, key_id, created_at, last_used_at FROM admin_tokens ORDER BY name")
+        return [TokenInfo(*row) for row in rows]
+
+    # -- failed sign-ins ---------------------------------------------------------------------
+
+    def failures(self, client: str, window: float) -> int:
+        since = self._timer() - window
+        return int(self.db.scalar(
+            "SELECT COUNT(*) FROM admin_signin_failures WHERE client = ? AND at > ?",
+            (client, since)) or 0)
+
+    def record_failure(self, client: str, window: float) -> None:
+        now = self._timer()
+        with self.db.transaction():
+            self.db.execute("DELETE FROM admin_signin_failures WHERE at < ?", (now - window,))
+            self.db.execute("INSERT INTO admin_signin_failures (client, at) VALUES (?, ?)",
+                            (client, now))
+
+    def clear_failures(self, client: str) -> None:
+        self.db.execute("DELETE FROM admin_signin_failures WHERE client = ?", (client,))

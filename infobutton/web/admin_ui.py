@@ -1,0 +1,388 @@
+"""The mapping-management web UI at /admin/: server-rendered pages that work without
+JavaScript; static/admin.js only adds a live preview while typing.
+
+Sign-in takes a token and keeps a session cookie; every form carries a CSRF token; failed
+sign-ins per client are limited (``signin_attempts`` per ``signin_window`` seconds).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, url_for
+
+from .. import terminology
+from ..mapping_admin import MappingAdmin, ValidationFailed, mapping_json
+from ..mapping_csv import FIELDS
+from ..models import CodeSystem, InvalidRequest
+from ..services import current_services
+from ..store.history import SqlHistoryStore
+from ..store.mappings import MappingConflict, revision, rule_from_dict
+from ..store.tokens import ROLES, role_allows
+from . import admin_api, admin_auth
+
+bp = Blueprint("admin_ui", __name__, url_prefix="/admin")
+PAGE = 50
+
+
+def init_app(app: Flask) -> None:
+    """Session settings plus the API and UI blueprints (one line in register_blueprints)."""
+    admin_auth.init_session(app, app.extensions["infobutton"].settings)
+    app.register_blueprint(admin_api.bp)
+    app.register_blueprint(bp)
+
+
+def _admin() -> MappingAdmin:
+    return current_services().extra["mapping_admin"]
+
+
+@bp.context_processor
+def _context():
+    return {
+        "csrf_token": admin_auth.csrf_token,
+        "user": g.get("admin"),
+        "code_systems": list(CodeSystem),
+        "roles": ROLES,
+        "t": {"site": "Infobutton mappings", "skip": "Skip to main content"},
+        "home_url": url_for("admin_ui.mappings"),
+        "role_allows": role_allows,
+    }
+
+
+@bp.before_request
+def _guard():
+    if request.method == "POST" and not admin_auth.csrf_ok(request.form.get("csrf")):
+        abort(_page("admin/error.html", 403, message="This form expired or did not come from"
+                                                     " this site. Go back, reload and try again."))
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.errorhandler(InvalidRequest)
+def _invalid(exc: InvalidRequest):
+    return _page("admin/error.html", exc.status, message=exc.message)
+
+
+def _page(template: str, status: int = 200, **values) -> Response:
+    return Response(render_template(template, **values), status=status,
+                    content_type="text/html; charset=utf-8")
+
+
+def _user(role: str = "viewer"):
+    """The signed-in holder with at least ``role``; else to sign-in (or 403)."""
+    info = admin_auth.session_user()
+    if info is None:
+        abort(redirect(url_for("admin_ui.signin", next=request.full_path)))
+    g.admin = info
+    if not role_allows(info.role, role):
+        abort(_page("admin/error.html", 403,
+                    message=f"Your role ({info.role}) may not do this; it needs {role}."))
+    return info
+
+
+def _safe_next(value: str | None) -> str:
+    if value and value.startswith("/admin") and not value.startswith("//"):
+        return value
+    return url_for("admin_ui.mappings")
+
+
+# -- sign-in ---------------------------------------------------------------------------------
+
+@bp.route("/signin", methods=["GET", "POST"])
+def signin():
+    settings = current_services().settings
+    tokens = admin_auth.tokens()
+    client = admin_auth.client_address()
+    if request.method == "GET":
+        return _page("admin/signin.html", next=request.args.get("next", ""))
+    if tokens.failures(client, settings.signin_window) >= settings.signin_attempts:
+        response = _page("admin/signin.html", 429, next=request.form.get("next", ""),
+                         error="Too many failed sign-ins from here. Wait a few minutes.")
+        response.headers["Retry-After"] = str(int(settings.signin_window))
+        return response
+    info = tokens.verify(request.form.get("token", "").strip())
+    if info is None:
+        tokens.record_failure(client, settings.signin_window)
+        return _page("admin/signin.html", 401, next=request.form.get("next", ""),
+                     error="That token is not valid (or was revoked).")
+    tokens.clear_failures(client)
+    tokens.touch(info.key_id)
+    admin_auth.sign_in(info)
+    return redirect(_safe_next(request.form.get("next")), 303)
+
+
+@bp.post("/signout")
+def signout():
+    admin_auth.sign_out()
+    return redirect(url_for("admin_ui.signin"), 303)
+
+
+# -- mappings --------------------------------------------------------------------------------
+
+@bp.get("/")
+def mappings():
+    _user()
+    args = request.args
+    system = None
+    if args.get("code_system"):
+        try:
+            system = terminology.code_system(args["code_system"], "code_system")
+        except InvalidRequest:
+            system = None
+    try:
+        offset = max(int(args.get("offset", 0)), 0)
+    except ValueError:
+        offset = 0
+    code = args.get("code", "").strip()
+    if code and system is not None:
+        code = terminology.normalise(system, code)
+    rules, total = current_services().mappings.find(
+        code_system=system, code=code.upper() or None, topic_id=args.get("topic_id") or None,
+        text=args.get("q") or None, limit=PAGE, offset=offset)
+    topic = current_services().knowledge.topic
+    rows = [(r, topic(r.topic_id), terminology.describe(_code(r))) for r in rules]
+    return _page("admin/mappings.html", rows=rows, total=total, offset=offset, page=PAGE,
+                 system=system, args=args, version=current_services().mappings.version())
+
+
+def _code(rule):
+    from ..models import Code
+
+    return Code(rule.code_system, rule.code)
+
+
+def _form_fields(form) -> dict:
+    return {name: form.get(name, "") for name in (*FIELDS, "change_reason")}
+
+
+def _preview(fields: dict, rule_id: int | None) -> tuple[dict | None, list]:
+    """The answer now and after the change, for the form's code (and preview context)."""
+    if not fields.get("code") or not fields.get("code_system"):
+        return None, []
+    try:
+        system = terminology.code_system(fields["code_system"], "code_system")
+    except InvalidRequest:
+        return None, []
+    params = [("mainSearchCriteria.v.c", fields["code"]), ("mainSearchCriteria.v.cs", system.oid)]
+    if request.values.get("preview_age"):
+        params.append(("age.v.v", request.values["preview_age"]))
+    if request.values.get("preview_gender"):
+        params.append(("patientPerson.administrativeGenderCode.c", request.values["preview_gender"]))
+    rule = {k: v for k, v in fields.items() if k != "change_reason"}
+    change = {"op": "update", "id": rule_id, "rule": rule} if rule_id else {"op": "add", "rule": rule}
+    try:
+        return _admin().preview(params, [change]), []
+    except ValidationFailed as exc:
+        return None, exc.errors
+    except InvalidRequest as exc:
+        return None, [{"field": exc.parameter, "message": exc.message}]
+
+
+def _errors_by_field(errors: list) -> dict:
+    found: dict[str, list[str]] = {}
+    for error in errors:
+        found.setdefault(error.get("field", "form"), []).append(error["message"])
+    return found
+
+
+@bp.route("/mappings/new", methods=["GET", "POST"])
+def new_mapping():
+    user = _user("editor")
+    fields = _form_fields(request.values)
+    fields["scope"] = fields["scope"] or "descendants"
+    fields["priority"] = fields["priority"] or "0"
+    errors, preview = [], None
+    if request.method == "POST" and request.form.get("action") == "save":
+        try:
+            rule = _admin().create(fields, user.name)
+        except ValidationFailed as exc:
+            errors = exc.errors
+        else:
+            flash(f"Mapping {rule.id} added ({rule.code_system.label} {rule.code} → "
+                  f"{rule.topic_id}); it is live now.")
+            return redirect(url_for("admin_ui.edit_mapping", rule_id=rule.id), 303)
+    if fields["code"]:
+        preview, preview_errors = _preview(fields, None)
+        if request.method == "POST":
+            errors = errors or preview_errors
+    status = 422 if errors else 200
+    return _page("admin/mapping_form.html", status, fields=fields, rule=None, preview=preview,
+                 errors=_errors_by_field(errors), topics=_topic_choices())
+
+
+@bp.route("/mappings/<int:rule_id>", methods=["GET", "POST"])
+def edit_mapping(rule_id: int):
+    user = _user()
+    current = current_services().mappings.get(rule_id)
+    if current is None:
+        abort(_page("admin/error.html", 404, message=f"There is no mapping {rule_id}."))
+    fields = _form_fields(mapping_json(current)) if request.method == "GET" else _form_fields(request.form)
+    expected = request.form.get("revision") or revision(current)
+    errors, conflict, preview = [], None, None
+    if request.method == "POST":
+        _user("editor")
+        if request.form.get("action") == "save":
+            try:
+                rule = _admin().update(rule_id, fields, expected, user.name)
+            except ValidationFailed as exc:
+                errors = exc.errors
+            except MappingConflict as exc:
+                conflict = exc.current
+                errors = [{"field": "form", "message": exc.message}]
+            else:
+                flash(f"Mapping {rule.id} saved; it is live now.")
+                return redirect(url_for("admin_ui.edit_mapping", rule_id=rule.id), 303)
+    preview, preview_errors = _preview(fields, rule_id)
+    if request.method == "POST":
+        errors = errors or preview_errors
+    history, _ = SqlHistoryStore(current_services().db).audit(mapping_id=rule_id, limit=20)
+    status = 409 if conflict else 422 if errors else 200
+    return _page("admin/mapping_form.html", status, fields=fields, rule=current,
+                 revision=revision(conflict) if conflict else expected, conflict=conflict,
+                 preview=preview, errors=_errors_by_field(errors), topics=_topic_choices(),
+                 history=[_entry(e) for e in history])
+
+
+@bp.post("/mappings/<int:rule_id>/delete")
+def delete_mapping(rule_id: int):
+    user = _user("editor")
+    try:
+        version = _admin().delete(rule_id, request.form.get("revision") or None, user.name,
+                                  request.form.get("change_reason", ""))
+    except MappingConflict as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin_ui.edit_mapping", rule_id=rule_id), 303)
+    flash(f"Mapping {rule_id} deleted (version {version}). Undo it from the history page.")
+    return redirect(url_for("admin_ui.mappings"), 303)
+
+
+def _topic_choices() -> list:
+    return [t for t in current_services().topics.all() if t.language == "en"]
+
+
+# -- CSV import ------------------------------------------------------------------------------
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_csv():
+    user = _user("editor")
+    if request.method == "GET":
+        return _page("admin/import.html", plan=None, text="", mode="merge")
+    settings = current_services().settings
+    request.max_content_length = settings.max_import_bytes
+    request.max_form_memory_size = settings.max_import_bytes
+    upload = request.files.get("file")
+    text = upload.read().decode("utf-8-sig", "replace") if upload and upload.filename else \
+        request.form.get("csv", "")
+    mode = request.form.get("mode", "merge")
+    if mode not in ("merge", "replace"):
+        mode = "merge"
+    values = {"text": text, "mode": mode, "reason": request.form.get("change_reason", "")}
+    if not text.strip():
+        return _page("admin/import.html", 400, plan=None, errors=[{"line": 0, "message":
+                     "Choose a CSV file or paste CSV text."}], **values)
+    commit = request.form.get("action") == "commit"
+    try:
+        base = int(request.form["base_version"]) if commit else None
+        plan, version = _admin().import_csv(text, mode=mode, actor=user.name,
+                                            reason=values["reason"], dry_run=not commit,
+                                            expected_version=base)
+    except ValidationFailed as exc:
+        return _page("admin/import.html", 422, plan=None, errors=exc.errors, **values)
+    except (InvalidRequest, KeyError, ValueError) as exc:
+        message = getattr(exc, "message", "The review is out of date; review again.")
+        return _page("admin/import.html", 409, plan=None, errors=[{"line": 0, "message": message}],
+                     **values)
+    if commit:
+        flash(f"Imported: {len(plan.added)} added, {len(plan.changed)} changed, "
+              f"{len(plan.removed)} removed" + (f" (version {version})." if version else "."))
+        return redirect(url_for("admin_ui.history"), 303)
+    return _page("admin/import.html", plan=plan, **values)
+
+
+# -- history and restore ---------------------------------------------------------------------
+
+def _entry(entry) -> dict:
+    def shown(data):
+        return rule_from_dict(data) if data else None
+
+    return {"entry": entry, "before": shown(entry.before), "after": shown(entry.after)}
+
+
+@bp.get("/history")
+def history():
+    _user()
+    store = SqlHistoryStore(current_services().db)
+    try:
+        offset = max(int(request.args.get("offset", 0)), 0)
+    except ValueError:
+        offset = 0
+    versions, total = store.versions(limit=20, offset=offset)
+    changes = {}
+    for version in versions:
+        entries, count = store.audit(version=version.n, limit=25)
+        changes[version.n] = ([_entry(e) for e in entries], count, store.previous(version.n))
+    return _page("admin/history.html", versions=versions, changes=changes, total=total,
+                 offset=offset, current=current_services().mappings.version())
+
+
+@bp.post("/versions/<int:n>/restore")
+def restore(n: int):
+    user = _user("editor")
+    new = _admin().restore(n, user.name, request.form.get("change_reason", ""))
+    if new is None:
+        flash(f"The mappings already equal version {n}; nothing changed.")
+    else:
+        flash(f"Restored version {n} as version {new}; it is live now.")
+    return redirect(url_for("admin_ui.history"), 303)
+
+
+# -- gap report ------------------------------------------------------------------------------
+
+@bp.get("/gaps")
+def gaps():
+    _user()
+    try:
+        days = min(max(int(request.args.get("days", 30)), 1), 3650)
+    except ValueError:
+        days = 30
+    report = current_services().extra["usage"].gaps(days=days)
+    return _page("admin/gaps.html", report=report, days=days)
+
+
+# -- tokens ----------------------------------------------------------------------------------
+
+@bp.route("/tokens", methods=["GET", "POST"])
+def tokens():
+    _user("admin")
+    store = admin_auth.tokens()
+    created, error, status = None, None, 200
+    if request.method == "POST":
+        try:
+            token = store.create(request.form.get("name", ""), request.form.get("role", ""))
+            created = {"name": request.form["name"].strip(), "token": token}
+        except InvalidRequest as exc:
+            error, status = exc.message, exc.status
+    return _page("admin/tokens.html", status, items=store.list(), created=created, error=error)
+
+
+@bp.post("/tokens/<name>/revoke")
+def revoke_token(name: str):
+    info = _user("admin")
+    if admin_auth.tokens().revoke(name):
+        flash(f"Token {name!r} revoked.")
+    if name == info.name:
+        admin_auth.sign_out()
+        return redirect(url_for("admin_ui.signin"), 303)
+    return redirect(url_for("admin_ui.tokens"), 303)
+
+
+@bp.app_template_filter("dict_without_offset")
+def _without_offset(args) -> dict:
+    return {k: v for k, v in args.items() if k != "offset"}
