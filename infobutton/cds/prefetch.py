@@ -8,6 +8,7 @@ needs). Nothing about the patient is logged: not the URL, not the body.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -38,11 +39,14 @@ def _get(session: requests.Session, url: str, timeout: float) -> dict:
                 body += chunk
                 if len(body) > MAX_BYTES:
                     raise Unavailable("the FHIR server's answer is too large")
-            return response.json() if body else {}
+            value = json.loads(body) if body else {}
     except requests.Timeout:
         raise Unavailable("the FHIR server did not answer in time") from None
     except (requests.RequestException, ValueError):
         raise Unavailable("the FHIR server could not be read") from None
+    if not isinstance(value, dict):
+        raise Unavailable("the FHIR server did not answer with a resource")
+    return value
 
 
 def _search(session, base: str, query: str, timeout: float) -> dict:

@@ -1,0 +1,361 @@
+"""CDS Hooks 2.0 end to end: discovery, patient-view with prefetch and from a real FHIR server on
+127.0.0.1, 412, 400s, CORS, order-select and feedback."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import replace
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from infobutton import create_app
+from infobutton.models import CodeSystem, MappingRule, Scope
+from infobutton.render.cds_cards import MAX_SUMMARY
+
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+SCT = "http://snomed.info/sct"
+PV = "/cds-services/infobutton-patient-view"
+OS = "/cds-services/infobutton-order-select"
+TOKEN = "test-token-123"
+
+
+def born_years_ago(years: int) -> str:
+    return date(date.today().year - years, 1, 1).isoformat()  # had this birthday already
+
+
+def patient(years=40, gender="female"):
+    return {"resourceType": "Patient", "id": "p1", "gender": gender, "birthDate": born_years_ago(years)}
+
+
+def condition(cid, *codings, text=None, verification=None):
+    code = {"coding": [{"system": s, "code": c, **({"display": d} if d else {})} for s, c, d in codings]}
+    if text:
+        code["text"] = text
+    resource = {"resourceType": "Condition", "id": cid, "code": code, "subject": {"reference": "Patient/p1"}}
+    if verification:
+        resource["verificationStatus"] = {"coding": [{"code": verification}]}
+    return resource
+
+
+def bundle(*resources, next_url=None):
+    body = {"resourceType": "Bundle", "type": "searchset",
+            "entry": [{"resource": r} for r in resources]}
+    if next_url:
+        body["link"] = [{"relation": "next", "url": next_url}]
+    return body
+
+
+ALL = condition("c1", (ICD, "C91.00", "Acute lymphoblastic leukemia"))
+CML = condition("c2", (SCT, "92818009", "Chronic myeloid leukemia"))
+UNMATCHED = condition("c3", (ICD, "Z99.89", None))  # unmapped, and no words for a text search
+
+
+def call(hook="patient-view", prefetch=None, **extra):
+    body = {"hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", "hook": hook,
+            "context": {"userId": "Practitioner/u1", "patientId": "p1"}}
+    if prefetch is not None:
+        body["prefetch"] = prefetch
+    body.update(extra)
+    return body
+
+
+def post(client, path, body, **headers):
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return client.post(path, data=data, content_type="application/json", headers=headers)
+
+
+class FhirServer:
+    """A tiny FHIR server: Patient/p1 and a two-page Condition search, bearer token required."""
+
+    def __init__(self, conditions, *, status=200, delay=0.0):
+        self.requests: list[tuple[str, dict]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                outer.requests.append((self.path, dict(self.headers)))
+                if delay:
+                    time.sleep(delay)
+                if status != 200:
+                    return self._send(status, {"resourceType": "OperationOutcome"})
+                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    return self._send(401, {"resourceType": "OperationOutcome"})
+                parts = urlsplit(self.path)
+                if parts.path == "/fhir/Patient/p1":
+                    return self._send(200, patient(years=6, gender="male"))
+                if parts.path == "/fhir/Condition":
+                    query = parse_qs(parts.query)
+                    if query.get("page") == ["2"]:
+                        return self._send(200, bundle(*conditions[1:]))
+                    return self._send(200, bundle(*conditions[:1], next_url=outer.url + "Condition?page=2"))
+                self._send(404, {"resourceType": "OperationOutcome"})
+
+            def _send(self, code, body):
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/fhir+json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/fhir/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def summaries(r):
+    return [c["summary"] for c in r.json["cards"]]
+
+
+def test_discovery_lists_patient_view_with_prefetch(client):
+    r = client.get("/cds-services")
+    assert r.status_code == 200
+    services = {s["id"]: s for s in r.json["services"]}
+    pv = services["infobutton-patient-view"]
+    assert pv["hook"] == "patient-view" and pv["title"] and pv["description"]
+    assert pv["prefetch"] == {
+        "patient": "Patient/{{context.patientId}}",
+        "conditions": "Condition?patient={{context.patientId}}&clinical-status=active",
+    }
+    assert services["infobutton-order-select"]["hook"] == "order-select"
+
+
+def test_patient_view_with_prefetch_one_card_per_matched_condition(client):
+    body = call(prefetch={"patient": patient(), "conditions": bundle(ALL, CML, UNMATCHED)})
+    r = post(client, PV, body)
+    assert r.status_code == 200
+    cards = r.json["cards"]
+    assert len(cards) == 2  # none for the unmatched condition
+    first, second = cards
+    assert first["summary"] == "Patient education: Acute Lymphocytic Leukemia, Leukemia"
+    assert second["summary"].startswith("Patient education: Chronic Myeloid Leukemia")
+    for card in cards:
+        assert len(card["summary"]) <= MAX_SUMMARY < 140
+        assert card["indicator"] == "info"
+        assert card["source"]["label"] == "MedlinePlus.gov"
+        assert card["source"]["url"] == "https://medlineplus.gov/"
+        assert card["uuid"]
+        assert all(link["type"] == "absolute" and link["url"].startswith("http") for link in card["links"])
+    assert first["source"]["topic"]["code"] == "acutelymphocyticleukemia"
+    assert "[Acute Lymphocytic Leukemia](https://medlineplus.gov/acutelymphocyticleukemia.html)" in first["detail"]
+    assert "ICD\\-10\\-CM C91\\.00" in first["detail"]
+    urls = [link["url"] for link in first["links"]]
+    assert "https://medlineplus.gov/spanish/acutelymphocyticleukemia.html" in urls
+    page = next(u for u in urls if "/application?" in u)
+    assert client.get(urlsplit(page).path + "?" + urlsplit(page).query).status_code == 200
+
+
+def test_patient_age_chooses_childhood_topics(client):
+    child = post(client, PV, call(prefetch={"patient": patient(years=6), "conditions": bundle(ALL)}))
+    adult = post(client, PV, call(prefetch={"patient": patient(years=40), "conditions": bundle(ALL)}))
+    assert "Childhood Leukemia" in child.json["cards"][0]["summary"]
+    assert "Childhood Leukemia" not in adult.json["cards"][0]["summary"]
+
+
+def test_refuted_and_duplicate_conditions(client):
+    refuted = condition("c9", (SCT, "92818009", "CML"), verification="refuted")
+    duplicate = condition("c10", (ICD, "C91.00", "ALL again"))
+    r = post(client, PV, call(prefetch={"patient": patient(), "conditions": bundle(ALL, duplicate, refuted)}))
+    assert len(r.json["cards"]) == 1
+
+
+def test_no_conditions_no_cards(client):
+    r = post(client, PV, call(prefetch={"patient": patient(), "conditions": bundle(UNMATCHED)}))
+    assert r.status_code == 200 and r.json == {"cards": []}
+
+
+def test_without_prefetch_fetches_from_the_fhir_server_with_the_token(client):
+    with FhirServer([ALL, CML]) as fhir:
+        body = call(fhirServer=fhir.url, fhirAuthorization={
+            "access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
+            "scope": "patient/Patient.read patient/Condition.read", "subject": "cds-service"})
+        r = post(client, PV, body)
+    assert r.status_code == 200
+    assert len(r.json["cards"]) == 2  # both pages of the search were read
+    assert "Childhood Leukemia" in r.json["cards"][0]["summary"]  # the fetched 6-year-old
+    paths = [p for p, _ in fhir.requests]
+    assert "/fhir/Patient/p1" in paths
+    search = next(p for p in paths if p.startswith("/fhir/Condition?patient"))
+    assert parse_qs(urlsplit(search).query) == {"patient": ["p1"], "clinical-status": ["active"]}
+    assert all(h.get("Authorization") == f"Bearer {TOKEN}" for _, h in fhir.requests)
+    assert all(h.get("Accept") == "application/fhir+json" for _, h in fhir.requests)
+
+
+def test_partial_prefetch_fetches_only_what_is_missing(client):
+    with FhirServer([ALL]) as fhir:
+        body = call(prefetch={"patient": patient(years=40), "conditions": None}, fhirServer=fhir.url,
+                    fhirAuthorization={"access_token": TOKEN, "token_type": "Bearer"})
+        r = post(client, PV, body)
+    assert r.status_code == 200
+    assert [p for p, _ in fhir.requests if "Patient" in p] == []
+    assert "Childhood Leukemia" not in r.json["cards"][0]["summary"]  # the prefetched adult
+
+
+def test_neither_prefetch_nor_fhir_server_is_412(client):
+    r = post(client, PV, call())
+    assert r.status_code == 412
+    assert r.mimetype == "application/problem+json"
+    assert r.json["parameter"] == "prefetch" and "conditions" in r.json["detail"]
+
+
+@pytest.mark.parametrize("status", [401, 500])
+def test_fhir_server_failure_is_412(client, status):
+    with FhirServer([ALL], status=status) as fhir:
+        r = post(client, PV, call(fhirServer=fhir.url, fhirAuthorization={"access_token": TOKEN,
+                                                                           "token_type": "Bearer"}))
+    assert r.status_code == 412
+    assert str(status) in r.json["detail"]
+    assert TOKEN not in r.get_data(as_text=True)
+
+
+def test_fhir_server_timeout_is_412(app):
+    slow_app = create_app(replace(app.extensions["infobutton"].settings, cds_fhir_timeout=0.2))
+    try:
+        with FhirServer([ALL], delay=1.5) as fhir:
+            r = post(slow_app.test_client(), PV, call(fhirServer=fhir.url))
+        assert r.status_code == 412
+        assert "in time" in r.json["detail"]
+    finally:
+        slow_app.extensions["infobutton"].close()
+
+
+def test_fhir_server_allow_list(app):
+    strict = create_app(replace(app.extensions["infobutton"].settings, cds_fhir_servers="https://ehr.example.org/"))
+    try:
+        with FhirServer([ALL]) as fhir:
+            r = post(strict.test_client(), PV, call(fhirServer=fhir.url))
+        assert r.status_code == 412 and r.json["parameter"] == "fhirServer"
+        assert fhir.requests == []
+    finally:
+        strict.extensions["infobutton"].close()
+
+
+@pytest.mark.parametrize("body,parameter", [
+    (b"{not json", "body"),
+    (b"", "body"),
+    (b"[1, 2]", "body"),
+    (call(hook="order-select", prefetch={}), "hook"),
+    ({"hook": "patient-view", "context": {"patientId": "p1"}}, "hookInstance"),
+    (call(context="p1"), "context"),
+    (call(context={"userId": "u"}), "context.patientId"),
+    (call(context={"patientId": "../../admin"}), "context.patientId"),
+    (call(fhirServer="file:///etc/passwd"), "fhirServer"),
+    (call(fhirServer="http://127.0.0.1/fhir", fhirAuthorization={"token_type": "Bearer"}),
+     "fhirAuthorization.access_token"),
+    (call(prefetch={"conditions": "Condition?patient=p1"}), "prefetch.conditions"),
+    (call(prefetch=["x"]), "prefetch"),
+])
+def test_malformed_bodies_are_400_with_a_reason(client, body, parameter):
+    r = post(client, PV, body)
+    assert r.status_code == 400, r.data
+    assert r.mimetype == "application/problem+json"
+    assert r.json["parameter"] == parameter and r.json["detail"]
+
+
+def test_unknown_service_is_404(client):
+    r = post(client, "/cds-services/nope", call(prefetch={}))
+    assert r.status_code == 404 and r.mimetype == "application/problem+json"
+
+
+def test_cors_preflight_and_responses(client):
+    pre = client.options(PV, headers={"Origin": "https://ehr.example.org",
+                                      "Access-Control-Request-Method": "POST",
+                                      "Access-Control-Request-Headers": "authorization,content-type"})
+    assert pre.status_code == 200
+    assert pre.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in pre.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in pre.headers["Access-Control-Allow-Headers"]
+    assert "Content-Type" in pre.headers["Access-Control-Allow-Headers"]
+    for r in (client.get("/cds-services", headers={"Origin": "https://ehr.example.org"}),
+              post(client, PV, b"{", Origin="https://ehr.example.org")):
+        assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Origin" not in client.get("/healthz").headers
+
+
+def test_order_select_cards_for_selected_orders_with_mappings(client, services):
+    services.mappings.insert(MappingRule(CodeSystem.RXNORM, "282388", "chronicmyeloidleukemia", Scope.EXACT))
+    draft = bundle(
+        {"resourceType": "MedicationRequest", "id": "m1", "status": "draft", "intent": "order",
+         "medicationCodeableConcept": {"coding": [
+             {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "282388",
+              "display": "imatinib"}]}},
+        {"resourceType": "ServiceRequest", "id": "s1", "status": "draft", "intent": "order",
+         "code": {"coding": [{"system": SCT, "code": "93143009", "display": "Leukemia"}]}},
+        {"resourceType": "ServiceRequest", "id": "s2", "status": "draft", "intent": "order",
+         "code": {"coding": [{"system": SCT, "code": "91861009", "display": "AML"}]}},
+        {"resourceType": "MedicationRequest", "id": "m2", "status": "draft", "intent": "order",
+         "medicationCodeableConcept": {"coding": [
+             {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1191", "display": "aspirin"}]}},
+    )
+    body = call(hook="order-select", prefetch={"patient": patient()})
+    body["context"].update(selections=["MedicationRequest/m1", "ServiceRequest/s1", "MedicationRequest/m2"],
+                           draftOrders=draft)
+    r = post(client, OS, body)
+    assert r.status_code == 200
+    assert summaries(r) == ["Patient education: Chronic Myeloid Leukemia", "Patient education: Leukemia"]
+    assert "imatinib" in r.json["cards"][0]["detail"]
+
+
+def test_order_select_needs_draft_orders(client):
+    body = call(hook="order-select", prefetch={})
+    body["context"]["selections"] = ["MedicationRequest/m1"]
+    r = post(client, OS, body)
+    assert r.status_code == 400 and r.json["parameter"] == "context.draftOrders"
+
+
+def test_condition_text_is_escaped_in_markdown(client):
+    evil = condition("c1", (ICD, "C91.00", "x"), text="[click](javascript:alert(1)) <script>x</script>")
+    r = post(client, PV, call(prefetch={"patient": patient(), "conditions": bundle(evil)}))
+    detail = r.json["cards"][0]["detail"]
+    assert "[click](javascript" not in detail and "<script>" not in detail
+    assert "\\[click\\]\\(javascript:alert\\(1\\)\\)" in detail
+    assert b"<script>" not in r.data
+
+
+def test_feedback_is_stored_without_patient_data(client, services):
+    r = post(client, PV, call(prefetch={"patient": patient(), "conditions": bundle(ALL)}))
+    card = r.json["cards"][0]["uuid"]
+    feedback = {"feedback": [
+        {"card": card, "outcome": "accepted", "acceptedSuggestions": [{"id": "s1"}],
+         "outcomeTimestamp": "2024-05-01T10:00:00Z"},
+        {"card": card, "outcome": "overridden", "outcomeTimestamp": "2024-05-01T10:01:00Z",
+         "overrideReason": {"reason": {"system": "http://example.org/reasons", "code": "not-relevant"},
+                            "userComment": "Patient Jane Doe already has the leaflet"}},
+    ]}
+    r = post(client, PV + "/feedback", feedback)
+    assert r.status_code == 200 and r.json == {}
+    rows = services.extra["cds_feedback"].all()
+    assert [(row["card_id"], row["outcome"], row["accepted_suggestions"], row["override_code"])
+            for row in rows] == [(card, "accepted", 1, None), (card, "overridden", 0, "not-relevant")]
+    dump = repr(services.db.query("SELECT * FROM cds_feedback"))
+    assert "Jane" not in dump and "p1" not in dump and "Practitioner" not in dump
+
+
+@pytest.mark.parametrize("body,parameter", [
+    ({}, "feedback"),
+    ({"feedback": []}, "feedback"),
+    ({"feedback": [{"card": "x", "outcome": "ignored", "outcomeTimestamp": "2024-01-01T00:00:00Z"}]},
+     "feedback[0].outcome"),
+    ({"feedback": [{"card": "x", "outcome": "accepted"}]}, "feedback[0].outcomeTimestamp"),
+    ({"feedback": [{"outcome": "accepted", "outcomeTimestamp": "2024-01-01T00:00:00Z"}]}, "feedback[0].card"),
+])
+def test_bad_feedback_is_400(client, body, parameter):
+    r = post(client, PV + "/feedback", body)
+    assert r.status_code == 400 and r.json["parameter"] == parameter
