@@ -11,9 +11,12 @@ import random
 import sys
 from html import escape
 
-WORDS = ("blood cells marrow chronic acute disease treatment therapy symptoms diagnosis tests "
-         "infection heart lung kidney liver cancer immune system genetic risk factors children "
-         "adults medicine surgery screening prevention nutrition exercise").split()
+WORDS = (
+    "blood", "cells", "marrow", "chronic", "acute", "disease", "treatment", "therapy",
+    "symptoms", "diagnosis", "tests", "infection", "heart", "lung", "kidney", "liver", "cancer",
+    "immune", "system", "genetic", "risk", "factors", "children", "adults", "medicine",
+    "surgery", "screening", "prevention", "nutrition", "exercise",
+)
 CATEGORIES = ("Start Here", "Diagnosis and Tests", "Treatments and Therapies", "Related Issues",
               "Specifics", "Genetics", "Statistics and Research", "Clinical Trials",
               "Journal Articles", "Find an Expert", "Patient Handouts")

@@ -15,12 +15,12 @@ import click
 
 from ..config import Settings
 from ..store import open_stores
+from ..store.topics import ImportRefused
 from .catalogue import MAX_WITHDRAW, import_catalogue, import_page
 from .fetch import FetchError, fetch
 from .medlineplus_xml import InvalidCatalogue
 from .page import MAX_PAGE_BYTES, InvalidPage, parse_page
 from .sync import DEFAULT_URL, SyncError, sync
-from ..store.topics import ImportRefused
 
 
 def _is_url(source: str) -> bool:

@@ -19,8 +19,7 @@ from typing import IO
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
 
-from defusedxml import DefusedXmlException
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
 
 from ..models import Site, Topic, TopicRef
 from .sanitise import sanitise
@@ -148,7 +147,7 @@ def _open_xml(stack, source: str | Path, max_bytes: int) -> IO[bytes]:
     """The XML byte stream of a path: the file itself, or the one .xml member of a zip."""
     path = Path(source)
     try:
-        raw = stack.enter_context(open(path, "rb"))
+        raw = stack.enter_context(open(path, "rb"))  # noqa: SIM115 (closed by the stack)
     except OSError as exc:
         raise InvalidCatalogue(f"cannot read {path}: {exc.strerror or exc}") from None
     if raw.read(4) != b"PK\x03\x04":

@@ -34,8 +34,7 @@ from xml.etree.ElementTree import ParseError
 
 import cachetools
 import requests
-from defusedxml import DefusedXmlException
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
 
 from ..models import Code, Topic
 from .fetch import USER_AGENT

@@ -1,0 +1,125 @@
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from infobutton.content.medlineplus_xml import InvalidCatalogue, parse, read_catalogue, topic_id
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "catalogue"
+
+
+def test_reads_every_field_of_a_health_topic():
+    catalogue = read_catalogue(DATA / "small.xml")
+    assert catalogue.total == 4 and catalogue.date_generated == "2026-11-24T00:00:00"
+    leukemia = catalogue.topics[0]
+    assert (leukemia.id, leukemia.language, leukemia.title) == ("leukemia", "en", "Leukemia")
+    assert leukemia.also_called == ("Leukaemia",)
+    assert leukemia.groups[0].title == "Cancers"
+    assert leukemia.mesh_headings == (("D007938", "Leukemia"),)
+    assert leukemia.primary_institute.title == "National Cancer Institute"
+    assert leukemia.related[0].id == "chronicmyeloidleukemia"
+    assert leukemia.see_references == ("Blood Cancer",)
+    assert leukemia.twin.id == "leukemia-es" and leukemia.twin.title == "Leucemia"
+    assert leukemia.date_created == "2001-10-22"
+    start_here, handout = leukemia.sites
+    assert start_here.category == "Start Here"
+    assert start_here.organization == "Mayo Foundation for Medical Education and Research"
+    assert start_here.language_mapped_url.startswith("https://www.mayoclinic.org/es/")
+    assert leukemia.encyclopedia == (handout,)
+    assert '<a href="https://medlineplus.gov/chronicmyeloidleukemia.html"' in leukemia.summary_html
+    assert catalogue.topics[1].language == "es"
+
+
+def test_topic_id_is_the_url_stem_with_es_for_spanish():
+    assert topic_id("https://medlineplus.gov/spanish/leukemia.html") == "leukemia-es"
+    assert topic_id("https://medlineplus.gov/Leukemia.html") == "leukemia"
+
+
+def test_zip_with_one_xml_member_is_accepted(tmp_path):
+    path = tmp_path / "mplus_topics_compressed_2026-11-24.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(DATA / "small.xml", "mplus_topics_2026-11-24.xml")
+    assert [t.id for t in read_catalogue(path).topics] == [t.id for t in parse(str(DATA / "small.xml"))]
+
+
+def test_zip_with_several_xml_members_is_refused(tmp_path):
+    path = tmp_path / "two.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(DATA / "small.xml", "a.xml")
+        archive.write(DATA / "small.xml", "b.xml")
+    with pytest.raises(InvalidCatalogue, match="exactly one .xml"):
+        read_catalogue(path)
+
+
+def test_zip_bomb_is_stopped_by_the_byte_cap(tmp_path):
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("big.xml", b"<health-topics>" + b" " * 5_000_000 + b"</health-topics>")
+    assert path.stat().st_size < 100_000
+    with pytest.raises(InvalidCatalogue, match="limit"):
+        read_catalogue(path, max_bytes=1_000_000)
+
+
+def test_plain_file_over_the_cap_is_refused():
+    with pytest.raises(InvalidCatalogue, match="limit"):
+        read_catalogue(DATA / "small.xml", max_bytes=1000)
+
+
+def test_billion_laughs_is_refused_without_expanding():
+    with pytest.raises(InvalidCatalogue, match="DTD or entities"):
+        read_catalogue(DATA / "billion-laughs.xml")
+
+
+def test_external_entity_is_refused(tmp_path):
+    path = tmp_path / "xxe.xml"
+    path.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+                    '<health-topics total="0" date-generated="11/24/2026">&e;</health-topics>')
+    with pytest.raises(InvalidCatalogue, match="DTD"):
+        read_catalogue(path)
+
+
+def test_truncated_file_is_refused_with_its_position():
+    with pytest.raises(InvalidCatalogue, match=r"not well-formed XML .* line \d+.*truncated"):
+        read_catalogue(DATA / "truncated.xml")
+
+
+def test_wrong_root_is_refused():
+    with pytest.raises(InvalidCatalogue, match="root element is <rss>"):
+        read_catalogue(DATA / "wrong-root.xml")
+
+
+def test_scripts_and_handlers_are_removed_from_summaries():
+    (topic,) = read_catalogue(DATA / "script-summary.xml").topics
+    html = topic.summary_html
+    for bad in ("<script", "alert(", "onclick", "onerror", "javascript:", "<iframe", "<img"):
+        assert bad not in html
+    assert "Leukemia is a cancer." in html
+
+
+def test_total_must_match_the_topics_found():
+    text = (DATA / "small.xml").read_bytes().replace(b'total="4"', b'total="5"')
+    with pytest.raises(InvalidCatalogue, match="total=5 but holds 4"):
+        read_catalogue(io.BytesIO(text))
+
+
+def test_date_generated_is_required():
+    text = (DATA / "small.xml").read_bytes().replace(b'date-generated="11/24/2026 00:00:00"', b"")
+    with pytest.raises(InvalidCatalogue, match="date-generated"):
+        read_catalogue(io.BytesIO(text))
+
+
+def test_duplicate_topic_urls_are_refused():
+    text = (DATA / "small.xml").read_bytes().replace(b"asthma.html", b"leukemia.html")
+    with pytest.raises(InvalidCatalogue, match="appears twice"):
+        read_catalogue(io.BytesIO(text))
+
+
+def test_empty_catalogue_is_refused():
+    with pytest.raises(InvalidCatalogue, match="no health topics"):
+        read_catalogue(io.BytesIO(b'<health-topics total="0" date-generated="11/24/2026"/>'))
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(InvalidCatalogue, match="cannot read"):
+        read_catalogue(tmp_path / "nope.xml")

@@ -1,0 +1,85 @@
+"""The optional catalogue sync inside serve: one sync per interval across workers sharing a
+database, started by a worker's first answered request, failures logged and harmless."""
+
+import time
+from pathlib import Path
+
+import pytest
+
+from infobutton import create_app
+from infobutton.content.schedule import SyncScheduler
+from infobutton.store import open_stores
+from tests.conftest import icd
+from tests.content.http_fixture import Reply, Upstream
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTER = (ROOT / "topics" / "starter-topics.xml").read_bytes()
+REVISED = STARTER.replace(b"11/23/2026 00:00:00", b"11/24/2026 00:00:00").replace(
+    b"Leukemia is a cancer of the blood-forming cells in the bone marrow. The marrow",
+    b"Scheduled summary. The marrow", 1)
+
+
+class Knowledge:
+    refreshed = 0
+
+    def refresh_now(self):
+        self.refreshed += 1
+
+
+class Clock:
+    now = 5000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def upstream():
+    with Upstream() as server:
+        yield server
+
+
+def test_one_worker_claims_each_slot(upstream, tmp_path):
+    url = upstream.route("/cat.xml", Reply(200, STARTER, etag='"v1"'))
+    db, topics, _ = open_stores(f"sqlite:///{tmp_path}/s.sqlite3")
+    clock = Clock()
+    options = {"backoff": 0.01, "timeout": (1.0, 1.0)}
+    workers = [SyncScheduler(topics, Knowledge(), url, 600, clock=clock, sync_options=options)
+               for _ in range(3)]
+    results = [w.run_once() for w in workers]
+    assert sum(r is not None for r in results) == 1 and len(upstream.requests) == 1
+    assert len(topics.all()) == 12
+    assert [w.knowledge.refreshed for w in workers] == [1, 0, 0]
+    clock.now += 601
+    results = [w.run_once() for w in workers]
+    assert sum(r is not None for r in results) == 1 and len(upstream.requests) == 2
+    upstream.route("/cat.xml", Reply(500, b"down"))
+    clock.now += 601
+    assert workers[0].run_once() is None and "HTTP 500" in workers[0].last_error
+    assert len(topics.all()) == 12
+    db.close()
+
+
+def test_serve_syncs_on_a_schedule_when_configured(upstream, tmp_path):
+    url = upstream.route("/cat.xml", Reply(200, REVISED, etag='"v2"'))
+    app = create_app({"data_dir": str(tmp_path), "sync_interval": 0.2, "sync_url": url,
+                      "version_check_interval": 0.0})
+    services = app.extensions["infobutton"]
+    scheduler = services.extra["sync"]
+    try:
+        client = app.test_client()
+        assert client.get("/infobutton", query_string=icd("C95.90")).status_code == 200
+        deadline = time.monotonic() + 20
+        while "Scheduled summary." not in services.topics.get("leukemia").summary_html:
+            assert time.monotonic() < deadline, f"no sync happened: {scheduler.last_error}"
+            time.sleep(0.05)
+        body = client.get("/infobutton", query_string=icd("C95.90")).get_data(as_text=True)
+        assert "Scheduled summary." in body
+    finally:
+        scheduler.stop()
+        services.close()
+
+
+def test_sync_is_off_by_default(app):
+    assert "sync" not in app.extensions["infobutton"].extra
+    assert "upstream" not in app.extensions["infobutton"].extra
