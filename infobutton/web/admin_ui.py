@@ -148,8 +148,13 @@ def mappings():
         text=args.get("q") or None, limit=PAGE, offset=offset)
     topic = current_services().knowledge.topic
     rows = [(r, topic(r.topic_id), terminology.describe(_code(r))) for r in rules]
+    kept = {k: v for k, v in args.items() if k != "offset"}
+    prev_url = url_for("admin_ui.mappings", **kept, offset=max(offset - PAGE, 0)) if offset else None
+    next_url = (url_for("admin_ui.mappings", **kept, offset=offset + PAGE)
+                if offset + PAGE < total else None)
     return _page("admin/mappings.html", rows=rows, total=total, offset=offset, page=PAGE,
-                 system=system, args=args, version=current_services().mappings.version())
+                 system=system, args=args, version=current_services().mappings.version(),
+                 prev_url=prev_url, next_url=next_url)
 
 
 def _code(rule):
@@ -381,8 +386,3 @@ def revoke_token(name: str):
         admin_auth.sign_out()
         return redirect(url_for("admin_ui.signin"), 303)
     return redirect(url_for("admin_ui.tokens"), 303)
-
-
-@bp.app_template_filter("dict_without_offset")
-def _without_offset(args) -> dict:
-    return {k: v for k, v in args.items() if k != "offset"}

@@ -1,0 +1,521 @@
+"""The admin API over HTTP: every status code, validation, concurrency, versions and restore,
+CSV round-trip, live effect in this and another app instance, and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from infobutton import create_app
+from infobutton.config import Settings
+
+from ..conftest import ICD10CM, icd
+
+NEW = {"code_system": "ICD-10-CM", "code": "C94.6", "topic_id": "leukemia",
+       "reason": "myelodysplastic disease: show the leukemia overview"}
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def tokens(services):
+    store = services.extra["tokens"]
+    return {role: store.create(f"{role}-person", role) for role in ("viewer", "editor", "admin")}
+
+
+@pytest.fixture
+def editor(tokens):
+    return bearer(tokens["editor"])
+
+
+def topics_for(client, code: str) -> list[str]:
+    r = client.get("/infobutton", query_string=icd(code, knowledgeResponseType="application/json"))
+    assert r.status_code == 200
+    entries = r.get_json()["feed"].get("entry", [])
+    return [e["id"]["_value"].rsplit("/", 1)[-1].removesuffix(".html") for e in entries]
+
+
+def create(client, headers, **fields):
+    r = client.post("/admin/api/mappings", json={**NEW, **fields}, headers=headers)
+    assert r.status_code == 201, r.get_json()
+    return r
+
+
+# -- 401 / 403 -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer ibk_nope.nope"},
+                                     {"Authorization": "Bearer "}, {"Authorization": "Basic eDp5"}])
+def test_401_without_or_with_a_bad_token(client, headers):
+    r = client.get("/admin/api/mappings", headers=headers)
+    assert r.status_code == 401
+    assert r.mimetype == "application/problem+json"
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert r.get_json()["parameter"] == "Authorization"
+
+
+def test_401_for_a_revoked_token(client, services, tokens):
+    assert client.get("/admin/api/me", headers=bearer(tokens["editor"])).status_code == 200
+    services.extra["tokens"].revoke("editor-person")
+    assert client.get("/admin/api/me", headers=bearer(tokens["editor"])).status_code == 401
+
+
+def test_403_for_a_role_that_may_not_act(client, tokens):
+    viewer = bearer(tokens["viewer"])
+    assert client.get("/admin/api/mappings", headers=viewer).status_code == 200
+    r = client.post("/admin/api/mappings", json=NEW, headers=viewer)
+    assert r.status_code == 403 and "editor" in r.get_json()["detail"]
+    assert client.post("/admin/api/versions/1/restore", headers=viewer).status_code == 403
+    editor = bearer(tokens["editor"])
+    assert client.get("/admin/api/tokens", headers=editor).status_code == 403
+    assert client.get("/admin/api/tokens", headers=bearer(tokens["admin"])).status_code == 200
+
+
+def test_me_says_who(client, tokens):
+    assert client.get("/admin/api/me", headers=bearer(tokens["admin"])).get_json() == {
+        "name": "admin-person", "role": "admin"}
+
+
+# -- reads -------------------------------------------------------------------------------------
+
+def test_topics_search(client, editor):
+    r = client.get("/admin/api/topics", query_string={"q": "myeloid"}, headers=editor)
+    assert r.status_code == 200
+    items = r.get_json()["items"]
+    assert {"id", "title", "language", "url"} <= set(items[0])
+    assert "acutemyeloidleukemia" in [t["id"] for t in items]
+    assert all("myeloid" in t["title"].lower() or "mieloide" in t["title"].lower() for t in items)
+
+
+def test_mappings_filter_and_page(client, editor):
+    r = client.get("/admin/api/mappings", query_string={"code_system": ICD10CM, "code": "c91"},
+                   headers=editor)
+    body = r.get_json()
+    assert r.status_code == 200 and body["total"] == 2
+    assert {m["topic_id"] for m in body["items"]} == {"leukemia", "childhoodleukemia"}
+    page = client.get("/admin/api/mappings?limit=5&offset=5", headers=editor).get_json()
+    assert len(page["items"]) == 5 and page["total"] == 40 and page["next_offset"] == 10
+    by_topic = client.get("/admin/api/mappings?topic_id=chronicmyeloidleukemia", headers=editor)
+    assert by_topic.get_json()["total"] == 3
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=x", "offset=-1", "code_system=nonsense"])
+def test_400_for_bad_query_parameters(client, editor, query):
+    r = client.get(f"/admin/api/mappings?{query}", headers=editor)
+    assert r.status_code == 400
+    assert r.get_json()["parameter"] in ("limit", "offset", "code_system")
+
+
+def test_404_for_an_unknown_mapping(client, editor):
+    assert client.get("/admin/api/mappings/9999", headers=editor).status_code == 404
+    r = client.put("/admin/api/mappings/9999", json=NEW, headers={**editor, "If-Match": '"x"'})
+    assert r.status_code == 404
+    assert client.delete("/admin/api/mappings/9999", headers=editor).status_code == 404
+
+
+# -- create / update / delete ----------------------------------------------------------------
+
+def test_create_is_201_with_id_and_served_at_once(client, editor):
+    assert topics_for(client, "C94.6") == []
+    r = create(client, editor)
+    body = r.get_json()
+    assert body["id"] > 0 and body["code"] == "C94.6" and body["scope"] == "descendants"
+    assert r.headers["ETag"] == f'"{body["revision"]}"'
+    assert r.headers["Location"] == f"/admin/api/mappings/{body['id']}"
+    assert topics_for(client, "C94.6") == ["leukemia"]
+
+
+def test_create_normalises_the_code(client, editor):
+    body = create(client, editor, code=" c946 ", code_system=ICD10CM).get_json()
+    assert body["code"] == "C94.6" and body["code_system"] == "ICD-10-CM"
+
+
+def test_422_names_every_bad_field_and_writes_nothing(client, services, editor):
+    version = services.mappings.version()
+    r = client.post("/admin/api/mappings", headers=editor, json={
+        "code_system": "ICD-10-CM", "code": "C99.99", "topic_id": "no-such-topic",
+        "scope": "everything", "priority": "high", "prority": 3})
+    assert r.status_code == 422
+    errors = {e["field"]: e["message"] for e in r.get_json()["errors"]}
+    assert set(errors) == {"code", "topic_id", "scope", "priority", "prority"}
+    assert "not a valid ICD-10-CM code" in errors["code"]
+    assert services.mappings.version() == version
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"code_system": "SNOMED CT", "code": "93143008"}, "code"),  # Verhoeff check digit
+    ({"code_system": "LOINC", "code": "2345-8"}, "code"),  # mod-10 check digit (2345-7 is right)
+    ({"code_system": "RxNorm", "code": "12AB"}, "code"),
+    ({"code_system": "NDC", "code": "1234"}, "code"),
+    ({"code_system": "ICD-10-CM", "code": "C00-D49"}, "code"),  # a chapter is not a code to map
+    ({"topic_id": "leukemia-es"}, "topic_id"),  # map the English topic
+    ({"min_age": 18, "max_age": 5}, "max_age"),
+    ({"gender": "X"}, "gender"),
+    ({"code_system": "Klingon"}, "code_system"),
+])
+def test_422_for_each_kind_of_bad_rule(client, editor, fields, field):
+    r = client.post("/admin/api/mappings", json={**NEW, **fields}, headers=editor)
+    assert r.status_code == 422
+    assert field in [e["field"] for e in r.get_json()["errors"]]
+
+
+def test_422_for_a_withdrawn_topic(client, services, editor):
+    import dataclasses
+
+    topic = services.topics.get("leukemia")
+    services.topics.upsert([dataclasses.replace(topic, status="withdrawn")])
+    services.knowledge.refresh_now()
+    r = client.post("/admin/api/mappings", json=NEW, headers=editor)
+    assert r.status_code == 422 and "withdrawn" in r.get_json()["errors"][0]["message"]
+
+
+def test_valid_codes_of_other_systems_are_accepted(client, editor):
+    for system, code in (("SNOMED CT", "277473004"), ("LOINC", "2345-7"), ("RxNorm", "161")):
+        create(client, editor, code_system=system, code=code)
+
+
+def test_422_for_a_duplicate_rule(client, editor):
+    r = client.post("/admin/api/mappings", headers=editor, json={
+        "code_system": "ICD-10-CM", "code": "C91", "topic_id": "leukemia"})
+    assert r.status_code == 422 and "duplicates mapping" in r.get_json()["errors"][0]["message"]
+    # the same code and topic limited to children is a different rule
+    create(client, editor, code="C91", topic_id="leukemia", max_age=18)
+
+
+def test_400_for_a_body_that_is_not_a_json_object(client, editor):
+    r = client.post("/admin/api/mappings", data="code=C91", headers=editor,
+                    content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 400 and r.get_json()["parameter"] == "body"
+    r = client.post("/admin/api/mappings", json=[NEW], headers=editor)
+    assert r.status_code == 400
+
+
+def test_update_is_200_and_live(client, editor):
+    body = create(client, editor).get_json()
+    r = client.put(f"/admin/api/mappings/{body['id']}", headers={**editor, "If-Match": f'"{body["revision"]}"'},
+                   json={**NEW, "topic_id": "acutemyeloidleukemia"})
+    assert r.status_code == 200 and r.get_json()["topic_id"] == "acutemyeloidleukemia"
+    assert r.get_json()["revision"] != body["revision"]
+    assert topics_for(client, "C94.6") == ["acutemyeloidleukemia"]
+
+
+def test_428_without_if_match(client, editor):
+    body = create(client, editor).get_json()
+    r = client.put(f"/admin/api/mappings/{body['id']}", json=NEW, headers=editor)
+    assert r.status_code == 428 and r.get_json()["parameter"] == "If-Match"
+    # the revision in the body does as well as If-Match
+    r = client.put(f"/admin/api/mappings/{body['id']}", headers=editor,
+                   json={**NEW, "priority": 2, "revision": body["revision"]})
+    assert r.status_code == 200
+
+
+def test_two_editors_change_the_same_mapping_the_second_gets_409(client, services, tokens):
+    services.extra["tokens"].create("second-editor", "editor")
+    first, second = bearer(tokens["editor"]), None
+    second = bearer(services.extra["tokens"].create("third-editor", "editor"))
+    body = create(client, first).get_json()
+    url, read = f"/admin/api/mappings/{body['id']}", f'"{body["revision"]}"'
+    # both read revision `read`; the first saves a new priority
+    r1 = client.put(url, json={**NEW, "priority": 7}, headers={**first, "If-Match": read})
+    assert r1.status_code == 200
+    # the second, still holding the old revision, changes the reason: 409, with what is stored now
+    r2 = client.put(url, json={**NEW, "reason": "other wording"}, headers={**second, "If-Match": read})
+    assert r2.status_code == 409
+    current = r2.get_json()["current"]
+    assert current["priority"] == 7 and current["revision"] == r1.get_json()["revision"]
+    # nothing lost: the first edit stands; the second succeeds once merged onto the current one
+    assert services.mappings.get(body["id"]).priority == 7
+    r3 = client.put(url, json={**NEW, "priority": 7, "reason": "other wording"},
+                    headers={**second, "If-Match": f'"{current["revision"]}"'})
+    assert r3.status_code == 200
+    stored = services.mappings.get(body["id"])
+    assert (stored.priority, stored.reason) == (7, "other wording")
+
+
+def test_delete_is_204_and_409_for_a_stale_revision(client, editor):
+    body = create(client, editor).get_json()
+    url = f"/admin/api/mappings/{body['id']}"
+    changed = client.put(url, json={**NEW, "priority": 1}, headers={**editor, "If-Match": f'"{body["revision"]}"'})
+    r = client.delete(url, headers={**editor, "If-Match": f'"{body["revision"]}"'})
+    assert r.status_code == 409
+    assert client.delete(url, headers=editor).status_code == 428
+    r = client.delete(url, headers={**editor, "If-Match": f'"{changed.get_json()["revision"]}"'})
+    assert r.status_code == 204 and r.data == b""
+    assert client.get(url, headers=editor).status_code == 404
+    assert topics_for(client, "C94.6") == []
+
+
+# -- audit, versions, restore ----------------------------------------------------------------
+
+def test_audit_says_who_when_what_before_after_and_why(client, editor):
+    body = create(client, editor).get_json()
+    client.put(f"/admin/api/mappings/{body['id']}", headers={**editor, "If-Match": f'"{body["revision"]}"'},
+               json={**NEW, "priority": 4, "change_reason": "rank above the overview"})
+    entries = client.get(f"/admin/api/audit?mapping_id={body['id']}", headers=editor).get_json()["items"]
+    update, created = entries
+    assert (update["actor"], update["action"]) == ("editor-person", "update")
+    assert update["reason"] == "rank above the overview"
+    assert update["before"]["priority"] == 0 and update["after"]["priority"] == 4
+    assert created["action"] == "create" and created["before"] is None
+    assert created["after"]["code"] == "C94.6" and created["at"].endswith("+00:00")
+    assert update["version"] == created["version"] + 1
+
+
+def test_every_change_makes_a_version_and_restore_brings_an_old_one_back(client, services, editor):
+    v1 = client.get("/admin/api/versions", headers=editor).get_json()
+    assert v1["current"] == v1["items"][0]["n"] == 1 and v1["items"][0]["rule_count"] == 40
+    a = create(client, editor).get_json()  # version 2
+    create(client, editor, code="C94.80", topic_id="acutemyeloidleukemia")  # version 3
+    client.delete(f"/admin/api/mappings/{a['id']}", headers={**editor, "If-Match": f'"{a["revision"]}"'})  # 4
+    assert services.mappings.version() == 4
+    assert topics_for(client, "C94.6") == []
+    assert topics_for(client, "C94.80") == ["acutemyeloidleukemia", "leukemia"]
+
+    # restore version 2: the first new mapping is back (same id), the second is gone
+    r = client.post("/admin/api/versions/2/restore", json={"reason": "undo"}, headers=editor)
+    assert r.status_code == 200 and r.get_json() == {"restored": 2, "version": 5, "changed": True}
+    assert topics_for(client, "C94.6") == ["leukemia"]
+    assert topics_for(client, "C94.80") == ["leukemia"]  # back to the C94.8 overview rule only
+    restored = services.mappings.get(a["id"])
+    assert restored is not None and restored.code == "C94.6"
+    snapshot = client.get("/admin/api/versions/2", headers=editor).get_json()["rules"]
+    now = client.get("/admin/api/mappings?limit=500", headers=editor).get_json()["items"]
+    strip = [{k: v for k, v in m.items() if k != "revision"} for m in now]
+    assert sorted(strip, key=lambda m: m["id"]) == sorted(
+        [{k: v for k, v in m.items() if k != "revision"} for m in snapshot], key=lambda m: m["id"])
+    # restoring what is already current changes nothing and makes no version
+    again = client.post("/admin/api/versions/5/restore", headers=editor).get_json()
+    assert again == {"restored": 5, "version": 5, "changed": False}
+    # and a new mapping never reuses an id the history knows
+    new = create(client, editor, code="C94.3", topic_id="acutemyeloidleukemia").get_json()
+    assert new["id"] > max(m["id"] for m in snapshot)
+
+
+def test_restore_of_the_seed_version(client, services, editor):
+    create(client, editor)
+    create(client, editor, code="C94.80", topic_id="acutemyeloidleukemia")
+    client.post("/admin/api/versions/1/restore", headers=editor)
+    assert services.mappings.count() == 40
+    audit = client.get("/admin/api/audit?limit=2", headers=editor).get_json()["items"]
+    assert {e["action"] for e in audit} == {"restore"} and all(e["after"] is None for e in audit)
+
+
+def test_404_for_an_unknown_version(client, editor):
+    assert client.post("/admin/api/versions/99/restore", headers=editor).status_code == 404
+    assert client.get("/admin/api/versions/99", headers=editor).status_code == 404
+
+
+# -- CSV import and export -------------------------------------------------------------------
+
+CSV_HEADER = "code_system,code,topic_id,scope,priority,min_age,max_age,gender,reason\n"
+
+
+def test_export_imports_back_unchanged(client, services, editor):
+    create(client, editor, min_age=0.5, max_age=12, gender="F", reason='commas, "quotes" and ü')
+    exported = client.get("/admin/api/mappings/export", headers=editor)
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    text = exported.get_data(as_text=True)
+    r = client.post("/admin/api/mappings/import?dry_run=1&mode=replace", data=text.encode(),
+                    content_type="text/csv", headers=editor)
+    body = r.get_json()
+    assert r.status_code == 200
+    assert (body["added"], body["changed"], body["removed"], body["unchanged"]) == ([], [], [], 41)
+
+    # into an empty set: the same rules, and the same export, byte for byte
+    before = services.mappings.version()
+    r = client.post("/admin/api/mappings/import?mode=replace", data=CSV_HEADER, headers=editor,
+                    content_type="text/csv")
+    assert r.status_code == 200 and len(r.get_json()["removed"]) == 41
+    assert services.mappings.count() == 0
+    r = client.post("/admin/api/mappings/import", data=text, headers=editor, content_type="text/csv")
+    assert r.get_json()["version"] == before + 2 and len(r.get_json()["added"]) == 41
+    assert client.get("/admin/api/mappings/export", headers=editor).get_data(as_text=True) == text
+
+
+def test_import_dry_run_shows_the_diff_and_writes_nothing(client, services, editor):
+    text = CSV_HEADER + ("ICD-10-CM,C94.6,leukemia,descendants,0,,,,new\n"
+                         "ICD-10-CM,C91,leukemia,descendants,3,,,,reranked\n")
+    version = services.mappings.version()
+    body = client.post("/admin/api/mappings/import?dry_run=1", data=text, headers=editor,
+                       content_type="text/csv").get_json()
+    assert [m["code"] for m in body["added"]] == ["C94.6"]
+    assert [(c["before"]["priority"], c["after"]["priority"]) for c in body["changed"]] == [(0, 3)]
+    assert body["removed"] == [] and body["dry_run"] is True and body["version"] is None
+    assert services.mappings.version() == version and topics_for(client, "C94.6") == []
+
+    body = client.post(f"/admin/api/mappings/import?base_version={version}", data=text,
+                       headers=editor, content_type="text/csv").get_json()
+    assert body["version"] == version + 1
+    assert topics_for(client, "C94.6") == ["leukemia"]
+    # committing another diff reviewed at the old version is refused: the set moved on
+    other = CSV_HEADER + "ICD-10-CM,C94.3,acutemyeloidleukemia,descendants,0,,,,\n"
+    r = client.post(f"/admin/api/mappings/import?base_version={version}", data=other,
+                    headers=editor, content_type="text/csv")
+    assert r.status_code == 409 and services.mappings.version() == version + 1
+
+
+def test_csv_with_bad_lines_writes_nothing_and_names_each_line(client, services, editor):
+    text = CSV_HEADER + ("ICD-10-CM,C94.6,leukemia,descendants,0,,,,fine\n"
+                         "ICD-10-CM,C99.99,leukemia,descendants,0,,,,no such code\n"
+                         "ICD-10-CM,C94.80,no-such-topic,descendants,0,,,,\n"
+                         "ICD-10-CM,C94.3,leukemia,sideways,0,,,,\n"
+                         "ICD-10-CM,C94.6,leukemia,descendants,1,,,,same rule again\n")
+    version = services.mappings.version()
+    r = client.post("/admin/api/mappings/import", data=text, headers=editor, content_type="text/csv")
+    assert r.status_code == 422
+    errors = r.get_json()["errors"]
+    assert [(e["line"], e["field"]) for e in errors] == [
+        (3, "code"), (4, "topic_id"), (5, "scope"), (6, "line")]
+    assert "line 2" in errors[3]["message"]
+    assert services.mappings.version() == version and topics_for(client, "C94.6") == []
+
+
+def test_import_as_a_multipart_file_and_bad_input(client, editor):
+    from io import BytesIO
+
+    text = CSV_HEADER + "ICD-10-CM,C94.6,leukemia,descendants,0,,,,file upload\n"
+    r = client.post("/admin/api/mappings/import", headers=editor,
+                    data={"file": (BytesIO(text.encode()), "m.csv")})
+    assert r.status_code == 200 and len(r.get_json()["added"]) == 1
+    assert client.post("/admin/api/mappings/import", data=b"", headers=editor).status_code == 400
+    r = client.post("/admin/api/mappings/import", data=b"\xff\xfe", headers=editor,
+                    content_type="text/csv")
+    assert r.status_code == 400
+    r = client.post("/admin/api/mappings/import?mode=everything", data=text, headers=editor,
+                    content_type="text/csv")
+    assert r.status_code == 400
+    r = client.post("/admin/api/mappings/import", data="a,b\n1,2\n", headers=editor,
+                    content_type="text/csv")
+    assert r.status_code == 422 and r.get_json()["errors"][0]["field"] == "header"
+
+
+def test_import_bigger_than_the_answer_limit(client, services, editor):
+    rows = "".join(f"ICD-10-CM,C91,leukemia,descendants,0,{a},{a + 1},,{'x' * 900}\n"
+                   for a in range(100))
+    assert len(rows) > services.settings.max_body_bytes
+    r = client.post("/admin/api/mappings/import?dry_run=1", data=CSV_HEADER + rows,
+                    headers=editor, content_type="text/csv")
+    assert r.status_code == 200 and len(r.get_json()["added"]) == 100
+
+
+# -- preview ---------------------------------------------------------------------------------
+
+def test_preview_shows_now_and_after_and_writes_nothing(client, services, editor):
+    version = services.mappings.version()
+    change = json.dumps({"op": "add", "rule": {**NEW, "topic_id": "acutemyeloidleukemia"}})
+    r = client.get("/admin/api/preview", query_string={**icd("C94.6"), "with": change},
+                   headers=editor)
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["now"] == [] and [m["topic_id"] for m in body["after"]] == ["acutemyeloidleukemia"]
+    assert body["changed"] is True
+    assert services.mappings.version() == version and topics_for(client, "C94.6") == []
+
+
+def test_preview_of_update_and_delete_and_context(client, services, editor):
+    c91 = next(r for r in services.mappings.rules() if (r.code, r.topic_id) == ("C91.0", "acutelymphocyticleukemia"))
+    delete = json.dumps({"op": "delete", "id": c91.id})
+    body = client.get("/admin/api/preview", query_string={**icd("C91.00"), "with": delete},
+                      headers=editor).get_json()
+    assert [m["topic_id"] for m in body["now"]] == ["acutelymphocyticleukemia", "leukemia"]
+    assert [m["topic_id"] for m in body["after"]] == ["leukemia"]
+    child = client.get("/admin/api/preview", query_string={**icd("C91.00", **{"age.v.v": "7"}),
+                       "with": delete}, headers=editor).get_json()
+    assert "childhoodleukemia" in [m["topic_id"] for m in child["now"]]
+    update = json.dumps({"op": "update", "id": c91.id, "rule": {
+        "code_system": "ICD-10-CM", "code": "C91.0", "topic_id": "chroniclymphocyticleukemia",
+        "priority": 10}})
+    body = client.get("/admin/api/preview", query_string={**icd("C91.00"), "with": update},
+                      headers=editor).get_json()
+    assert body["after"][0]["topic_id"] == "chroniclymphocyticleukemia"
+
+
+@pytest.mark.parametrize("with_, status", [
+    ("not json", 400),
+    (json.dumps({"op": "frobnicate"}), 400),
+    (json.dumps({"op": "delete", "id": 99999}), 404),
+    (json.dumps({"op": "add", "rule": {**NEW, "code": "C99.99"}}), 422),
+])
+def test_preview_errors(client, editor, with_, status):
+    r = client.get("/admin/api/preview", query_string={**icd("C91"), "with": with_}, headers=editor)
+    assert r.status_code == status
+
+
+def test_preview_needs_a_valid_infobutton_request(client, editor):
+    r = client.get("/admin/api/preview", headers=editor)
+    assert r.status_code == 400 and r.get_json()["parameter"] == "mainSearchCriteria.v.c"
+
+
+# -- tokens over the API ---------------------------------------------------------------------
+
+def test_token_management_for_admins(client, tokens):
+    admin = bearer(tokens["admin"])
+    r = client.post("/admin/api/tokens", json={"name": "script", "role": "viewer"}, headers=admin)
+    assert r.status_code == 201
+    token = r.get_json()["token"]
+    assert client.get("/admin/api/me", headers=bearer(token)).get_json()["role"] == "viewer"
+    listed = client.get("/admin/api/tokens", headers=admin).get_json()["items"]
+    assert "script" in [t["name"] for t in listed] and token not in json.dumps(listed)
+    assert client.post("/admin/api/tokens", json={"name": "script", "role": "viewer"},
+                       headers=admin).status_code == 409
+    assert client.post("/admin/api/tokens", json={"name": "x", "role": "root"},
+                       headers=admin).status_code == 422
+    assert client.delete("/admin/api/tokens/script", headers=admin).status_code == 204
+    assert client.get("/admin/api/me", headers=bearer(token)).status_code == 401
+    assert client.delete("/admin/api/tokens/script", headers=admin).status_code == 404
+
+
+# -- live effect across instances ------------------------------------------------------------
+
+def test_a_second_instance_serves_the_change_within_a_second(tmp_path):
+    """Two apps on one SQLite file stand in for two workers; the second has its own caches."""
+    settings = Settings(data_dir=str(tmp_path), version_check_interval=0.2)
+    first, second = create_app(settings), create_app(settings)
+    try:
+        one, two = first.test_client(), second.test_client()
+        assert topics_for(two, "C94.6") == []  # cached in the second instance
+        token = first.extensions["infobutton"].extra["tokens"].create("ed", "editor")
+        create(one, bearer(token))
+        assert topics_for(one, "C94.6") == ["leukemia"]  # this instance: at once
+        deadline = time.monotonic() + 1.0
+        seen = topics_for(two, "C94.6")
+        while seen != ["leukemia"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+            seen = topics_for(two, "C94.6")
+        assert seen == ["leukemia"]
+    finally:
+        first.extensions["infobutton"].close()
+        second.extensions["infobutton"].close()
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------
+
+def test_write_version_restore_path_on_postgresql(tmp_path, postgres_url):
+    app = create_app(Settings(data_dir=str(tmp_path), database_url=postgres_url,
+                              version_check_interval=0.0))
+    try:
+        client, services = app.test_client(), app.extensions["infobutton"]
+        editor = bearer(services.extra["tokens"].create("pg-editor", "editor"))
+        assert services.mappings.version() == 1
+        body = create(client, editor).get_json()
+        assert topics_for(client, "C94.6") == ["leukemia"]
+        url, read = f"/admin/api/mappings/{body['id']}", f'"{body["revision"]}"'
+        assert client.put(url, json={**NEW, "priority": 2}, headers={**editor, "If-Match": read}).status_code == 200
+        assert client.put(url, json={**NEW, "priority": 3}, headers={**editor, "If-Match": read}).status_code == 409
+        bad = CSV_HEADER + "ICD-10-CM,C94.80,leukemia,descendants,0,,,,\nICD-10-CM,C99.99,leukemia,,,,,,\n"
+        r = client.post("/admin/api/mappings/import", data=bad, headers=editor, content_type="text/csv")
+        assert r.status_code == 422 and services.mappings.version() == 3
+        r = client.post("/admin/api/versions/1/restore", headers=editor)
+        assert r.get_json() == {"restored": 1, "version": 4, "changed": True}
+        assert topics_for(client, "C94.6") == [] and services.mappings.count() == 40
+        r = client.post("/admin/api/versions/3/restore", headers=editor)
+        assert r.get_json()["version"] == 5 and services.mappings.get(body["id"]).priority == 2
+        new = create(client, editor, code="C94.80", topic_id="acutemyeloidleukemia").get_json()
+        assert new["id"] > body["id"]  # the id sequence moved past restored ids
+        audit = client.get("/admin/api/audit?limit=100", headers=editor).get_json()
+        assert [e["version"] for e in audit["items"]][:2] == [6, 5]
+    finally:
+        app.extensions["infobutton"].close()
