@@ -1,0 +1,25 @@
+"""/openapi.json: a valid OpenAPI 3.1 document that describes every admin API route."""
+
+from openapi_spec_validator import validate
+
+from infobutton.openapi import document
+
+
+def test_served_document_is_valid_openapi_3_1(client):
+    r = client.get("/openapi.json")
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    body = r.get_json()
+    assert body["openapi"].startswith("3.1")
+    validate(body)
+
+
+def test_every_admin_api_route_is_documented(app):
+    documented = {(path, method.upper()) for path, item in document()["paths"].items()
+                  for method in item if method != "parameters"}
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/admin/api/"):
+            path = rule.rule.replace("<int:rule_id>", "{id}").replace("<int:n>", "{n}")
+            path = path.replace("<name>", "{name}")
+            routes |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routes == documented

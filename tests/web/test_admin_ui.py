@@ -1,0 +1,218 @@
+"""The admin web UI through the test client: sign-in and its cookie, CSRF, rate limiting,
+forms with inline validation and preview, import wizard, history restore, gap report, tokens."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+
+import pytest
+
+from ..conftest import icd
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def token(services):
+    return services.extra["tokens"].create("Lena Librarian", "admin")
+
+
+def sign_in(client, token: str):
+    csrf = csrf_of(client.get("/admin/signin").get_data(as_text=True))
+    return client.post("/admin/signin", data={"csrf": csrf, "token": token, "next": "/admin/gaps"})
+
+
+@pytest.fixture
+def signed_in(client, token):
+    assert sign_in(client, token).status_code == 303
+    return client
+
+
+def csrf(client) -> str:
+    return csrf_of(client.get("/admin/mappings/new").get_data(as_text=True))
+
+
+def test_pages_need_a_sign_in(client):
+    r = client.get("/admin/history")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/admin/signin?next=")
+
+
+def test_sign_in_sets_a_secure_httponly_samesite_cookie(client, token):
+    r = sign_in(client, token)
+    assert r.status_code == 303 and r.headers["Location"] == "/admin/gaps"
+    cookie = r.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert token not in cookie and token.split(".")[1] not in cookie
+    page = client.get("/admin/")
+    assert page.status_code == 200 and "Lena Librarian" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    csp = page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+
+
+def test_a_bad_token_is_refused(client):
+    r = sign_in(client, "ibk_0000.wrong")
+    assert r.status_code == 401 and "not valid" in r.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 302
+
+
+def test_failed_sign_ins_are_rate_limited(client, services, token):
+    limit = services.settings.signin_attempts
+    for _ in range(limit):
+        assert sign_in(client, "ibk_0000.wrong").status_code == 401
+    r = sign_in(client, token)  # even the right token waits
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    assert client.get("/admin/").status_code == 302
+
+
+def test_forms_without_the_csrf_token_are_refused(signed_in, services):
+    version = services.mappings.version()
+    r = signed_in.post("/admin/mappings/new", data={"code_system": "ICD-10-CM", "code": "C94.6",
+                                                    "topic_id": "leukemia", "action": "save"})
+    assert r.status_code == 403 and services.mappings.version() == version
+    r = signed_in.post("/admin/signin", data={"csrf": "forged", "token": "x"})
+    assert r.status_code == 403
+
+
+def test_the_api_with_the_session_cookie_needs_the_csrf_header(signed_in):
+    assert signed_in.get("/admin/api/me").status_code == 200
+    body = {"code_system": "ICD-10-CM", "code": "C94.6", "topic_id": "leukemia"}
+    assert signed_in.post("/admin/api/mappings", json=body).status_code == 403
+    r = signed_in.post("/admin/api/mappings", json=body, headers={"X-CSRF-Token": csrf(signed_in)})
+    assert r.status_code == 201
+
+
+def test_add_form_validates_inline_and_writes_nothing(signed_in, services):
+    version = services.mappings.version()
+    r = signed_in.post("/admin/mappings/new", data={
+        "csrf": csrf(signed_in), "code_system": "ICD-10-CM", "code": "C99.99",
+        "topic_id": "nope", "scope": "descendants", "priority": "0", "action": "save"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and services.mappings.version() == version
+    assert 'id="code-error"' in html and 'id="topic_id-error"' in html
+    assert 'aria-invalid="true" aria-describedby="code-error"' in html
+    assert 'value="C99.99"' in html  # what was typed stays in the form
+
+
+def test_add_form_previews_then_saves_and_it_is_served(signed_in, client, services):
+    form = {"csrf": csrf(signed_in), "code_system": "ICD-10-CM", "code": "C94.6",
+            "topic_id": "acutemyeloidleukemia", "scope": "descendants", "priority": "0"}
+    r = signed_in.post("/admin/mappings/new", data={**form, "action": "preview"})
+    html = r.get_data(as_text=True)
+    after = re.search(r'id="preview-after">(.*?)</ol>', html, re.S).group(1)
+    now = re.search(r'id="preview-now">(.*?)</ol>', html, re.S).group(1)
+    assert "Acute Myeloid Leukemia" in after and "no topic" in now
+    assert services.mappings.count() == 40
+    r = signed_in.post("/admin/mappings/new", data={**form, "action": "save"})
+    assert r.status_code == 303
+    body = client.get("/infobutton", query_string=icd("C94.6", knowledgeResponseType="application/json"))
+    assert "acutemyeloidleukemia" in body.get_data(as_text=True)
+
+
+def test_map_this_code_prefills_the_form(signed_in):
+    html = signed_in.get("/admin/mappings/new?code_system=ICD-10-CM&code=C94.6").get_data(as_text=True)
+    assert 'id="code" name="code" value="C94.6"' in html
+
+
+def test_edit_with_a_stale_revision_shows_the_conflict(signed_in, services):
+    rule = services.mappings.rules()[0]
+    page = signed_in.get(f"/admin/mappings/{rule.id}").get_data(as_text=True)
+    old_revision = re.search(r'name="revision" value="([^"]+)"', page).group(1)
+    fields = {"code_system": "ICD-10-CM", "code": rule.code, "topic_id": rule.topic_id,
+              "scope": rule.scope.value, "priority": "9", "reason": rule.reason}
+    from infobutton.store.mappings import revision
+
+    services.mappings.update(rule.id, dataclasses.replace(rule, priority=3),
+                             expected=revision(rule), actor="someone else")
+    r = signed_in.post(f"/admin/mappings/{rule.id}", data={
+        **fields, "csrf": csrf(signed_in), "revision": old_revision, "action": "save"})
+    assert r.status_code == 409 and "Someone else changed this mapping" in r.get_data(as_text=True)
+    assert services.mappings.get(rule.id).priority == 3
+    html = r.get_data(as_text=True)
+    new_revision = re.search(r'name="revision" value="([^"]+)"', html).group(1)
+    r = signed_in.post(f"/admin/mappings/{rule.id}", data={
+        **fields, "csrf": csrf(signed_in), "revision": new_revision, "action": "save"})
+    assert r.status_code == 303 and services.mappings.get(rule.id).priority == 9
+
+
+def test_import_wizard_shows_the_diff_then_commits(signed_in, services):
+    text = ("code_system,code,topic_id,scope,priority,min_age,max_age,gender,reason\n"
+            "ICD-10-CM,C94.6,leukemia,descendants,0,,,,from the wizard\n")
+    token = csrf(signed_in)
+    r = signed_in.post("/admin/import", data={"csrf": token, "csv": text, "mode": "merge",
+                                              "action": "review"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "1 to add, 0 to change, 0 to remove, 0 unchanged" in html
+    assert services.mappings.count() == 40
+    base = re.search(r'name="base_version" value="(\d+)"', html).group(1)
+    r = signed_in.post("/admin/import", data={"csrf": token, "csv": text, "mode": "merge",
+                                              "base_version": base, "action": "commit"})
+    assert r.status_code == 303 and services.mappings.count() == 41
+
+
+def test_import_wizard_lists_every_bad_line(signed_in, services):
+    text = ("code_system,code,topic_id\nICD-10-CM,C94.6,leukemia\nICD-10-CM,C99.99,leukemia\n"
+            "ICD-10-CM,C94.3,nope\n")
+    r = signed_in.post("/admin/import", data={"csrf": csrf(signed_in), "csv": text,
+                                              "mode": "merge", "action": "review"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "Line 3 (code)" in html and "Line 4 (topic_id)" in html
+    assert services.mappings.count() == 40
+
+
+def test_history_restore_in_one_click(signed_in, services, client):
+    signed_in.post("/admin/api/mappings", headers={"X-CSRF-Token": csrf(signed_in)},
+                   json={"code_system": "ICD-10-CM", "code": "C94.6", "topic_id": "leukemia"})
+    html = signed_in.get("/admin/history").get_data(as_text=True)
+    assert "Lena Librarian" in html and "Undo this change (restore version 1)" in html
+    r = signed_in.post("/admin/versions/1/restore", data={"csrf": csrf(signed_in)})
+    assert r.status_code == 303 and services.mappings.count() == 40
+    page = client.get("/infobutton", query_string=icd("C94.6", knowledgeResponseType="application/json"))
+    assert page.get_json()["feed"].get("entry", []) == []
+
+
+def test_gap_report_page_lists_unmatched_codes_with_map_action(signed_in, client):
+    for _ in range(3):
+        client.get("/infobutton", query_string=icd("E11.9"))
+    client.get("/infobutton", query_string=icd("C91.00"))
+    html = signed_in.get("/admin/gaps?days=7").get_data(as_text=True)
+    assert "E11.9" in html and "Type 2 diabetes mellitus without complications" in html
+    assert "C91.00" not in html
+    assert "/admin/mappings/new?code_system=ICD-10-CM&amp;code=E11.9" in html
+
+
+def test_token_management_page(signed_in, services):
+    r = signed_in.post("/admin/tokens", data={"csrf": csrf(signed_in), "name": "bot", "role": "viewer"})
+    html = r.get_data(as_text=True)
+    token = re.search(r'id="new-token">([^<]+)<', html).group(1)
+    assert services.extra["tokens"].verify(token).role == "viewer"
+    assert token not in signed_in.get("/admin/tokens").get_data(as_text=True)
+    signed_in.post("/admin/tokens/bot/revoke", data={"csrf": csrf(signed_in)})
+    assert services.extra["tokens"].verify(token) is None
+
+
+def test_viewers_cannot_open_editor_pages(client, services):
+    sign_in(client, services.extra["tokens"].create("viewer", "viewer"))
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/mappings/new").status_code == 403
+    assert client.get("/admin/tokens").status_code == 403
+
+
+def test_revoking_a_token_ends_its_sessions(client, services, token):
+    sign_in(client, token)
+    services.extra["tokens"].revoke("Lena Librarian")
+    assert client.get("/admin/").status_code == 302
+
+
+def test_tokens_never_reach_the_logs(client, services, caplog):
+    caplog.set_level(logging.DEBUG)
+    token = services.extra["tokens"].create("logged", "editor")
+    sign_in(client, token)
+    sign_in(client, token + "x")
+    client.get("/admin/api/me", headers={"Authorization": f"Bearer {token}"})
+    client.get("/admin/api/me", headers={"Authorization": f"Bearer {token}x"})
+    assert token.split(".")[1] not in caplog.text
