@@ -163,6 +163,8 @@ def page_values(request: KnowledgeRequest, matches: list[TopicMatch], ctx) -> di
     label = _criteria_label(request)
     search_text = next((c.original_text or c.display_name for c in request.criteria
                         if c.original_text or c.display_name), "")
+    if not search_text and lang == "en" and request.criteria[0].code is not None:
+        search_text = terminology.describe(request.criteria[0].code)  # words to start from
     text = TEXT[lang]
     return {
         "lang": lang,

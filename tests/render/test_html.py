@@ -48,9 +48,9 @@ def test_page_shows_title_summary_also_called_sections_related_and_attribution()
     assert article.findtext(".//h2/a") == "Leukemia"
     assert "Leukaemia" in article.find(".//p[@class='also-called']").text_content()
     assert article.find(".//div[@class='summary']/p").text == "Leukemia is a cancer."
-    sections = [h.text for h in article.findall(".//section[@class='link-group']/h4")]
+    sections = [h.text for h in article.findall(".//div[@class='link-group']/h4")]
     assert sections == ["Start Here", "Diagnosis and Tests"]  # grouped, in first-seen order
-    start_links = article.findall(".//section[@class='link-group']")[0].findall(".//li/a")
+    start_links = article.findall(".//div[@class='link-group']")[0].findall(".//li/a")
     assert [a.text for a in start_links] == ["Start", "Start 2"]
     assert [a.text for a in article.findall(".//section[@class='related']//a")] == [
         "Chronic Lymphocytic Leukemia"]
@@ -150,3 +150,9 @@ def test_demo_page_has_a_labelled_form_and_api_links():
     assert any("knowledgeResponseType=application%2Ffhir%2Bjson" in h for h in hrefs)
     assert "https://ib.example.org/cds-services" in hrefs
 
+
+
+def test_no_match_search_box_starts_from_the_code_description():
+    request = parse(icd("Z99.89").items())
+    page = doc(html.render(request, [], CTX))
+    assert page.find(".//input[@type='search']").get("value").startswith("Dependence on other enabling")

@@ -108,6 +108,7 @@ class FhirServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.server.handle_error = lambda *args: None  # a client that timed out hung up: expected
         self.url = f"http://127.0.0.1:{self.server.server_port}/fhir/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
