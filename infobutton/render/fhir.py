@@ -14,6 +14,7 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.documentreference import DocumentReference
@@ -111,8 +112,20 @@ def serialise(resource) -> bytes:
     return safe_json.escape(resource.model_dump_json(exclude_none=True)).encode()
 
 
+def self_link(request: KnowledgeRequest, self_url: str) -> str:
+    """The request as a canonical URL: rebuilt from the parsed request (so a cached Bundle never
+    carries another caller's extra parameters) on the path it was sent to."""
+    from .html import request_query
+
+    if not self_url:
+        return ""
+    parts = urlsplit(self_url)
+    query = urlencode(request_query(request, request.language, "application/fhir+json"))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
 def render(request: KnowledgeRequest, matches: list[TopicMatch], ctx) -> bytes:
-    return serialise(bundle(request, matches, ctx.now, ctx.self_url))
+    return serialise(bundle(request, matches, ctx.now, self_link(request, ctx.self_url)))
 
 
 def operation_outcome(problem: dict) -> tuple[bytes, str]:

@@ -89,7 +89,8 @@ def _number(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
-def request_query(request: KnowledgeRequest, language: str) -> list[tuple[str, str]]:
+def request_query(request: KnowledgeRequest, language: str,
+                  response_type: str = "text/html") -> list[tuple[str, str]]:
     """The request's parameters, rebuilt from the parsed request, in ``language``.
 
     Rebuilt (not copied from the URL) so a cached page's links depend only on what the cache key
@@ -115,7 +116,7 @@ def request_query(request: KnowledgeRequest, language: str) -> list[tuple[str, s
     if request.age_years is not None:
         pairs += [("age.v.v", _number(request.age_years)), ("age.v.u", "a")]
     pairs.append(("informationRecipient.languageCode.c", language))
-    pairs.append(("knowledgeResponseType", "text/html"))
+    pairs.append(("knowledgeResponseType", response_type))
     return pairs
 
 

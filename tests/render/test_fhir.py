@@ -2,6 +2,7 @@
 
 import json
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlsplit
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.documentreference import DocumentReference
@@ -95,3 +96,14 @@ def test_free_text_criterion_is_the_category_text():
     assert doc.context is None
     assert bundle.link is None and bundle.meta.lastUpdated.year == 2024
     assert doc.content[0].attachment.language == "en" and len(doc.content) == 1
+
+
+def test_self_link_is_the_canonical_request(client):
+    params = {**icd("C91.00"), "unknownParameter": "someone else's", "age.v.v": "6"}
+    first = fhir.parse(bundle_for(client, **params).data).link[0].url
+    assert first.startswith("http://localhost/infobutton?")
+    assert "unknownParameter" not in first
+    query = dict(parse_qsl(urlsplit(first).query))
+    assert query["mainSearchCriteria.v.c"] == "C91.00" and query["age.v.v"] == "6"
+    assert query["knowledgeResponseType"] == FHIR_JSON
+    assert query["informationRecipient.languageCode.c"] == "en"
