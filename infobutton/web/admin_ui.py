@@ -397,3 +397,11 @@ def revoke_token(name: str):
         admin_auth.sign_out()
         return redirect(url_for("admin_ui.signin"), 303)
     return redirect(url_for("admin_ui.tokens"), 303)
+
+
+@bp.app_template_filter("years")
+def _years(value) -> str:
+    """An age bound as people write it: 18, not 18.0."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,120 @@
+"""A librarian's session in a real browser (Debian's chromium through Playwright): sign in, find
+an unanswered code in the gap report, map it with a live preview, see the infobutton answer
+change, read the audit history and undo the change with one click.
+
+The server runs on 127.0.0.1 in a thread; screenshots go to the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from infobutton import create_app
+from infobutton.config import Settings
+
+from ..conftest import ICD10CM, require
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+C94_6 = f"mainSearchCriteria.v.c=C94.6&mainSearchCriteria.v.cs={ICD10CM}"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    app = create_app(Settings(data_dir=str(tmp_path_factory.mktemp("admin-browser")),
+                              version_check_interval=0.2))
+    services = app.extensions["infobutton"]
+    token = services.extra["tokens"].create("Lena Librarian", "editor")
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}", token, services
+    httpd.shutdown()
+    services.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require(CHROMIUM.exists(), "chromium is not installed (tests/setup-browser.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.route("**/*", lambda route: route.continue_() if "//127.0.0.1:" in route.request.url
+                  else route.fulfill(status=204))
+    page = context.new_page()
+    page.problems = []
+    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+    yield page
+    context.close()
+
+
+def answer_topics(page, base: str) -> list[str]:
+    """The live infobutton answer (JSON), opened by the browser in a second tab."""
+    tab = page.context.new_page()
+    tab.goto(f"{base}/infobutton?{C94_6}&knowledgeResponseType=application/json")
+    text = tab.locator("body").inner_text()
+    tab.close()
+    return [e["title"]["_value"] for e in json.loads(text)["feed"].get("entry", [])]
+
+
+def test_sign_in_map_a_gap_preview_answer_and_undo(server, page, tmp_path):
+    base, token, services = server
+    assert answer_topics(page, base) == []  # a clinician clicks: nothing is mapped yet
+
+    # sign in
+    page.goto(f"{base}/admin/")
+    assert "/admin/signin" in page.url
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/admin/")
+    assert page.get_by_text("Lena Librarian").first.is_visible()
+
+    # the gap report shows the code; "Map this code" opens a filled-in form
+    page.get_by_role("link", name="Gap report").click()
+    row = page.locator("#gaps tr", has_text="C94.6")
+    assert "Myelodysplastic disease" in row.inner_text()
+    page.screenshot(path=str(tmp_path / "gaps.png"), full_page=True)
+    row.get_by_role("link", name="Map this code").click()
+    assert page.get_by_label("Code", exact=True).input_value() == "C94.6"
+
+    # preview (server side), then the live preview follows typing (admin.js)
+    page.get_by_label("Topic").fill("leukemia")
+    page.get_by_role("button", name="Preview").click()
+    assert page.locator("#preview-now").inner_text().strip() == "no topic"
+    assert page.locator("#preview-after").inner_text().startswith("Leukemia")
+    page.get_by_label("Topic").fill("acutemyeloidleukemia")
+    page.wait_for_function(
+        "() => document.getElementById('preview-after').innerText.includes('Acute Myeloid')")
+    assert answer_topics(page, base) == []  # a preview writes nothing
+    page.get_by_label("Reason for this mapping").fill("MDS often precedes AML")
+    page.screenshot(path=str(tmp_path / "form.png"), full_page=True)
+
+    # save: the live answer changes at once
+    page.get_by_role("button", name="Add mapping").click()
+    assert "it is live now" in page.locator(".flash").inner_text()
+    assert answer_topics(page, base) == ["Acute Myeloid Leukemia"]
+
+    # the history says who did it; one click undoes it
+    page.get_by_role("link", name="History").click()
+    latest = page.locator("section.version").first
+    assert "Lena Librarian" in latest.inner_text() and "C94.6" in latest.inner_text()
+    page.screenshot(path=str(tmp_path / "history.png"), full_page=True)
+    latest.get_by_role("button", name="Undo version 2: restore version 1").click()
+    assert "Restored version 1 as version 3" in page.locator(".flash").inner_text()
+    assert answer_topics(page, base) == []
+    assert services.mappings.count() == 40
+    assert page.problems == []
