@@ -66,7 +66,7 @@ from .content.cli import topics as _topics_group  # noqa: E402
 
 main.add_command(_topics_group)
 
-from .mapping_cli import admin as _admin_group, mappings as _mappings_group  # noqa: E402
+from . import mapping_cli  # noqa: E402
 
-main.add_command(_admin_group)
-main.add_command(_mappings_group)
+main.add_command(mapping_cli.admin)
+main.add_command(mapping_cli.mappings)
