@@ -20,15 +20,17 @@ CONTENT_SECURITY_POLICY = (
 )
 # The query string carries patient context (age, gender, codes): never send it onward.
 REFERRER_POLICY = "no-referrer"
+PUBLIC = {None, "pages", "infobutton"}  # None: paths no route matched (404 pages)
 
 
 @bp.after_app_request
 def page_headers(response: Response) -> Response:
-    """CSP, nosniff and Referrer-Policy on every HTML response, answers and errors alike."""
-    if response.mimetype in ("text/html", "application/xhtml+xml"):
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    """CSP, nosniff and Referrer-Policy on the public HTML responses, answers and errors alike
+    (other blueprints, such as the admin UI, set their own policy and are left alone)."""
+    if response.mimetype in ("text/html", "application/xhtml+xml") and request.blueprint in PUBLIC:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = REFERRER_POLICY
+        response.headers.setdefault("Referrer-Policy", REFERRER_POLICY)
     return response
 
 

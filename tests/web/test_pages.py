@@ -112,3 +112,9 @@ def test_cached_page_still_has_headers(client, path):
     second = client.get(path, query_string=icd("C91.00", knowledgeResponseType="text/html"))
     assert first.data == second.data
     assert_page_headers(second)
+
+
+def test_unmatched_paths_get_the_page_headers_on_html_errors(client):
+    r = client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert r.status_code == 404 and r.mimetype == "text/html"
+    assert_page_headers(r)
