@@ -47,8 +47,10 @@ class KnowledgeService:
         self._responses: cachetools.TTLCache = cachetools.TTLCache(
             maxsize=response_size, ttl=response_ttl, timer=timer
         )
-        self._seen: tuple[int, int] | None = None
-        self._checked_at = float("-inf")
+        # Versions as of construction: a change committed after this point is always noticed,
+        # even if caches were filled before the first per-request check.
+        self._seen: tuple[int, int] = self._read_versions()
+        self._checked_at = timer()
         self.on_invalidate: list[Callable[[], None]] = []
 
     # -- freshness ---------------------------------------------------------------------------
@@ -66,9 +68,6 @@ class KnowledgeService:
             return
         self._checked_at = now
         seen = self._read_versions()
-        if self._seen is None:
-            self._seen = seen
-            return
         if seen != self._seen:
             mapping_changed = seen[0] != self._seen[0]
             topic_changed = seen[1] != self._seen[1]

@@ -92,3 +92,15 @@ def test_topic_change_invalidates_topic_cache(parts):
 def test_max_topics_is_configurable(parts):
     svc = service(parts, Clock(), max_topics=1)
     assert len(svc.resolve(request("C91.00"))) == 1
+
+
+def test_change_before_the_first_check_is_noticed(parts):
+    """Caches filled before the first per-request check must still be dropped on a later change."""
+    db, topics, mappings = parts
+    clock = Clock()
+    svc = service(parts, clock, check_interval=0)
+    assert svc.resolve(request("J45.909")) == []  # fills the rule index before any check
+    mappings.insert(MappingRule(CodeSystem.ICD10CM, "J45", "leukemia"))
+    clock.now += 1
+    svc.refresh_if_stale()
+    assert [m.topic.id for m in svc.resolve(request("J45.909"))] == ["leukemia"]

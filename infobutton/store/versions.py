@@ -11,8 +11,13 @@ def read(db: Database, key: str) -> int:
 
 
 def bump(db: Database, key: str) -> int:
-    """Increment inside the caller's transaction, so the change and its version commit together."""
+    """Increment inside the caller's transaction, so the change and its version commit together.
+
+    One atomic UPDATE: two writers on PostgreSQL cannot both read n and write n + 1 (the row lock
+    makes the second wait and re-read); SQLite's BEGIN IMMEDIATE already serialises writers."""
     with db.transaction():
-        value = read(db, key) + 1
-        db.execute("UPDATE meta SET value = ? WHERE key = ?", (str(value), key))
-    return value
+        row = db.execute(
+            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = ? RETURNING value",
+            (key,),
+        ).fetchone()
+    return int(row[0])
