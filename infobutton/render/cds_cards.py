@@ -18,7 +18,9 @@ from .atom import ATTRIBUTION
 SOURCE = {"label": "MedlinePlus.gov", "url": "https://medlineplus.gov/"}
 TOPIC_SYSTEM = "https://medlineplus.gov/healthtopics.html"
 MAX_SUMMARY = 139
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&])")
+# Inline specials only: our text never starts a line, so -, +, #, . and digits stay plain; with
+# [ and ] escaped, ( ) and ! cannot form a link or an image.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>~&|])")
 
 
 def escape_markdown(text: str) -> str:
@@ -42,18 +44,19 @@ def _subject_text(subject: Subject) -> str:
     return subject.label or codes
 
 
-def page_url(subject: Subject, base_url: str, language: str = "en") -> str:
-    """Our click page for the subject's codes, for the patient handout."""
+def page_url(subject: Subject, base_url: str, language: str = "en", patient: tuple = ()) -> str:
+    """Our click page for the subject's codes, for the patient handout; ``patient`` holds the
+    (parameter, value) pairs of the context the card was chosen for (age, gender)."""
     params: list[tuple[str, str]] = []
     for index, criterion in enumerate(c for c in subject.criteria if c.code is not None):
         suffix = str(index) if index else ""
         params += [(f"mainSearchCriteria.v.c{suffix}", criterion.code.value),
                    (f"mainSearchCriteria.v.cs{suffix}", criterion.code.system.oid)]
-    params.append(("informationRecipient.languageCode.c", language))
+    params += [*patient, ("informationRecipient.languageCode.c", language)]
     return urljoin(base_url, "application") + "?" + urlencode(params)
 
 
-def card(subject: Subject, matches: list[TopicMatch], base_url: str) -> dict:
+def card(subject: Subject, matches: list[TopicMatch], base_url: str, patient: tuple = ()) -> dict:
     """The card for one condition or order and its ranked topics."""
     first = matches[0].topic
     titles = ", ".join(m.topic.title for m in matches)
@@ -73,7 +76,7 @@ def card(subject: Subject, matches: list[TopicMatch], base_url: str) -> dict:
             links.append({"label": _shorten(f"{topic.twin.title} (MedlinePlus en español)", 100),
                           "url": topic.twin.url, "type": "absolute"})
     if any(c.code is not None for c in subject.criteria):
-        links.append({"label": "Printable patient page", "url": page_url(subject, base_url),
+        links.append({"label": "Printable patient page", "url": page_url(subject, base_url, patient=patient),
                       "type": "absolute"})
     lines += ["", ATTRIBUTION["en"] + "."]
     return {
@@ -86,6 +89,18 @@ def card(subject: Subject, matches: list[TopicMatch], base_url: str) -> dict:
     }
 
 
-def cards(answers: list[tuple[Subject, list[TopicMatch]]], base_url: str) -> dict:
+def patient_parameters(age: float | None, gender) -> tuple:
+    """URL-IG parameters for the patient context a card was chosen with."""
+    pairs = []
+    if age is not None:
+        pairs += [("age.v.v", str(int(age))), ("age.v.u", "a")]
+    if gender is not None:
+        pairs.append(("patientPerson.administrativeGenderCode.c", gender.value))
+    return tuple(pairs)
+
+
+def cards(answers: list[tuple[Subject, list[TopicMatch]]], base_url: str, age: float | None = None,
+          gender=None) -> dict:
     """The CDS Hooks response: a card for every subject with topics, none for the others."""
-    return {"cards": [card(subject, matches, base_url) for subject, matches in answers if matches]}
+    patient = patient_parameters(age, gender)
+    return {"cards": [card(subject, matches, base_url, patient) for subject, matches in answers if matches]}

@@ -122,7 +122,7 @@ def call_service(service_id: str):
     answers = [(subject, knowledge.resolve(clinical.knowledge_request(subject, age, gender)))
                for subject in subjects[:MAX_SUBJECTS]]
     base = services.settings.base_url or request.host_url
-    body = cds_cards.cards(answers, base)
+    body = cds_cards.cards(answers, base, age, gender)
     log.info("cds %s: %d subjects, %d cards", service.id, len(answers), len(body["cards"]))
     return _json(body)
 

@@ -14,4 +14,4 @@ def test_summary_stays_under_140_characters():
 
 
 def test_markdown_escape():
-    assert cds_cards.escape_markdown("*a* [b](c)\n<d>") == "\\*a\\* \\[b\\]\\(c\\) \\<d\\>"
+    assert cds_cards.escape_markdown("*a* [b](c)\n<d> x-ray 1.5") == "\\*a\\* \\[b\\](c) \\<d\\> x-ray 1.5"
