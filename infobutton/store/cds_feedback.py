@@ -53,4 +53,4 @@ class FeedbackStore:
         columns = ("service_id", "card_id", "outcome", "accepted_suggestions", "override_system",
                    "override_code", "outcome_timestamp", "received_at")
         rows = self.db.query(f"SELECT {', '.join(columns)} FROM cds_feedback ORDER BY id")
-        return [dict(zip(columns, row)) for row in rows]
+        return [dict(zip(columns, row, strict=True)) for row in rows]
