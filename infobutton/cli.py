@@ -7,7 +7,9 @@ import logging
 
 import click
 
+from . import mapping_cli
 from .config import Settings
+from .content import cli as content_cli
 
 # Path only (%(U)s): query strings carry patient context and never reach the logs.
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
@@ -62,11 +64,5 @@ def serve(host: str, port: int, workers: int) -> None:
     Server().run()
 
 
-from .content.cli import topics as _topics_group  # noqa: E402
-
-main.add_command(_topics_group)
-
-from . import mapping_cli  # noqa: E402
-
-main.add_command(mapping_cli.admin)
-main.add_command(mapping_cli.mappings)
+for _group in (content_cli.topics, mapping_cli.admin, mapping_cli.mappings):
+    main.add_command(_group)
