@@ -18,14 +18,20 @@ def to_json(topic: Topic) -> str:
     return json.dumps(dataclasses.asdict(topic), ensure_ascii=False, sort_keys=True)
 
 
+def _known(cls, data: dict) -> dict:
+    """Only the fields this version knows: a row written by a newer version still loads."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
 def from_json(text: str) -> Topic:
-    data = json.loads(text)
+    data = _known(Topic, json.loads(text))
     for key in _REFS:
-        data[key] = tuple(TopicRef(**ref) for ref in data.get(key, ()))
+        data[key] = tuple(TopicRef(**_known(TopicRef, ref)) for ref in data.get(key, ()))
     for key in ("primary_institute", "twin"):
-        data[key] = TopicRef(**data[key]) if data.get(key) else None
+        data[key] = TopicRef(**_known(TopicRef, data[key])) if data.get(key) else None
     for key in ("sites", "encyclopedia"):
-        data[key] = tuple(Site(**site) for site in data.get(key, ()))
+        data[key] = tuple(Site(**_known(Site, site)) for site in data.get(key, ()))
     data["mesh_headings"] = tuple(tuple(m) for m in data.get("mesh_headings", ()))
     for key in ("also_called", "see_references"):
         data[key] = tuple(data.get(key, ()))

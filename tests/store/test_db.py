@@ -59,3 +59,17 @@ def test_insert_returns_id_and_bumps_version(stores):
                                        max_age=18.5))
     assert rule.id is not None and mappings.version() == version + 1
     assert mappings.rules()[-1] == rule
+
+
+def test_topic_rows_from_a_newer_version_still_load():
+    """A field added by a later release (rolling upgrade, shared database) must not break reads."""
+    import json
+
+    from infobutton.store.topics import from_json, to_json
+
+    topic = bundled.load_topics()[0]
+    data = json.loads(to_json(topic))
+    data["field_from_the_future"] = 1
+    data["sites"][0]["rating"] = 5
+    data["twin"]["extra"] = "x"
+    assert from_json(json.dumps(data)) == topic
