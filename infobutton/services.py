@@ -19,8 +19,9 @@ class Services:
     mappings: SqlMappingStore
     knowledge: KnowledgeService
     extra: dict = field(default_factory=dict)  # services later modules add (admin, content …)
-    # Called as hook(knowledge_request, match_count) for every answered request, cached or not
-    # (usage counts for the gap report). Hooks must not store patient context.
+    # Called as hook(knowledge_request, answered_codes) for every answered request, cached or
+    # not: answered_codes is the frozenset of the request's Codes a mapping rule answered (usage
+    # counts for the gap report). Cheap by design; hooks must not store patient context.
     on_answer: list = field(default_factory=list)
 
     def close(self) -> None:

@@ -68,6 +68,8 @@ def warm_up() -> None:
     _icd10cm()
 
 
+_ICD10CM_UNDOTTED = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{1,4}$")
+
 _SHAPES = {
     CodeSystem.ICD9CM: re.compile(r"^(\d{3}(\.\d{1,2})?|V\d{2}(\.\d{1,2})?|E\d{3}(\.\d)?)$"),
     CodeSystem.SNOMEDCT: re.compile(r"^[1-9]\d{5,17}$"),
@@ -84,7 +86,7 @@ def normalise(system: CodeSystem, raw: str) -> str:
     value = (raw or "").strip().upper()
     if system is CodeSystem.ICD10CM:
         value = value.replace(" ", "")
-        if "-" not in value and "." not in value and len(value) > 3:
+        if _ICD10CM_UNDOTTED.match(value):  # only code-shaped text gets a dot, never "LEUKEMIA"
             value = value[:3] + "." + value[3:]
         return value.rstrip(".")
     if system is CodeSystem.ICD9CM and "." not in value and len(value) > 3:

@@ -45,19 +45,18 @@ class UsageRecorder:
         """Whether any current rule reaches the code (whatever the patient context)."""
         return bool(resolver.matches_for_code(code, self.knowledge.rules()))
 
-    def record(self, request: KnowledgeRequest, match_count: int) -> None:
-        """The on_answer hook: count each coded criterion, matched or not."""
+    def record(self, request: KnowledgeRequest, answered: frozenset[Code]) -> None:
+        """The on_answer hook: count each coded criterion, and whether a mapping rule answered it.
+
+        ``answered`` was worked out once when the response was built, so a cached answer costs
+        a set lookup here, not another resolution."""
         codes = [c.code for c in request.criteria
                  if c.code is not None and len(c.code.value) <= MAX_CODE_LENGTH]
         if not codes:
             return
         day = self._today().isoformat()
-        outcomes = []
-        for code in codes:
-            # No answer: nothing matched. An answer may still come from another criterion or a
-            # text search, so check whether a rule answers this code itself.
-            matched = match_count > 0 and self._answered_by_rule(request, code)
-            outcomes.append(((day, code.system.name, code.value), matched))
+        # A topic found only by text search or upstream still leaves a gap for the librarians.
+        outcomes = [((day, code.system.name, code.value), code in answered) for code in codes]
         with self._lock:
             for key, matched in outcomes:
                 counts = self._buffer.setdefault(key, [0, 0])
@@ -68,14 +67,6 @@ class UsageRecorder:
                    or self._timer() - self._flushed_at >= self.flush_seconds)
         if due:
             self.flush()
-
-    def _answered_by_rule(self, request: KnowledgeRequest, code: Code) -> bool:
-        for _, rule in resolver.matches_for_code(code, self.knowledge.rules()):
-            if resolver.applies(rule, request):
-                topic = self.knowledge.topic(rule.topic_id)
-                if topic is not None and topic.status == "active":
-                    return True
-        return False
 
     def flush(self) -> None:
         """Write the buffer (one transaction); a failure is logged and those counts dropped."""

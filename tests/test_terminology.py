@@ -25,7 +25,8 @@ def test_unknown_code_system():
 
 
 @pytest.mark.parametrize("raw,value", [("C9100", "C91.00"), ("c91.00", "C91.00"), (" C91 ", "C91"),
-                                       ("Z856", "Z85.6"), ("C91.", "C91")])
+                                       ("Z856", "Z85.6"), ("C91.", "C91"), ("S72001A", "S72.001A"),
+                                       ("leukemia", "LEUKEMIA"), ("C81-C96", "C81-C96")])
 def test_icd10cm_normalisation(raw, value):
     assert terminology.normalise(CodeSystem.ICD10CM, raw) == value
 

@@ -27,4 +27,4 @@ def wire(services) -> None:
             settings.sync_interval,
         )
         services.extra["sync"] = scheduler
-        services.on_answer.append(lambda _request, _count: scheduler.start())
+        services.on_answer.append(lambda _request, _answered: scheduler.start())

@@ -59,12 +59,13 @@ def knowledge_response(params=None, default_type: str | None = None) -> Response
         ctx = RenderContext(now=datetime.now(timezone.utc), self_url=request.url,
                             base_url=services.settings.base_url or request.host_url)
         body = fmt.render(knowledge_request, matches, ctx)
-        return body, fmt.content_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', len(matches)
+        answered = frozenset(m.criterion.code for m in matches if m.rule is not None)
+        return body, fmt.content_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', answered
 
     key = (fmt.name, knowledge_request.cache_key, knowledge_request.callback, request.host, request.path)
-    body, content_type, etag, count = knowledge.cached_response(key, build)
+    body, content_type, etag, answered = knowledge.cached_response(key, build)
     for hook in services.on_answer:
-        hook(knowledge_request, count)
+        hook(knowledge_request, answered)
     headers = {
         "ETag": etag,
         "Cache-Control": f"private, max-age={services.settings.http_max_age}",
