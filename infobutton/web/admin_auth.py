@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from ..config import Settings, default_data_dir
 from ..models import InvalidRequest
@@ -33,6 +34,9 @@ class Unauthenticated(InvalidRequest):
         self.challenge = 'Bearer realm="infobutton-admin"' + (f', error="{error}"' if error else "")
 
 
+ADMIN_PATH = "/admin"
+
+
 def secret_key(settings: Settings) -> str:
     """INFOBUTTON_SECRET_KEY, else a random key created once in the data directory (mode 0600),
     so every worker on the machine signs sessions alike."""
@@ -49,14 +53,25 @@ def secret_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+class AdminSessionInterface(SecureCookieSessionInterface):
+    """Sessions exist only under /admin: public answers skip cookie signing work entirely, and
+    the cookie (path /admin) is never sent with an infobutton request."""
+
+    def open_session(self, app, request):
+        if request.path != ADMIN_PATH and not request.path.startswith(ADMIN_PATH + "/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def init_session(app: Flask, settings: Settings) -> None:
     app.secret_key = secret_key(settings)
+    app.session_interface = AdminSessionInterface()
     app.config.update(
         SESSION_COOKIE_NAME="infobutton_admin",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_PATH="/",
+        SESSION_COOKIE_PATH=ADMIN_PATH,
         PERMANENT_SESSION_LIFETIME=8 * 3600,
     )
 

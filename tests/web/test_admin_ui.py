@@ -216,3 +216,13 @@ def test_tokens_never_reach_the_logs(client, services, caplog):
     client.get("/admin/api/me", headers={"Authorization": f"Bearer {token}"})
     client.get("/admin/api/me", headers={"Authorization": f"Bearer {token}x"})
     assert token.split(".")[1] not in caplog.text
+
+
+def test_public_answers_carry_no_session_and_the_cookie_stays_under_admin(client, services):
+    """The admin session never touches the infobutton path: no cookie set, none sent there."""
+    r = client.get("/infobutton", query_string={"mainSearchCriteria.v.c": "C91.00",
+                                                "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.90"})
+    assert r.status_code == 200 and "Set-Cookie" not in r.headers
+    signin = client.get("/admin/signin")
+    cookie = signin.headers.get("Set-Cookie", "")
+    assert "Path=/admin" in cookie
