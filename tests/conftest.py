@@ -25,6 +25,16 @@ ICD10CM = "2.16.840.1.113883.6.90"
 SNOMEDCT = "2.16.840.1.113883.6.96"
 
 
+class Clock:
+    """An injectable timer (cachetools, schedulers, rate limits): tests move time, never sleep."""
+
+    def __init__(self, now: float = 1000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def require(available: bool, reason: str) -> None:
     """Skip locally when a real service is absent; under CI=true that is a failure."""
     if not available:

@@ -9,15 +9,7 @@ from infobutton.models import CodeSystem, MappingRule
 from infobutton.request import parse
 from infobutton.store import open_stores
 
-from .conftest import icd
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
+from .conftest import Clock, icd
 
 
 @pytest.fixture

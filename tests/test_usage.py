@@ -8,15 +8,7 @@ from infobutton.request import parse
 from infobutton.store.usage import SqlUsageStore
 from infobutton.usage import UsageRecorder
 
-from .conftest import icd
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
+from .conftest import Clock, icd
 
 
 def recorder(services, **kwargs) -> UsageRecorder:
@@ -28,7 +20,7 @@ def rows(services):
 
 
 def test_counts_are_buffered_and_flushed_every_n_answers(services):
-    clock = Clock()
+    clock = Clock(0.0)
     usage = recorder(services, flush_every=3, flush_seconds=60, timer=clock)
     request = parse(icd("E11.9").items())
     usage.record(request, frozenset())
@@ -39,7 +31,7 @@ def test_counts_are_buffered_and_flushed_every_n_answers(services):
 
 
 def test_counts_are_flushed_after_some_seconds(services):
-    clock = Clock()
+    clock = Clock(0.0)
     usage = recorder(services, flush_every=1000, flush_seconds=2, timer=clock)
     usage.record(parse(icd("E11.9").items()), frozenset())
     assert rows(services) == []

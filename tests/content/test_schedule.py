@@ -12,6 +12,8 @@ from infobutton.store import open_stores
 from tests.conftest import icd
 from tests.content.http_fixture import Reply, Upstream
 
+from ..conftest import Clock
+
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = (ROOT / "topics" / "starter-topics.xml").read_bytes()
 REVISED = STARTER.replace(b"11/23/2026 00:00:00", b"11/24/2026 00:00:00").replace(
@@ -26,12 +28,6 @@ class Knowledge:
         self.refreshed += 1
 
 
-class Clock:
-    now = 5000.0
-
-    def __call__(self):
-        return self.now
-
 
 @pytest.fixture
 def upstream():
@@ -42,7 +38,7 @@ def upstream():
 def test_one_worker_claims_each_slot(upstream, tmp_path):
     url = upstream.route("/cat.xml", Reply(200, STARTER, etag='"v1"'))
     db, topics, _ = open_stores(f"sqlite:///{tmp_path}/s.sqlite3")
-    clock = Clock()
+    clock = Clock(5000.0)
     options = {"backoff": 0.01, "timeout": (1.0, 1.0)}
     workers = [SyncScheduler(topics, Knowledge(), url, 600, clock=clock, sync_options=options)
                for _ in range(3)]

@@ -12,6 +12,8 @@ from infobutton.models import Code, CodeSystem
 from tests.conftest import icd
 from tests.content.http_fixture import Reply, Upstream
 
+from ..conftest import Clock
+
 ASTHMA = Code(CodeSystem.ICD10CM, "J45.909")
 
 
@@ -34,13 +36,6 @@ ATOM_ANSWER = b"""<?xml version="1.0" encoding="UTF-8"?>
 ASTHMA_JSON = connect_json(("Asthma", "https://medlineplus.gov/asthma.html",
                             "<p>Asthma affects the airways.</p><script>steal()</script>"))
 
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture
