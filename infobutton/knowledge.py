@@ -32,6 +32,7 @@ class KnowledgeService:
         timer: Callable[[], float] = time.monotonic,
         search: resolver.TextSearch | None = None,
         upstream: resolver.CodeLookup | None = None,
+        shared=None,
     ):
         self.db = db
         self.topics = topics
@@ -39,6 +40,7 @@ class KnowledgeService:
         self.max_topics = max_topics
         self.search = search
         self.upstream = upstream
+        self.shared = shared  # optional second level shared by instances (shared_cache)
         self._timer = timer
         self._check_interval = check_interval
         self._lock = threading.RLock()
@@ -124,12 +126,18 @@ class KnowledgeService:
     # -- rendered responses ------------------------------------------------------------------
 
     def cached_response(self, key, build: Callable[[], tuple]) -> tuple:
-        """A rendered response for ``key``, built once per TTL."""
+        """A rendered response for ``key``: from this worker's cache, else the shared cache
+        (keyed by the current versions), else built here and kept in both."""
         with self._lock:
             hit = self._responses.get(key)
+            versions = self._seen
         if hit is not None:
             return hit
-        value = build()
+        value = self.shared.get(versions, key) if self.shared is not None else None
+        if value is None:
+            value = build()
+            if self.shared is not None:
+                self.shared.put(versions, key, value)
         with self._lock:
             self._responses[key] = value
         return value

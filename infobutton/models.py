@@ -179,6 +179,18 @@ class MappingRule:
 
 
 @dataclass(frozen=True, slots=True)
+class RenderedResponse:
+    """A response body as cached (per worker, and optionally in Redis across instances).
+
+    ``answered`` holds the request's codes that a mapping rule answered (for the gap report)."""
+
+    body: bytes
+    content_type: str
+    etag: str
+    answered: frozenset[Code] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class TopicMatch:
     """A ranked answer: the topic served, the criterion it answers, and why."""
 

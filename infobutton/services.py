@@ -46,11 +46,20 @@ def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
         response_size=settings.cache_size,
         check_interval=settings.version_check_interval,
         search=topics.search,
+        shared=_shared_cache(settings),
     )
     services = Services(settings, db, topics, mappings, knowledge)
     content_wiring.wire(services)  # upstream responder, scheduled catalogue sync
     mapping_admin.wire(services)  # tokens, mapping admin, usage counts for the gap report
     return services
+
+
+def _shared_cache(settings: Settings):
+    if not settings.redis_url:
+        return None
+    from .shared_cache import RedisResponseCache
+
+    return RedisResponseCache(settings.redis_url, settings.cache_ttl)
 
 
 def current_services() -> Services:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, request
 
-from ..models import InvalidRequest
+from ..models import InvalidRequest, RenderedResponse
 from ..render import RenderContext, negotiate
 from ..request import parse
 from ..services import current_services
@@ -60,21 +60,22 @@ def knowledge_response(params=None, default_type: str | None = None) -> Response
                             base_url=services.settings.base_url or request.host_url)
         body = fmt.render(knowledge_request, matches, ctx)
         answered = frozenset(m.criterion.code for m in matches if m.rule is not None)
-        return body, fmt.content_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', answered
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        return RenderedResponse(body, fmt.content_type, etag, answered)
 
     key = (fmt.name, knowledge_request.cache_key, knowledge_request.callback, request.host, request.path)
-    body, content_type, etag, answered = knowledge.cached_response(key, build)
+    rendered = knowledge.cached_response(key, build)
     for hook in services.on_answer:
-        hook(knowledge_request, answered)
+        hook(knowledge_request, rendered.answered)
     headers = {
-        "ETag": etag,
+        "ETag": rendered.etag,
         "Cache-Control": f"private, max-age={services.settings.http_max_age}",
         "Vary": "Accept",
         "X-Content-Type-Options": "nosniff",
     }
-    if "If-None-Match" in request.headers and request.if_none_match.contains_weak(etag.strip('"')):
+    if "If-None-Match" in request.headers and request.if_none_match.contains_weak(rendered.etag.strip('"')):
         return Response(status=304, headers=headers)
-    return Response(body, content_type=content_type, headers=headers)
+    return Response(rendered.body, content_type=rendered.content_type, headers=headers)
 
 
 @bp.route("/infobutton", methods=["GET", "POST"])
