@@ -27,3 +27,18 @@ def test_dev_server_log_lines_lose_their_query_string():
                                None)
     assert _DropQueryStrings().filter(record)
     assert record.getMessage() == '"GET /infobutton HTTP/1.1" 200 -'
+
+
+def test_flask_cli_finds_the_factory(tmp_path):
+    """`flask --app infobutton run` (development) discovers create_app."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    flask = Path(sys.executable).parent / "flask"
+    out = subprocess.run([str(flask), "--app", "infobutton", "routes"], capture_output=True, text=True,
+                         env={**os.environ, "INFOBUTTON_DATA_DIR": str(tmp_path)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    for route in ("/infobutton", "/service", "/application", "/cds-services", "/admin/api/mappings", "/healthz"):
+        assert route in out.stdout
