@@ -19,7 +19,7 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 AUTHOR = ("National Library of Medicine", "https://medlineplus.gov")
 ATTRIBUTION = {
     "en": "From MedlinePlus.gov, U.S. National Library of Medicine",
-    "es": "De MedlinePlus.gov, Biblioteca Nacional de Medicina de los EE. UU.",
+    "es": "De MedlinePlus.gov, Biblioteca Nacional de Medicina de los Estados Unidos",
 }
 ALSO_CALLED = {"en": "Also called", "es": "También llamado"}
 TITLE = {"en": "Health topics", "es": "Temas de salud"}

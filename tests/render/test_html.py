@@ -156,3 +156,12 @@ def test_no_match_search_box_starts_from_the_code_description():
     request = parse(icd("Z99.89").items())
     page = doc(html.render(request, [], CTX))
     assert page.find(".//input[@type='search']").get("value").startswith("Dependence on other enabling")
+
+
+def test_attribution_sentence_has_single_full_stops(client):
+    """The attribution line joins two sentences; neither language may end up with '..'."""
+    for lang in ("en", "es"):
+        r = client.get("/application", query_string={"mainSearchCriteria.v.c": "C91.00",
+                                                     "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.90",
+                                                     "informationRecipient.languageCode.c": lang})
+        assert r.status_code == 200 and b".." not in r.data.replace(b"...", b"")
