@@ -21,8 +21,16 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def _worker_exit(server, worker) -> None:
+    """A stopping worker closes its services, so buffered usage counts reach the database."""
+    services = getattr(worker.wsgi, "extensions", {}).get("infobutton")
+    if services is not None:
+        services.close()
+
+
 def gunicorn_options(host: str, port: int, workers: int, settings: Settings) -> dict:
     return {
+        "worker_exit": _worker_exit,
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": "gthread",

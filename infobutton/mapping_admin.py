@@ -264,4 +264,5 @@ def wire(services) -> None:
     recorder = UsageRecorder(SqlUsageStore(services.db), services.knowledge)
     services.extra["usage"] = recorder
     services.on_answer.append(recorder.record)
+    services.on_close.append(recorder.flush)  # a worker that stops keeps its last counts
 

@@ -23,8 +23,12 @@ class Services:
     # not: answered_codes is the frozenset of the request's Codes a mapping rule answered (usage
     # counts for the gap report). Cheap by design; hooks must not store patient context.
     on_answer: list = field(default_factory=list)
+    # Called with no arguments before the database closes (a worker stopping): flush buffers.
+    on_close: list = field(default_factory=list)
 
     def close(self) -> None:
+        for hook in self.on_close:
+            hook()
         self.db.close()
 
 

@@ -27,8 +27,8 @@ def _today() -> date:
 
 
 class UsageRecorder:
-    def __init__(self, store: SqlUsageStore, knowledge, *, flush_every: int = 50,
-                 flush_seconds: float = 2.0, timer: Callable[[], float] = time.monotonic,
+    def __init__(self, store: SqlUsageStore, knowledge, *, flush_every: int = 1000,
+                 flush_seconds: float = 5.0, timer: Callable[[], float] = time.monotonic,
                  today: Callable[[], date] = _today):
         self.store = store
         self.knowledge = knowledge

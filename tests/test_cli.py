@@ -3,6 +3,7 @@
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -56,9 +57,17 @@ def test_serve_answers_c91_00_and_logs_no_patient_context(tmp_path, knowledge_sc
         first = doc.find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}title")
         assert first.text == "Acute Lymphocytic Leukemia"
         assert requests.get(base + "/infobutton", params={"age.v.v": "77"}, timeout=10).status_code == 400
+        unmapped = {"mainSearchCriteria.v.c": "J45.909", "mainSearchCriteria.v.cs": ICD10CM}
+        assert requests.get(base + "/infobutton", params=unmapped, timeout=10).status_code == 200
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+    # Usage counts are buffered in the workers; a clean stop writes them (the gap report keeps them).
+    db = sqlite3.connect(tmp_path / "data" / "infobutton.sqlite3")
+    counts = dict(((code, (requests_, unmatched)) for code, requests_, unmatched in
+                   db.execute("SELECT code, SUM(requests), SUM(unmatched) FROM mapping_usage GROUP BY code")))
+    db.close()
+    assert counts["J45.909"] == (1, 1) and counts["C91.00"] == (4, 0)
     log.seek(0)
     text = log.read()
     assert "GET /infobutton" in text and "/healthz" in text

@@ -52,8 +52,13 @@ def _jsonp(request, matches, ctx):
 FORMATS: dict[str, Format] = {}
 
 
+_BY_MEDIA_TYPE: dict[str, Format] = {}  # media type → format, kept in step by register()
+
+
 def register(fmt: Format) -> None:
     FORMATS[fmt.name] = fmt
+    _BY_MEDIA_TYPE.clear()
+    _BY_MEDIA_TYPE.update({mt: f for f in FORMATS.values() for mt in f.media_types})
 
 
 register(Format("atom", "text/xml; charset=utf-8", ("text/xml", "application/atom+xml", "application/xml"),
@@ -67,14 +72,10 @@ register(Format("fhir", fhir.CONTENT_TYPE, ("application/fhir+json", "applicatio
 register(Format("html", html.CONTENT_TYPE, ("text/html", "application/xhtml+xml"), html.render, "html"))
 
 
-def _by_media_type() -> dict[str, Format]:
-    return {mt: fmt for fmt in FORMATS.values() for mt in fmt.media_types}
-
-
 def negotiate(response_type: str | None, accept=None) -> Format:
     """The format for ``knowledgeResponseType`` (case-insensitive), else the best Accept match
     (a werkzeug MIMEAccept), else Atom. An unknown knowledgeResponseType is an error."""
-    table = _by_media_type()
+    table = _BY_MEDIA_TYPE
     if response_type:
         fmt = table.get(response_type.strip().lower().split(";")[0].strip())
         if fmt is None:
