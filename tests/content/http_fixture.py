@@ -6,7 +6,9 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from ..local_server import LocalServer
 
 
 @dataclass
@@ -18,7 +20,7 @@ class Reply:
     etag: str = ""  # when set: answer 304 to a matching If-None-Match
 
 
-class Upstream:
+class Upstream(LocalServer):
     def __init__(self):
         self.routes: dict[str, list[Reply]] = {}
         self.requests: list[tuple[str, dict]] = []
@@ -54,13 +56,11 @@ class Upstream:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def route(self, path: str, *replies: Reply) -> str:
         with self._lock:
@@ -69,11 +69,3 @@ class Upstream:
 
     def hits(self, path: str) -> list[dict]:
         return [headers for p, headers in self.requests if p.split("?", 1)[0] == path]
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import replace
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,6 +15,8 @@ import pytest
 from infobutton import create_app
 from infobutton.models import CodeSystem, MappingRule, Scope
 from infobutton.render.cds_cards import MAX_SUMMARY
+
+from ..local_server import LocalServer
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 SCT = "http://snomed.info/sct"
@@ -69,7 +70,7 @@ def post(client, path, body, **headers):
     return client.post(path, data=data, content_type="application/json", headers=headers)
 
 
-class FhirServer:
+class FhirServer(LocalServer):
     """A tiny FHIR server: Patient/p1 and a two-page Condition search, bearer token required."""
 
     def __init__(self, conditions, *, status=200, delay=0.0):
@@ -106,19 +107,9 @@ class FhirServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        super().__init__(Handler)
         self.server.handle_error = lambda *args: None  # a client that timed out hung up: expected
-        self.url = f"http://127.0.0.1:{self.server.server_port}/fhir/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.url = f"http://127.0.0.1:{self.port}/fhir/"
 
 
 def summaries(r):
