@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from ..models import CodeSystem, Gender, InvalidRequest, MappingRule, Scope
-from . import versions
+from . import meta
 from .db import Database
 
 COLUMNS = "id, code_system, code, topic_id, scope, priority, min_age, max_age, gender, reason"
@@ -148,7 +148,7 @@ class SqlMappingStore:
         return int(self.db.scalar("SELECT COUNT(*) FROM mapping_rules") or 0)
 
     def version(self) -> int:
-        return versions.read(self.db, "mapping_version")
+        return meta.counter(self.db, "mapping_version")
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -283,7 +283,7 @@ class SqlMappingStore:
 
     def _record(self, changes: list[Change], actor: str, action: str, reason: str) -> int:
         """Bump the version, snapshot the set as that version and audit each change."""
-        n = versions.bump(self.db, "mapping_version")
+        n = meta.bump(self.db, "mapping_version")
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         rules = self.rules()
         self.db.execute(

@@ -1,5 +1,6 @@
-"""Small named values in the ``meta`` table (sync validators, the catalogue's date-generated),
-read and written inside the caller's transaction."""
+"""Small named values in the ``meta`` table, read and written inside the caller's transaction:
+the version counters every worker compares to know when its caches are stale, sync validators,
+the catalogue's date-generated."""
 
 from __future__ import annotations
 
@@ -16,3 +17,21 @@ def put(db: Database, key: str, value: str) -> None:
     with db.transaction():
         if db.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key)).rowcount == 0:
             db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def counter(db: Database, key: str) -> int:
+    return int(get(db, key, "0"))
+
+
+def bump(db: Database, key: str) -> int:
+    """Increment a version counter inside the caller's transaction, so the change and its version
+    commit together.
+
+    One atomic UPDATE: two writers on PostgreSQL cannot both read n and write n + 1 (the row lock
+    makes the second wait and re-read); SQLite's BEGIN IMMEDIATE already serialises writers."""
+    with db.transaction():
+        row = db.execute(
+            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = ? RETURNING value",
+            (key,),
+        ).fetchone()
+    return int(row[0])

@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timezone
 
 from ..models import Site, Topic, TopicRef
-from . import meta, search, versions
+from . import meta, search
 from .db import Database
 
 _REFS = ("groups", "related")
@@ -135,7 +135,7 @@ class SqlTopicStore:
             for key, value in (meta_values or {}).items():
                 meta.put(self.db, key, value)
             if counts["added"] or counts["updated"] or counts.get("withdrawn"):
-                versions.bump(self.db, "topic_version")
+                meta.bump(self.db, "topic_version")
         return counts
 
     def find_by_title(self, title: str, language: str) -> Topic | None:
@@ -162,4 +162,4 @@ class SqlTopicStore:
         return int(self.db.scalar("SELECT COUNT(*) FROM topics") or 0)
 
     def version(self) -> int:
-        return versions.read(self.db, "topic_version")
+        return meta.counter(self.db, "topic_version")

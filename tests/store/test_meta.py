@@ -1,10 +1,10 @@
-"""Version counters: every bump counts, even with concurrent writers on PostgreSQL."""
+"""Version counters in the meta table: every bump counts, even with concurrent writers on PostgreSQL."""
 
 import threading
 
 import pytest
 
-from infobutton.store import Database, versions
+from infobutton.store import Database, meta
 from infobutton.store.schema import migrate
 
 
@@ -18,18 +18,18 @@ def url(request, tmp_path):
 def test_concurrent_bumps_are_never_lost(url):
     db = Database(url)
     migrate(db)
-    start = versions.read(db, "mapping_version")
+    start = meta.counter(db, "mapping_version")
     barrier = threading.Barrier(8)
 
     def writer():
         barrier.wait()
         for _ in range(25):
-            versions.bump(db, "mapping_version")
+            meta.bump(db, "mapping_version")
 
     threads = [threading.Thread(target=writer) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert versions.read(db, "mapping_version") == start + 200
+    assert meta.counter(db, "mapping_version") == start + 200
     db.close()
