@@ -37,10 +37,13 @@ def render(kind: str, body: dict) -> tuple[bytes, str]:
 
         return fhir.operation_outcome(body)
     if kind == "html":
+        where = f"<code>{escape(body['parameter'])}</code>: " if body.get("parameter") else ""
         page = (
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<link rel="stylesheet" href="/static/page.css">'
             f"<title>{escape(body['title'])}</title></head><body><main><h1>{escape(body['title'])}</h1>"
-            f"<p>{escape(body['detail'])}</p></main></body></html>"
+            f"<p>{where}{escape(body['detail'])}</p></main></body></html>"
         )
         return page.encode(), "text/html; charset=utf-8"
     root = etree.Element(f"{{{PROBLEM_NS}}}problem", nsmap={None: PROBLEM_NS})

@@ -79,6 +79,10 @@ def test_errors_on_pages_are_pages_with_the_headers(client):
     assert r.status_code == 400 and r.mimetype == "text/html"
     assert b"code system" in r.data
     assert_page_headers(r)
+    r = client.get("/application", query_string={"mainSearchCriteria.v.c": "C91.00", "age.v.v": "old",
+                                                 "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.90"})
+    assert r.status_code == 400 and b"<code>age.v.v</code>" in r.data  # the page names the parameter
+    assert b'href="/static/page.css"' in r.data
 
 
 def test_demo_page(client):
