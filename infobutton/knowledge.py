@@ -53,7 +53,6 @@ class KnowledgeService:
         # even if caches were filled before the first per-request check.
         self._seen: tuple[int, int] = self._read_versions()
         self._checked_at = timer()
-        self.on_invalidate: list[Callable[[], None]] = []
 
     # -- freshness ---------------------------------------------------------------------------
 
@@ -84,16 +83,12 @@ class KnowledgeService:
         with self._lock:
             self._rules = None
             self._responses.clear()
-        for hook in self.on_invalidate:
-            hook()
 
     def invalidate_topics(self) -> None:
         """Drop cached topics and every rendered response (topic content changed)."""
         with self._lock:
             self._topic_cache.clear()
             self._responses.clear()
-        for hook in self.on_invalidate:
-            hook()
 
     def refresh_now(self) -> None:
         """After a write in this process: check the counters at once rather than next interval."""
@@ -141,7 +136,3 @@ class KnowledgeService:
         with self._lock:
             self._responses[key] = value
         return value
-
-    def clear_responses(self) -> None:
-        with self._lock:
-            self._responses.clear()

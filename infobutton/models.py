@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class InvalidRequest(Exception):
@@ -198,5 +198,9 @@ class TopicMatch:
     criterion: Criterion
     rule: MappingRule | None
     distance: int  # 0 = mapped on the code itself; n = n levels up the hierarchy
-    score: float = 1.0
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def relevance(self) -> float:
+        """1 for a mapping on the code itself, falling with each level up (Atom relevanceScore,
+        FHIR search.score)."""
+        return round(1 / (1 + self.distance), 2)

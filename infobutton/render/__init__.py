@@ -7,7 +7,7 @@ which is what MedlinePlus Connect answers by default.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from ..models import InvalidRequest, KnowledgeRequest, TopicMatch
@@ -21,7 +21,6 @@ class RenderContext:
     now: datetime
     self_url: str = ""
     base_url: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 Renderer = Callable[[KnowledgeRequest, list[TopicMatch], RenderContext], bytes]

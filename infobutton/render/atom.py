@@ -108,7 +108,7 @@ def build(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime) -
         if criterion.code is not None:
             _el(entry, "category", scheme="mainSearchCriteria.v.c", term=criterion.code.value)
             _el(entry, "category", scheme="mainSearchCriteria.v.cs", term=criterion.code.system.oid)
-        _el(entry, "category", scheme="relevanceScore", term=f"{1 / (1 + match.distance):.2f}")
+        _el(entry, "category", scheme="relevanceScore", term=f"{match.relevance:.2f}")
     return feed
 
 

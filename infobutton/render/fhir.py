@@ -95,7 +95,7 @@ def bundle(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime,
             {
                 "fullUrl": "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, m.topic.url)),
                 "resource": document_reference(m),
-                "search": {"mode": "match", "score": round(1 / (1 + m.distance), 2)},
+                "search": {"mode": "match", "score": m.relevance},
             }
             for m in matches
         ],

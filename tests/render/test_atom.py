@@ -56,6 +56,8 @@ def test_entry_shape(catalogue):
     assert summary.get("type") == "html"
     assert 'class="NLMalsoCalled">Also called: ALL' in summary.text
     assert 'class="NLMattribution"' in summary.text
+    scores = [c.get("term") for c in feed.iter(f"{{{atom.ATOM}}}category") if c.get("scheme") == "relevanceScore"]
+    assert scores == ["0.50", "0.33"]  # ALL mapped one level up (C91.0), Leukemia two (C91)
 
 
 def test_every_parameter_echoed_with_unsuffixed_schemes(catalogue, knowledge_schema):
