@@ -240,3 +240,39 @@ def parse(pairs: Iterable[tuple[str, str]]) -> KnowledgeRequest:
         callback=single.get("callback"),
         echo=tuple(echo),
     )
+
+
+def _number(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def query_pairs(request: KnowledgeRequest, language: str,
+                response_type: str = "text/html") -> list[tuple[str, str]]:
+    """The inverse of ``parse``: the request's parameters in ``language``, for the links a page
+    or a FHIR Bundle carries.
+
+    Rebuilt (not copied from the URL) so a cached answer's links depend only on what the cache key
+    holds; instances keep their index suffixes (URL-IG §2.1: unsuffixed, then 1, 2 …).
+    """
+    pairs: list[tuple[str, str]] = []
+    for index, criterion in enumerate(request.criteria):
+        suffix = str(index) if index else ""
+        if criterion.code is not None:
+            pairs.append((f"mainSearchCriteria.v.c{suffix}", criterion.raw_code or criterion.code.value))
+            pairs.append((f"mainSearchCriteria.v.cs{suffix}", criterion.code.system.oid))
+        if criterion.display_name:
+            pairs.append((f"mainSearchCriteria.v.dn{suffix}", criterion.display_name))
+        if criterion.original_text:
+            pairs.append((f"mainSearchCriteria.v.ot{suffix}", criterion.original_text))
+    parameter_of = {scheme: name for name, scheme in ECHO_SCHEMES.items()}
+    for scheme, value in request.echo:
+        name = parameter_of.get(scheme)
+        if name is None and scheme.startswith("subTopic.v."):
+            name = scheme
+        if name and not name.endswith("languageCode.c"):
+            pairs.append((name, value))
+    if request.age_years is not None:
+        pairs += [("age.v.v", _number(request.age_years)), ("age.v.u", "a")]
+    pairs.append(("informationRecipient.languageCode.c", language))
+    pairs.append(("knowledgeResponseType", response_type))
+    return pairs

@@ -137,3 +137,19 @@ def test_cache_key_ignores_spelling_but_not_context():
     c = p([("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM), ("age.v.v", "5")])
     assert [c.code for c in a.criteria] == [c.code for c in b.criteria]
     assert b.cache_key != c.cache_key
+
+
+def test_query_pairs_is_the_inverse_of_parse():
+    from infobutton.request import query_pairs
+
+    original = p([("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM),
+                  ("mainSearchCriteria.v.c1", "92818009"), ("mainSearchCriteria.v.cs1", SNOMEDCT),
+                  ("mainSearchCriteria.v.dn1", "CML"), ("mainSearchCriteria.v.ot2", "leukemia"),
+                  ("informationRecipient", "PAT"), ("patientPerson.administrativeGenderCode.c", "F"),
+                  ("age.v.v", "18"), ("age.v.u", "mo"), ("taskContext.c.c", "PROBLISTREV")])
+    again = p(query_pairs(original, "es", "application/json"))
+    assert again.criteria == original.criteria
+    assert (again.recipient, again.gender, again.task_context) == (original.recipient, original.gender,
+                                                                   original.task_context)
+    assert again.age_years == pytest.approx(original.age_years)
+    assert again.language == "es" and again.response_type == "application/json"

@@ -22,6 +22,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from .. import terminology
 from ..models import KnowledgeRequest, TopicMatch
+from ..request import query_pairs
 from . import safe_json
 from .atom import AUTHOR, feed_id
 
@@ -115,12 +116,10 @@ def serialise(resource) -> bytes:
 def self_link(request: KnowledgeRequest, self_url: str) -> str:
     """The request as a canonical URL: rebuilt from the parsed request (so a cached Bundle never
     carries another caller's extra parameters) on the path it was sent to."""
-    from .html import request_query
-
     if not self_url:
         return ""
     parts = urlsplit(self_url)
-    query = urlencode(request_query(request, request.language, "application/fhir+json"))
+    query = urlencode(query_pairs(request, request.language, "application/fhir+json"))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from .. import terminology
 from ..content.sanitise import sanitise
 from ..models import CodeSystem, KnowledgeRequest, Topic, TopicMatch
-from ..request import ECHO_SCHEMES
+from ..request import query_pairs
 from .atom import ATTRIBUTION, describe_criteria
 
 CONTENT_TYPE = "text/html; charset=utf-8"
@@ -85,41 +85,6 @@ def render_template(name: str, **values) -> bytes:
     return environment().get_template(name).render(**values).encode()
 
 
-def _number(value: float) -> str:
-    return f"{value:.6f}".rstrip("0").rstrip(".")
-
-
-def request_query(request: KnowledgeRequest, language: str,
-                  response_type: str = "text/html") -> list[tuple[str, str]]:
-    """The request's parameters, rebuilt from the parsed request, in ``language``.
-
-    Rebuilt (not copied from the URL) so a cached page's links depend only on what the cache key
-    holds; instances keep their index suffixes (URL-IG §2.1: unsuffixed, then 1, 2 …).
-    """
-    pairs: list[tuple[str, str]] = []
-    for index, criterion in enumerate(request.criteria):
-        suffix = str(index) if index else ""
-        if criterion.code is not None:
-            pairs.append((f"mainSearchCriteria.v.c{suffix}", criterion.raw_code or criterion.code.value))
-            pairs.append((f"mainSearchCriteria.v.cs{suffix}", criterion.code.system.oid))
-        if criterion.display_name:
-            pairs.append((f"mainSearchCriteria.v.dn{suffix}", criterion.display_name))
-        if criterion.original_text:
-            pairs.append((f"mainSearchCriteria.v.ot{suffix}", criterion.original_text))
-    parameter_of = {scheme: name for name, scheme in ECHO_SCHEMES.items()}
-    for scheme, value in request.echo:
-        name = parameter_of.get(scheme)
-        if name is None and scheme.startswith("subTopic.v."):
-            name = scheme
-        if name and not name.endswith("languageCode.c"):
-            pairs.append((name, value))
-    if request.age_years is not None:
-        pairs += [("age.v.v", _number(request.age_years)), ("age.v.u", "a")]
-    pairs.append(("informationRecipient.languageCode.c", language))
-    pairs.append(("knowledgeResponseType", response_type))
-    return pairs
-
-
 def _sections(topic: Topic) -> list[tuple[str, list]]:
     """Links grouped by MedlinePlus information category, in the order the topic lists them."""
     groups: dict[str, list] = {}
@@ -175,7 +140,7 @@ def page_values(request: KnowledgeRequest, matches: list[TopicMatch], ctx) -> di
         "heading": (text["results"] if matches else text["no_results"]).format(label),
         "topics": [_topic_view(m) for m in matches],
         "switch": {"lang": other, "label": text["other_language"],
-                   "href": "?" + urlencode(request_query(request, other))},
+                   "href": "?" + urlencode(query_pairs(request, other))},
         "search_action": urljoin(base, "application"),
         "search_text": search_text,
         "medlineplus_home": MEDLINEPLUS_HOME[lang],
