@@ -17,7 +17,7 @@ def wire(services) -> None:
             ttl=settings.upstream_ttl,
             timeout=settings.upstream_timeout,
             rate_per_minute=settings.upstream_rate,
-            local=services.topics.get,
+            local=services.knowledge.topic,  # cached, dropped when topics change
         )
         services.knowledge.upstream = upstream
         services.extra["upstream"] = upstream
@@ -28,3 +28,4 @@ def wire(services) -> None:
         )
         services.extra["sync"] = scheduler
         services.on_answer.append(lambda _request, _answered: scheduler.start())
+        services.on_close.append(scheduler.stop)
