@@ -57,6 +57,16 @@ class Gender(enum.Enum):
     UNDIFFERENTIATED = "UN"
 
 
+class Provenance(enum.Enum):
+    """Which resolution layer produced a topic (ARCHITECTURE.md, the resolver's layers), said on
+    every surface: Atom/JSON category ``provenance``, FHIR, CDS cards and the HTML page."""
+
+    CURATED = "curated"  # a librarian's mapping rule
+    AUTOMATIC = "automatic"  # a whole-concept match of terminology text to a topic name
+    UPSTREAM = "upstream"  # another HL7 responder's answer (content.upstream)
+    FREE_TEXT = "free-text"  # the caller's words, only when no valid code was sent
+
+
 class Scope(enum.Enum):
     """How far a mapping rule reaches down the code hierarchy."""
 
@@ -160,6 +170,11 @@ class Topic:
     status: str = "active"  # active | withdrawn
     image_url: str = ""  # the topic image a topic page shows, if any
     image_alt: str = ""
+    # Where the text came from, so nothing is attributed to a source it did not come from:
+    # "medlineplus" (the MedlinePlus XML export or a MedlinePlus topic page), "index" (link-only:
+    # title and URL from a topic index, no text), "upstream:<host>", "local" (written here), or
+    # "" (unknown: never attributed to anyone).
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,12 +207,20 @@ class RenderedResponse:
 
 @dataclass(frozen=True, slots=True)
 class TopicMatch:
-    """A ranked answer: the topic served, the criterion it answers, and why."""
+    """A ranked answer: the topic served, the criterion it answers, which layer found it and why.
+
+    ``reason`` is the evidence in words ("curated rule for C91 and below: …", "matched the
+    ICD-10-CM title '…' to the topic name '…'"). ``from_text`` is true when the evidence is text the
+    caller sent (a display name or free text) rather than a code's own terminology: such matches
+    never become CDS cards."""
 
     topic: Topic
     criterion: Criterion
     rule: MappingRule | None
     distance: int  # 0 = mapped on the code itself; n = n levels up the hierarchy
+    provenance: Provenance = Provenance.CURATED
+    reason: str = ""
+    from_text: bool = False
 
     @property
     def relevance(self) -> float:
