@@ -33,15 +33,9 @@ from dataclasses import dataclass
 from .models import Topic
 
 # Words that never count as evidence on their own (the issue's "modifiers never count alone").
-MODIFIERS = frozenset("""
-acute chronic other unspecified all specified type unknown primary secondary recurrent
-disease disorder syndrome infection deficiency failure condition problem cancer tumor
-left right bilateral unilateral multiple single mild moderate severe early late initial
-subsequent sequela status history due site part region stage stages with without not
-elsewhere classified nos in of and or the to by for on at from as a an its
-""".split())
+MODIFIERS = frozenset(["acute", "chronic", "other", "unspecified", "all", "specified", "type", "unknown", "primary", "secondary", "recurrent", "disease", "disorder", "syndrome", "infection", "deficiency", "failure", "condition", "problem", "cancer", "tumor", "left", "right", "bilateral", "unilateral", "multiple", "single", "mild", "moderate", "severe", "early", "late", "initial", "subsequent", "sequela", "status", "history", "due", "site", "part", "region", "stage", "stages", "with", "without", "not", "elsewhere", "classified", "nos", "in", "of", "and", "or", "the", "to", "by", "for", "on", "at", "from", "as", "a", "an", "its"])
 # Words that are never required of a name (they carry no concept).
-STOPWORDS = frozenset("of and or the in to by for on at with from as an its nos".split())
+STOPWORDS = frozenset(["of", "and", "or", "the", "in", "to", "by", "for", "on", "at", "with", "from", "as", "an", "its", "nos"])
 
 # Curated lexicon: a phrase in terminology text → the topic vocabulary it also means. Applied to
 # code titles, display names and free text alike, never to topic names. Each pair is a synonym in
@@ -52,7 +46,7 @@ LEXICON: tuple[tuple[str, str], ...] = (
     ("malignant melanoma", "melanoma"),
     ("neoplasm", "tumor"),
     ("hypertension", "high blood pressure"),
-    ("essential hypertension", "high blood pressure"),
+    ("hypertensive", "high blood pressure"),
     ("varicella", "chickenpox"),
     ("pertussis", "whooping cough"),
     ("rubeola", "measles"),
@@ -120,7 +114,7 @@ _MASKS = (
     re.compile(r"\bsecondary (?:malignant )?neoplasm\b[^,;:\[\]()]*", re.IGNORECASE),
     re.compile(r"\bbenign neoplasm\b[^,;:\[\]()]*", re.IGNORECASE),
     re.compile(r"\bneoplasm of uncertain behavior\b[^,;:\[\]()]*", re.IGNORECASE),
-    re.compile(r"\batypical\b", re.IGNORECASE),
+    re.compile(r"\batypical\b[^,;:\[\]()]*", re.IGNORECASE),
 )
 # False friends: phrases that hold a topic's name but mean another disease (German measles is
 # rubella; myositis ossificans is bone in muscle; the lupus anticoagulant is a clotting disorder …).
