@@ -33,9 +33,20 @@ from dataclasses import dataclass
 from .models import Topic
 
 # Words that never count as evidence on their own (the "modifiers never count alone").
-MODIFIERS = frozenset(["acute", "chronic", "other", "unspecified", "all", "specified", "type", "unknown", "primary", "secondary", "recurrent", "disease", "disorder", "syndrome", "infection", "deficiency", "failure", "condition", "problem", "cancer", "tumor", "left", "right", "bilateral", "unilateral", "multiple", "single", "mild", "moderate", "severe", "early", "late", "initial", "subsequent", "sequela", "status", "history", "due", "site", "part", "region", "stage", "stages", "with", "without", "not", "elsewhere", "classified", "nos", "in", "of", "and", "or", "the", "to", "by", "for", "on", "at", "from", "as", "a", "an", "its"])
+MODIFIERS = frozenset((
+    "acute", "chronic", "other", "unspecified", "all", "specified", "type", "unknown", "primary",
+    "secondary", "recurrent", "disease", "disorder", "syndrome", "infection", "deficiency",
+    "failure", "condition", "problem", "cancer", "tumor", "left", "right", "bilateral",
+    "unilateral", "multiple", "single", "mild", "moderate", "severe", "early", "late", "initial",
+    "subsequent", "sequela", "status", "history", "due", "site", "part", "region", "stage",
+    "stages", "with", "without", "not", "elsewhere", "classified", "nos", "in", "of", "and", "or",
+    "the", "to", "by", "for", "on", "at", "from", "as", "a", "an", "its"
+))
 # Words that are never required of a name (they carry no concept).
-STOPWORDS = frozenset(["of", "and", "or", "the", "in", "to", "by", "for", "on", "at", "with", "from", "as", "an", "its", "nos"])
+STOPWORDS = frozenset((
+    "of", "and", "or", "the", "in", "to", "by", "for", "on", "at", "with", "from", "as", "an",
+    "its", "nos"
+))
 
 # Curated lexicon: a phrase in terminology text → the topic vocabulary it also means. Applied to
 # code titles, display names and free text alike, never to topic names. Each pair is a synonym in
