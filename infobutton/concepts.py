@@ -109,6 +109,44 @@ LEXICON: tuple[tuple[str, str], ...] = (
     ("polycystic ovarian syndrome", "polycystic ovary syndrome"),
     ("leiomyoma of uterus", "uterine fibroids"),
     ("monkeypox", "mpox"),
+    ("hiatus hernia", "hiatal hernia"),
+    ("campylobacter", "campylobacter infection"),
+    ("giardiasis", "giardia infection"),
+    ("norwalk agent", "norovirus infection"),
+    ("listeriosis", "listeria infection"),
+    ("chlamydial infection of lower genitourinary", "chlamydia infection"),
+    ("gonococcal infection", "gonorrhea"),
+    ("cytomegaloviral disease", "cytomegalovirus infection"),
+    ("hantavirus", "hantavirus infection"),
+    ("herpesviral infection of urogenital", "genital herpes"),
+    ("anogenital venereal wart", "genital wart"),
+    ("anus", "anal"),
+    ("malignant neoplasm of larynx", "head and neck cancer"),
+    ("malignant neoplasm of accessory sinus", "head and neck cancer"),
+    ("malignant neoplasm of nasal cavity", "head and neck cancer"),
+    ("primary adrenocortical insufficiency", "addison disease"),
+    ("tourette disorder", "tourette syndrome"),
+    ("neurocognitive disorder with lewy bodies", "lewy body dementia"),
+    ("dementia with lewy bodies", "lewy body dementia"),
+    ("raynaud syndrome", "raynaud phenomenon"),
+    ("peripheral vascular disease", "peripheral arterial disease"),
+    ("polyp of colon", "colonic polyp"),
+    ("calculus of gallbladder", "gallstone"),
+    ("cholelithiasis", "gallstone"),
+    ("kawasaki", "kawasaki disease"),
+    ("wegener granulomatosis", "granulomatosis with polyangiitis"),
+    ("behcet disease", "behcet syndrome"),
+    ("intervertebral disc displacement", "herniated disk"),
+    ("atrial septal defect", "congenital heart defect"),
+    ("ventricular septal defect", "congenital heart defect"),
+    ("tetralogy of fallot", "congenital heart defect"),
+)
+# Lexicon read before the masks, for the few phrases a mask would hide although they name a topic's
+# concept: a benign brain or pituitary neoplasm is what the Brain Tumors and Pituitary Tumors pages
+# are about.
+UNMASKED_LEXICON: tuple[tuple[str, str], ...] = (
+    ("benign neoplasm of brain", "brain tumor"),
+    ("benign neoplasm of pituitary gland", "pituitary tumor"),
 )
 
 # A code title about these is not about the patient having the disease: never matched.
@@ -189,6 +227,7 @@ class Text:
 
     @classmethod
     def read(cls, text: str) -> Text:
+        raw_stems = [stem(w) for w in _words(text or "")]
         masked = text or ""
         for mask in (*_MASKS, FALSE_FRIENDS):
             masked = mask.sub(lambda m: " " * len(m.group(0)), masked)
@@ -200,24 +239,34 @@ class Text:
         cased = any(ch.islower() for ch in masked)
         tokens = [_Token(s, float(i), frozenset({i}), cased and _is_abbreviation(w))
                   for i, (w, s) in enumerate(zip(raw, stems, strict=True))]
+        words = list(stems)
         for phrase, meaning in _LEXICON:
-            n = len(phrase)
-            for start in range(len(stems) - n + 1):
-                if tuple(stems[start:start + n]) == phrase:
-                    span = frozenset(range(start, start + n))
-                    for k, value in enumerate(meaning):
-                        tokens.append(_Token(value, start + k * 0.01, span, False, True))
-        return cls(text, tuple(tokens), tuple(s for s in stems))
+            for start in _occurrences(phrase, stems):
+                span = frozenset(range(start, start + len(phrase)))
+                tokens += [_Token(value, start + k * 0.01, span, False, True) for k, value in enumerate(meaning)]
+        for phrase, meaning in _UNMASKED:
+            # A phrase the masks hid: its words join the text's words after the visible ones.
+            for start in _occurrences(phrase, raw_stems):
+                span = frozenset(range(len(words), len(words) + len(phrase)))
+                words += raw_stems[start:start + len(phrase)]
+                tokens += [_Token(value, min(span) + k * 0.01, span, False, True) for k, value in enumerate(meaning)]
+        return cls(text, tuple(tokens), tuple(words))
 
 
-def _lexicon() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+def _occurrences(phrase: tuple[str, ...], stems: list[str]) -> list[int]:
+    n = len(phrase)
+    return [i for i in range(len(stems) - n + 1) if tuple(stems[i:i + n]) == phrase]
+
+
+def _lexicon(pairs) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
     return tuple(
         (tuple(stem(w) for w in _words(phrase.lower())), tuple(stem(w) for w in _words(meaning.lower())))
-        for phrase, meaning in LEXICON
+        for phrase, meaning in pairs
     )
 
 
-_LEXICON = _lexicon()
+_LEXICON = _lexicon(LEXICON)
+_UNMASKED = _lexicon(UNMASKED_LEXICON)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +329,7 @@ class ConceptMatch:
     name: Name
     words: frozenset[str]  # the text's (stemmed) words the name stands on
     exact: bool  # the whole text is the name
+    start: int = 0  # where in the text the first of those words stands
 
 
 # The words of a name must stand together: at most this many other words between them, so
@@ -349,7 +399,7 @@ class ConceptIndex:
         if not text or NOT_THE_PATIENTS.search(text):
             return []
         read = Text.read(text)
-        whole = " ".join(read.source_words)
+        whole = " ".join(read.source_words)  # (a phrase the masks hid is never an exact match)
         best: dict[str, ConceptMatch] = {}
         seen: set[int] = set()
         for token in {t.value for t in read.tokens}:
@@ -362,7 +412,7 @@ class ConceptIndex:
                     continue
                 words = frozenset(read.source_words[i] for i in positions)
                 exact = " ".join(t for t, _ in name.required) == whole
-                found = ConceptMatch(name.topic_id, name, words, exact)
+                found = ConceptMatch(name.topic_id, name, words, exact, min(positions))
                 current = best.get(name.topic_id)
                 if current is None or _rank(found) < _rank(current):
                     best[name.topic_id] = found
@@ -371,6 +421,8 @@ class ConceptIndex:
 
 
 def _rank(match: ConceptMatch) -> tuple:
+    """Exact name first; then the concept written first (the title's head: "Type 2 diabetes mellitus
+    with diabetic chronic kidney disease" is about diabetes first), then the more specific."""
     kinds = {"title": 0, "also called": 1, "MeSH heading": 2}
-    return (not match.exact, -len(match.words), -len(match.name.required), kinds[match.name.kind],
-            match.topic_id)
+    return (not match.exact, match.start, -len(match.words), -len(match.name.required),
+            kinds[match.name.kind], match.topic_id)
