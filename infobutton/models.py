@@ -59,7 +59,7 @@ class Gender(enum.Enum):
 
 class Provenance(enum.Enum):
     """Which resolution layer produced a topic (ARCHITECTURE.md, the resolver's layers), said on
-    every surface: Atom/JSON category ``provenance``, FHIR, CDS cards and the HTML page."""
+    every surface: the Atom/JSON entry ``source``, a FHIR ``meta.tag``, CDS card detail and the HTML page."""
 
     CURATED = "curated"  # a librarian's mapping rule
     AUTOMATIC = "automatic"  # a whole-concept match of terminology text to a topic name

@@ -28,19 +28,21 @@ SERVICES: dict[str, CdsService] = {
         CdsService(
             id="infobutton-patient-view",
             hook="patient-view",
-            title="MedlinePlus health topics for active conditions",
-            description="Patient education from MedlinePlus.gov (English and Spanish) for the "
-            "patient's active conditions coded in ICD-10-CM or SNOMED CT, chosen for the "
-            "patient's age and gender.",
+            title="Health topics for active conditions",
+            description="Links to patient education pages, such as MedlinePlus.gov health "
+            "topics (English and Spanish), for the patient's active conditions coded in "
+            "ICD-10-CM or SNOMED CT, chosen for the patient's age and gender; each card says why "
+            "each topic was chosen and where its text comes from.",
             prefetch={"patient": PATIENT_PREFETCH, "conditions": CONDITIONS_PREFETCH},
             required=("patient", "conditions"),
         ),
         CdsService(
             id="infobutton-order-select",
             hook="order-select",
-            title="MedlinePlus health topics for selected orders",
-            description="Patient education from MedlinePlus.gov for the selected draft "
-            "MedicationRequest and ServiceRequest codes where a mapping exists.",
+            title="Health topics for selected orders",
+            description="Links to patient education pages, such as MedlinePlus.gov health "
+            "topics, for the selected draft MedicationRequest and ServiceRequest codes where a "
+            "mapping exists.",
             prefetch={"patient": PATIENT_PREFETCH},
         ),
     )

@@ -36,16 +36,16 @@ class Format:
 
 
 def _atom(request, matches, ctx):
-    return atom.serialise(atom.build(request, matches, ctx.now))
+    return atom.serialise(atom.build(request, matches, ctx.now, ctx.base_url))
 
 
 def _json(request, matches, ctx):
-    return json_feed.serialise(atom.build(request, matches, ctx.now))
+    return json_feed.serialise(atom.build(request, matches, ctx.now, ctx.base_url))
 
 
 def _jsonp(request, matches, ctx):
     callback = json_feed.check_callback(request.callback)
-    return json_feed.serialise_jsonp(atom.build(request, matches, ctx.now), callback)
+    return json_feed.serialise_jsonp(atom.build(request, matches, ctx.now, ctx.base_url), callback)
 
 
 FORMATS: dict[str, Format] = {}

@@ -13,15 +13,12 @@ from html import escape
 from lxml import etree
 
 from ..models import KnowledgeRequest, Topic, TopicMatch
+from . import attribution
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-AUTHOR = ("National Library of Medicine", "https://medlineplus.gov")
-ATTRIBUTION = {
-    "en": "From MedlinePlus.gov, U.S. National Library of Medicine",
-    "es": "De MedlinePlus.gov, Biblioteca Nacional de Medicina de los Estados Unidos",
-}
 ALSO_CALLED = {"en": "Also called", "es": "También llamado"}
+WHY = {"en": "Why this topic", "es": "Por qué este tema"}
 TITLE = {"en": "Health topics", "es": "Temas de salud"}
 RESULTS_FOR = {"en": "Health topic results for {}", "es": "Resultados de temas de salud para {}"}
 
@@ -61,23 +58,47 @@ def entry_id(topic: Topic) -> str:
     return f"tag:medlineplus.gov,{date}:/{topic.id}"
 
 
-def summary_html(topic: Topic) -> str:
-    """The topic summary plus MedlinePlus's NLMalsoCalled and NLMattribution paragraphs."""
+def summary_html(match: TopicMatch) -> str:
+    """The topic summary, its also-called names and who the text is from (MedlinePlus's
+    NLMalsoCalled and NLMattribution paragraphs, for MedlinePlus text only; otherwise an
+    infobuttonAttribution paragraph that names the real source or says the entry only links),
+    then an infobuttonReason paragraph: why this service chose the topic. Everything but the
+    (sanitised) summary is escaped here."""
+    topic = match.topic
+    lang = topic.language if topic.language in WHY else "en"
+    credit = attribution.credit(topic)
+    also_called, attributed = (("NLMalsoCalled", "NLMattribution") if credit.nlm  # MedlinePlus's own
+                               else ("infobuttonAlsoCalled", "infobuttonAttribution"))
     parts = [topic.summary_html]
     if topic.also_called:
-        label = ALSO_CALLED.get(topic.language, ALSO_CALLED["en"])
-        parts.append(f'<p class="NLMalsoCalled">{label}: {escape(", ".join(topic.also_called))}</p>')
-    parts.append(f'<p class="NLMattribution">{ATTRIBUTION.get(topic.language, ATTRIBUTION["en"])}</p>')
+        parts.append(f'<p class="{also_called}">{ALSO_CALLED[lang]}: {escape(", ".join(topic.also_called))}</p>')
+    parts.append(f'<p class="{attributed}">{escape(credit.sentence)}</p>')
+    parts.append(f'<p class="infobuttonReason">{WHY[lang]}: {escape(attribution.why(match, lang))}</p>')
     return "".join(parts)
 
 
-def _updated(topic: Topic, fallback: str) -> str:
-    date = topic.date_updated or topic.date_reviewed or topic.date_created
-    return f"{date}T00:00:00Z" if date else fallback
+def updated(topic: Topic, fallback: str) -> str:
+    """The topic's last-updated date as an Atom instant; never its creation date. Atom requires
+    ``updated``, so a topic without one carries the feed's own (``fallback``)."""
+    return f"{topic.date_updated}T00:00:00Z" if topic.date_updated else fallback
 
 
-def build(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime) -> etree._Element:
-    """The feed element for a request and its ranked matches."""
+def _person(parent, tag: str, person: tuple[str, str]) -> None:
+    node = _el(parent, tag)
+    _el(node, "name", person[0])
+    if person[1]:
+        _el(node, "uri", person[1])
+
+
+def build(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime,
+          base_url: str = "") -> etree._Element:
+    """The feed element for a request and its ranked matches.
+
+    The feed's author is this service (at ``base_url``): it chose the topics. An entry whose
+    text came from elsewhere names that source as its author, with this service as contributor
+    (it added the reason); a link-only entry inherits the feed's author. ``source`` (type text,
+    the last element the schema allows in an entry) holds the resolution layer (docs/decisions.md).
+    """
     lang = request.language
     stamp = _timestamp(now)
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
@@ -85,9 +106,8 @@ def build(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime) -
     _el(feed, "title", TITLE.get(lang, TITLE["en"]), type="text")
     _el(feed, "subtitle", RESULTS_FOR.get(lang, RESULTS_FOR["en"]).format(describe_criteria(request)),
         type="text")
-    author = _el(feed, "author")
-    _el(author, "name", AUTHOR[0])
-    _el(author, "uri", AUTHOR[1])
+    service = (attribution.SERVICE_NAME, base_url)
+    _person(feed, "author", service)
     _el(feed, "updated", stamp)
     for scheme, term in request.echo:
         _el(feed, "category", scheme=scheme, term=term)
@@ -102,13 +122,18 @@ def build(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime) -
             _el(entry, "link", href=topic.twin.url, rel="alternate", type="text/html",
                 hreflang="es" if topic.language == "en" else "en", title=topic.twin.title)
         _el(entry, "id", entry_id(topic))
-        _el(entry, "updated", _updated(topic, stamp))
-        _el(entry, "summary", summary_html(topic), type="html")
+        _el(entry, "updated", updated(topic, stamp))
+        credit = attribution.credit(topic)
+        if credit.author is not None and credit.author[0] != attribution.SERVICE_NAME:
+            _person(entry, "author", credit.author)
+            _person(entry, "contributor", service)
+        _el(entry, "summary", summary_html(match), type="html")
         criterion = match.criterion
         if criterion.code is not None:
             _el(entry, "category", scheme="mainSearchCriteria.v.c", term=criterion.code.value)
             _el(entry, "category", scheme="mainSearchCriteria.v.cs", term=criterion.code.system.oid)
         _el(entry, "category", scheme="relevanceScore", term=f"{match.relevance:.2f}")
+        _el(entry, "source", match.provenance.value, type="text")
     return feed
 
 

@@ -1,8 +1,11 @@
 """Topic matches as CDS Hooks 2.0 cards (§Card Attributes): one card per condition or order.
 
-``summary`` under 140 characters, ``indicator`` info, ``source`` MedlinePlus with the topic as a
-Coding, ``detail`` in GitHub-flavoured Markdown with every EHR-supplied word escaped, and
-``links`` of type absolute to the topic pages (both languages) and to our click page.
+``summary`` under 140 characters, ``indicator`` info, ``source`` this service (it chose the
+topics) with the first topic as a Coding, ``detail`` in GitHub-flavoured Markdown with every
+EHR-supplied word escaped, saying per topic why it is there (layer and reason) and where its text
+came from, and ``links`` of type absolute to the topic pages (both languages) and to our click
+page. A match found on text (free text, or a display name the EHR sent) never makes a card: a
+card interrupts a clinician, and text is too weak a reason to.
 """
 
 from __future__ import annotations
@@ -12,10 +15,9 @@ import uuid
 from urllib.parse import quote, urlencode, urljoin
 
 from ..cds.clinical import Subject
-from ..models import TopicMatch
-from .atom import ATTRIBUTION
+from ..models import Provenance, TopicMatch
+from . import attribution
 
-SOURCE = {"label": "MedlinePlus.gov", "url": "https://medlineplus.gov/"}
 TOPIC_SYSTEM = "https://medlineplus.gov/healthtopics.html"
 MAX_SUMMARY = 139
 # Inline specials only: our text never starts a line, so -, +, #, . and digits stay plain; with
@@ -37,6 +39,11 @@ def _shorten(text: str, limit: int = MAX_SUMMARY) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
+def _site(url: str) -> str:
+    """Where a link leads, for its label: MedlinePlus, or the host."""
+    return "MedlinePlus" if attribution.on_medlineplus(url) else attribution.host(url)
+
+
 def _subject_text(subject: Subject) -> str:
     codes = ", ".join(f"{c.code.system.label} {c.code.value}" for c in subject.criteria if c.code)
     if subject.label and codes:
@@ -56,11 +63,22 @@ def page_url(subject: Subject, base_url: str, language: str = "en", patient: tup
     return urljoin(base_url, "application") + "?" + urlencode(params)
 
 
+def from_text(match: TopicMatch) -> bool:
+    """Whether the evidence for a match was text the caller sent: the free-text layer, a
+    display-name match, or a criterion that had no code at all."""
+    return match.provenance is Provenance.FREE_TEXT or match.from_text or match.criterion.code is None
+
+
+def card_matches(matches: list[TopicMatch]) -> list[TopicMatch]:
+    """The matches a card may show: none found on text."""
+    return [m for m in matches if not from_text(m)]
+
+
 def card(subject: Subject, matches: list[TopicMatch], base_url: str, patient: tuple = ()) -> dict:
-    """The card for one condition or order and its ranked topics."""
+    """The card for one condition or order and its ranked topics (already ``card_matches``)."""
     first = matches[0].topic
     titles = ", ".join(m.topic.title for m in matches)
-    lines = [f"MedlinePlus health topics for **{escape_markdown(_subject_text(subject))}**:", ""]
+    lines = [f"Health topics for **{escape_markdown(_subject_text(subject))}**:", ""]
     links = []
     for match in matches:
         topic = match.topic
@@ -70,21 +88,23 @@ def card(subject: Subject, matches: list[TopicMatch], base_url: str, patient: tu
         if topic.twin is not None and topic.twin.url:
             line += f" ([{escape_markdown(topic.twin.title)}, en español]({_url(topic.twin.url)}))"
         lines.append(line)
-        links.append({"label": _shorten(f"{topic.title} (MedlinePlus)", 100), "url": topic.url,
+        lines.append(f"  - Why this topic: {escape_markdown(attribution.why(match, 'en'))}")
+        lines.append(f"  - {escape_markdown(attribution.credit(topic).sentence)}.")
+        links.append({"label": _shorten(f"{topic.title} ({_site(topic.url)})", 100), "url": topic.url,
                       "type": "absolute"})
         if topic.twin is not None and topic.twin.url:
-            links.append({"label": _shorten(f"{topic.twin.title} (MedlinePlus en español)", 100),
+            links.append({"label": _shorten(f"{topic.twin.title} ({_site(topic.twin.url)}, en español)", 100),
                           "url": topic.twin.url, "type": "absolute"})
     if any(c.code is not None for c in subject.criteria):
         links.append({"label": "Printable patient page", "url": page_url(subject, base_url, patient=patient),
                       "type": "absolute"})
-    lines += ["", ATTRIBUTION["en"] + "."]
     return {
         "uuid": str(uuid.uuid4()),
         "summary": _shorten(f"Patient education: {titles}"),
         "indicator": "info",
         "detail": "\n".join(lines),
-        "source": {**SOURCE, "topic": {"system": TOPIC_SYSTEM, "code": first.id, "display": first.title}},
+        "source": {"label": attribution.SERVICE_NAME, "url": base_url,
+                   "topic": {"system": TOPIC_SYSTEM, "code": first.id, "display": first.title}},
         "links": links,
     }
 
@@ -101,6 +121,8 @@ def patient_parameters(age: float | None, gender) -> tuple:
 
 def cards(answers: list[tuple[Subject, list[TopicMatch]]], base_url: str, age: float | None = None,
           gender=None) -> dict:
-    """The CDS Hooks response: a card for every subject with topics, none for the others."""
+    """The CDS Hooks response: a card for every subject with topics not found on text, none for
+    the others."""
     patient = patient_parameters(age, gender)
-    return {"cards": [card(subject, matches, base_url, patient) for subject, matches in answers if matches]}
+    shown = [(subject, card_matches(matches)) for subject, matches in answers]
+    return {"cards": [card(subject, matches, base_url, patient) for subject, matches in shown if matches]}

@@ -3,7 +3,12 @@
 One DocumentReference per topic (FHIR R4 §DocumentReference): ``status`` current,
 ``description`` the title, one ``content.attachment`` per language version (url, title,
 contentType text/html, language), the matched code as ``category`` and, by identifier, in
-``context.related``, the National Library of Medicine as ``author`` and ``custodian``.
+``context.related``. Where the answer came from (docs/decisions.md): the resolution layer as a
+``meta.tag`` in our code system ``PROVENANCE_SYSTEM``, the reason in words in the extension
+``REASON_EXTENSION``; ``author`` is whoever wrote the text the topic carries (NLM only for
+MedlinePlus text, an upstream's host for its text, none for a link-only topic), ``custodian``
+the site that holds the linked page, named by its address; ``date`` the topic's last update,
+absent when it has none.
 ``Bundle.link`` self is the request (FHIR R4 §3.1.1.4 search). Every resource is built and
 validated through ``fhir.resources.R4B`` before it is serialised; errors become OperationOutcome.
 """
@@ -23,11 +28,15 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from .. import terminology
 from ..models import KnowledgeRequest, TopicMatch
 from ..request import query_pairs
-from . import safe_json
-from .atom import AUTHOR, feed_id
+from . import attribution, safe_json
+from .atom import feed_id
 
 CONTENT_TYPE = "application/fhir+json; charset=utf-8"
 URI = "urn:ietf:rfc:3986"
+# Ours, fixed for good (name-based UUIDs of "infobutton:fhir/CodeSystem/match-provenance" and
+# "infobutton:fhir/StructureDefinition/match-reason"): the project has no domain to mint URLs in.
+PROVENANCE_SYSTEM = "urn:uuid:bfd04777-3a6b-5da2-b721-60e432ff0386"  # codes: Provenance values
+REASON_EXTENSION = "urn:uuid:5b897310-614c-501e-b68d-7311318d8aca"  # valueString: the reason
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9\-.]")
 # FHIR R4 IssueType for the HTTP statuses our errors carry.
 _ISSUE_CODES = {404: "not-found", 405: "not-supported", 406: "not-supported", 412: "incomplete",
@@ -39,12 +48,21 @@ def resource_id(topic_id: str) -> str:
     return _ID_UNSAFE.sub("-", topic_id)[:64] or "topic"
 
 
-def _publisher() -> dict:
-    return {"display": AUTHOR[0], "identifier": {"system": URI, "value": AUTHOR[1]}}
+def _organisation(name: str, uri: str) -> dict:
+    reference: dict = {"display": name}
+    if uri:
+        reference["identifier"] = {"system": URI, "value": uri}
+    return reference
 
 
-def _instant(date: str) -> str | None:
-    return f"{date}T00:00:00Z" if date else None
+def _custodian(url: str) -> dict | None:
+    """The site that holds the linked page, by its address (no claim about who wrote what)."""
+    host = attribution.host(url)
+    if not host:
+        return None
+    scheme = url.split(":", 1)[0].lower()
+    return _organisation("MedlinePlus.gov" if attribution.on_medlineplus(url) else host,
+                         f"{scheme}://{host}")
 
 
 def document_reference(match: TopicMatch) -> DocumentReference:
@@ -61,14 +79,21 @@ def document_reference(match: TopicMatch) -> DocumentReference:
         "masterIdentifier": {"system": URI, "value": topic.url},
         "status": "current",
         "type": {"text": "Health topic"},
+        "meta": {"tag": [{"system": PROVENANCE_SYSTEM, "code": match.provenance.value,
+                          "display": attribution.LAYERS["en"][match.provenance]}]},
         "description": topic.title,
-        "author": [_publisher()],
-        "custodian": _publisher(),
         "content": [{"attachment": a} for a in attachments],
     }
-    date = _instant(topic.date_updated or topic.date_reviewed or topic.date_created)
-    if date:
-        body["date"] = date
+    if match.reason:
+        body["extension"] = [{"url": REASON_EXTENSION, "valueString": match.reason}]
+    credit = attribution.credit(topic)
+    if credit.author is not None:
+        body["author"] = [_organisation(*credit.author)]
+    custodian = _custodian(topic.url)
+    if custodian is not None:
+        body["custodian"] = custodian
+    if topic.date_updated:
+        body["date"] = f"{topic.date_updated}T00:00:00Z"  # the last update, never the creation
     code = match.criterion.code
     if code is not None:
         coding = {"system": code.system.uri, "code": code.value}

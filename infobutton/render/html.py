@@ -4,6 +4,9 @@ application mode), and the demo page. Pure: a function of the request, matches a
 Templates are fixed names under infobutton/templates (never chosen from a request value), Jinja
 autoescapes every value, and topic summaries pass the nh3 allow-list again before they are marked
 safe. The page's ``lang`` is the content language (WCAG 2.1 SC 3.1.1); each topic carries its own.
+Each topic says why it is there (layer and reason) and where its text came from
+(render.attribution), shows its last-updated date only when it has one, and lists its links in
+the order that suits the patient's age (infobutton.sites).
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from urllib.parse import urlencode, urljoin
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from .. import terminology
+from .. import sites, terminology
 from ..content.sanitise import sanitise
 from ..models import CodeSystem, KnowledgeRequest, Topic, TopicMatch
 from ..request import query_pairs
-from .atom import ATTRIBUTION, describe_criteria
+from . import attribution
+from .atom import describe_criteria
 
 CONTENT_TYPE = "text/html; charset=utf-8"
 LANGUAGES = {"en": "English", "es": "Español"}
@@ -32,6 +36,9 @@ TEXT = {
         "no_results_help": "Try searching with other words, or browse MedlinePlus.gov.",
         "also_called": "Also called",
         "read_more": "Read the full topic on MedlinePlus",
+        "read_more_at": "Read the full topic on {}",
+        "why": "Why this topic",
+        "updated": "Last updated",
         "links": "Learn more",
         "related": "Related health topics",
         "institute": "From the",
@@ -40,7 +47,7 @@ TEXT = {
         "search_label": "Search health topics",
         "search": "Search",
         "browse": "Browse MedlinePlus.gov",
-        "attribution": ATTRIBUTION["en"],
+        "about": "This service chose these topics; each one says why it is here and where its text comes from.",
         "disclaimer": "This information does not replace advice from your health care provider.",
         "topic_count": "{} topics",
     },
@@ -52,6 +59,9 @@ TEXT = {
         "no_results_help": "Intente buscar con otras palabras o visite MedlinePlus.gov.",
         "also_called": "También llamado",
         "read_more": "Lea el tema completo en MedlinePlus",
+        "read_more_at": "Lea el tema completo en {}",
+        "why": "Por qué este tema",
+        "updated": "Última actualización",
         "links": "Más información",
         "related": "Temas de salud relacionados",
         "institute": "Del",
@@ -60,7 +70,7 @@ TEXT = {
         "search_label": "Buscar temas de salud",
         "search": "Buscar",
         "browse": "Visite MedlinePlus.gov en español",
-        "attribution": ATTRIBUTION["es"],
+        "about": "Este servicio eligió estos temas; cada uno dice por qué aparece y de dónde viene su texto.",
         "disclaimer": "Esta información no reemplaza el consejo de su proveedor de atención médica.",
         "topic_count": "{} temas",
     },
@@ -85,16 +95,23 @@ def render_template(name: str, **values) -> bytes:
     return environment().get_template(name).render(**values).encode()
 
 
-def _sections(topic: Topic) -> list[tuple[str, list]]:
-    """Links grouped by MedlinePlus information category, in the order the topic lists them."""
+def _sections(topic: Topic, child: bool | None) -> list[tuple[str, list]]:
+    """Links grouped by MedlinePlus information category, the categories in the order the topic
+    lists them, the links in each in the order that suits the patient (sites.order)."""
     groups: dict[str, list] = {}
     for site in topic.sites:
-        groups.setdefault(site.category or "", []).append(site)
+        groups.setdefault(site.category or "", [])
+    for site in sites.order(topic.sites, child):
+        groups[site.category or ""].append(site)
     return list(groups.items())
 
 
-def _topic_view(match: TopicMatch) -> dict:
+def _topic_view(match: TopicMatch, child: bool | None) -> dict:
     topic = match.topic
+    text = TEXT.get(topic.language, TEXT["en"])
+    lang = topic.language if topic.language in TEXT else "en"
+    read_more = (text["read_more"] if attribution.on_medlineplus(topic.url)
+                 else text["read_more_at"].format(attribution.host(topic.url)))
     return {
         "id": topic.id,
         "title": topic.title,
@@ -102,12 +119,17 @@ def _topic_view(match: TopicMatch) -> dict:
         "lang": topic.language,
         "summary": Markup(sanitise(topic.summary_html)),
         "also_called": topic.also_called,
-        "sections": _sections(topic),
+        "sections": _sections(topic, child),
         "related": topic.related,
         "institute": topic.primary_institute,
-        "image_url": getattr(topic, "image_url", "") or "",
-        "image_alt": getattr(topic, "image_alt", "") or "",
-        "text": TEXT.get(topic.language, TEXT["en"]),
+        "image_url": topic.image_url,
+        "image_alt": topic.image_alt,
+        "read_more": read_more,
+        "credit": attribution.credit(topic).sentence,
+        "layer": attribution.layer(match, lang),
+        "reason": match.reason,  # the resolver's words, English; autoescaped
+        "updated": topic.date_updated,
+        "text": text,
     }
 
 
@@ -132,13 +154,14 @@ def page_values(request: KnowledgeRequest, matches: list[TopicMatch], ctx) -> di
     if not search_text and lang == "en" and request.criteria[0].code is not None:
         search_text = terminology.describe(request.criteria[0].code)  # words to start from
     text = TEXT[lang]
+    child = sites.patient_is_child(request)
     return {
         "lang": lang,
         "t": text,
         "static_base": urljoin(base, "static/"),
         "home_url": urljoin(base, "./"),
         "heading": (text["results"] if matches else text["no_results"]).format(label),
-        "topics": [_topic_view(m) for m in matches],
+        "topics": [_topic_view(m, child) for m in matches],
         "switch": {"lang": other, "label": text["other_language"],
                    "href": "?" + urlencode(query_pairs(request, other))},
         "search_action": urljoin(base, "application"),

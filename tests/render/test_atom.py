@@ -7,10 +7,12 @@ from lxml import etree
 from werkzeug.datastructures import MultiDict
 
 from infobutton import bundled, resolver
-from infobutton.render import atom
+from infobutton.models import Provenance
+from infobutton.render import atom, attribution
 from infobutton.request import parse
 
 from ..conftest import ICD10CM, SNOMEDCT
+from . import cases
 
 NS = {"a": atom.ATOM}
 LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -54,8 +56,9 @@ def test_entry_shape(catalogue):
     assert entry.findtext("a:id", namespaces=NS).startswith("tag:medlineplus.gov,")
     summary = entry.find("a:summary", NS)
     assert summary.get("type") == "html"
-    assert 'class="NLMalsoCalled">Also called: ALL' in summary.text
-    assert 'class="NLMattribution"' in summary.text
+    assert "Also called: ALL" in summary.text
+    assert 'class="infobuttonReason">Why this topic: ' in summary.text
+    assert entry[-1].tag == f"{{{atom.ATOM}}}source" and entry[-1].get("type") == "text"
     scores = [c.get("term") for c in feed.iter(f"{{{atom.ATOM}}}category") if c.get("scheme") == "relevanceScore"]
     assert scores == ["0.50", "0.33"]  # ALL mapped one level up (C91.0), Leukemia two (C91)
 
@@ -114,3 +117,142 @@ def test_guide_example_validates(knowledge_schema):
 
     doc = etree.parse(str(CONFORMANCE / "KnowledgeResponsePayload_example1.xml"))
     knowledge_schema.assertValid(doc)
+
+
+# Where each answer came from, who wrote its text, and what its date means (issue #8).
+
+BASE = "https://ib.example.org/"
+
+
+def build(*matches, request=cases.REQUEST):
+    return atom.build(request, list(matches), NOW, BASE)
+
+
+def entries(feed):
+    return feed.findall("a:entry", NS)
+
+
+def summary(entry) -> str:
+    return entry.findtext("a:summary", namespaces=NS)
+
+
+@pytest.mark.parametrize("provenance", list(Provenance))
+def test_every_entry_names_its_layer_in_source_and_validates(provenance, knowledge_schema):
+    feed = build(cases.match(cases.medlineplus(), provenance, reason="the evidence"))
+    knowledge_schema.assertValid(feed)
+    entry = entries(feed)[0]
+    assert entry[-1].tag == f"{{{atom.ATOM}}}source"  # the last element the schema allows
+    assert (entry[-1].get("type"), entry[-1].text) == ("text", provenance.value)
+    assert not any(c.get("scheme") == "provenance" for c in feed.iter(f"{{{atom.ATOM}}}category"))
+
+
+def test_reason_is_a_paragraph_of_the_summary_after_the_attribution():
+    feed = build(cases.match(cases.medlineplus()),
+                 cases.match(cases.link_only(), Provenance.AUTOMATIC,
+                             "matched the ICD-10-CM title 'Leukemia' to the topic name 'Leukemia'"))
+    first, second = (summary(e) for e in entries(feed))
+    assert first.endswith('<p class="infobuttonReason">Why this topic: Curated mapping \u2014 '
+                          'curated rule for C91 and below: Lymphoid leukemia</p>')
+    assert first.index("NLMattribution") < first.index("infobuttonReason")
+    assert second.endswith("Automatic match \u2014 matched the ICD-10-CM title &#x27;Leukemia&#x27; "
+                           "to the topic name &#x27;Leukemia&#x27;</p>")
+
+
+def test_a_display_name_match_says_it_rests_on_the_words_sent():
+    feed = build(cases.match(cases.link_only(), Provenance.AUTOMATIC, "matched the display name",
+                             from_text=True))
+    assert "Automatic match (on the words sent) \u2014 matched the display name" in summary(entries(feed)[0])
+
+
+def test_reason_and_title_are_escaped_and_still_valid(knowledge_schema):
+    evil = '<script>alert(1)</script><img src=x onerror=y> & "q"'
+    feed = build(cases.match(cases.link_only(title=evil), Provenance.FREE_TEXT, f"matched the words '{evil}'",
+                             criterion=cases.TEXT_CRITERION))
+    knowledge_schema.assertValid(feed)
+    text = summary(entries(feed)[0])  # the HTML a client will render
+    assert "<script" not in text and "<img" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert entries(feed)[0].findtext("a:title", namespaces=NS) == evil  # type="text": literal
+    assert b"<script" not in atom.serialise(feed)
+
+
+def test_medlineplus_text_is_credited_to_nlm_with_this_service_as_contributor(knowledge_schema):
+    feed = build(cases.match(cases.medlineplus()))
+    knowledge_schema.assertValid(feed)
+    entry = entries(feed)[0]
+    assert f'<p class="NLMattribution">{cases.NLM_EN}</p>' in summary(entry)
+    assert '<p class="NLMalsoCalled">Also called: ALL</p>' in summary(entry)
+    assert entry.findtext("a:author/a:name", namespaces=NS) == "National Library of Medicine"
+    assert entry.findtext("a:contributor/a:name", namespaces=NS) == attribution.SERVICE_NAME
+
+
+def test_spanish_medlineplus_text_has_the_spanish_attribution():
+    feed = build(cases.match(cases.medlineplus(language="es", title="Leucemia linfocítica aguda")))
+    text = summary(entries(feed)[0])
+    assert f'<p class="NLMattribution">{cases.NLM_ES}</p>' in text
+    assert "Por qué este tema: Asignación revisada \u2014 " in text
+
+
+@pytest.mark.parametrize("topic", [
+    cases.link_only(),
+    cases.link_only(summary_html="<p>Written here.</p>", source="local"),
+    cases.link_only(summary_html="<p>Nobody knows where this came from.</p>", source=""),
+    cases.medlineplus(summary_html="", meta_desc=""),  # a MedlinePlus topic that carries no text
+], ids=["index", "local", "unknown", "medlineplus-without-text"])
+def test_nothing_but_medlineplus_text_is_attributed_to_nlm(topic, knowledge_schema):
+    feed = build(cases.match(topic))
+    knowledge_schema.assertValid(feed)
+    entry = entries(feed)[0]
+    body = etree.tostring(entry, encoding="unicode")
+    assert "NLMattribution" not in body and "National Library of Medicine" not in body
+    assert "NLMalsoCalled" not in body
+    assert entry.find("a:author", NS) is None  # the feed's author, this service, is the entry's
+
+
+def test_a_link_only_entry_says_it_links_to_the_medlineplus_page():
+    feed = build(cases.match(cases.link_only()))
+    assert '<p class="infobuttonAttribution">Links to the MedlinePlus.gov page for this topic</p>' in \
+        summary(entries(feed)[0])
+
+
+def test_local_text_is_credited_to_this_service():
+    feed = build(cases.match(cases.link_only(summary_html="<p>Written here.</p>", source="local")))
+    assert "Summary written by this service, not by MedlinePlus" in summary(entries(feed)[0])
+
+
+def test_upstream_text_names_its_real_host(knowledge_schema):
+    feed = build(cases.match(cases.upstream(), Provenance.UPSTREAM, "answered by responder.example.org"))
+    knowledge_schema.assertValid(feed)
+    entry = entries(feed)[0]
+    assert '<p class="infobuttonAttribution">Summary from responder.example.org</p>' in summary(entry)
+    assert entry.findtext("a:author/a:name", namespaces=NS) == "responder.example.org"
+    assert entry.findtext("a:author/a:uri", namespaces=NS) == "https://responder.example.org"
+    assert "National Library" not in etree.tostring(entry, encoding="unicode")
+
+
+def test_the_feed_author_is_this_service_not_nlm():
+    feed = build(cases.match(cases.medlineplus()))
+    author = feed.find("a:author", NS)
+    assert author.findtext("a:name", namespaces=NS) == attribution.SERVICE_NAME
+    assert author.findtext("a:uri", namespaces=NS) == BASE
+    assert atom.build(cases.REQUEST, [], NOW).find("a:author/a:uri", NS) is None  # no base: no uri
+
+
+def test_entry_updated_is_the_last_update_never_the_creation(knowledge_schema):
+    feed = build(cases.match(cases.medlineplus()),
+                 cases.match(cases.medlineplus(id="b", url="https://medlineplus.gov/b.html", date_updated="",
+                                               date_reviewed="2023-01-01")),
+                 cases.match(cases.link_only()))
+    knowledge_schema.assertValid(feed)
+    assert [e.findtext("a:updated", namespaces=NS) for e in entries(feed)] == [
+        f"{cases.UPDATED}T00:00:00Z", "2026-11-23T12:00:00Z", "2026-11-23T12:00:00Z"]
+    assert cases.CREATED not in etree.tostring(feed, encoding="unicode").replace(
+        f"tag:medlineplus.gov,{cases.CREATED}", "")  # the created date only names the entry id
+
+
+def test_an_upstream_source_that_is_not_a_host_is_credited_to_no_one(knowledge_schema):
+    feed = build(cases.match(cases.upstream(source="upstream:<b>x</b> y"), Provenance.UPSTREAM))
+    knowledge_schema.assertValid(feed)
+    entry = entries(feed)[0]
+    assert entry.find("a:author", NS) is None
+    assert "Links to the page for this topic on health.example.org" in summary(entry)

@@ -8,9 +8,11 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
+from infobutton.models import Provenance
 from infobutton.render import fhir
 
 from ..conftest import icd
+from . import cases
 
 FHIR_JSON = "application/fhir+json"
 
@@ -33,7 +35,8 @@ def test_c91_00_is_a_searchset_of_document_references(client):
     assert isinstance(doc, DocumentReference)
     assert doc.status == "current"
     assert doc.description == "Acute Lymphocytic Leukemia"
-    assert doc.custodian.display == doc.author[0].display == "National Library of Medicine"
+    assert doc.custodian.display == "MedlinePlus.gov"  # holds the linked page
+    assert doc.meta.tag[0].system == fhir.PROVENANCE_SYSTEM
     english, spanish = (c.attachment for c in doc.content)
     assert (english.url, english.language, english.contentType, english.title) == (
         "https://medlineplus.gov/acutelymphocyticleukemia.html", "en", "text/html",
@@ -107,3 +110,62 @@ def test_self_link_is_the_canonical_request(client):
     assert query["mainSearchCriteria.v.c"] == "C91.00" and query["age.v.v"] == "6"
     assert query["knowledgeResponseType"] == FHIR_JSON
     assert query["informationRecipient.languageCode.c"] == "en"
+
+
+# Where each answer came from, who wrote its text, and what its date means (issue #8).
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def documents(*matches):
+    """The DocumentReferences of a Bundle read back from its JSON (a real round trip)."""
+    body = fhir.serialise(fhir.bundle(cases.REQUEST, list(matches), NOW))
+    raw = json.loads(body)
+    assert json.loads(Bundle.model_validate(raw).model_dump_json(exclude_none=True)) == raw
+    return [e.resource for e in fhir.parse(body).entry]
+
+
+def test_layer_is_a_meta_tag_and_reason_an_extension_for_every_layer():
+    matches = [cases.match(cases.link_only(id=f"t{i}", url=f"https://medlineplus.gov/t{i}.html"),
+                           provenance, reason=f"because {i}") for i, provenance in enumerate(Provenance)]
+    for i, (doc, provenance) in enumerate(zip(documents(*matches), Provenance, strict=True)):
+        assert [(t.system, t.code) for t in doc.meta.tag] == [(fhir.PROVENANCE_SYSTEM, provenance.value)]
+        assert doc.meta.tag[0].display
+        assert [(e.url, e.valueString) for e in doc.extension] == [
+            (fhir.REASON_EXTENSION, f"because {i}")]
+        assert doc.description == doc.content[0].attachment.title  # the title, as before
+
+
+def test_reason_is_kept_literally_and_escaped_in_json():
+    evil = "matched '<script>alert(1)</script>'"
+    body = fhir.serialise(fhir.bundle(cases.REQUEST, [cases.match(cases.link_only(), reason=evil)], NOW))
+    assert b"<script" not in body
+    assert fhir.parse(body).entry[0].resource.extension[0].valueString == evil
+
+
+def test_no_reason_no_extension():
+    (doc,) = documents(cases.match(cases.link_only(), reason=""))
+    assert doc.extension is None and doc.meta.tag[0].code == "curated"
+
+
+def test_author_is_whoever_wrote_the_text_and_only_then():
+    medlineplus, link, far = documents(
+        cases.match(cases.medlineplus()), cases.match(cases.link_only()),
+        cases.match(cases.upstream(), Provenance.UPSTREAM, "answered upstream"))
+    assert [a.display for a in medlineplus.author] == ["National Library of Medicine"]
+    assert link.author is None  # link-only: no text, so no author claimed
+    assert "National Library" not in link.model_dump_json()
+    assert link.custodian.display == "MedlinePlus.gov"
+    assert link.custodian.identifier.value == "https://medlineplus.gov"
+    assert [a.display for a in far.author] == ["responder.example.org"]
+    assert far.author[0].identifier.value == "https://responder.example.org"
+    assert far.custodian.display == "health.example.org"  # where its page is
+
+
+def test_date_is_the_last_update_and_absent_without_one():
+    updated, created_only = documents(
+        cases.match(cases.medlineplus()),
+        cases.match(cases.medlineplus(id="b", url="https://medlineplus.gov/b.html", date_updated="",
+                                      date_reviewed="2023-01-01")))
+    assert updated.date.isoformat().startswith(cases.UPDATED)
+    assert created_only.date is None

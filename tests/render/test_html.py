@@ -4,13 +4,15 @@ import itertools
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
+import pytest
 from lxml import html as lxml_html
 
-from infobutton.models import Criterion, KnowledgeRequest, Site, Topic, TopicMatch, TopicRef
+from infobutton.models import Criterion, KnowledgeRequest, Provenance, Site, Topic, TopicMatch, TopicRef
 from infobutton.render import RenderContext, html
 from infobutton.request import parse
 
 from ..conftest import icd
+from . import cases
 
 CTX = RenderContext(now=datetime(2024, 1, 2, tzinfo=UTC), base_url="https://ib.example.org/")
 
@@ -29,6 +31,7 @@ def topic(**extra) -> Topic:
         "related": (TopicRef("cll", "Chronic Lymphocytic Leukemia", "https://medlineplus.gov/cll.html"),),
         "primary_institute": TopicRef("", "National Cancer Institute", "https://www.cancer.gov"),
         "twin": TopicRef("leukemia-es", "Leucemia", "https://medlineplus.gov/spanish/leukemia.html"),
+        "source": "medlineplus",
     }
     values.update(extra)
     return Topic(**values)
@@ -165,3 +168,122 @@ def test_attribution_sentence_has_single_full_stops(client):
                                                      "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.90",
                                                      "informationRecipient.languageCode.c": lang})
         assert r.status_code == 200 and b".." not in r.data.replace(b"...", b"")
+
+
+# Why each topic is here, where its text came from, what its date means, and links for the
+# patient's age (issue #8).
+
+def page_for(*matches, params=None):
+    request = parse((params or icd("C91.00")).items())
+    return doc(html.render(request, list(matches), CTX))
+
+
+def articles(page):
+    return page.findall(".//article")
+
+
+def text_of(article, css_class: str) -> str:
+    node = article.find(f".//p[@class='{css_class}']")
+    return " ".join(node.text_content().split()) if node is not None else ""
+
+
+def test_every_topic_says_why_it_is_here():
+    page = page_for(cases.match(cases.medlineplus()),
+                    cases.match(cases.link_only(), Provenance.AUTOMATIC,
+                                "matched the ICD-10-CM title 'Leukemia' to the topic name 'Leukemia'"),
+                    cases.match(cases.upstream(), Provenance.UPSTREAM, "answered by responder.example.org"),
+                    cases.match(cases.link_only(id="x", url="https://medlineplus.gov/x.html"),
+                                Provenance.FREE_TEXT, "", criterion=cases.TEXT_CRITERION))
+    assert [text_of(a, "why") for a in articles(page)] == [
+        "Why this topic: Curated mapping \u2014 curated rule for C91 and below: Lymphoid leukemia",
+        "Why this topic: Automatic match \u2014 matched the ICD-10-CM title 'Leukemia' to the topic name "
+        "'Leukemia'",
+        "Why this topic: Another infobutton responder's answer \u2014 answered by responder.example.org",
+        "Why this topic: Search for the words sent",  # no reason given: the layer alone
+    ]
+
+
+def test_spanish_page_says_why_in_spanish_and_marks_the_english_reason():
+    params = icd("C91.00", **{"informationRecipient.languageCode.c": "es"})
+    page = page_for(cases.match(cases.medlineplus(language="es", title="Leucemia linfocítica aguda")),
+                    cases.match(cases.link_only(language="es"), Provenance.AUTOMATIC, "matched the display name",
+                                from_text=True), params=params)
+    first, second = articles(page)
+    assert text_of(first, "why").startswith("Por qué este tema: Asignación revisada \u2014 curated rule")
+    assert first.find(".//span[@class='reason']").get("lang") == "en"
+    assert text_of(second, "why").startswith(
+        "Por qué este tema: Coincidencia automática (según las palabras enviadas)")
+    assert text_of(first, "attribution") == cases.NLM_ES + "."
+    assert text_of(second, "attribution") == "Enlace a la página de este tema en MedlinePlus.gov."
+
+
+def test_reason_and_title_are_escaped():
+    evil = '"><script>alert(1)</script><img src=x onerror=y>'
+    body = html.render(parse(icd("C91.00").items()),
+                       [cases.match(cases.link_only(title=evil), reason=f"matched '{evil}'")], CTX)
+    assert b"<script" not in body and b"<img src=x" not in body
+    assert evil in doc(body).find(".//span[@class='reason']").text
+
+
+@pytest.mark.parametrize("topic,credit", [
+    (cases.medlineplus(), cases.NLM_EN + "."),
+    (cases.link_only(), "Links to the MedlinePlus.gov page for this topic."),
+    (cases.upstream(), "Summary from responder.example.org."),
+    (cases.link_only(summary_html="<p>Written here.</p>", source="local"),
+     "Summary written by this service, not by MedlinePlus."),
+    (cases.link_only(summary_html="<p>Of unknown origin.</p>", source=""),
+     "Links to the MedlinePlus.gov page for this topic."),
+], ids=["medlineplus", "index", "upstream", "local", "unknown"])
+def test_attribution_names_only_the_real_source(topic, credit):
+    page = page_for(cases.match(topic))
+    assert text_of(articles(page)[0], "attribution") == credit
+    if topic.source != "medlineplus":
+        assert "National Library of Medicine" not in page.text_content()  # footer included
+
+
+def test_a_link_only_topic_has_no_empty_summary_and_reads_more_where_it_links():
+    page = page_for(cases.match(cases.link_only()), cases.match(cases.upstream(), Provenance.UPSTREAM))
+    link, far = articles(page)
+    assert link.find(".//div[@class='summary']") is None
+    assert text_of(link, "read-more").startswith("Read the full topic on MedlinePlus")
+    assert text_of(far, "read-more").startswith("Read the full topic on health.example.org")
+
+
+def test_last_updated_shown_only_when_known_and_never_the_creation_date():
+    page = page_for(cases.match(cases.medlineplus()),
+                    cases.match(cases.medlineplus(id="b", url="https://medlineplus.gov/b.html",
+                                                  date_updated="", date_reviewed="2023-01-01")),
+                    cases.match(cases.link_only()))
+    first, created_only, link = articles(page)
+    assert text_of(first, "updated") == f"Last updated: {cases.UPDATED}"
+    assert first.find(".//time").get("datetime") == cases.UPDATED
+    assert created_only.find(".//p[@class='updated']") is None and link.find(".//p[@class='updated']") is None
+    assert cases.CREATED not in page.text_content() and "2023-01-01" not in page.text_content()
+
+
+LEUKEMIA_SITES = (
+    Site("Childhood Acute Lymphoblastic Leukemia Treatment (PDQ®)—Patient Version", "https://example.org/c",
+         "Treatments and Therapies"),
+    Site("Adult Acute Lymphoblastic Leukemia Treatment (PDQ®)—Patient Version", "https://example.org/a",
+         "Treatments and Therapies"),
+    Site("Blood Transfusion", "https://example.org/b", "Treatments and Therapies"),
+    Site("Leukemia in Children", "https://example.org/d", "Start Here"),
+)
+
+
+@pytest.mark.parametrize("context,first_treatments,start_here", [
+    ({"age.v.v": "6", "age.v.u": "a"}, ["Childhood Acute", "Blood Transfusion", "Adult Acute"],
+     ["Leukemia in Children"]),
+    ({"ageGroup.v.c": "D002648"}, ["Childhood Acute", "Blood Transfusion", "Adult Acute"],
+     ["Leukemia in Children"]),
+    ({"age.v.v": "40", "age.v.u": "a"}, ["Adult Acute", "Blood Transfusion", "Childhood Acute"],
+     ["Leukemia in Children"]),
+    ({}, ["Childhood Acute", "Adult Acute", "Blood Transfusion"], ["Leukemia in Children"]),
+])
+def test_links_are_ordered_for_the_patients_age(context, first_treatments, start_here):
+    page = page_for(cases.match(cases.medlineplus(sites=LEUKEMIA_SITES)), params=icd("C91.00", **context))
+    groups = page.findall(".//div[@class='link-group']")
+    assert [g.findtext("h4") for g in groups] == ["Treatments and Therapies", "Start Here"]  # topic's order
+    titles = [a.text for a in groups[0].findall(".//li/a")]
+    assert [t.split(" Lymphoblastic")[0] for t in titles] == first_treatments
+    assert [a.text for a in groups[1].findall(".//li/a")] == start_here

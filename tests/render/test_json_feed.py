@@ -7,11 +7,12 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from infobutton import bundled, resolver
-from infobutton.models import InvalidRequest
-from infobutton.render import atom, json_feed
+from infobutton.models import InvalidRequest, Provenance
+from infobutton.render import atom, attribution, json_feed
 from infobutton.request import parse
 
 from ..conftest import ICD10CM
+from . import cases
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -65,3 +66,49 @@ def test_line_separators_escaped_for_javascript():
     el = etree.Element("feed")
     etree.SubElement(el, "title").text = "a\u2028b"
     assert "\u2028" not in json_feed.serialise(el).decode()
+
+
+# The same provenance, reason and attribution as the Atom feed, where MedlinePlus clients look.
+
+def provenance_feed():
+    return atom.build(cases.REQUEST, [
+        cases.match(cases.medlineplus()),
+        cases.match(cases.link_only(), Provenance.AUTOMATIC, "matched the ICD-10-CM title 'Leukemia'"),
+        cases.match(cases.upstream(), Provenance.UPSTREAM, "answered by responder.example.org"),
+    ], NOW, "https://ib.example.org/")
+
+
+def check_provenance_document(doc):
+    feed = doc["feed"]
+    assert [e["source"] for e in feed["entry"]] == [
+        {"type": "text", "_value": "curated"}, {"type": "text", "_value": "automatic"},
+        {"type": "text", "_value": "upstream"}]
+    assert feed["entry"][0]["title"]["_value"] == "Acute Lymphocytic Leukemia"  # MedlinePlus clients
+    assert feed["author"]["name"]["_value"] == attribution.SERVICE_NAME
+    medlineplus, link, far = (e["summary"]["_value"] for e in feed["entry"])
+    assert f'<p class="NLMattribution">{cases.NLM_EN}</p>' in medlineplus
+    assert "Why this topic: Curated mapping \u2014 curated rule for C91 and below" in medlineplus
+    assert feed["entry"][0]["author"]["name"]["_value"] == "National Library of Medicine"
+    assert "NLMattribution" not in link and "Links to the MedlinePlus.gov page" in link
+    assert "author" not in feed["entry"][1]
+    assert "Summary from responder.example.org" in far
+    assert feed["entry"][2]["author"]["name"]["_value"] == "responder.example.org"
+
+
+def test_json_entries_carry_source_reason_and_honest_attribution():
+    check_provenance_document(json.loads(json_feed.serialise(provenance_feed())))
+
+
+def test_jsonp_entries_carry_the_same():
+    body = json_feed.serialise_jsonp(provenance_feed(), "handle").decode()
+    check_provenance_document(json.loads(body[len("/**/handle("):-2]))
+
+
+def test_untrusted_reason_never_reaches_json_as_markup():
+    evil = "</script><script>alert(1)</script>"
+    feed = atom.build(cases.REQUEST, [cases.match(cases.link_only(title=evil), reason=evil)], NOW)
+    for body in (json_feed.serialise(feed), json_feed.serialise_jsonp(feed, "cb")):
+        assert b"<" not in body and b">" not in body
+        entry = json.loads(body.decode().removeprefix("/**/cb(").removesuffix(");"))["feed"]["entry"][0]
+        assert "&lt;/script&gt;&lt;script&gt;" in entry["summary"]["_value"]
+        assert entry["title"]["_value"] == evil

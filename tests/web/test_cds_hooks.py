@@ -14,6 +14,7 @@ import pytest
 
 from infobutton import create_app
 from infobutton.models import CodeSystem, MappingRule, Scope
+from infobutton.render.attribution import SERVICE_NAME
 from infobutton.render.cds_cards import MAX_SUMMARY
 
 from ..local_server import LocalServer
@@ -141,8 +142,9 @@ def test_patient_view_with_prefetch_one_card_per_matched_condition(client):
     for card in cards:
         assert len(card["summary"]) <= MAX_SUMMARY < 140
         assert card["indicator"] == "info"
-        assert card["source"]["label"] == "MedlinePlus.gov"
-        assert card["source"]["url"] == "https://medlineplus.gov/"
+        assert card["source"]["label"] == SERVICE_NAME  # it chose the topics
+        assert card["source"]["url"] == "http://localhost/"
+        assert "Why this topic: " in card["detail"]
         assert card["uuid"]
         assert all(link["type"] == "absolute" and link["url"].startswith("http") for link in card["links"])
     assert first["source"]["topic"]["code"] == "acutelymphocyticleukemia"
@@ -164,6 +166,16 @@ def test_patient_age_chooses_childhood_topics(client):
     adult = post(client, PV, call(prefetch={"patient": patient(years=40), "conditions": bundle(ALL)}))
     assert "Childhood Leukemia" in child.json["cards"][0]["summary"]
     assert "Childhood Leukemia" not in adult.json["cards"][0]["summary"]
+
+
+def test_a_condition_known_only_by_its_text_gets_no_card(client):
+    words = {"mainSearchCriteria.v.ot": "leukemia", "knowledgeResponseType": "application/json"}
+    assert client.get("/infobutton", query_string=words).json["feed"]["entry"]  # the words find topics
+    text_only = {"resourceType": "Condition", "id": "c5", "code": {"text": "leukemia"}}
+    r = post(client, PV, call(prefetch={"patient": patient(), "conditions": bundle(text_only)}))
+    assert r.status_code == 200 and r.json == {"cards": []}
+    r = post(client, PV, call(prefetch={"patient": patient(), "conditions": bundle(text_only, ALL)}))
+    assert len(r.json["cards"]) == 1 and "C91.00" in r.json["cards"][0]["detail"]
 
 
 def test_refuted_and_duplicate_conditions(client):

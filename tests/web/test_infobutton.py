@@ -5,7 +5,8 @@ import json
 import pytest
 from lxml import etree
 
-from infobutton.models import CodeSystem, MappingRule, Scope
+from infobutton.models import CodeSystem, MappingRule, Provenance, Scope
+from infobutton.render import attribution, fhir
 
 from ..conftest import icd, validate_if_schema
 
@@ -160,3 +161,26 @@ def test_json_is_utf8_not_escaped(client):
                                                    **{"informationRecipient.languageCode.c": "es"}))
     assert "Leucemia linfocítica aguda".encode() in r.data  # UTF-8, not \\u escapes
     json.loads(r.data)
+
+
+def test_every_surface_says_where_each_answer_came_from(client):
+    """End to end, whatever the catalogue holds: each topic carries its layer on every format."""
+    layers = {p.value for p in Provenance}
+    atom_feed = etree.fromstring(client.get("/infobutton", query_string=icd("C91.00")).data)
+    atom_entries = atom_feed.findall("a:entry", NS)
+    assert atom_entries and all(e.findtext("a:source", namespaces=NS) in layers for e in atom_entries)
+    assert all("infobuttonReason" in e.findtext("a:summary", namespaces=NS) for e in atom_entries)
+    assert atom_feed.findtext("a:author/a:name", namespaces=NS) == attribution.SERVICE_NAME
+    assert atom_feed.findtext("a:author/a:uri", namespaces=NS) == "http://localhost/"
+    for kind in ("application/json", "application/javascript"):
+        body = client.get("/infobutton", query_string=icd("C91.00", knowledgeResponseType=kind,
+                                                          callback="cb")).get_data(as_text=True)
+        entries = json.loads(body.removeprefix("/**/cb(").removesuffix(");"))["feed"]["entry"]
+        assert [e["source"]["_value"] for e in entries] == [e.findtext("a:source", namespaces=NS)
+                                                            for e in atom_entries]
+    bundle = fhir.parse(client.get("/infobutton", query_string=icd(
+        "C91.00", knowledgeResponseType="application/fhir+json")).data)
+    assert [e.resource.meta.tag[0].code for e in bundle.entry] == [
+        e.findtext("a:source", namespaces=NS) for e in atom_entries]
+    page = client.get("/application", query_string=icd("C91.00")).get_data(as_text=True)
+    assert page.count('<p class="why">') == len(atom_entries)

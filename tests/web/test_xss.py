@@ -1,8 +1,17 @@
 """`<script>` in every parameter, to every surface: never reflected raw."""
 
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+
 import pytest
 
+from infobutton.cds.clinical import Subject
+from infobutton.models import Provenance
+from infobutton.render import FORMATS, RenderContext, cds_cards
+
 from ..conftest import ICD10CM
+from ..render import cases
 
 PAYLOAD = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
 PARAMETERS = [
@@ -65,3 +74,26 @@ def test_payload_in_cds_hooks_bodies(client):
         r = client.post("/cds-services/infobutton-patient-view", json=body)
         assert_not_reflected(r)
     assert_not_reflected(client.post("/cds-services/" + PAYLOAD, json={}))
+
+
+@pytest.mark.parametrize("name", ["atom", "json", "jsonp", "fhir", "html"])
+def test_untrusted_titles_and_reasons_on_every_format(name):
+    """Reasons quote the caller's words and titles come from catalogues: escaped on every format."""
+    request = replace(cases.REQUEST, callback="cb")
+    matches = [cases.match(cases.link_only(title=PAYLOAD), Provenance.AUTOMATIC, f"matched '{PAYLOAD}'",
+                           from_text=True),
+               cases.match(cases.upstream(title=PAYLOAD, summary_html="<p>ok</p>",
+                                          source="upstream:" + PAYLOAD), Provenance.UPSTREAM, PAYLOAD)]
+    body = FORMATS[name].render(request, matches, RenderContext(now=datetime(2026, 1, 1, tzinfo=UTC),
+                                                                base_url="https://ib.example.org/"))
+    assert b"<script" not in body.lower() and b"<img" not in body.lower()
+
+
+def test_untrusted_titles_and_reasons_on_cards():
+    match = cases.match(cases.link_only(title=PAYLOAD), Provenance.CURATED, PAYLOAD)
+    answer = cds_cards.cards([(Subject("Condition", PAYLOAD, (cases.CRITERION,)), [match])],
+                             "https://ib.example.org/")
+    detail = answer["cards"][0]["detail"]
+    assert detail.count("\\<script\\>") == 3  # condition, title and reason, each escaped Markdown
+    assert re.search(r"(?<!\\)[<>\[\]]", detail.replace("](https://medlineplus.gov/leukemia.html)", "")
+                     .replace("- **[", "- **")) is None
