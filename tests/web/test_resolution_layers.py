@@ -18,6 +18,8 @@ def test_openemr_icd9_request_is_answered_through_the_cms_gem(client):
     found = entries(client.get("/infobutton", query_string={
         "mainSearchCriteria.v.c": "204.00", "mainSearchCriteria.v.cs": ICD9CM, **JSON}))
     assert found[0]["title"]["_value"] == "Acute Lymphocytic Leukemia"
+    assert {e["source"]["_value"] for e in found} == {"curated"}
+    assert "CMS GEM: ICD-9-CM 204.00" in found[0]["summary"]["_value"]
 
 
 def test_snomed_code_with_a_local_map_resolves_as_icd10cm(tmp_path):
