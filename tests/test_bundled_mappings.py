@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import simple_icd_10_cm as cm
 
-from infobutton import bundled, resolver
+from infobutton import bundled, concepts, resolver
 from infobutton.models import Code, CodeSystem, Criterion, KnowledgeRequest, Scope, Topic
 
 from .conftest import icd
@@ -103,8 +103,14 @@ def expected_key(code: str) -> str:
     return max(keys, key=lambda key: len(key.rstrip("*")))
 
 
-TOPICS = {tid: Topic(id=tid, title=tid, url=f"https://medlineplus.gov/{tid}.html", language="en")
+# Link-only topics with their MedlinePlus titles (../shared/medlineplus, the seed page).
+TITLES = {LEUK: "Leukemia", ALL: "Acute Lymphocytic Leukemia", AML: "Acute Myeloid Leukemia",
+          CLL: "Chronic Lymphocytic Leukemia", CML: "Chronic Myeloid Leukemia", CHILD: "Childhood Leukemia",
+          MDS: "Myelodysplastic Syndromes", MM: "Multiple Myeloma", MPD: "Myeloproliferative Disorders",
+          LYMPHOMA: "Lymphoma"}
+TOPICS = {tid: Topic(id=tid, title=TITLES[tid], url=f"https://medlineplus.gov/{tid}.html", language="en")
           for tid in TOPIC_IDS}
+CONCEPTS = concepts.ConceptIndex(TOPICS.values())
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +121,12 @@ def index():
 def answer(index, system: CodeSystem, code: str, **context) -> list[str]:
     request = KnowledgeRequest(criteria=(Criterion(Code(system, code)),), **context)
     return [m.topic.id for m in resolver.resolve(request, index, TOPICS.get)]
+
+
+def answer_in_layers(index, code: str, **context) -> list[str]:
+    """With automatic concept matching on, as the app resolves."""
+    request = KnowledgeRequest(criteria=(Criterion(Code(CodeSystem.ICD10CM, code)),), **context)
+    return [m.topic.id for m in resolver.resolve(request, index, TOPICS.get, concepts=CONCEPTS.match)]
 
 
 def test_the_table_covers_the_whole_tabular_list_and_every_entry_is_used():
@@ -132,6 +144,9 @@ def test_every_code_answers_as_expected_for_adult_and_child(index, code):
     # Without an age no child rule fires; at 18 the patient is an adult.
     assert answer(index, CodeSystem.ICD10CM, code) == adult
     assert answer(index, CodeSystem.ICD10CM, code, age_years=18) == adult
+    # Concept matching never adds to a curated code, nor answers one left unanswered on purpose.
+    assert answer_in_layers(index, code, age_years=40) == adult
+    assert answer_in_layers(index, code, age_years=6) == child
 
 
 @pytest.mark.parametrize("code", sorted(SNOMED_EXPECTED))
