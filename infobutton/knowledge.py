@@ -15,6 +15,7 @@ from collections.abc import Callable
 import cachetools
 
 from . import resolver
+from .concepts import ConceptIndex, ConceptMatch
 from .models import KnowledgeRequest, Topic, TopicMatch
 
 
@@ -32,6 +33,7 @@ class KnowledgeService:
         timer: Callable[[], float] = time.monotonic,
         search: resolver.TextSearch | None = None,
         upstream: resolver.CodeLookup | None = None,
+        translate: resolver.Translate | None = None,
         shared=None,
     ):
         self.db = db
@@ -40,12 +42,15 @@ class KnowledgeService:
         self.max_topics = max_topics
         self.search = search
         self.upstream = upstream
+        self.translate = translate
         self.shared = shared  # optional second level shared by instances (shared_cache)
         self._timer = timer
         self._check_interval = check_interval
         self._lock = threading.RLock()
         self._rules: dict | None = None
         self._topic_cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=4096)
+        self._concepts: ConceptIndex | None = None
+        self._concept_matches: cachetools.LRUCache = cachetools.LRUCache(maxsize=16384)
         self._responses: cachetools.TTLCache = cachetools.TTLCache(
             maxsize=response_size, ttl=response_ttl, timer=timer
         )
@@ -88,6 +93,8 @@ class KnowledgeService:
         """Drop cached topics and every rendered response (topic content changed)."""
         with self._lock:
             self._topic_cache.clear()
+            self._concepts = None
+            self._concept_matches.clear()
             self._responses.clear()
 
     def refresh_now(self) -> None:
@@ -112,10 +119,28 @@ class KnowledgeService:
             self._topic_cache[topic_id] = topic
         return topic
 
+    def concept_index(self) -> ConceptIndex:
+        """Every active topic's names, indexed for automatic matching; rebuilt when topics change."""
+        with self._lock:
+            if self._concepts is None:
+                self._concepts = ConceptIndex(self.topics.all())
+            return self._concepts
+
+    def concepts(self, text: str) -> list[ConceptMatch]:
+        """Whole-concept matches of a text (a code title, a display name), cached per text."""
+        with self._lock:
+            hit = self._concept_matches.get(text)
+        if hit is not None:
+            return hit
+        found = self.concept_index().match(text)
+        with self._lock:
+            self._concept_matches[text] = found
+        return found
+
     def resolve(self, request: KnowledgeRequest, limit: int | None = None) -> list[TopicMatch]:
         return resolver.resolve(
             request, self.rules(), self.topic, limit or self.max_topics, search=self.search,
-            upstream=self.upstream,
+            upstream=self.upstream, concepts=self.concepts, translate=self.translate,
         )
 
     # -- rendered responses ------------------------------------------------------------------

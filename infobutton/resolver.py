@@ -1,24 +1,64 @@
-"""KnowledgeRequest + mapping rules → ranked topic matches (pure).
+"""KnowledgeRequest + mapping rules + topic names → ranked topic matches, in layers (pure).
 
-Ranking, most relevant first: a rule on the code itself beats one inherited from a parent
-(the most specific mapping wins), then higher rule priority. Several criteria are merged
-round-robin in request order, so each code's best topic is shown. A topic appears once.
-Rules may be limited to a patient context (age range, gender), which the IG carries in
-age.v.v/age.v.u, ageGroup.v.c and patientPerson.administrativeGenderCode.c.
+Each criterion (URL-IG §2.1.4 mainSearchCriteria) is answered by the first layer that has anything
+for it, and every match says which layer found it and why (``TopicMatch.provenance``/``reason``):
+
+1. **curated**: a librarian's rule on the code or an ancestor. A code that any curated rule reaches
+   belongs to this layer, whatever the patient context: automatic matching never second-guesses a
+   curated code. Nearest rule first (the most specific mapping wins), then higher priority.
+2. **automatic**: for a code without a curated rule, a whole-concept match (``concepts``) of the
+   code's official ICD-10-CM title, then its subcategory's and category's (never a block or a
+   chapter), to topic names. For a code system we carry no terminology for (SNOMED CT, …), the
+   EHR's display name is matched the same way, and the match is marked ``from_text``.
+3. **upstream**: another HL7 responder (``content.upstream``), for a valid code with no local answer.
+4. **free text**: ``v.ot``/``v.dn`` (or text sent as a code), only when no code is given or the code
+   is unknown to its terminology; whole topic names first, then every-word full-text search. Never
+   for a valid code.
+
+ICD-9-CM and (with a local map) SNOMED CT codes are first translated to ICD-10-CM (``Translate``);
+the translation is named in the reason. Several criteria are merged round-robin in request order,
+so each code's best topic is shown. A topic appears once. Rules may be limited to a patient context
+(age range, gender), which the IG carries in age.v.v/age.v.u, ageGroup.v.c and
+patientPerson.administrativeGenderCode.c.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 from . import terminology
-from .models import Code, KnowledgeRequest, MappingRule, Scope, Topic, TopicMatch
+from .concepts import NOT_THE_PATIENTS, ConceptMatch
+from .models import (
+    Code,
+    CodeSystem,
+    Criterion,
+    KnowledgeRequest,
+    MappingRule,
+    Provenance,
+    Scope,
+    Topic,
+    TopicMatch,
+)
 from .request import AGE_GROUPS
 
 RuleIndex = Mapping[tuple, tuple[MappingRule, ...]]
 TopicLookup = Callable[[str], "Topic | None"]
 TextSearch = Callable[[str, str, int], list[Topic]]
 CodeLookup = Callable[[Code, str, int], list[Topic]]  # upstream responder (content.upstream)
+ConceptLookup = Callable[[str], list[ConceptMatch]]  # concepts.ConceptIndex.match, cached
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """A code of another system as ICD-10-CM, with the evidence in words (crosswalk)."""
+
+    target: Code
+    via: str
+
+
+Translate = Callable[[Code], "tuple[Translation, ...]"]
 
 
 def index_rules(rules: Iterable[MappingRule]) -> dict[tuple, tuple[MappingRule, ...]]:
@@ -64,9 +104,7 @@ def in_language(topic: Topic, language: str, topic_of: TopicLookup) -> Topic:
     return topic
 
 
-def matches_for_code(
-    code: Code, rules: RuleIndex
-) -> list[tuple[int, MappingRule]]:
+def matches_for_code(code: Code, rules: RuleIndex) -> list[tuple[int, MappingRule]]:
     """(distance, rule) for every rule that reaches this code, nearest level first."""
     levels = (code.value, *terminology.ancestors(code))
     found = []
@@ -77,6 +115,172 @@ def matches_for_code(
     return found
 
 
+def _context(rule: MappingRule) -> str:
+    parts = []
+    if rule.min_age is not None and rule.max_age is not None:
+        parts.append(f"aged {rule.min_age:g} to under {rule.max_age:g}")
+    elif rule.max_age is not None:
+        parts.append(f"under {rule.max_age:g}")
+    elif rule.min_age is not None:
+        parts.append(f"{rule.min_age:g} and over")
+    if rule.gender is not None:
+        parts.append({"F": "female", "M": "male"}.get(rule.gender.value, rule.gender.value))
+    return f", for patients {' '.join(parts)}" if parts else ""
+
+
+def curated_reason(rule: MappingRule, distance: int, via: str = "") -> str:
+    """"curated rule for C91 and below, for patients under 18: …" (and the translation used)."""
+    reach = f"{rule.code} and below" if rule.scope is Scope.DESCENDANTS else rule.code
+    text = f"curated rule for {rule.code_system.label} {reach}{_context(rule)}"
+    if rule.reason:
+        text += f": {rule.reason}"
+    return f"{text} ({via})" if via else text
+
+
+def _with_translations(code: Code, translate: Translate | None) -> list[tuple[Code, str]]:
+    found = [(code, "")]
+    if translate is not None and code.system is not CodeSystem.ICD10CM:
+        found += [(t.target, t.via) for t in translate(code)]
+    return found
+
+
+def _curated(criterion, codes, request, rules, topic_of) -> tuple[bool, list[tuple[tuple, TopicMatch]]]:
+    owned, hits = False, []
+    for code, via in codes:
+        for distance, rule in matches_for_code(code, rules):
+            owned = True
+            if not applies(rule, request):
+                continue
+            topic = topic_of(rule.topic_id)
+            if topic is None or topic.status != "active":
+                continue
+            topic = in_language(topic, request.language, topic_of)
+            hits.append(((distance, -rule.priority, rule.id or 0), TopicMatch(
+                topic, criterion, rule, distance, Provenance.CURATED, curated_reason(rule, distance, via))))
+    return owned, hits
+
+
+_ENUMERATION = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
+
+
+def title_chain(code: Code) -> list[tuple[str, str]]:
+    """(code, official title) for the code, its subcategories and its category; never a block or a
+    chapter, and nothing at all for a code about someone else or no disease (family history,
+    screening, exposure …). An ancestor whose title lists several conditions ("Venous
+    complications and hemorrhoids in pregnancy") says nothing certain about its descendants, so the
+    climb stops there, as it does at a title about suspicion or history ("Glaucoma suspect")."""
+    if code.system is not CodeSystem.ICD10CM or not terminology.is_valid(code):
+        return []
+    own = terminology.describe(code)
+    if NOT_THE_PATIENTS.search(own):
+        return []
+    chain = [(code.value, own)]
+    for ancestor in terminology.ancestors(code):
+        if terminology.is_block(ancestor):
+            break
+        title = terminology.describe(Code(CodeSystem.ICD10CM, ancestor))
+        if _ENUMERATION.search(title) or NOT_THE_PATIENTS.search(title):
+            break
+        chain.append((ancestor, title))
+    return chain
+
+
+_NAME_KIND = {"title": "topic name", "also called": "also-called name", "MeSH heading": "MeSH heading"}
+
+
+def _automatic(criterion, codes, request, topic_of, concepts) -> list[tuple[tuple, TopicMatch]]:
+    found: dict[str, tuple[tuple, ConceptMatch, str]] = {}
+    for code, via in codes:
+        for level, (value, title) in enumerate(title_chain(code)):
+            for rank, match in enumerate(concepts(title)):
+                where = "title" if level == 0 else f"title of {value}"
+                reason = (f"matched the ICD-10-CM {where} \u2018{title}\u2019 to the "
+                          f"{_NAME_KIND[match.name.kind]} \u2018{match.name.text}\u2019")
+                if via:
+                    reason += f" ({via})"
+                key = (level, rank)
+                if match.topic_id not in found or key < found[match.topic_id][0]:
+                    found[match.topic_id] = (key, match, reason)
+    from_text = False
+    if not found and criterion.display_name and all(
+        c.system is not CodeSystem.ICD10CM for c, _ in codes
+    ):
+        # No terminology of ours for this code: its display name, matched the same way.
+        system = criterion.code.system.label if criterion.code else "code"
+        for rank, match in enumerate(concepts(criterion.display_name)):
+            reason = (f"matched the {system} display name \u2018{criterion.display_name}\u2019 to the "
+                      f"{_NAME_KIND[match.name.kind]} \u2018{match.name.text}\u2019")
+            found.setdefault(match.topic_id, ((0, rank), match, reason))
+        from_text = True
+    # A topic whose words are a strict subset of another's across levels is the less specific one.
+    words = [m.words for _, m, _ in found.values()]
+    hits = []
+    for topic_id, (key, match, reason) in found.items():
+        if any(match.words < other for other in words):
+            continue
+        topic = topic_of(topic_id)
+        if topic is None or topic.status != "active":
+            continue
+        topic = in_language(topic, request.language, topic_of)
+        hits.append((key, TopicMatch(topic, criterion, None, key[0], Provenance.AUTOMATIC, reason, from_text)))
+    return hits
+
+
+def _free_text(criterion, request, topic_of, concepts, search, limit) -> list[tuple[tuple, TopicMatch]]:
+    text = criterion.original_text or criterion.display_name
+    if criterion.code is not None:
+        text = text or criterion.raw_code  # free text sent as a code, as real clients do
+    if not text:
+        return []
+    hits = []
+    if concepts is not None:
+        for rank, match in enumerate(concepts(text)):
+            topic = topic_of(match.topic_id)
+            if topic is None or topic.status != "active":
+                continue
+            topic = in_language(topic, request.language, topic_of)
+            reason = (f"the words \u2018{text}\u2019 hold the {_NAME_KIND[match.name.kind]} "
+                      f"\u2018{match.name.text}\u2019")
+            hits.append(((100 + rank,), TopicMatch(topic, criterion, None, 100, Provenance.FREE_TEXT, reason, True)))
+    if not hits and search is not None:
+        for rank, topic in enumerate(search(text, request.language, limit)):
+            hits.append(((200 + rank,), TopicMatch(topic, criterion, None, 200 + rank, Provenance.FREE_TEXT,
+                                                    f"every word of \u2018{text}\u2019 found in the topic", True)))
+    return hits
+
+
+def resolve_criterion(
+    criterion: Criterion,
+    request: KnowledgeRequest,
+    rules: RuleIndex,
+    topic_of: TopicLookup,
+    limit: int = 3,
+    *,
+    concepts: ConceptLookup | None = None,
+    search: TextSearch | None = None,
+    upstream: CodeLookup | None = None,
+    translate: Translate | None = None,
+) -> list[TopicMatch]:
+    """One criterion's matches from the first layer that has any, best first."""
+    hits: list[tuple[tuple, TopicMatch]] = []
+    known = False
+    if criterion.code is not None:
+        codes = _with_translations(criterion.code, translate)
+        known = terminology.is_valid(criterion.code) or len(codes) > 1
+        owned, hits = _curated(criterion, codes, request, rules, topic_of)
+        if not owned and concepts is not None:
+            hits = _automatic(criterion, codes, request, topic_of, concepts)
+        if not owned and not hits and upstream is not None and terminology.is_valid(criterion.code):
+            for rank, topic in enumerate(upstream(criterion.code, request.language, limit)):
+                host = topic.source.removeprefix("upstream:") or "the upstream responder"
+                hits.append(((50 + rank,), TopicMatch(topic, criterion, None, 50 + rank, Provenance.UPSTREAM,
+                                                      f"answered by {host} for {criterion.code.value}")))
+    if not hits and not known:
+        hits = _free_text(criterion, request, topic_of, concepts, search, limit)
+    hits.sort(key=lambda pair: pair[0])
+    return [match for _, match in hits]
+
+
 def resolve(
     request: KnowledgeRequest,
     rules: RuleIndex,
@@ -84,36 +288,16 @@ def resolve(
     limit: int = 3,
     search: TextSearch | None = None,
     upstream: CodeLookup | None = None,
+    *,
+    concepts: ConceptLookup | None = None,
+    translate: Translate | None = None,
 ) -> list[TopicMatch]:
     """Ranked, de-duplicated topic matches for all of the request's criteria, at most ``limit``."""
-    per_criterion: list[list[TopicMatch]] = []
-    for criterion in request.criteria:
-        hits: list[tuple[tuple, TopicMatch]] = []
-        if criterion.code is not None:
-            for distance, rule in matches_for_code(criterion.code, rules):
-                if not applies(rule, request):
-                    continue
-                topic = topic_of(rule.topic_id)
-                if topic is None or topic.status != "active":
-                    continue
-                topic = in_language(topic, request.language, topic_of)
-                hits.append(((distance, -rule.priority, rule.id or 0),
-                             TopicMatch(topic, criterion, rule, distance)))
-        if not hits and upstream is not None and criterion.code is not None \
-                and terminology.is_valid(criterion.code):
-            # No local answer for a valid code: ask the upstream responder (cached, guarded).
-            for rank, topic in enumerate(upstream(criterion.code, request.language, limit)):
-                hits.append(((50 + rank,), TopicMatch(topic, criterion, None, 50 + rank)))
-        if not hits and search is not None:
-            text = criterion.original_text or criterion.display_name
-            if criterion.code is not None and not terminology.is_valid(criterion.code):
-                text = text or criterion.raw_code  # free text sent as a code, as real clients do
-            if text:
-                for rank, topic in enumerate(search(text, request.language, limit)):
-                    hits.append(((100 + rank,), TopicMatch(topic, criterion, None, 100 + rank)))
-        hits.sort(key=lambda pair: pair[0])
-        per_criterion.append([match for _, match in hits])
-
+    per_criterion = [
+        resolve_criterion(c, request, rules, topic_of, limit, concepts=concepts, search=search,
+                          upstream=upstream, translate=translate)
+        for c in request.criteria
+    ]
     # Several criteria: take each one's best, then each one's second best, and so on.
     seen: set[str] = set()
     merged: list[TopicMatch] = []

@@ -123,6 +123,11 @@ def ancestors(code: Code) -> tuple[str, ...]:
     return tuple(a for a in cm.get_ancestors(code.value) if not cm.is_chapter(a))
 
 
+def is_block(value: str) -> bool:
+    """Whether an ICD-10-CM item is a block of categories (e.g. C81-C96), not a code."""
+    return _icd10cm().is_block(value)
+
+
 def describe(code: Code) -> str:
     """The preferred display name of a code, when the system is one we carry."""
     if code.system is CodeSystem.ICD10CM and is_valid(code):

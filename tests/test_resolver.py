@@ -122,3 +122,109 @@ def test_match_records_rule_and_distance():
     (match,) = resolver.resolve(req((ICD, "C91.00")), index, TOPICS.get)
     assert match.distance == 2 and match.rule.code == "C91"
     assert replace(match.rule, id=None) == rule("C91", "leukemia")
+
+
+# -- layers (issue 8): curated → automatic → upstream → free text, each labelled -------------------
+
+from infobutton.concepts import ConceptIndex  # noqa: E402
+from infobutton.models import Provenance  # noqa: E402
+
+SNOMED = CodeSystem.SNOMEDCT
+NAMED = {t.id: t for t in [
+    Topic("diabetestype2", "Diabetes Type 2", "https://medlineplus.gov/diabetestype2.html", "en", source="index"),
+    Topic("aml", "Acute Myeloid Leukemia", "https://medlineplus.gov/acutemyeloidleukemia.html", "en"),
+    Topic("leukemia", "Leukemia", "https://medlineplus.gov/leukemia.html", "en"),
+    Topic("child", "Childhood Leukemia", "https://medlineplus.gov/childhoodleukemia.html", "en"),
+]}
+CONCEPTS = ConceptIndex(NAMED.values()).match
+
+
+def layered(request, index=None, **kw):
+    return resolver.resolve(request, index or {}, NAMED.get, 3, concepts=CONCEPTS, **kw)
+
+
+def crit(system, value, **kw):
+    return KnowledgeRequest(criteria=(Criterion(Code(system, value), raw_code=value, **kw),))
+
+
+def test_code_without_rule_is_answered_by_its_own_title_and_says_so():
+    [match] = layered(crit(ICD, "E11.9"))
+    assert match.topic.id == "diabetestype2" and match.provenance is Provenance.AUTOMATIC
+    assert match.distance == 0 and not match.from_text
+    assert match.reason == ("matched the ICD-10-CM title \u2018Type 2 diabetes mellitus without complications\u2019"
+                            " to the topic name \u2018Diabetes Type 2\u2019")
+
+
+def test_automatic_match_may_come_from_the_category_title():
+    # C92.30 "Myeloid sarcoma, not having achieved remission" names no topic; its category C92 "Myeloid
+    # leukemia" holds the topic name "Leukemia", two levels up.
+    [match] = layered(crit(ICD, "C92.30"))
+    assert match.topic.id == "leukemia" and match.distance == 2
+    assert "title of C92 \u2018Myeloid leukemia\u2019" in match.reason
+    # an ancestor title that lists several conditions is not climbed: O22 "Venous complications and
+    # hemorrhoids in pregnancy" says nothing about O22.30 deep phlebothrombosis
+    assert [code for code, _ in resolver.title_chain(Code(ICD, "O22.30"))] == ["O22.30", "O22.3"]
+    assert resolver.title_chain(Code(ICD, "Z80.3")) == []  # family history: not the patient's disease
+
+
+def test_a_curated_code_is_never_second_guessed_by_automatic_matching():
+    # The only rule reaching E11 is for children; an adult gets nothing rather than an automatic guess.
+    index = rules(rule("E11", "child", max_age=18, reason="test"))
+    assert layered(crit(ICD, "E11.9"), index) == []
+    [match] = layered(replace(crit(ICD, "E11.9"), age_years=6.0), index)
+    assert match.provenance is Provenance.CURATED
+    assert match.reason == "curated rule for ICD-10-CM E11 and below, for patients under 18: test"
+
+
+def test_display_name_of_a_valid_icd10cm_code_is_never_read():
+    # J06.9 is a cold; an EHR display name saying leukemia must not change the answer.
+    assert layered(crit(ICD, "J06.9", display_name="Acute myeloid leukemia")) == []
+
+
+def test_snomed_display_name_is_matched_as_automatic_from_text():
+    [match] = layered(crit(SNOMED, "91861009", display_name="Acute myeloid leukemia, disease"))
+    assert match.topic.id == "aml" and match.provenance is Provenance.AUTOMATIC and match.from_text
+    assert "SNOMED CT display name" in match.reason
+    # hairy cell leukemia is a leukemia, never AML
+    [hairy] = layered(crit(SNOMED, "118613001", display_name="Hairy cell leukemia"))
+    assert hairy.topic.id == "leukemia"
+
+
+def test_free_text_only_without_a_valid_code():
+    def search(text, language, limit):
+        return [NAMED["leukemia"]]
+
+    assert layered(crit(ICD, "J06.9", original_text="leukemia"), search=search) == []
+    [by_name] = layered(KnowledgeRequest(criteria=(Criterion(None, original_text="leukemia"),)), search=search)
+    assert by_name.provenance is Provenance.FREE_TEXT and by_name.from_text and by_name.topic.id == "leukemia"
+    [by_search] = layered(KnowledgeRequest(criteria=(Criterion(None, original_text="blood cancer"),)),
+                          search=search)
+    assert by_search.provenance is Provenance.FREE_TEXT and "every word" in by_search.reason
+    [sent_as_code] = layered(crit(ICD, "LEUKEMIA"))  # not an ICD-10-CM code: its text is read
+    assert sent_as_code.provenance is Provenance.FREE_TEXT
+
+
+def test_upstream_only_for_valid_codes_without_a_local_answer_and_labelled_with_its_host():
+    asked = []
+
+    def upstream(code, language, limit):
+        asked.append(code.value)
+        return [replace(NAMED["leukemia"], id="up", source="upstream:connect.example.org")]
+
+    [match] = layered(crit(ICD, "J06.9"), upstream=upstream)
+    assert match.provenance is Provenance.UPSTREAM and "connect.example.org" in match.reason
+    layered(crit(ICD, "E11.9"), upstream=upstream)  # answered locally
+    assert asked == ["J06.9"]
+
+
+def test_translated_codes_resolve_as_icd10cm_and_name_the_translation():
+    def translate(code):
+        if code.value == "204.00":
+            return (resolver.Translation(Code(ICD, "C91.00"), "CMS GEM: ICD-9-CM 204.00 \u2192 ICD-10-CM C91.00"),)
+        return ()
+
+    index = rules(rule("C91", "leukemia", reason="Lymphoid leukemia"))
+    [match] = layered(crit(CodeSystem.ICD9CM, "204.00"), index, translate=translate)
+    assert match.provenance is Provenance.CURATED and match.topic.id == "leukemia"
+    assert match.reason.endswith("(CMS GEM: ICD-9-CM 204.00 \u2192 ICD-10-CM C91.00)")
+    assert layered(crit(CodeSystem.ICD9CM, "999.99"), index, translate=translate) == []

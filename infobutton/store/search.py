@@ -5,8 +5,8 @@ folded, BM25 with title > also-called > summary). PostgreSQL uses a weighted ``t
 (A title, B also-called, C summary) under a GIN index, ranked with ``ts_rank``. The topic store
 keeps the index in step inside its own transaction (``put``). Queries are reduced to word
 tokens before they reach either engine, so no query syntax from a request is ever interpreted.
-Every word must match first; when nothing does, any word of a title or also-called name may
-(still ranked).
+Every word of the query must match: a single word shared with a title ("acute", "chronic") is no
+reason to send anyone to a page.
 """
 
 from __future__ import annotations
@@ -90,21 +90,14 @@ class SqliteTopicIndex:
         words = terms(text)
         if not words:
             return []
-        quoted = ['"' + w.replace('"', "") + '"' for w in words]
-        every_word = " AND ".join(quoted)
-        # Any single word only counts in a title or also-called name: a word like "other" in
-        # a summary is no reason to send a clinician to a page.
-        any_name_word = "{title also_called} : (" + " OR ".join(quoted) + ")"
-        for query in (every_word, any_name_word):
-            rows = self.db.query(
-                "SELECT t.id FROM topics_fts f JOIN topics t ON t.rowid = f.rowid"
-                " WHERE topics_fts MATCH ? AND t.language = ? AND t.status = 'active'"
-                " ORDER BY bm25(topics_fts, 10.0, 5.0, 1.0), t.title LIMIT ?",
-                (query, language, limit),
-            )
-            if rows or len(words) == 1:
-                return [r[0] for r in rows]
-        return []
+        every_word = " AND ".join('"' + w.replace('"', "") + '"' for w in words)
+        rows = self.db.query(
+            "SELECT t.id FROM topics_fts f JOIN topics t ON t.rowid = f.rowid"
+            " WHERE topics_fts MATCH ? AND t.language = ? AND t.status = 'active'"
+            " ORDER BY bm25(topics_fts, 10.0, 5.0, 1.0), t.title LIMIT ?",
+            (every_word, language, limit),
+        )
+        return [r[0] for r in rows]
 
 
 class PostgresTopicIndex:
@@ -145,18 +138,14 @@ class PostgresTopicIndex:
         if not words:
             return []
         config = _PG_CONFIG.get(language, "simple")
-        # Every word anywhere; else any word, but only in a title (A) or also-called name (B).
-        for query in (" & ".join(words), " | ".join(f"{w}:AB" for w in words)):
-            rows = self.db.query(
-                "SELECT t.id FROM topic_search s JOIN topics t ON t.id = s.id,"
-                " to_tsquery(?::regconfig, ?) q"
-                " WHERE s.document @@ q AND t.language = ? AND t.status = 'active'"
-                " ORDER BY ts_rank(s.document, q) DESC, t.title LIMIT ?",
-                (config, query, language, limit),
-            )
-            if rows or len(words) == 1:
-                return [r[0] for r in rows]
-        return []
+        rows = self.db.query(
+            "SELECT t.id FROM topic_search s JOIN topics t ON t.id = s.id,"
+            " to_tsquery(?::regconfig, ?) q"
+            " WHERE s.document @@ q AND t.language = ? AND t.status = 'active'"
+            " ORDER BY ts_rank(s.document, q) DESC, t.title LIMIT ?",
+            (config, " & ".join(words), language, limit),
+        )
+        return [r[0] for r in rows]
 
 
 def index_for(db: Database) -> SqliteTopicIndex | PostgresTopicIndex:

@@ -1,0 +1,352 @@
+"""Automatic concept matching: terminology text → topics whose whole name it contains (pure).
+
+The resolver's second layer (ARCHITECTURE.md): for a code with no curated rule, the code's official
+title and its ancestors' titles (subcategory, category; never a block or a chapter) are matched
+against every topic's names (title, also-called names, MeSH headings). The same matcher reads an
+EHR's display name for a code system we carry no terminology for (SNOMED CT), and free text.
+
+Precision over recall, so a topic name matches only as a whole concept:
+- every significant token of the name must be in the text (after a small curated lexicon has added
+  the topic vocabulary for clinical phrases: malignant neoplasm → cancer, hypertension → high blood
+  pressure, varicella → chickenpox …);
+- a name must hold at least one token that is not a modifier ("acute", "chronic", "other", "all",
+  "type", "disease" …): modifiers never count alone;
+- a short abbreviation in a name (ALL, HIV, BPH) matches only an upper-case token of a text that
+  also has lower case;
+- a one- or two-character token (the A of "Hepatitis A", the 2 of "Diabetes Type 2") must stand next to
+  another token of the same name;
+- words after "without" or "except", the site after "skin of", and the organ of a secondary
+  (metastatic) or benign neoplasm are masked; titles about someone else's disease or no disease at all
+  (family history, screening, exposure, carrier, newborn affected by maternal …) are not matched;
+- a topic whose matched words are a strict subset of another matched topic's is dropped (Pulmonary
+  Hypertension hides High Blood Pressure; Acute Myeloid Leukemia hides Leukemia), and the rest are
+  ranked most specific first.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .models import Topic
+
+# Words that never count as evidence on their own (the issue's "modifiers never count alone").
+MODIFIERS = frozenset((
+    "acute", "chronic", "other", "unspecified", "all", "specified", "type", "unknown", "primary",
+    "secondary", "recurrent", "disease", "disorder", "syndrome", "infection", "deficiency",
+    "failure", "condition", "problem", "cancer", "tumor", "left", "right", "bilateral",
+    "unilateral", "multiple", "single", "mild", "moderate", "severe", "early", "late", "initial",
+    "subsequent", "sequela", "status", "history", "due", "site", "part", "region", "stage",
+    "stages", "with", "without", "not", "elsewhere", "classified", "nos", "in", "of", "and", "or",
+    "the", "to", "by", "for", "on", "at", "from", "as", "a", "an", "its"
+))
+# Words that are never required of a name (they carry no concept).
+STOPWORDS = frozenset((
+    "of", "and", "or", "the", "in", "to", "by", "for", "on", "at", "with", "from", "as", "an",
+    "its", "nos"
+))
+
+# Curated lexicon: a phrase in terminology text → the topic vocabulary it also means. Applied to
+# code titles, display names and free text alike, never to topic names. Each pair is a synonym in
+# the ICD-10-CM index or MeSH entry terms for the topic's concept.
+LEXICON: tuple[tuple[str, str], ...] = (
+    ("malignant neoplasm", "cancer"),
+    ("carcinoma", "cancer"),
+    ("malignant melanoma", "melanoma"),
+    ("neoplasm", "tumor"),
+    ("hypertension", "high blood pressure"),
+    ("hypertensive", "high blood pressure"),
+    ("varicella", "chickenpox"),
+    ("pertussis", "whooping cough"),
+    ("rubeola", "measles"),
+    ("epidemic parotitis", "mumps"),
+    ("colon", "colorectal"),
+    ("rectum", "colorectal"),
+    ("rectosigmoid junction", "colorectal"),
+    ("pancreas", "pancreatic"),
+    ("corpus uteri", "uterine"),
+    ("uterus", "uterine"),
+    ("cervix uteri", "cervical"),
+    ("urinary bladder", "bladder"),
+    ("ovary", "ovarian"),
+    ("testis", "testicular"),
+    ("thyroid gland", "thyroid"),
+    ("esophagus", "esophageal"),
+    ("extrahepatic bile duct", "bile duct"),
+    ("intrahepatic bile duct carcinoma", "bile duct cancer"),
+    ("liver cell carcinoma", "liver cancer"),
+    ("hepatocellular carcinoma", "liver cancer"),
+    ("myeloblastic", "myeloid"),
+    ("myelogenous", "myeloid"),
+    ("lymphoblastic", "lymphocytic"),
+    ("atopic dermatitis", "eczema"),
+    ("allergic rhinitis", "hay fever"),
+    ("tinea pedis", "athlete foot"),
+    ("coccidioidomycosis", "valley fever"),
+    ("clostridioides difficile", "c diff infection"),
+    ("clostridium difficile", "c diff infection"),
+    ("benign prostatic hyperplasia", "enlarged prostate"),
+    ("hyperplasia of prostate", "enlarged prostate"),
+    ("autistic disorder", "autism spectrum disorder"),
+    ("major depressive disorder", "depression"),
+    ("depressive episode", "depression"),
+    ("systemic lupus erythematosus", "lupus"),
+    ("arthropathic psoriasis", "psoriatic arthritis"),
+    ("cerebral aneurysm", "brain aneurysm"),
+    ("atherosclerotic heart disease", "coronary artery disease"),
+    ("hereditary factor viii deficiency", "hemophilia"),
+    ("hereditary factor ix deficiency", "hemophilia"),
+    ("toxic effect of lead", "lead poisoning"),
+    ("obstructive sleep apnea", "sleep apnea"),
+    ("alcohol dependence", "alcohol use disorder"),
+    ("alcohol abuse", "alcohol use disorder"),
+    ("senile cataract", "cataract"),
+    ("age-related cataract", "cataract"),
+    ("gammaherpesviral mononucleosis", "infectious mononucleosis"),
+    ("polycystic ovarian syndrome", "polycystic ovary syndrome"),
+    ("leiomyoma of uterus", "uterine fibroids"),
+    ("monkeypox", "mpox"),
+)
+
+# A code title about these is not about the patient having the disease: never matched.
+NOT_THE_PATIENTS = re.compile(
+    r"family history|personal history|history of|screening|contact with|exposure to|carrier of|"
+    r"encounter for|immunization|vaccination|observation for|suspected|ruled out|need for|"
+    r"newborn affected by|affected by maternal|fetus|allergy status|long term \(current\) use|"
+    r"underdosing|adverse effect|susceptibility|inconclusive|suspect|test for",
+    re.IGNORECASE,
+)
+# Masks: the words these capture do not describe the patient's condition.
+_MASKS = (
+    re.compile(r"\b(?:without|except|excluding|other than)\b[^,;:\[\]()]*", re.IGNORECASE),
+    re.compile(r"\bskin of\b[^,;:\[\]()]*", re.IGNORECASE),
+    re.compile(r"\bsecondary (?:malignant )?neoplasm\b[^,;:\[\]()]*", re.IGNORECASE),
+    re.compile(r"\bbenign neoplasm\b[^,;:\[\]()]*", re.IGNORECASE),
+    re.compile(r"\bneoplasm of uncertain behavior\b[^,;:\[\]()]*", re.IGNORECASE),
+    re.compile(r"\batypical\b[^,;:\[\]()]*", re.IGNORECASE),
+)
+# False friends: phrases that hold a topic's name but mean another disease (German measles is
+# rubella; myositis ossificans is bone in muscle; the lupus anticoagulant is a clotting disorder …).
+FALSE_FRIENDS = re.compile(
+    r"german measles|myositis ossificans|lupus anticoagulant|cerebral depression|"
+    r"leukocyte adhesion|vitreomacular adhesion|adhesions?(?: and \w+)? of (?:the )?iris|"
+    r"conjunctival adhesions|adhesions and ankylosis|concussion and edema",
+    re.IGNORECASE,
+)
+_JOINED_PREFIX = re.compile(r"\b(non|anti|pseudo|para)-(?=\w)", re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_POSSESSIVE = re.compile(r"(?<=\w)['\u2019]s\b")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def stem(word: str) -> str:
+    """Lower case, and a plural made singular: the same for names and for text."""
+    word = word.lower()
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "os", "as")):
+        return word[:-1]
+    return word
+
+
+def _is_abbreviation(word: str) -> bool:
+    letters = [ch for ch in word if ch.isalpha()]
+    return len(letters) >= 2 and all(ch.isupper() for ch in letters)
+
+
+def _words(text: str) -> list[str]:
+    text = _JOINED_PREFIX.sub(r"\1", _POSSESSIVE.sub("", _fold(text)))
+    return _WORD.findall(text)
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    value: str  # stemmed
+    position: float  # for adjacency: lexicon tokens sit together at their phrase's position
+    words: frozenset[int]  # the source words this token stands for
+    upper: bool  # written in upper case in the source (abbreviations)
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Terminology text read for matching: tokens with positions, lexicon additions and masks."""
+
+    original: str
+    tokens: tuple[_Token, ...]
+    source_words: tuple[str, ...]
+
+    @classmethod
+    def read(cls, text: str) -> Text:
+        masked = text or ""
+        for mask in (*_MASKS, FALSE_FRIENDS):
+            masked = mask.sub(lambda m: " " * len(m.group(0)), masked)
+        # The lexicon reads the masked text, so "benign neoplasm" never becomes a tumor of its organ
+        # and "secondary malignant neoplasm" never becomes cancer.
+        raw = _words(masked)
+        stems = [stem(w) for w in raw]
+        # Upper case tells an abbreviation only where the text also has lower case.
+        cased = any(ch.islower() for ch in masked)
+        tokens = [_Token(s, float(i), frozenset({i}), cased and _is_abbreviation(w))
+                  for i, (w, s) in enumerate(zip(raw, stems, strict=True))]
+        for phrase, meaning in _LEXICON:
+            n = len(phrase)
+            for start in range(len(stems) - n + 1):
+                if tuple(stems[start:start + n]) == phrase:
+                    span = frozenset(range(start, start + n))
+                    for k, value in enumerate(meaning):
+                        tokens.append(_Token(value, start + k * 0.01, span, False))
+        return cls(text, tuple(tokens), tuple(s for s in stems))
+
+
+def _lexicon() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    return tuple(
+        (tuple(stem(w) for w in _words(phrase.lower())), tuple(stem(w) for w in _words(meaning.lower())))
+        for phrase, meaning in LEXICON
+    )
+
+
+_LEXICON = _lexicon()
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """One name of a topic (its title, an also-called name or a MeSH heading), as required tokens."""
+
+    topic_id: str
+    text: str
+    kind: str  # "title" | "also called" | "MeSH heading"
+    required: tuple[tuple[str, bool], ...]  # (stemmed token, must be an upper-case abbreviation)
+
+    @property
+    def evidence(self) -> bool:
+        """Whether the name holds a concept word: modifiers alone are never evidence."""
+        return any(upper or token not in MODIFIERS for token, upper in self.required)
+
+
+def _name_variants(text: str) -> list[str]:
+    """A name and its parenthesised alias apart: "Alcohol Use Disorder (AUD)" → both; MeSH's
+    inverted "Diabetes Mellitus, Type 2" stays one name (every token must match anyway)."""
+    text = text.strip()
+    found = re.findall(r"\(([^()]+)\)", text)
+    bare = re.sub(r"\s*\([^()]*\)", "", text).strip()
+    return [v for v in (bare, *found) if v.strip()]
+
+
+def _needs_upper_case(word: str) -> bool:
+    """Whether a name's word is an abbreviation that lower case would make another word: ALL, AML,
+    HIV (short ones) must be upper case in the text too; COVID or G6PD cannot be mistaken."""
+    return _is_abbreviation(word) and (len(word) <= 3 or stem(word) in MODIFIERS)
+
+
+def _neoplasms_are_cancer(token: str) -> str:
+    # MeSH names cancers "X Neoplasms"; as a topic name that means the cancer, never a benign tumour.
+    return "cancer" if token == "neoplasm" else token
+
+
+def names_of(topic: Topic) -> list[Name]:
+    """Every name a topic may be matched by."""
+    named = [(topic.title, "title")]
+    named += [(alias, "also called") for alias in topic.also_called]
+    named += [(heading, "MeSH heading") for _, heading in topic.mesh_headings]
+    names = []
+    for text, kind in named:
+        for variant in _name_variants(text):
+            required = tuple(dict.fromkeys(
+                (_neoplasms_are_cancer(stem(w)), _needs_upper_case(w))
+                for w in _words(variant) if stem(w) not in STOPWORDS
+            ))
+            if required:
+                names.append(Name(topic.id, variant, kind, required))
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptMatch:
+    """A topic found in a text, with the evidence: which name matched which words."""
+
+    topic_id: str
+    name: Name
+    words: frozenset[str]  # the text's (stemmed) words the name stands on
+    exact: bool  # the whole text is the name
+
+
+def _find(name: Name, text: Text) -> frozenset[int] | None:
+    """The source word positions the name stands on, or None when any token is missing."""
+    chosen: list[_Token] = []
+    for token, upper in name.required:
+        candidates = [t for t in text.tokens if t.value == token and (t.upper or not upper)]
+        if not candidates:
+            return None
+        chosen.append(candidates[0] if len(candidates) == 1 else _nearest(candidates, chosen))
+    for token, short in zip(chosen, (len(t) <= 2 for t, _ in name.required), strict=True):
+        if short and len(chosen) > 1 and not any(
+            other is not token and abs(other.position - token.position) <= 1.0 for other in chosen
+        ):
+            return None
+    words: set[int] = set()
+    for token in chosen:
+        words |= token.words
+    return frozenset(words)
+
+
+def _nearest(candidates: list[_Token], chosen: list[_Token]) -> _Token:
+    if not chosen:
+        return candidates[0]
+    return min(candidates, key=lambda t: min(abs(t.position - c.position) for c in chosen))
+
+
+class ConceptIndex:
+    """Topic names indexed by token, built once per catalogue version (knowledge.py caches it)."""
+
+    def __init__(self, topics: Iterable[Topic]):
+        self._by_token: dict[str, list[Name]] = {}
+        self.names: dict[str, list[Name]] = {}
+        for topic in topics:
+            if topic.status != "active":
+                continue
+            for name in names_of(topic):
+                if not name.evidence:
+                    continue
+                self.names.setdefault(topic.id, []).append(name)
+                rarest = next((t for t, upper in name.required if upper or t not in MODIFIERS))
+                self._by_token.setdefault(rarest, []).append(name)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def match(self, text: str) -> list[ConceptMatch]:
+        """Topics whose whole name is in ``text``, most specific first, subsumed ones dropped."""
+        if not text or NOT_THE_PATIENTS.search(text):
+            return []
+        read = Text.read(text)
+        whole = " ".join(read.source_words)
+        best: dict[str, ConceptMatch] = {}
+        seen: set[int] = set()
+        for token in {t.value for t in read.tokens}:
+            for name in self._by_token.get(token, ()):
+                if id(name) in seen:
+                    continue
+                seen.add(id(name))
+                positions = _find(name, read)
+                if positions is None:
+                    continue
+                words = frozenset(read.source_words[i] for i in positions)
+                exact = " ".join(t for t, _ in name.required) == whole
+                found = ConceptMatch(name.topic_id, name, words, exact)
+                current = best.get(name.topic_id)
+                if current is None or _rank(found) < _rank(current):
+                    best[name.topic_id] = found
+        kept = [m for m in best.values() if not any(m.words < other.words for other in best.values())]
+        return sorted(kept, key=_rank)
+
+
+def _rank(match: ConceptMatch) -> tuple:
+    kinds = {"title": 0, "also called": 1, "MeSH heading": 2}
+    return (not match.exact, -len(match.words), -len(match.name.required), kinds[match.name.kind],
+            match.topic_id)
