@@ -58,6 +58,7 @@ LEXICON: tuple[tuple[str, str], ...] = (
     ("neoplasm", "tumor"),
     ("hypertension", "high blood pressure"),
     ("hypertensive", "high blood pressure"),
+    ("hiatus hernia", "hiatal hernia"),
     ("varicella", "chickenpox"),
     ("pertussis", "whooping cough"),
     ("rubeola", "measles"),
@@ -115,14 +116,16 @@ NOT_THE_PATIENTS = re.compile(
     r"family history|personal history|history of|screening|contact with|exposure to|carrier of|"
     r"encounter for|immunization|vaccination|observation for|suspected|ruled out|need for|"
     r"newborn affected by|affected by maternal|fetus|allergy status|long term \(current\) use|"
-    r"underdosing|adverse effect|susceptibility|inconclusive|suspect|test for",
+    r"underdosing|adverse effect|susceptibility|inconclusive|suspect|test for|vaccin|\bcarrier\b|"
+    r"poisoning by|\bpseudo-",
     re.IGNORECASE,
 )
 # Masks: the words these capture do not describe the patient's condition.
 _MASKS = (
     re.compile(r"\b(?:without|except|excluding|other than)\b[^,;:\[\]()]*", re.IGNORECASE),
     re.compile(r"\bskin of\b[^,;:\[\]()]*", re.IGNORECASE),
-    re.compile(r"\bsecondary (?:malignant )?neoplasm\b[^,;:\[\]()]*", re.IGNORECASE),
+    re.compile(r"\bsecondary (?:and unspecified )?(?:malignant )?neoplasm\b[^,;:\[\]()]*", re.IGNORECASE),
+    re.compile(r"\bfollowing\b[^,;:\[\]()]*", re.IGNORECASE),
     re.compile(r"\bbenign neoplasm\b[^,;:\[\]()]*", re.IGNORECASE),
     re.compile(r"\bneoplasm of uncertain behavior\b[^,;:\[\]()]*", re.IGNORECASE),
     re.compile(r"\batypical\b[^,;:\[\]()]*", re.IGNORECASE),
@@ -132,7 +135,9 @@ _MASKS = (
 FALSE_FRIENDS = re.compile(
     r"german measles|myositis ossificans|lupus anticoagulant|cerebral depression|"
     r"leukocyte adhesion|vitreomacular adhesion|adhesions?(?: and \w+)? of (?:the )?iris|"
-    r"conjunctival adhesions|adhesions and ankylosis|concussion and edema",
+    r"conjunctival adhesions|adhesions and ankylosis|concussion and edema|chlamydia psittaci|"
+    r"rift valley fever|(?:intracranial|ocular|venous|portal) hypertension|"
+    r"detachment of retinal pigment epithelium|cystic fibrosis with pulmonary",
     re.IGNORECASE,
 )
 _JOINED_PREFIX = re.compile(r"\b(non|anti|pseudo|para)-(?=\w)", re.IGNORECASE)
@@ -171,6 +176,7 @@ class _Token:
     position: float  # for adjacency: lexicon tokens sit together at their phrase's position
     words: frozenset[int]  # the source words this token stands for
     upper: bool  # written in upper case in the source (abbreviations)
+    lexical: bool = False  # supplied by the lexicon for a phrase, not written in the text
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +206,7 @@ class Text:
                 if tuple(stems[start:start + n]) == phrase:
                     span = frozenset(range(start, start + n))
                     for k, value in enumerate(meaning):
-                        tokens.append(_Token(value, start + k * 0.01, span, False))
+                        tokens.append(_Token(value, start + k * 0.01, span, False, True))
         return cls(text, tuple(tokens), tuple(s for s in stems))
 
 
@@ -276,29 +282,47 @@ class ConceptMatch:
     exact: bool  # the whole text is the name
 
 
+# The words of a name must stand together: at most this many other words between them, so
+# "Nodular sclerosis Hodgkin lymphoma, lymph nodes of multiple sites" is not Multiple Sclerosis.
+# Words the lexicon supplied (cancer for "malignant neoplasm") stand where their phrase stands.
+SLACK = 3
+
+
 def _find(name: Name, text: Text) -> frozenset[int] | None:
-    """The source word positions the name stands on, or None when any token is missing."""
-    chosen: list[_Token] = []
+    """The source word positions the name stands on, or None when a token is missing, when the
+    name's words are scattered, or when a short token has no neighbour from the same name."""
+    options = []
     for token, upper in name.required:
         candidates = [t for t in text.tokens if t.value == token and (t.upper or not upper)]
         if not candidates:
             return None
-        chosen.append(candidates[0] if len(candidates) == 1 else _nearest(candidates, chosen))
-    for token, short in zip(chosen, (len(t) <= 2 for t, _ in name.required), strict=True):
-        if short and len(chosen) > 1 and not any(
-            other is not token and abs(other.position - token.position) <= 1.0 for other in chosen
+        options.append(candidates)
+    best: list[_Token] | None = None
+    for anchor in options[0]:
+        chosen = [anchor] + [min(c, key=lambda t: abs(t.position - anchor.position)) for c in options[1:]]
+        spread = _spread(chosen)
+        if spread <= SLACK and (best is None or spread < _spread(best)):
+            best = chosen
+    if best is None:
+        return None
+    for token, short in zip(best, (len(t) <= 2 for t, _ in name.required), strict=True):
+        if short and len(best) > 1 and not any(
+            other is not token and abs(other.position - token.position) <= 1.0 for other in best
         ):
             return None
     words: set[int] = set()
-    for token in chosen:
+    for token in best:
         words |= token.words
     return frozenset(words)
 
 
-def _nearest(candidates: list[_Token], chosen: list[_Token]) -> _Token:
-    if not chosen:
-        return candidates[0]
-    return min(candidates, key=lambda t: min(abs(t.position - c.position) for c in chosen))
+def _spread(tokens: list[_Token]) -> int:
+    """How many other words stand between the tokens written in the text (lexicon tokens stand
+    for a phrase, which may sit anywhere: "malignant neoplasm of … breast" is breast cancer)."""
+    written = {i for t in tokens if not t.lexical for i in t.words}
+    if not written:
+        return 0
+    return (max(written) - min(written) + 1) - len(written)
 
 
 class ConceptIndex:

@@ -44,6 +44,8 @@ class Settings:
     max_import_bytes: int = 8 * 1024 * 1024  # largest CSV the admin import accepts
     signin_attempts: int = 5  # failed admin sign-ins per client before a pause
     signin_window: float = 900.0  # seconds the failed sign-ins are counted over
+    # Crosswalks (issue 8): a local NLM SNOMED CT to ICD-10-CM map file (human-readable TSV or RF2).
+    snomed_map: str = ""  # path; empty = SNOMED CT codes are matched only by explicit rules
 
     @property
     def resolved_database_url(self) -> str:

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 
 from . import terminology
 from .concepts import NOT_THE_PATIENTS, ConceptMatch
+from .crosswalk import Translation
 from .models import (
     Code,
     CodeSystem,
@@ -50,15 +50,7 @@ CodeLookup = Callable[[Code, str, int], list[Topic]]  # upstream responder (cont
 ConceptLookup = Callable[[str], list[ConceptMatch]]  # concepts.ConceptIndex.match, cached
 
 
-@dataclass(frozen=True, slots=True)
-class Translation:
-    """A code of another system as ICD-10-CM, with the evidence in words (crosswalk)."""
-
-    target: Code
-    via: str
-
-
-Translate = Callable[[Code], "tuple[Translation, ...]"]
+Translate = Callable[[Code], "tuple[Translation, ...]"]  # crosswalk.Crosswalk.to_icd10cm
 
 
 def index_rules(rules: Iterable[MappingRule]) -> dict[tuple, tuple[MappingRule, ...]]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from .config import Settings
+from .crosswalk import Crosswalk
 from .knowledge import KnowledgeService
 from .store import Database, SqlMappingStore, SqlTopicStore, open_stores
 
@@ -37,10 +38,12 @@ def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
     from . import bundled, mapping_admin, terminology
     from .content import wiring as content_wiring
 
+    crosswalk = Crosswalk.from_settings(settings)  # a bad INFOBUTTON_SNOMED_MAP fails here, at start
     db, topics, mappings = open_stores(settings.resolved_database_url)
     if settings.seed if seed is None else seed:
         bundled.seed(topics, mappings)
     terminology.warm_up()
+    crosswalk.warm_up()
     knowledge = KnowledgeService(
         db,
         topics,
@@ -50,6 +53,7 @@ def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
         response_size=settings.cache_size,
         check_interval=settings.version_check_interval,
         search=topics.search,
+        translate=crosswalk.to_icd10cm,
         shared=_shared_cache(settings),
     )
     services = Services(settings, db, topics, mappings, knowledge)

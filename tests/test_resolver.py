@@ -127,6 +127,7 @@ def test_match_records_rule_and_distance():
 # -- layers (issue 8): curated → automatic → upstream → free text, each labelled -------------------
 
 from infobutton.concepts import ConceptIndex  # noqa: E402
+from infobutton.crosswalk import Translation  # noqa: E402
 from infobutton.models import Provenance  # noqa: E402
 
 SNOMED = CodeSystem.SNOMEDCT
@@ -220,7 +221,7 @@ def test_upstream_only_for_valid_codes_without_a_local_answer_and_labelled_with_
 def test_translated_codes_resolve_as_icd10cm_and_name_the_translation():
     def translate(code):
         if code.value == "204.00":
-            return (resolver.Translation(Code(ICD, "C91.00"), "CMS GEM: ICD-9-CM 204.00 \u2192 ICD-10-CM C91.00"),)
+            return (Translation(Code(ICD, "C91.00"), "CMS GEM: ICD-9-CM 204.00 \u2192 ICD-10-CM C91.00"),)
         return ()
 
     index = rules(rule("C91", "leukemia", reason="Lymphoid leukemia"))

@@ -1,0 +1,57 @@
+"""Resolution layers end to end (issue 8): translated codes, display names, provenance in the answer."""
+
+from infobutton import create_app
+from infobutton.config import Settings
+from tests.conftest import ICD10CM, SNOMEDCT
+
+ICD9CM = "2.16.840.1.113883.6.103"
+JSON = {"knowledgeResponseType": "application/json"}
+
+
+def entries(response):
+    assert response.status_code == 200, response.data
+    return response.json["feed"]["entry"]
+
+
+def test_openemr_icd9_request_is_answered_through_the_cms_gem(client):
+    """OpenEMR sends ICD-9-CM 204.00 (acute lymphoid leukemia): answered as ICD-10-CM C91.00."""
+    found = entries(client.get("/infobutton", query_string={
+        "mainSearchCriteria.v.c": "204.00", "mainSearchCriteria.v.cs": ICD9CM, **JSON}))
+    assert found[0]["title"]["_value"] == "Acute Lymphocytic Leukemia"
+
+
+def test_snomed_code_with_a_local_map_resolves_as_icd10cm(tmp_path):
+    """A hospital's NLM SNOMED CT → ICD-10-CM map makes a code we have no rule for curated via C91.10."""
+    header = ("id\teffectiveTime\tactive\tmoduleId\trefsetId\treferencedComponentId\treferencedComponentName\t"
+              "mapGroup\tmapPriority\tmapRule\tmapAdvice\tmapTarget\tmapTargetName\tcorrelationId\t"
+              "mapCategoryId\tmapCategoryName")
+    row = ("0a1b2c3d-0000-0000-0000-000000000001\t20250301\t1\t5991000124107\t6011000124106\t277473004\t"
+           "B-cell chronic lymphocytic leukemia (disorder)\t1\t1\tTRUE\tALWAYS C91.10\tC91.10\t"
+           "Chronic lymphocytic leukemia of B-cell type not having achieved remission\t447561005\t"
+           "447637006\tMAP SOURCE CONCEPT IS PROPERLY CLASSIFIED")
+    path = tmp_path / "tls_Icd10cmHumanReadableMap_US1000124_20250301.tsv"
+    path.write_text(header + "\n" + row + "\n", encoding="utf-8")
+    app = create_app(Settings(data_dir=str(tmp_path), version_check_interval=0.0, snomed_map=str(path)))
+    try:
+        found = entries(app.test_client().get("/infobutton", query_string={
+            "mainSearchCriteria.v.c": "277473004", "mainSearchCriteria.v.cs": SNOMEDCT, **JSON}))
+        assert found[0]["title"]["_value"] == "Chronic Lymphocytic Leukemia"
+        knowledge = app.extensions["infobutton"].knowledge
+        from infobutton.request import parse
+
+        [match, *_] = knowledge.resolve(parse([("mainSearchCriteria.v.c", "277473004"),
+                                               ("mainSearchCriteria.v.cs", SNOMEDCT)]))
+        assert match.provenance.value == "curated" and "SNOMED CT map (NLM): 277473004" in match.reason
+    finally:
+        app.extensions["infobutton"].close()
+
+
+def test_display_name_never_overrides_a_valid_icd10cm_code(client):
+    """J06.9 (a cold) sent with a leukemia display name gets no leukemia topic, on any surface."""
+    query = {"mainSearchCriteria.v.c": "J06.9", "mainSearchCriteria.v.cs": ICD10CM,
+             "mainSearchCriteria.v.dn": "Acute myeloid leukemia"}
+    assert entries(client.get("/infobutton", query_string={**query, **JSON})) == []
+    bundle = client.get("/infobutton", query_string={**query, "knowledgeResponseType": "application/fhir+json"})
+    assert bundle.status_code == 200 and not bundle.json.get("entry")
+    page = client.get("/infobutton", query_string={**query, "knowledgeResponseType": "text/html"})
+    assert page.status_code == 200 and "acutemyeloidleukemia.html" not in page.get_data(as_text=True)
