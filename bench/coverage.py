@@ -265,14 +265,19 @@ def print_rows(without: list[Verdict], with_dn: list[Verdict], in_catalogue) -> 
 
 # -- main ----------------------------------------------------------------------------------------
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sampling = parser.add_mutually_exclusive_group()
     sampling.add_argument("--quick", action="store_const", const=20, dest="every",
                           help="every 20th billable code only")
-    sampling.add_argument("--every", type=int, default=1, metavar="N", help="every Nth billable code")
+    sampling.add_argument("--every", type=int, metavar="N", help="every Nth billable code")
     parser.add_argument("--gold", type=Path, default=HERE / "gold.csv")
-    args = parser.parse_args(argv)
+    parser.set_defaults(every=1)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
 
     from infobutton import create_app
     from infobutton.config import Settings

@@ -161,6 +161,11 @@ def test_sweep_counts_answers_by_layer_on_the_real_app(services):
     assert [(v.outcome, v.anywhere) for v in verdicts] == [("right", True), ("wrong", True), ("wrong", False)]
 
 
+@pytest.mark.parametrize("argv, every", [([], 1), (["--quick"], 20), (["--every", "7"], 7)])
+def test_sampling_options(argv, every):
+    assert coverage.parse_args(argv).every == every
+
+
 def test_the_script_reports_and_exits_zero(tmp_path, capsys):
     gold = tmp_path / "gold.csv"
     gold.write_text("code,expected_topic_id,why\nC91.00,acutelymphocyticleukemia,x\nZ38.4,,y\n", encoding="utf-8")
