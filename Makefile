@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench coverage clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ lint: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/throughput.py
+
+coverage: $(BIN)/.installed
+	$(BIN)/python bench/coverage.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
