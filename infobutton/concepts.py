@@ -416,8 +416,21 @@ class ConceptIndex:
                 current = best.get(name.topic_id)
                 if current is None or _rank(found) < _rank(current):
                     best[name.topic_id] = found
-        kept = [m for m in best.values() if not any(m.words < other.words for other in best.values())]
-        return sorted(kept, key=_rank)
+        return sorted(most_specific(best.values()), key=_rank)
+
+
+def most_specific(matches: Iterable[ConceptMatch]) -> list[ConceptMatch]:
+    """Drop a match whose words are a strict subset of another's (Pulmonary Hypertension hides High
+    Blood Pressure), and one that stands only on a MeSH heading where another topic's own name
+    covers the same words (Childhood Leukemia is indexed under MeSH "Leukemia"; an adult's leukemia
+    title names the Leukemia topic, not the childhood one)."""
+    matches = list(matches)
+    named = {m.words for m in matches if m.name.kind != "MeSH heading"}
+    return [
+        m for m in matches
+        if not any(m.words < other.words for other in (o.words for o in matches))
+        and not (m.name.kind == "MeSH heading" and m.words in named)
+    ]
 
 
 def _rank(match: ConceptMatch) -> tuple:

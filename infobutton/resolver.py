@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 
 from . import terminology
-from .concepts import NOT_THE_PATIENTS, ConceptMatch
+from .concepts import NOT_THE_PATIENTS, ConceptMatch, most_specific
 from .crosswalk import Translation
 from .models import (
     Code,
@@ -204,11 +204,11 @@ def _automatic(criterion, codes, request, topic_of, concepts) -> list[tuple[tupl
                       f"{_NAME_KIND[match.name.kind]} \u2018{match.name.text}\u2019")
             found.setdefault(match.topic_id, ((0, rank), match, reason))
         from_text = True
-    # A topic whose words are a strict subset of another's across levels is the less specific one.
-    words = [m.words for _, m, _ in found.values()]
+    # Across levels too, the less specific of two topics goes (concepts.most_specific).
+    kept = {id(m) for m in most_specific(m for _, m, _ in found.values())}
     hits = []
     for topic_id, (key, match, reason) in found.items():
-        if any(match.words < other for other in words):
+        if id(match) not in kept:
             continue
         topic = topic_of(topic_id)
         if topic is None or topic.status != "active":

@@ -120,3 +120,10 @@ def test_stem_and_text_reading():
         "syndrome", "infection", "artery", "abscess", "herpe"]
     read = Text.read("Malignant neoplasm of colon")
     assert {t.value for t in read.tokens} >= {"malignant", "neoplasm", "colon", "cancer", "colorectal"}
+
+
+def test_a_mesh_heading_does_not_stand_beside_a_topic_named_by_the_same_words():
+    leukemia = make("Leukemia")
+    childhood = make("Childhood Leukemia", mesh_headings=(("D007938", "Leukemia"),))
+    index = ConceptIndex([leukemia, childhood])
+    assert [m.topic_id for m in index.match("Plasma cell leukemia in remission")] == ["leukemia"]
