@@ -428,7 +428,7 @@ def most_specific(matches: Iterable[ConceptMatch]) -> list[ConceptMatch]:
     named = {m.words for m in matches if m.name.kind != "MeSH heading"}
     return [
         m for m in matches
-        if not any(m.words < other.words for other in (o.words for o in matches))
+        if not any(m.words < other.words for other in matches)
         and not (m.name.kind == "MeSH heading" and m.words in named)
     ]
 
