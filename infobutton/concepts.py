@@ -175,7 +175,8 @@ FALSE_FRIENDS = re.compile(
     r"leukocyte adhesion|vitreomacular adhesion|adhesions?(?: and \w+)? of (?:the )?iris|"
     r"conjunctival adhesions|adhesions and ankylosis|concussion and edema|chlamydia psittaci|"
     r"rift valley fever|(?:intracranial|ocular|venous|portal) hypertension|"
-    r"detachment of retinal pigment epithelium|cystic fibrosis with pulmonary",
+    r"detachment of retinal pigment epithelium|cystic fibrosis with pulmonary|bipolar type|"
+    r"obsessive-compulsive personality|uterine adnexa|anal skin|adhesions of prepuce",
     re.IGNORECASE,
 )
 _JOINED_PREFIX = re.compile(r"\b(non|anti|pseudo|para)-(?=\w)", re.IGNORECASE)
