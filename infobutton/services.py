@@ -34,7 +34,7 @@ class Services:
 
 def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
     """Connect to the configured database, migrate it, seed it when empty, wire the caches."""
-    from . import bundled, mapping_admin, terminology
+    from . import bundled, mapping_admin, suggestion_admin, terminology
     from .content import wiring as content_wiring
 
     db, topics, mappings = open_stores(settings.resolved_database_url)
@@ -55,6 +55,7 @@ def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
     services = Services(settings, db, topics, mappings, knowledge)
     content_wiring.wire(services)  # upstream responder, scheduled catalogue sync
     mapping_admin.wire(services)  # tokens, mapping admin, usage counts for the gap report
+    suggestion_admin.wire(services)  # suggested mappings, accepted and rejected
     return services
 
 
