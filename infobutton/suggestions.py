@@ -34,7 +34,7 @@ ICD = CodeSystem.ICD10CM
 RuleIndex = Mapping[tuple, tuple[MappingRule, ...]]
 TopicLookup = Callable[[str], "Topic | None"]
 ConceptLookup = Callable[[str], list[ConceptMatch]]
-Rejected = frozenset  # of (CodeSystem, code, topic_id)
+Rejected = frozenset[tuple[CodeSystem, str, str]]  # (code system, code, topic id)
 
 _KIND = {"title": "topic name", "also called": "also-called name", "MeSH heading": "MeSH heading"}
 

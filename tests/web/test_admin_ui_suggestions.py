@@ -92,3 +92,14 @@ def test_reject_then_unreject(client, services, gap):
     text = page(client)
     assert "E11 and below → Diabetes Type 2" in text
     assert services.extra["suggestions"].rejections.all() == []
+
+
+def test_the_api_with_the_session_cookie_needs_the_csrf_header(client, services, gap):
+    signed_in_as(client, services, "editor")
+    body = {"code": "E11", "topic_id": "diabetestype2"}
+    r = client.post("/admin/api/suggestions/accept", json=body)
+    assert r.status_code == 403 and r.get_json()["parameter"] == "X-CSRF-Token"
+    assert client.post("/admin/api/suggestions/reject", json=body).status_code == 403
+    token = csrf_of(page(client))
+    r = client.post("/admin/api/suggestions/accept", json=body, headers={"X-CSRF-Token": token})
+    assert r.status_code == 201
