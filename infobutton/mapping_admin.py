@@ -16,7 +16,7 @@ from . import mapping_csv, resolver, terminology
 from .models import InvalidRequest, MappingRule, TopicMatch
 from .request import parse as parse_request
 from .store.history import SqlHistoryStore
-from .store.mappings import Change, identity, revision, rule_to_dict
+from .store.mappings import Change, identity, revision, rule_from_dict, rule_to_dict
 from .store.tokens import SqlTokenStore
 from .store.usage import SqlUsageStore
 
@@ -124,6 +124,31 @@ class MappingAdmin:
         added = self.store.create(rule, actor=actor, reason=_reason(data))
         self.services.knowledge.refresh_now()
         return added
+
+    def create_many(self, items: list[dict], actor: str, *, action: str = "create",
+                    reason: str = "") -> tuple[list[MappingRule], int | None]:
+        """Add several rules as one version (accepted suggestions), each validated as ``create``
+        validates; any bad one and nothing is written (422, ``line`` = its place in the batch)."""
+        rules, errors, seen = [], [], set()
+        for line, data in enumerate(items, 1):
+            try:
+                rule = self.rule_from(data)
+            except ValidationFailed as exc:
+                errors += [{"line": line, **e} for e in exc.errors]
+                continue
+            if identity(rule) in seen:
+                errors.append({"line": line, "field": "topic_id", "message": "twice in this batch"})
+            seen.add(identity(rule))
+            rules.append(rule)
+        if errors:
+            raise ValidationFailed(errors)
+        if not rules:
+            return [], None
+        version = self.store.apply([Change(None, r) for r in rules], actor=actor, action=action,
+                                   reason=reason[:1000])
+        self.services.knowledge.refresh_now()
+        added = [entry.after for entry in self.history.audit(version=version, limit=len(rules))[0]]
+        return [rule_from_dict(a) for a in reversed(added)], version
 
     def update(self, rule_id: int, data: dict, expected: str | None, actor: str) -> MappingRule:
         if self.store.get(rule_id) is None:

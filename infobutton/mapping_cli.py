@@ -185,3 +185,85 @@ def list_(code_system: str | None, code: str | None, topic_id: str | None, limit
                                                r.scope.value, r.priority, r.reason)))
     if total > len(rules):
         click.echo(f"… {total - len(rules)} more (use --limit)", err=True)
+
+
+# -- suggestions -------------------------------------------------------------------------------
+
+def _pairs(values: tuple[str, ...], option: str) -> list[dict]:
+    from .suggestions import parse_pair
+
+    items = []
+    for value in values:
+        try:
+            code, topic_id = parse_pair(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=option) from None
+        items.append({"code_system": "ICD-10-CM", "code": code, "topic_id": topic_id})
+    return items
+
+
+def _show(suggestion) -> None:
+    verdict = "confident" if suggestion.confident else "review"
+    click.echo(f"{suggestion.code} -> {suggestion.topic_id}\t{suggestion.topic_title}\t"
+               f"{suggestion.scope.value}\t{verdict}")
+    click.echo(f"    evidence: {suggestion.evidence.sentence()}")
+    for doubt in suggestion.doubts:
+        click.echo(f"    doubt: {doubt}")
+    covers = ", ".join(suggestion.covers[:10])
+    more = f" and {len(suggestion.covers) - 10} more" if len(suggestion.covers) > 10 else ""
+    click.echo(f"    covers: {covers}{more}")
+
+
+@mappings.command("suggest")
+@click.option("--codes", default=None, help="ICD-10-CM codes, comma-separated (C91,E11.9).")
+@click.option("--gaps", is_flag=True, help="The gap report's codes.")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3650),
+              help="With --gaps: codes requested in the last N days.")
+@click.option("--prefix", default=None, help="Every billable ICD-10-CM code under a prefix (E11).")
+@click.option("--apply", "apply_", is_flag=True,
+              help="Accept the confident suggestions as curated rules (one version).")
+@click.option("--reject", multiple=True, metavar="CODE:TOPIC",
+              help="Never suggest TOPIC for CODE (and below) again; repeatable.")
+@click.option("--unreject", multiple=True, metavar="CODE:TOPIC", help="Lift a rejection; repeatable.")
+@click.option("--rejected", "list_rejected", is_flag=True, help="List the rejected suggestions.")
+@click.option("--reason", default="", help="Why, for the audit log.")
+@click.option("--actor", default=None, help="Name in the audit log (default cli:<user>).")
+def suggest(codes, gaps, days, prefix, apply_, reject, unreject, list_rejected, reason, actor):
+    """Propose code -> topic mappings from the codes' official ICD-10-CM titles, with evidence.
+
+    A suggestion sits on the category or subcategory whose own title holds the topic's name
+    (scope descendants). It is confident when that title holds no other topic and no curated rule
+    reaches the code; --apply accepts only those."""
+    rejects, unrejects = _pairs(reject, "--reject"), _pairs(unreject, "--unreject")
+    if apply_ and not (codes or gaps or prefix):
+        raise click.UsageError("--apply needs --codes, --gaps or --prefix")
+    if not (codes or gaps or prefix or rejects or unrejects or list_rejected):
+        raise click.UsageError("give --codes, --gaps or --prefix (or --reject/--unreject/--rejected)")
+    services = _services()
+    admin = services.extra["suggestions"]
+    who = _actor(actor)
+    try:
+        for key in admin.reject(rejects, who, reason) if rejects else ():
+            click.echo(f"rejected {key[1]} -> {key[2]}")
+        for key in admin.unreject(unrejects, who, reason) if unrejects else ():
+            click.echo(f"un-rejected {key[1]} -> {key[2]}")
+        if list_rejected:
+            for r in admin.rejections.all():
+                click.echo(f"rejected\t{r.code}\t{r.topic_id}\t{r.actor}\t{r.at}\t{r.reason}")
+        if not (codes or gaps or prefix):
+            return
+        found = admin.suggest(admin.codes(codes=codes, prefix=prefix, gaps=gaps, days=days))
+        for suggestion in found:
+            _show(suggestion)
+        confident = sum(s.confident for s in found)
+        click.echo(f"{len(found)} suggestion(s), {confident} confident")
+        if apply_:
+            rules, version = admin.apply(found, who, reason)
+            if version is None:
+                click.echo("nothing to apply")
+            else:
+                click.echo(f"applied {len(rules)} as curated rules: version {version}")
+    except InvalidRequest as exc:
+        _fail(exc)
+    finally:
+        services.close()

@@ -34,9 +34,12 @@ def _errors(*codes: int) -> dict:
 
 
 def _param(name: str, description: str, schema: dict | None = None, where: str = "query",
-           required: bool = False) -> dict:
+           required: bool = False, examples: list | None = None) -> dict:
+    schema = schema or {"type": "string"}
+    if examples:
+        schema = {**schema, "examples": examples}
     return {"name": name, "in": where, "required": required, "description": description,
-            "schema": schema or {"type": "string"}}
+            "schema": schema}
 
 
 _PAGE = [_param("limit", "Page size", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
@@ -141,7 +144,8 @@ _SCHEMAS = {
             "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
             "actor": {"type": "string"},
             "action": {"type": "string",
-                       "enum": ["create", "update", "delete", "import", "restore", "replace"]},
+                       "enum": ["create", "update", "delete", "import", "restore", "replace",
+                                "accept"]},
             "mapping_id": {"type": ["integer", "null"]},
             "before": {"oneOf": [_ref("Mapping"), {"type": "null"}]},
             "after": {"oneOf": [_ref("Mapping"), {"type": "null"}]},
@@ -160,7 +164,54 @@ _SCHEMAS = {
                        "code": {"type": "string"}, "display": {"type": "string"},
                        "valid": {"type": "boolean"}, "requests": {"type": "integer"},
                        "unmatched": {"type": "integer"}, "last_day": {"type": "string"},
-                       "now_mapped": {"type": "boolean"}},
+                       "now_mapped": {"type": "boolean"},
+                       "suggestions": {"type": "array", "items": _ref("Suggestion"),
+                                       "description": "Proposed rules that would answer it"}},
+    },
+    "Suggestion": {
+        "type": "object",
+        "description": "A proposed curated rule, with the evidence: which official ICD-10-CM "
+                       "title holds which topic name. Confident only when the match is on the "
+                       "code's own title, no other topic matches there, and no curated rule "
+                       "reaches the code (or sits below it).",
+        "properties": {
+            "code_system": {"type": "string"}, "code_system_oid": {"type": "string"},
+            "code": {"type": "string", "examples": ["E11"]},
+            "topic_id": {"type": "string", "examples": ["diabetestype2"]},
+            "topic_title": {"type": "string"},
+            "scope": {"type": "string", "enum": ["exact", "descendants"]},
+            "confident": {"type": "boolean"},
+            "doubts": {"type": "array", "items": {"type": "string"},
+                       "description": "Why it is not confident (empty when it is)"},
+            "covers": {"type": "array", "items": {"type": "string"},
+                       "description": "The asked codes the rule would answer"},
+            "evidence": {"type": "object", "properties": {
+                "code": {"type": "string"}, "title": {"type": "string"},
+                "name": {"type": "string"},
+                "kind": {"type": "string", "enum": ["title", "also called", "MeSH heading"]},
+                "words": {"type": "array", "items": {"type": "string"}},
+                "exact": {"type": "boolean"}, "text": {"type": "string"}}},
+            "reason": {"type": "string", "description": "The rule's reason when accepted"},
+        },
+        "required": ["code_system", "code", "topic_id", "scope", "confident", "evidence"],
+    },
+    "SuggestionKey": {
+        "type": "object",
+        "required": ["code", "topic_id"],
+        "properties": {
+            "code_system": {"type": "string", "default": "ICD-10-CM"},
+            "code": {"type": "string", "examples": ["E11"]},
+            "topic_id": {"type": "string", "examples": ["diabetestype2"]},
+            "reason": {"type": "string", "description": "Why (rejections)"},
+            "change_reason": {"type": "string", "description": "Why, for the audit log (accept)"},
+        },
+    },
+    "Rejection": {
+        "type": "object",
+        "properties": {"code_system": {"type": "string"}, "code_system_oid": {"type": "string"},
+                       "code": {"type": "string"}, "topic_id": {"type": "string"},
+                       "at": {"type": "string", "format": "date-time"},
+                       "actor": {"type": "string"}, "reason": {"type": "string"}},
     },
     "Token": {
         "type": "object",
@@ -283,6 +334,56 @@ _PATHS = {
         "responses": {"200": _json({"type": "object", "properties": {
             "days": {"type": "integer"}, "items": {"type": "array", "items": _ref("Gap")}}}),
             **_errors(400, 401)}}},
+    "/admin/api/suggestions": {"get": {
+        "summary": "Proposed code → topic rules with their evidence",
+        "operationId": "listSuggestions",
+        "description": "For listed codes, the gap report's codes, or every billable ICD-10-CM code "
+                       "under a prefix (exactly one). Never what a curated rule already says, "
+                       "nor what was rejected.",
+        "parameters": [
+            _param("codes", "ICD-10-CM codes, comma-separated", examples=["E11.9,C91.00"]),
+            _param("prefix", "Every billable ICD-10-CM code under this prefix",
+                   examples=["E11"]),
+            _param("gaps", "1: the gap report's codes", {"type": "boolean"}),
+            _param("days", "With gaps: days back, today included",
+                   {"type": "integer", "minimum": 1, "maximum": 3650, "default": 30}),
+        ],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "items": {"type": "array", "items": _ref("Suggestion")},
+            "total": {"type": "integer"}, "confident": {"type": "integer"},
+            "codes": {"type": "integer", "description": "How many codes were looked at"}}}),
+            **_errors(400, 401)}}},
+    "/admin/api/suggestions/accept": {"post": {
+        "summary": "Accept a suggestion: it becomes a curated rule (audited as accept)",
+        "operationId": "acceptSuggestion",
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": _ref("SuggestionKey")}}},
+        "responses": {"201": _json(_ref("Mapping"), "Created; ETag is the revision"),
+                      **_errors(400, 401, 403, 422),
+                      "409": _problem("Not a current suggestion: already curated, rejected, or no "
+                                      "title holds the topic's name")}}},
+    "/admin/api/suggestions/reject": {"post": {
+        "summary": "Reject a suggestion: never suggested again for the code or below it",
+        "operationId": "rejectSuggestion",
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": _ref("SuggestionKey")}}},
+        "responses": {"201": _json(_ref("Rejection"), "Rejected"),
+                      "200": _json(_ref("Rejection"), "Already rejected (unchanged)"),
+                      **_errors(400, 401, 403, 422)}}},
+    "/admin/api/suggestions/rejections": {
+        "get": {"summary": "Rejected suggestions", "operationId": "listRejections",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "items": {"type": "array", "items": _ref("Rejection")}}}), **_errors(401)}},
+        "delete": {"summary": "Un-reject: the suggestion may be made again",
+                   "operationId": "unrejectSuggestion",
+                   "parameters": [_param("code_system", "OID, URI or name (default ICD-10-CM)"),
+                                  _param("code", "The rejected code", required=True),
+                                  _param("topic_id", "The rejected topic", required=True),
+                                  _param("reason", "Why, for the audit log")],
+                   "responses": {"204": {"description": "Un-rejected"},
+                                 **_errors(401, 403, 422),
+                                 "404": _problem("That suggestion is not rejected")}},
+    },
     "/admin/api/tokens": {
         "get": {"summary": "List tokens (admin)", "operationId": "listTokens",
                 "responses": {"200": _json({"type": "object", "properties": {

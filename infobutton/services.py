@@ -35,7 +35,7 @@ class Services:
 
 def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
     """Connect to the configured database, migrate it, seed it when empty, wire the caches."""
-    from . import bundled, mapping_admin, terminology
+    from . import bundled, mapping_admin, suggestion_admin, terminology
     from .content import wiring as content_wiring
 
     crosswalk = Crosswalk.from_settings(settings)  # a bad INFOBUTTON_SNOMED_MAP fails here, at start
@@ -59,6 +59,7 @@ def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
     services = Services(settings, db, topics, mappings, knowledge)
     content_wiring.wire(services)  # upstream responder, scheduled catalogue sync
     mapping_admin.wire(services)  # tokens, mapping admin, usage counts for the gap report
+    suggestion_admin.wire(services)  # suggested mappings, accepted and rejected
     return services
 
 

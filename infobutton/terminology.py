@@ -133,3 +133,22 @@ def describe(code: Code) -> str:
     if code.system is CodeSystem.ICD10CM and is_valid(code):
         return _icd10cm().get_description(code.value)
     return ""
+
+
+@functools.cache
+def _billable() -> tuple[str, ...]:
+    cm = _icd10cm()
+    return tuple(c for c in cm.get_all_codes(True) if cm.is_leaf(c) and not cm.is_chapter_or_block(c))
+
+
+_PREFIX = re.compile(r"^[A-Z][0-9A-Z.]{0,7}$")
+
+
+def billable_under(prefix: str) -> list[str]:
+    """Billable ICD-10-CM codes (leaves of the tabular list) whose code starts with ``prefix``
+    (``E11``, ``E116`` = ``E11.6``, ``C9``), in tabular order; InvalidRequest for a prefix that
+    cannot start a code."""
+    value = normalise(CodeSystem.ICD10CM, prefix)
+    if not _PREFIX.match(value):
+        raise InvalidRequest("prefix", f"{prefix!r} cannot start an ICD-10-CM code (e.g. E11)")
+    return [c for c in _billable() if c.startswith(value)]

@@ -71,3 +71,121 @@ def test_validate_and_a_bad_import_writes_nothing(run, tmp_path):
     good.write_text(HEADER + "ICD-10-CM,D47.9,leukemia,,,,,,\n")
     assert "1 rules, all valid" in run("mappings", "validate", str(good)).stdout
     assert run("mappings", "list", "--code-system", "nope").exit_code == 1
+
+
+# -- mappings suggest ----------------------------------------------------------------------------
+
+def _topics(tmp_path):
+    """The CLI's database (first start seeds it) plus two topics the shipped catalogue lacks."""
+    from infobutton.config import Settings
+    from infobutton.models import Topic
+    from infobutton.services import build_services
+
+    services = build_services(Settings(data_dir=str(tmp_path)))
+    services.topics.upsert([
+        Topic(id=tid, title=title, url=f"https://medlineplus.gov/{tid}.html", language="en")
+        for tid, title in (("diabetestype2", "Diabetes Type 2"), ("diabetestype1", "Diabetes Type 1"))])
+    services.close()
+
+
+@pytest.fixture
+def diabetes(run, tmp_path):
+    _topics(tmp_path)
+    return run
+
+
+def _answer(app, code: str):
+    from infobutton.request import parse
+
+    from .conftest import icd
+
+    knowledge = app.extensions["infobutton"].knowledge
+    knowledge.refresh_if_stale()
+    return [(m.topic.id, m.provenance.value, m.reason) for m in knowledge.resolve(parse(icd(code).items()))]
+
+
+def test_suggest_lists_proposals_with_their_evidence(diabetes):
+    out = diabetes("mappings", "suggest", "--codes", "E11.9, e1165,C91.00").stdout
+    assert out.splitlines()[:3] == [
+        "E11 -> diabetestype2\tDiabetes Type 2\tdescendants\tconfident",
+        "    evidence: ICD-10-CM title \u2018Type 2 diabetes mellitus\u2019 (E11) holds the topic name"
+        " \u2018Diabetes Type 2\u2019",
+        "    covers: E11.9, E11.65",
+    ]
+    assert "C91" not in out  # curated already (shipped mappings)
+    assert out.splitlines()[-1] == "1 suggestion(s), 1 confident"
+    prefix = diabetes("mappings", "suggest", "--prefix", "E11").stdout
+    assert prefix.startswith("E11 -> diabetestype2\t") and "and 77 more" in prefix  # 87 codes
+    assert prefix.count(" -> ") == 1
+
+
+def test_suggest_apply_creates_audited_curated_rules_as_one_version(diabetes, tmp_path):
+    from infobutton import create_app
+    from infobutton.config import Settings
+    from infobutton.store.history import SqlHistoryStore
+
+    app = create_app(Settings(data_dir=str(tmp_path), version_check_interval=0.0))
+    try:
+        assert _answer(app, "E11.9")[0][:2] == ("diabetestype2", "automatic")
+        before = app.extensions["infobutton"].mappings.version()
+        done = diabetes("mappings", "suggest", "--codes", "E11.9,E10.9,C90.10", "--apply",
+                        "--actor", "ana")
+        assert done.exit_code == 0
+        assert "C90.1 -> leukemia" in done.stdout and "review" in done.stdout  # shown, not applied
+        assert done.stdout.splitlines()[-1] == f"applied 2 as curated rules: version {before + 1}"
+        services = app.extensions["infobutton"]
+        # The running app serves it without a restart: curated now, with the evidence as reason.
+        topic, provenance, reason = _answer(app, "E11.9")[0]
+        assert (topic, provenance) == ("diabetestype2", "curated")
+        assert reason == ("curated rule for ICD-10-CM E11 and below: suggested: ICD-10-CM title"
+                          " \u2018Type 2 diabetes mellitus\u2019 (E11) holds the topic name"
+                          " \u2018Diabetes Type 2\u2019")
+        assert _answer(app, "E10.65")[0][:2] == ("diabetestype1", "curated")
+        version = SqlHistoryStore(services.db).version(before + 1)
+        assert (version.actor, version.action) == ("ana", "accept")
+        assert "E11 \u2192 diabetestype2" in version.reason and "Type 1 diabetes mellitus" in version.reason
+        entries, total = SqlHistoryStore(services.db).audit(version=before + 1)
+        assert total == 2 and {e.after["code"] for e in entries} == {"E11", "E10"}
+        assert not services.mappings.find(code="C90.1")[1]
+        again = diabetes("mappings", "suggest", "--codes", "E11.9,E10.9", "--apply")
+        assert "0 suggestion(s)" in again.stdout and "nothing to apply" in again.stdout
+        assert services.mappings.version() == before + 1
+    finally:
+        app.extensions["infobutton"].close()
+
+
+def test_suggest_reject_and_unreject(diabetes):
+    done = diabetes("mappings", "suggest", "--reject", "E11:diabetestype2", "--reason", "by hand",
+                    "--actor", "ana")
+    assert done.stdout == "rejected E11 -> diabetestype2\n"
+    assert "0 suggestion(s)" in diabetes("mappings", "suggest", "--codes", "E11.9").stdout
+    listed = diabetes("mappings", "suggest", "--rejected").stdout
+    assert listed.startswith("rejected\tE11\tdiabetestype2\tana\t") and listed.endswith("\tby hand\n")
+    assert "nothing to apply" in diabetes("mappings", "suggest", "--prefix", "E11", "--apply").stdout
+    assert diabetes("mappings", "suggest", "--unreject", "E11:diabetestype2").stdout == \
+        "un-rejected E11 -> diabetestype2\n"
+    assert "1 confident" in diabetes("mappings", "suggest", "--codes", "E11.9").stdout
+
+
+def test_suggest_for_the_gap_report(diabetes, app, client):
+    from .conftest import icd
+
+    client.get("/infobutton", query_string=icd("E11.65"))
+    app.extensions["infobutton"].extra["usage"].flush()
+    out = diabetes("mappings", "suggest", "--gaps", "--days", "7").stdout
+    assert out.startswith("E11 -> diabetestype2\t") and "covers: E11.65\n" in out
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--codes", "E11.9,XX1"], 1, "codes: not ICD-10-CM codes: XX1"),
+    (["--prefix", "S"], 1, "covers 31052 billable codes"),
+    (["--prefix", "1"], 1, "cannot start an ICD-10-CM code"),
+    (["--codes", "E11.9", "--prefix", "E11"], 1, "exactly one of"),
+    (["--reject", "E11:nosuchtopic"], 1, "no topic 'nosuchtopic'"),
+    (["--reject", "E11"], 2, "CODE:TOPIC"),
+    ([], 2, "give --codes"),
+    (["--apply"], 2, "--apply needs"),
+])
+def test_suggest_refuses_bad_input(diabetes, args, code, message):
+    done = diabetes("mappings", "suggest", *args)
+    assert done.exit_code == code and message in done.stderr

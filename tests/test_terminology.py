@@ -49,3 +49,13 @@ def test_icd10cm_validity_and_hierarchy():
 ])
 def test_check_digits_and_shapes(system, value, valid):
     assert terminology.is_valid(Code(system, value)) is valid
+
+
+def test_billable_codes_under_a_prefix():
+    e11 = terminology.billable_under("E11")
+    assert len(e11) == 87 and e11[0] == "E11.00" and "E11.9" in e11 and "E11.6" not in e11
+    assert terminology.billable_under("e116") == [c for c in e11 if c.startswith("E11.6")]
+    assert terminology.billable_under("E11.9") == ["E11.9"]
+    for bad in ("", "1", "<x>", "E11.9.9.9.9"):
+        with pytest.raises(InvalidRequest):
+            terminology.billable_under(bad)

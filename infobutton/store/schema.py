@@ -50,6 +50,11 @@ from . import history, tokens, usage  # noqa: E402
 
 SCHEMAS += [history.SCHEMA, tokens.SCHEMA, usage.SCHEMA]
 
+# Suggested mappings (issue 8): rejections and their audit.
+from . import rejections  # noqa: E402
+
+SCHEMAS += [rejections.SCHEMA]
+
 
 def migrate(db: Database) -> None:
     """Create what is missing; never drops or rewrites data."""

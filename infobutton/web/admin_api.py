@@ -20,6 +20,7 @@ from ..services import current_services
 from ..store.history import SqlHistoryStore
 from ..store.mappings import MappingConflict, revision, rule_from_dict
 from ..store.tokens import SqlTokenStore
+from ..suggestion_admin import SuggestionAdmin, rejection_json, suggestion_json
 from .admin_auth import Unauthenticated, require
 
 bp = Blueprint("admin_api", __name__)
@@ -293,7 +294,56 @@ def gaps():
     report = current_services().extra["usage"].gaps(
         days=_int("days", 30, 1, 3650), limit=_int("limit", 200, 1, 1000),
         include_mapped=_flag("include_mapped"))
-    return {"days": _int("days", 30, 1, 3650), "items": report}
+    return {"days": _int("days", 30, 1, 3650), "items": _suggestions().annotate_gaps(report)}
+
+
+# -- suggestions -----------------------------------------------------------------------------
+
+def _suggestions() -> SuggestionAdmin:
+    return current_services().extra["suggestions"]
+
+
+@bp.get("/admin/api/suggestions")
+@require("viewer")
+def suggestions():
+    admin = _suggestions()
+    codes = admin.codes(codes=request.args.get("codes"), prefix=request.args.get("prefix"),
+                        gaps=_flag("gaps"), days=_int("days", 30, 1, 3650))
+    found = admin.suggest(codes)
+    return {"items": [suggestion_json(s) for s in found], "total": len(found),
+            "confident": sum(s.confident for s in found), "codes": len(codes)}
+
+
+@bp.post("/admin/api/suggestions/accept")
+@require("editor")
+def accept_suggestion():
+    return _mapping_response(_suggestions().accept(_json_body(), g.admin.name), 201)
+
+
+@bp.post("/admin/api/suggestions/reject")
+@require("editor")
+def reject_suggestion():
+    body = _json_body()
+    admin = _suggestions()
+    key = admin.key_of(body)
+    new = admin.reject([body], g.admin.name, str(body.get("reason") or ""))
+    return rejection_json(admin.rejections.get(key)), 201 if new else 200
+
+
+@bp.get("/admin/api/suggestions/rejections")
+@require("viewer")
+def rejections():
+    return {"items": [rejection_json(r) for r in _suggestions().rejections.all()]}
+
+
+@bp.delete("/admin/api/suggestions/rejections")
+@require("editor")
+def unreject_suggestion():
+    params = {k: request.args.get(k, "") for k in ("code_system", "code", "topic_id")}
+    if not _suggestions().unreject([params], g.admin.name, request.args.get("reason", "")):
+        raise InvalidRequest("topic_id", f"{params['topic_id']} is not rejected for"
+                             f" {params['code']}", 404)
+    return Response(status=204)
 
 
 def _tokens() -> SqlTokenStore:

@@ -362,7 +362,67 @@ def gaps():
     except ValueError:
         days = 30
     report = current_services().extra["usage"].gaps(days=days)
-    return _page("admin/gaps.html", report=report, days=days)
+    suggestions = _suggestions()
+    return _page("admin/gaps.html", report=suggestions.annotate_gaps(report), days=days,
+                 rejections=suggestions.rejections.all())
+
+
+# -- suggestions -----------------------------------------------------------------------------
+
+def _suggestions():
+    return current_services().extra["suggestions"]
+
+
+def _back_to_gaps() -> Response:
+    try:
+        days = min(max(int(request.form.get("days", 30)), 1), 3650)
+    except ValueError:
+        days = 30
+    return redirect(url_for("admin_ui.gaps", days=days), 303)
+
+
+def _suggestion_fields() -> dict:
+    return {k: request.form.get(k, "") for k in ("code_system", "code", "topic_id")}
+
+
+@bp.post("/suggestions/accept")
+def accept_suggestion():
+    user = _user("editor")
+    try:
+        rule = _suggestions().accept(_suggestion_fields(), user.name)
+    except InvalidRequest as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Mapping {rule.id} added ({rule.code_system.label} {rule.code} and below → "
+              f"{rule.topic_id}); it is live now.")
+    return _back_to_gaps()
+
+
+@bp.post("/suggestions/reject")
+def reject_suggestion():
+    user = _user("editor")
+    fields = _suggestion_fields()
+    try:
+        _suggestions().reject([fields], user.name, request.form.get("reason", ""))
+    except InvalidRequest as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"{fields['topic_id']} will not be suggested for {fields['code']} (or below) again.")
+    return _back_to_gaps()
+
+
+@bp.post("/suggestions/unreject")
+def unreject_suggestion():
+    user = _user("editor")
+    fields = _suggestion_fields()
+    try:
+        done = _suggestions().unreject([fields], user.name, request.form.get("reason", ""))
+    except InvalidRequest as exc:
+        flash(exc.message, "error")
+    else:
+        if done:
+            flash(f"{fields['topic_id']} may be suggested for {fields['code']} again.")
+    return _back_to_gaps()
 
 
 # -- tokens ----------------------------------------------------------------------------------

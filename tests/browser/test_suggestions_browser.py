@@ -1,0 +1,74 @@
+"""A librarian accepts a suggested mapping from the gap report in a real browser, and rejects
+another: one click each, and the infobutton answer turns curated."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from infobutton import create_app
+from infobutton.config import Settings
+from infobutton.models import Topic
+from infobutton.request import parse
+
+from ..conftest import icd
+from .test_admin_browser import browser, page  # noqa: F401 (fixtures)
+
+TOPICS = [Topic(id=tid, title=title, language="en", url=f"https://medlineplus.gov/{tid}.html")
+          for tid, title in (("diabetestype2", "Diabetes Type 2"), ("crohnsdisease", "Crohn's Disease"),
+                             ("enteritis", "Enteritis"))]
+
+
+@pytest.fixture
+def server(tmp_path):
+    app = create_app(Settings(data_dir=str(tmp_path), version_check_interval=0.0))
+    services = app.extensions["infobutton"]
+    services.topics.upsert(TOPICS)
+    token = services.extra["tokens"].create("Lena Librarian", "editor")
+    client = app.test_client()
+    for code in ("E11.9", "K50.00"):
+        client.get("/infobutton", query_string=icd(code))
+    services.extra["usage"].flush()
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}", token, services
+    httpd.shutdown()
+    services.close()
+
+
+def provenance(services, code: str) -> list[tuple[str, str]]:
+    services.knowledge.refresh_if_stale()
+    return [(m.topic.id, m.provenance.value) for m in services.knowledge.resolve(parse(icd(code).items()))]
+
+
+def test_accept_and_reject_from_the_gap_report(server, page, tmp_path):  # noqa: F811
+    base, token, services = server
+    assert provenance(services, "E11.9") == [("diabetestype2", "automatic")]
+    page.goto(f"{base}/admin/signin?next=/admin/gaps")
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/admin/gaps")
+
+    diabetes = page.locator("#gaps tr", has_text="E11.9")
+    assert "holds the topic name \u2018Diabetes Type 2\u2019" in diabetes.inner_text()
+    assert "confident" in diabetes.inner_text()
+    crohn = page.locator("#gaps tr", has_text="K50.00")
+    assert "also holds Enteritis" in crohn.inner_text()
+    page.screenshot(path=str(tmp_path / "gaps-suggestions.png"), full_page=True)
+
+    diabetes.get_by_role("button", name="Accept E11 \u2192 Diabetes Type 2").click()
+    assert "it is live now" in page.locator(".flash").inner_text()
+    assert page.locator("#gaps tr", has_text="E11.9").count() == 0
+    assert provenance(services, "E11.9") == [("diabetestype2", "curated")]
+
+    page.locator("#gaps tr", has_text="K50.00").get_by_role("button", name="Reject K50 \u2192 Enteritis").click()
+    assert "will not be suggested" in page.locator(".flash").inner_text()
+    row = page.locator("#gaps tr", has_text="K50.00")
+    assert row.locator("li.suggestion[data-topic=enteritis]").count() == 0
+    assert row.locator("li.suggestion[data-topic=crohnsdisease]").count() == 1
+    assert page.locator("#rejections tr", has_text="enteritis").count() == 1
+    page.screenshot(path=str(tmp_path / "gaps-after.png"), full_page=True)
+    assert page.problems == []
