@@ -241,17 +241,23 @@ class Text:
         tokens = [_Token(s, float(i), frozenset({i}), cased and _is_abbreviation(w))
                   for i, (w, s) in enumerate(zip(raw, stems, strict=True))]
         words = list(stems)
-        for phrase, meaning in _LEXICON:
+        for phrase, meaning in _candidates(_LEXICON_BY_FIRST, stems):
             for start in _occurrences(phrase, stems):
                 span = frozenset(range(start, start + len(phrase)))
                 tokens += [_Token(value, start + k * 0.01, span, False, True) for k, value in enumerate(meaning)]
-        for phrase, meaning in _UNMASKED:
+        for phrase, meaning in _candidates(_UNMASKED_BY_FIRST, raw_stems):
             # A phrase the masks hid: its words join the text's words after the visible ones.
             for start in _occurrences(phrase, raw_stems):
                 span = frozenset(range(len(words), len(words) + len(phrase)))
                 words += raw_stems[start:start + len(phrase)]
                 tokens += [_Token(value, min(span) + k * 0.01, span, False, True) for k, value in enumerate(meaning)]
         return cls(text, tuple(tokens), tuple(words))
+
+
+def _candidates(by_first: dict, stems: list[str]) -> list:
+    """The lexicon entries whose first word is in the text, in lexicon order."""
+    found = {i for s in set(stems) for i in by_first.get(s, ())}
+    return [entry for i, entry in enumerate(by_first[None]) if i in found]
 
 
 def _occurrences(phrase: tuple[str, ...], stems: list[str]) -> list[int]:
@@ -266,8 +272,15 @@ def _lexicon(pairs) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
     )
 
 
-_LEXICON = _lexicon(LEXICON)
-_UNMASKED = _lexicon(UNMASKED_LEXICON)
+def _by_first(entries) -> dict:
+    index: dict = {None: entries}
+    for i, (phrase, _) in enumerate(entries):
+        index.setdefault(phrase[0], []).append(i)
+    return index
+
+
+_LEXICON_BY_FIRST = _by_first(_lexicon(LEXICON))
+_UNMASKED_BY_FIRST = _by_first(_lexicon(UNMASKED_LEXICON))
 
 
 @dataclass(frozen=True, slots=True)
