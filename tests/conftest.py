@@ -72,6 +72,17 @@ def services(app):
     return app.extensions["infobutton"]
 
 
+@pytest.fixture
+def synced_catalogue(services):
+    """The app's catalogue with the leukemia family as a sync of the MedlinePlus export would leave
+    it (summaries, also-called names, Spanish twins: ``tests/synced_topics.py``), for tests of
+    what the responder does with full topics."""
+    from tests.synced_topics import synced
+
+    services.topics.upsert(synced(services.topics.all()))
+    return services.topics
+
+
 @pytest.fixture(scope="session")
 def knowledge_schema():
     """lxml XMLSchema of the HL7 Knowledge Response, or a skip where ../shared is absent."""

@@ -1,34 +1,122 @@
-"""The mappings and topics shipped with the project are complete and consistent."""
+"""The mappings and topics shipped with the project: complete, consistent, and nothing in them
+that a named source did not give (the seed page, the MedlinePlus topic index)."""
+
+import csv
+import re
+
+import pytest
 
 from infobutton import bundled, terminology
+from infobutton.content.medlineplus_xml import has_text, topic_id
+from infobutton.content.page import parse_page
 from infobutton.models import Code, CodeSystem
 
-EXPECTED_TOPICS = {"leukemia", "acutelymphocyticleukemia", "acutemyeloidleukemia",
+from .conftest import SEED_PAGE, SHARED, require
+
+INDEX = SHARED / "medlineplus" / "topic-index-2026-10.tsv"
+LEUKEMIA_FAMILY = {"leukemia", "acutelymphocyticleukemia", "acutemyeloidleukemia",
                    "chroniclymphocyticleukemia", "chronicmyeloidleukemia", "childhoodleukemia"}
 
 
-def test_every_topic_has_a_spanish_twin_that_points_back():
-    topics = {t.id: t for t in bundled.load_topics()}
-    assert EXPECTED_TOPICS | {f"{t}-es" for t in EXPECTED_TOPICS} == set(topics)
-    for tid in EXPECTED_TOPICS:
-        en, es = topics[tid], topics[f"{tid}-es"]
-        assert en.language == "en" and es.language == "es"
-        assert en.twin.id == es.id and es.twin.id == en.id
-        assert en.url.startswith("https://medlineplus.gov/") and "/spanish/" in es.url
-        assert en.summary_html and es.summary_html and en.primary_institute
+@pytest.fixture(scope="module")
+def topics():
+    return {t.id: t for t in bundled.load_topics()}
 
 
-def test_leukemia_topic_carries_the_seed_page_sections():
-    leukemia = next(t for t in bundled.load_topics() if t.id == "leukemia")
-    categories = {s.category for s in leukemia.sites}
-    assert {"Start Here", "Diagnosis and Tests", "Treatments and Therapies", "Related Issues", "Specifics",
-            "Genetics", "Statistics and Research", "Clinical Trials", "Find an Expert",
-            "Patient Handouts"} <= categories
-    assert {r.id for r in leukemia.related} == EXPECTED_TOPICS - {"leukemia"}
+@pytest.fixture(scope="module")
+def seed_page():
+    require(SEED_PAGE.exists(), f"{SEED_PAGE} not found")
+    return parse_page(SEED_PAGE.read_bytes())
 
 
-def test_every_rule_is_valid_and_targets_a_bundled_topic():
-    topics = {t.id for t in bundled.load_topics()}
+@pytest.fixture(scope="module")
+def index_rows():
+    require(INDEX.exists(), f"{INDEX} not found")
+    with INDEX.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def test_topic_ids_are_unique_across_the_files():
+    ids = [t.id for t in bundled.load_topics()]
+    assert len(ids) == len(set(ids))
+
+
+def test_leukemia_is_the_seed_page_as_medlineplus_published_it(topics, seed_page):
+    leukemia = topics["leukemia"]
+    assert leukemia.source == "medlineplus"
+    assert (leukemia.title, leukemia.url) == ("Leukemia", "https://medlineplus.gov/leukemia.html")
+    assert leukemia.summary_html == seed_page.summary_html
+    assert leukemia.summary_html.startswith("<p>Leukemia is cancer of the white blood cells.")
+    assert leukemia.meta_desc == seed_page.meta_desc
+    assert (leukemia.date_updated, leukemia.date_reviewed, leukemia.date_created) == ("2020-01-31",
+                                                                                      "2016-05-19", "")
+    assert leukemia.related == seed_page.related
+    assert {r.id for r in leukemia.related} == LEUKEMIA_FAMILY - {"leukemia"}
+    assert leukemia.primary_institute.title == "National Cancer Institute"
+    assert (leukemia.image_url, leukemia.image_alt) == (seed_page.image_url, seed_page.image_alt)
+    assert leukemia.twin.url == "https://medlineplus.gov/spanish/leukemia.html"
+    # the capture gives no link URLs: no link is shipped rather than links written from memory
+    assert leukemia.sites == () and leukemia.encyclopedia == ()
+    assert not leukemia.also_called and not leukemia.groups and not leukemia.mesh_headings
+
+
+def test_every_index_row_is_shipped_link_only_with_its_exact_title_and_url(topics, index_rows):
+    assert len(index_rows) == 204
+    for row in index_rows:
+        topic = topics[topic_id(row["url"])]
+        assert (topic.title, topic.url, topic.language, topic.source) == (
+            row["title"], row["url"], "en", "index"), row
+        assert not has_text(topic) and not (topic.date_created or topic.date_updated or topic.date_reviewed)
+        assert topic.twin is None and not topic.related and topic.primary_institute is None
+
+
+def test_the_index_file_keeps_the_medlineplus_ids(index_rows):
+    (path,) = [p for p in bundled.topic_files() if p.name == "topic-index-2026-10.xml"]
+    shipped = dict(re.findall(r'url="([^"]+)" id="(\d+)"', path.read_text(encoding="utf-8")))
+    assert shipped == {row["url"]: row["medlineplus_id"] for row in index_rows}
+
+
+def test_only_the_seed_topic_has_text(topics):
+    with_text = {t.id for t in topics.values() if has_text(t) or t.date_updated or t.date_reviewed
+                 or t.image_url or t.related or t.primary_institute}
+    assert with_text == {"leukemia"}
+    assert {t.source for t in topics.values()} == {"medlineplus", "index"}
+    assert [t.id for t in topics.values() if t.source == "medlineplus"] == ["leukemia"]
+
+
+def test_the_only_spanish_topic_is_leukemias_twin(topics):
+    spanish = [t for t in topics.values() if t.language == "es"]
+    assert [(t.id, t.title, t.url, t.source) for t in spanish] == [
+        ("leukemia-es", "Leucemia", "https://medlineplus.gov/spanish/leukemia.html", "index")]
+    assert spanish[0].twin.id == "leukemia" and topics["leukemia"].twin.id == "leukemia-es"
+    assert not has_text(spanish[0])
+
+
+def test_named_topics_outside_the_index_are_link_only(topics):
+    expected = {
+        "childhoodleukemia": ("Childhood Leukemia", "https://medlineplus.gov/childhoodleukemia.html"),
+        "myeloproliferativedisorders": ("Myeloproliferative Disorders",
+                                        "https://medlineplus.gov/myeloproliferativedisorders.html"),
+        "lymphoma": ("Lymphoma", "https://medlineplus.gov/lymphoma.html"),
+    }
+    for tid, (title, url) in expected.items():
+        topic = topics[tid]
+        assert (topic.title, topic.url, topic.source) == (title, url, "index")
+        assert not has_text(topic)
+
+
+def test_every_file_names_its_source_in_a_header_comment():
+    names = {p.name: p.read_text(encoding="utf-8") for p in bundled.topic_files()}
+    assert set(names) == {"seed-leukemia.xml", "topic-index-2026-10.xml", "not-in-index.xml"}
+    assert "000_64b13ee4fbfd3c59.txt" in names["seed-leukemia.xml"].split("-->")[0]
+    assert "https://medlineplus.gov/leukemia.html" in names["seed-leukemia.xml"].split("-->")[0]
+    assert "topic-index-2026-10.tsv" in names["topic-index-2026-10.xml"].split("-->")[0]
+    header = " ".join(names["not-in-index.xml"].split("-->")[0].split())
+    assert "NOT in topic-index-2026-10.tsv" in header and "`topics sync`" in header
+    assert "confirms each" in header and "withdraws it" in header
+
+
+def test_every_rule_is_valid_and_targets_a_bundled_topic(topics):
     rules = bundled.load_rules()
     assert rules
     for rule in rules:
@@ -36,7 +124,8 @@ def test_every_rule_is_valid_and_targets_a_bundled_topic():
         assert terminology.is_valid(Code(rule.code_system, rule.code)) or "-" in rule.code, rule
 
 
-def test_leukemia_family_is_covered():
+def test_leukemia_family_is_covered(topics):
+    assert set(topics) >= LEUKEMIA_FAMILY
     codes = {(r.code_system, r.code) for r in bundled.load_rules()}
     for category in ("C91", "C92", "C93", "C95"):
         assert (CodeSystem.ICD10CM, category) in codes

@@ -30,7 +30,7 @@ def wait_ready(url: str, proc, seconds: float = 60) -> None:
         try:
             if requests.get(url, timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # listening, no worker booted yet
             pass
         time.sleep(0.2)
     raise AssertionError("server never became ready")

@@ -75,7 +75,8 @@ __all__ = ["ImportRefused", "ImportResult", "InvalidCatalogue", "import_catalogu
 def merge_page(page: Topic, stored: Topic | None, store: SqlTopicStore) -> Topic:
     """A topic read from a page, completed from what the store already holds: fields the page
     does not carry (groups, MeSH headings, date created …) keep their stored values, and related
-    topics named only by title take the stored topic's id and URL."""
+    topics named only by title take the stored topic's id and URL. The source stays the page's:
+    the page's text is what is served."""
     related = []
     for ref in page.related:
         known = store.get(ref.id) or store.find_by_title(ref.title, page.language)
@@ -90,7 +91,8 @@ def merge_page(page: Topic, stored: Topic | None, store: SqlTopicStore) -> Topic
     filled = {
         f.name: getattr(stored, f.name)
         for f in dataclasses.fields(Topic)
-        if f.name not in ("id", "status") and not getattr(topic, f.name) and getattr(stored, f.name)
+        if f.name not in ("id", "status", "source") and not getattr(topic, f.name)
+        and getattr(stored, f.name)
     }
     return dataclasses.replace(topic, **filled)
 

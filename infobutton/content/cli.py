@@ -1,4 +1,5 @@
-"""``infobutton topics …``: import a catalogue file, import a topic page, sync from upstream.
+"""``infobutton topics …``: import a catalogue file, import a topic page, sync from upstream, and
+(re)build the shipped starter catalogue.
 
 Each command opens the configured database (INFOBUTTON_DATABASE_URL / INFOBUTTON_DATA_DIR), does
 its work in one transaction and prints the counts; running services pick the change up through
@@ -20,6 +21,7 @@ from .catalogue import MAX_WITHDRAW, import_catalogue, import_page
 from .fetch import FetchError, fetch
 from .medlineplus_xml import InvalidCatalogue
 from .page import MAX_PAGE_BYTES, InvalidPage, parse_page
+from .starter import InvalidIndex, build
 from .sync import DEFAULT_URL, SyncError, sync
 
 
@@ -109,3 +111,32 @@ def sync_command(url: str | None, force: bool) -> None:
     except SyncError as exc:
         raise click.ClickException(f"sync failed: {exc}") from None
     click.echo(result.describe())
+
+
+@topics.command("starter")
+@click.option("--seed", "seed_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A MedlinePlus topic page capture (e.g. ../shared/seeds/000_64b13ee4fbfd3c59.txt).")
+@click.option("--index", "index_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A topic index TSV (e.g. ../shared/medlineplus/topic-index-2026-10.tsv).")
+@click.option("--out", "out_dir", default="topics", show_default=True,
+              type=click.Path(file_okay=False), help="Folder the XML files are written to.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file would change.")
+def starter_command(seed_path: str, index_path: str, out_dir: str, check: bool) -> None:
+    """Build the shipped starter catalogue (topics/*.xml) from a seed page and a topic index."""
+    seed, index = Path(seed_path), Path(index_path)
+    try:
+        files = build(seed.read_bytes(), seed.name, index.read_text(encoding="utf-8"), index.name)
+    except (InvalidPage, InvalidIndex, ValueError) as exc:
+        raise click.ClickException(f"starter failed: {exc}") from None
+    out = Path(out_dir)
+    stale = [name for name, text in files.items()
+             if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
+    if check:
+        if stale:
+            raise click.ClickException(f"out of date in {out}: {', '.join(stale)}")
+        click.echo(f"{len(files)} files in {out} are up to date")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name in stale:
+        (out / name).write_text(files[name], encoding="utf-8")
+    click.echo(f"wrote {len(stale)} of {len(files)} files to {out}: {', '.join(sorted(files))}")

@@ -5,6 +5,13 @@ billion laughs, no external entities), read through a byte cap (the zip member t
 its header claims), streamed with ``iterparse`` so memory stays flat, and checked against its
 own ``total`` and ``date-generated`` attributes so a truncated or foreign file is refused.
 Summaries are sanitised with the one allow-list in ``sanitise``.
+
+Every topic read here says where its text came from (``Topic.source``): "medlineplus" for the
+export itself. The project's own shipped files (``topics/*.xml``, made by ``content.starter``) use
+the same format and declare it per topic with a ``source`` attribute, e.g. ``source="index"`` for
+a link-only topic (title and URL from a topic index, no text: refused if it carries any), and may
+carry the topic image a topic page shows (``image-url``, ``image-alt``). ``write_catalogue`` is the
+inverse of ``read_catalogue`` for the fields a Topic holds.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ LANGUAGES = {"english": "en", "spanish": "es", "en": "en", "es": "es"}
 MAX_BYTES = 512 * 1024 * 1024  # the real daily file is ~30 MB uncompressed
 MAX_TOPICS = 20_000  # MedlinePlus publishes ~2,000 (English and Spanish)
 ROOT = "health-topics"
+SOURCES = ("medlineplus", "index", "local")  # what a file may declare; the export says nothing
+LINK_ONLY = "index"
 
 
 class InvalidCatalogue(ValueError):
@@ -80,8 +89,24 @@ def _ref(element) -> TopicRef:
     return TopicRef(id=topic_id(url) if url else element.get("id", ""), title=_text(element), url=url)
 
 
+def _source(el) -> str:
+    source = el.get("source", "medlineplus").strip()
+    if source not in SOURCES:
+        raise InvalidCatalogue(
+            f"health-topic {el.get('url', '')!r} declares source={source!r}; "
+            f"expected one of {', '.join(SOURCES)}"
+        )
+    return source
+
+
+def _https(url: str | None) -> str:
+    url = (url or "").strip()
+    return url if url.startswith("https://") else ""
+
+
 def topic_from_element(el) -> Topic:
     url = el.get("url", "")
+    source = _source(el)
     language = LANGUAGES.get(el.get("language", "English").strip().lower(), "en")
     sites, encyclopedia = [], []
     for s in el.findall("site"):
@@ -101,7 +126,7 @@ def topic_from_element(el) -> Topic:
     if twin_el is None:
         twin_el = el.find("other-language")
     institute = el.find("primary-institute")
-    return Topic(
+    topic = Topic(
         id=topic_id(url),
         title=el.get("title", "").strip(),
         url=url,
@@ -122,7 +147,21 @@ def topic_from_element(el) -> Topic:
         date_created=_date(el.get("date-created")),
         date_updated=_date(el.get("date-updated") or el.get("date-modified")),
         date_reviewed=_date(el.get("date-reviewed")),
+        image_url=_https(el.get("image-url")),
+        image_alt=el.get("image-alt", "").strip(),
+        source=source,
     )
+    if source == LINK_ONLY and has_text(topic):
+        raise InvalidCatalogue(
+            f"health-topic {url!r} is link-only (source={LINK_ONLY!r}) but carries text or links"
+        )
+    return topic
+
+
+def has_text(topic: Topic) -> bool:
+    """Whether a topic carries anything beyond its title and URL that someone wrote."""
+    return bool(topic.summary_html or topic.meta_desc or topic.also_called or topic.sites
+                or topic.encyclopedia or topic.see_references)
 
 
 class _Capped(io.RawIOBase):
@@ -253,3 +292,90 @@ def _parse_stream(stream: IO[bytes], max_topics: int) -> Catalogue:
 def parse(source: IO[bytes] | str) -> list[Topic]:
     """All topics of a health-topics document (a path or a binary file)."""
     return read_catalogue(source).topics
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+_LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
+
+
+def _us_date(iso: str) -> str:
+    return datetime.strptime(iso, "%Y-%m-%d").strftime("%m/%d/%Y") if iso else ""
+
+
+def _element_for(topic: Topic, medlineplus_id: str = ""):
+    from xml.etree.ElementTree import Element, SubElement
+
+    def ref(tag: str, r: TopicRef, **extra: str) -> None:
+        child = SubElement(el, tag, {k: v for k, v in (("url", r.url), *extra.items()) if v})
+        child.text = r.title
+
+    attrs = {
+        "title": topic.title,
+        "url": topic.url,
+        "id": medlineplus_id,
+        "language": _LANGUAGE_NAMES[topic.language],
+        "meta-desc": topic.meta_desc,
+        "date-created": _us_date(topic.date_created),
+        "date-updated": _us_date(topic.date_updated),
+        "date-reviewed": _us_date(topic.date_reviewed),
+        "source": topic.source,
+        "image-url": topic.image_url,
+        "image-alt": topic.image_alt,
+    }
+    el = Element("health-topic", {k: v for k, v in attrs.items() if v})
+    for name in topic.also_called:
+        SubElement(el, "also-called").text = name
+    if topic.summary_html:
+        SubElement(el, "full-summary").text = topic.summary_html
+    for group in topic.groups:
+        ref("group", group)
+    if topic.twin is not None:
+        ref("language-mapped-topic", topic.twin,
+            language=_LANGUAGE_NAMES["es" if "/spanish/" in topic.twin.url else "en"])
+    for descriptor_id, name in topic.mesh_headings:
+        SubElement(SubElement(el, "mesh-heading"), "descriptor", {"id": descriptor_id}).text = name
+    if topic.primary_institute is not None:
+        ref("primary-institute", topic.primary_institute)
+    for related in topic.related:
+        ref("related-topic", related)
+    for see in topic.see_references:
+        SubElement(el, "see-reference").text = see
+    for site in topic.sites:
+        attrs = {"title": site.title, "url": site.url, "language-mapped-url": site.language_mapped_url}
+        child = SubElement(el, "site", {k: v for k, v in attrs.items() if v})
+        for tag, text in (("information-category", site.category), ("organization", site.organization),
+                          ("standard-description", site.description)):
+            if text:
+                SubElement(child, tag).text = text
+    return el
+
+
+def write_catalogue(
+    topics: list[Topic],
+    *,
+    date_generated: str,
+    comment: str = "",
+    medlineplus_ids: dict[str, str] | None = None,
+) -> str:
+    """A health-topics document holding ``topics``, which ``read_catalogue`` reads back as the same
+    topics (status aside). ``date_generated`` is an ISO date; ``comment`` goes before the root
+    element; ``medlineplus_ids`` (topic id → MedlinePlus's numeric id) fills the ``id`` attribute
+    where it is known. Medical Encyclopedia entries must be among the sites (the format has no
+    other place for them)."""
+    from xml.etree.ElementTree import Comment, Element, indent, tostring
+
+    ids = medlineplus_ids or {}
+    generated = datetime.strptime(date_generated, "%Y-%m-%d").strftime("%m/%d/%Y 00:00:00")
+    root = Element(ROOT, {"total": str(len(topics)), "date-generated": generated})
+    for topic in topics:
+        if not set(topic.encyclopedia) <= set(topic.sites):
+            raise ValueError(f"{topic.id}: encyclopedia entries that are not sites cannot be written")
+        root.append(_element_for(topic, ids.get(topic.id, "")))
+    indent(root, space="  ")
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    if comment:
+        if "--" in comment:
+            raise ValueError("an XML comment cannot hold '--'")
+        head += tostring(Comment(f"\n{comment.rstrip()}\n"), encoding="unicode") + "\n"
+    return head + tostring(root, encoding="unicode") + "\n"

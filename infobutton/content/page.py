@@ -5,7 +5,8 @@ Both are first read into the same outline (title, URL, sections of paragraphs an
 then one interpreter maps the outline onto the Topic model: the summary, one Site per link in
 every information-category section (Start Here … Patient Handouts), Medical Encyclopedia
 entries, related health topics, the primary NIH institute, the topic image, the Spanish/English
-twin and the "last updated" / "last reviewed" dates. Pure: text in, Topic out. The HTML is
+twin and the "last updated" / "last reviewed" dates; ``source`` is "medlineplus" for a page on
+medlineplus.gov. Pure: text in, Topic out. The HTML is
 untrusted: parsed without network access, summaries sanitised with the one allow-list.
 """
 
@@ -371,7 +372,15 @@ def topic_from_outline(out: Outline) -> Topic:
         date_reviewed=_date(_REVIEWED.search(out.text)),
         image_url=image_url,
         image_alt=image_alt,
+        source=source_of(out.url),
     )
+
+
+def source_of(url: str) -> str:
+    """"medlineplus" for a page on medlineplus.gov; "" (unknown, attributed to no one) for a page
+    from anywhere else, whatever it looks like."""
+    host = (urlsplit(url).hostname or "").lower()
+    return "medlineplus" if host == "medlineplus.gov" or host.endswith(".medlineplus.gov") else ""
 
 
 def parse_page(data: str | bytes, base_url: str = "") -> Topic:

@@ -4,7 +4,9 @@ that have no local mapping.
 The upstream is called with the URL-based IG parameters (R4 §2.1.4 mainSearchCriteria, §2.1.5
 informationRecipient.languageCode.c, §2.1.6 knowledgeResponseType) and its Knowledge Response
 (Atom, SOA IG §4.3, or the JSON mirror, §4.4) is parsed into Topics, with summaries sanitised.
-Topics the local catalogue also holds are served from the local catalogue (merged by topic id).
+Every topic parsed from an answer is labelled ``source="upstream:<host of the upstream URL>"``:
+its text is the upstream's, whoever the upstream says wrote it. Topics the local catalogue also
+holds are served from the local catalogue (merged by topic id), with the local source.
 
 It never turns an upstream problem into an error for the EHR:
 - answers are cached per (code system, code, language) for ``ttl`` seconds; negative answers too;
@@ -133,19 +135,25 @@ def _text(node) -> str:
     return str(node or "").strip()
 
 
-def _topic(title: str, url: str, summary: str, language: str) -> Topic | None:
+def source_label(upstream_url: str) -> str:
+    """``Topic.source`` for what an upstream responder answered: "upstream:<its host>"."""
+    return f"upstream:{(urlsplit(upstream_url).hostname or '').lower()}"
+
+
+def _topic(title: str, url: str, summary: str, language: str, source: str) -> Topic | None:
     if not title or not url.startswith(("http://", "https://")):
         return None
     host = urlsplit(url).hostname or ""
     tid = topic_id(url) if host.endswith("medlineplus.gov") else (
         "upstream-" + hashlib.sha256(url.encode()).hexdigest()[:16])
     return Topic(id=tid, title=title, url=url, language=language if language in ("en", "es") else "en",
-                 summary_html=sanitise(summary))
+                 summary_html=sanitise(summary), source=source)
 
 
-def parse_json(body: bytes, language: str) -> list[Topic]:
+def parse_json(body: bytes, language: str, source: str = "") -> list[Topic]:
     """The JSON Knowledge Response (``feed.entry[].title._value``, ``link[].href``,
-    ``summary._value``), as MedlinePlus Connect and this responder send it."""
+    ``summary._value``), as MedlinePlus Connect and this responder send it; every topic is
+    labelled ``source`` (``source_label`` of the upstream's URL)."""
     try:
         feed = json.loads(body).get("feed", {})
     except (ValueError, AttributeError) as exc:
@@ -160,13 +168,13 @@ def parse_json(body: bytes, language: str) -> list[Topic]:
         href = next((link.get("href", "") for link in links
                      if isinstance(link, dict) and link.get("rel", "alternate") == "alternate"), "")
         lang = str(entry.get("lang") or language)[:2].lower()
-        topic = _topic(_text(entry.get("title")), href, _text(entry.get("summary")), lang)
+        topic = _topic(_text(entry.get("title")), href, _text(entry.get("summary")), lang, source)
         if topic:
             topics.append(topic)
     return topics
 
 
-def parse_atom(body: bytes, language: str) -> list[Topic]:
+def parse_atom(body: bytes, language: str, source: str = "") -> list[Topic]:
     """The Atom Knowledge Response (SOA IG §4.3), parsed with DTDs forbidden."""
     try:
         root = ElementTree.fromstring(body, forbid_dtd=True)
@@ -181,14 +189,15 @@ def parse_atom(body: bytes, language: str) -> list[Topic]:
         lang = (entry.get(XML_LANG) or root.get(XML_LANG) or language)[:2].lower()
         topic = _topic((entry.findtext(f"{ATOM}title") or "").strip(),
                        link.get("href", "") if link is not None else "",
-                       entry.findtext(f"{ATOM}summary") or "", lang)
+                       entry.findtext(f"{ATOM}summary") or "", lang, source)
         if topic:
             topics.append(topic)
     return topics
 
 
-def parse_response(body: bytes, language: str) -> list[Topic]:
-    return parse_json(body, language) if body.lstrip()[:1] == b"{" else parse_atom(body, language)
+def parse_response(body: bytes, language: str, source: str = "") -> list[Topic]:
+    parser = parse_json if body.lstrip()[:1] == b"{" else parse_atom
+    return parser(body, language, source)
 
 
 class UpstreamResponder:
@@ -278,6 +287,6 @@ class UpstreamResponder:
             body = response.raw.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
             if len(body) > MAX_RESPONSE_BYTES:
                 raise UpstreamError("response too large")
-            topics = parse_response(body, language)
+            topics = parse_response(body, language, source_label(self.url))
             return _Entry(topics, self.timer(), response.headers.get("ETag", ""),
                           response.headers.get("Last-Modified", ""))

@@ -18,6 +18,7 @@ from infobutton import create_app
 from infobutton.config import Settings
 
 from ..conftest import ICD10CM, require
+from ..synced_topics import synced
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -32,6 +33,8 @@ C91_00 = f"mainSearchCriteria.v.c=C91.00&mainSearchCriteria.v.cs={ICD10CM}"
 def server(tmp_path_factory):
     app = create_app(Settings(data_dir=str(tmp_path_factory.mktemp("browser-data")),
                               version_check_interval=0.0))
+    topics = app.extensions["infobutton"].topics
+    topics.upsert(synced(topics.all()))  # Spanish twins and summaries, as after a sync
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

@@ -1,16 +1,25 @@
 """The transactional catalogue import on real SQLite and real PostgreSQL."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from infobutton.content.catalogue import ImportRefused, import_catalogue
 from infobutton.content.medlineplus_xml import InvalidCatalogue
-from infobutton.store import meta, open_stores
+from infobutton.models import Topic
+from infobutton.store import SqlMappingStore, meta, open_stores
+from tests.content.bundled_catalogue import TOTAL, bundled_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "catalogue"
-STARTER = ROOT / "topics" / "starter-topics.xml"
+
+
+@pytest.fixture
+def starter(tmp_path) -> Path:
+    path = tmp_path / "starter.xml"
+    path.write_bytes(bundled_catalogue("2026-11-23"))
+    return path
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -22,17 +31,17 @@ def store(request, tmp_path):
     db.close()
 
 
-def test_import_records_date_and_counts_and_is_idempotent(store):
-    first = import_catalogue(store, STARTER)
-    assert first.counts == {"added": 12, "updated": 0, "unchanged": 0, "withdrawn": 0}
+def test_import_records_date_and_counts_and_is_idempotent(store, starter):
+    first = import_catalogue(store, starter)
+    assert first.counts == {"added": TOTAL, "updated": 0, "unchanged": 0, "withdrawn": 0}
     assert meta.get(store.db, "catalogue_date_generated") == "2026-11-23T00:00:00"
     version = store.version()
-    assert import_catalogue(store, STARTER).counts["unchanged"] == 12
+    assert import_catalogue(store, starter).counts["unchanged"] == TOTAL
     assert store.version() == version
 
 
-def test_failures_change_nothing(store, tmp_path):
-    import_catalogue(store, STARTER)
+def test_failures_change_nothing(store, tmp_path, starter):
+    import_catalogue(store, starter)
     version = store.version()
     for name in ("billion-laughs.xml", "truncated.xml", "wrong-root.xml"):
         with pytest.raises(InvalidCatalogue):
@@ -40,18 +49,75 @@ def test_failures_change_nothing(store, tmp_path):
     with pytest.raises(ImportRefused):
         import_catalogue(store, DATA / "small.xml")
     older = tmp_path / "older.xml"
-    older.write_bytes(STARTER.read_bytes().replace(b"11/23/2026", b"11/01/2026"))
+    older.write_bytes(bundled_catalogue("2026-11-01"))
     with pytest.raises(ImportRefused, match="before the catalogue already imported"):
         import_catalogue(store, older)
     assert store.version() == version
-    assert len(store.all()) == 12
+    assert len(store.all()) == TOTAL
     assert meta.get(store.db, "catalogue_date_generated") == "2026-11-23T00:00:00"
 
 
-def test_forced_import_withdraws_and_search_follows(store):
-    import_catalogue(store, STARTER)
+def test_forced_import_withdraws_and_search_follows(store, starter):
+    import_catalogue(store, starter)
     result = import_catalogue(store, DATA / "small.xml", force=True)
-    assert result.counts == {"added": 1, "updated": 3, "unchanged": 0, "withdrawn": 9}
+    assert result.counts == {"added": 1, "updated": 3, "unchanged": 0, "withdrawn": TOTAL - 3}
     assert [t.id for t in store.search("acute myeloid", "en", 3)] != ["acutemyeloidleukemia"]
     assert store.get("acutemyeloidleukemia").status == "withdrawn"
     assert [t.id for t in store.search("airways", "en", 3)] == ["asthma"]
+
+
+def export_entry(topic, number: int, text: bool = False) -> str:
+    """One <health-topic> as the MedlinePlus export writes it: numeric id, no source attribute."""
+    from xml.sax.saxutils import quoteattr
+
+    language = "Spanish" if topic.language == "es" else "English"
+    body = ""
+    if text:
+        body = ("<also-called>ALL</also-called><full-summary>&lt;p&gt;Export summary of "
+                f"{topic.title}.&lt;/p&gt;</full-summary>"
+                '<mesh-heading><descriptor id="D054198">Precursor Cell Lymphoblastic Leukemia-Lymphoma'
+                "</descriptor></mesh-heading>")
+    return (f"<health-topic title={quoteattr(topic.title)} url={quoteattr(topic.url)} id=\"{number}\" "
+            f"language=\"{language}\" date-created=\"04/23/2003\">{body}</health-topic>")
+
+
+def test_a_real_export_upgrades_the_link_only_starter_topics_in_place(store, tmp_path):
+    from infobutton import bundled
+
+    assert bundled.seed(store, SqlMappingStore(store.db))  # a fresh install: the empty database is seeded
+    shipped = {t.id: t for t in store.all()}
+    assert shipped["acutelymphocyticleukemia"].source == "index"
+    # the export lists every starter topic by its page URL, except one the index did not confirm,
+    # plus a topic the starter does not have
+    kept = [t for t in shipped.values() if t.id != "lymphoma"]
+    entries = [export_entry(t, n, text=t.id == "acutelymphocyticleukemia") for n, t in enumerate(kept, 1)]
+    entries.append('<health-topic title="Asthma" url="https://medlineplus.gov/asthma.html" id="9999" '
+                   'language="English" date-created="10/22/2001"><full-summary>&lt;p&gt;Export summary.'
+                   "&lt;/p&gt;</full-summary></health-topic>")
+    path = tmp_path / "mplus_topics_2026-11-24.xml"
+    path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<health-topics total="{len(entries)}" '
+                    f'date-generated="11/24/2026 00:00:00">{"".join(entries)}</health-topics>',
+                    encoding="utf-8")
+    result = import_catalogue(store, path)  # the default guard lets a real sync through
+    assert result.counts == {"added": 1, "updated": len(kept), "unchanged": 0, "withdrawn": 1}
+    assert {t.id for t in store.all()} == (set(shipped) - {"lymphoma"}) | {"asthma"}  # no duplicates
+    upgraded = store.get("acutelymphocyticleukemia")
+    assert (upgraded.source, upgraded.title, upgraded.url) == (
+        "medlineplus", "Acute Lymphocytic Leukemia", "https://medlineplus.gov/acutelymphocyticleukemia.html")
+    assert upgraded.summary_html == "<p>Export summary of Acute Lymphocytic Leukemia.</p>"
+    assert upgraded.also_called == ("ALL",) and upgraded.date_created == "2003-04-23"
+    assert store.get("lymphoma").status == "withdrawn"
+    assert {t.source for t in store.all()} == {"medlineplus"}
+
+
+def test_a_page_from_elsewhere_does_not_inherit_the_stored_source(store):
+    from infobutton.content.catalogue import import_page
+    from infobutton.content.page import parse_page
+
+    store.upsert([Topic(id="asthma", title="Asthma", url="https://medlineplus.gov/asthma.html", language="en",
+                        meta_desc="From the export.", source="medlineplus")])
+    page = parse_page("URL of this page: https://example.org/asthma.html\n\n#  Asthma\n\n## Summary\n\nText.\n")
+    page = replace(page, id="asthma")
+    topic, _ = import_page(store, page)
+    assert topic.source == "" and store.get("asthma").source == ""
+    assert topic.meta_desc == "From the export."  # other fields are still completed from the store

@@ -2,6 +2,7 @@
 imports change live answers without a restart; a bad file changes nothing and exits non-zero."""
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,10 @@ from click.testing import CliRunner
 
 from infobutton.cli import main
 from tests.conftest import SEED_PAGE, icd, require
+from tests.content.bundled_catalogue import TOTAL, bundled_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "catalogue"
-STARTER = ROOT / "topics" / "starter-topics.xml"
 sys.path.insert(0, str(ROOT / "bench"))
 from generate_catalogue import catalogue_xml  # noqa: E402
 
@@ -32,13 +33,9 @@ def leukemia_summary(client) -> str:
     return entry["summary"]["_value"]
 
 
-def revised_starter(tmp_path, text: str, date: str = "11/24/2026 00:00:00") -> Path:
-    xml = STARTER.read_text(encoding="utf-8")
-    xml = xml.replace("Leukemia is a cancer of the blood-forming cells in the bone marrow. The marrow",
-                      f"{text} The marrow", 1)
-    xml = xml.replace('date-generated="11/23/2026 00:00:00"', f'date-generated="{date}"')
+def revised_starter(tmp_path, text: str, date: str = "2026-11-24") -> Path:
     path = tmp_path / "revised.xml"
-    path.write_text(xml, encoding="utf-8")
+    path.write_bytes(bundled_catalogue(date, leukemia_summary=text))
     return path
 
 
@@ -46,7 +43,7 @@ def test_import_changes_live_answers_without_restart(client, run, tmp_path):
     assert "Revised summary text" not in leukemia_summary(client)
     result = run("import", revised_starter(tmp_path, "Revised summary text."))
     assert result.exit_code == 0, result.output
-    assert "1 updated, 11 unchanged, 0 withdrawn" in result.output
+    assert f"1 updated, {TOTAL - 1} unchanged, 0 withdrawn" in result.output
     assert "Revised summary text." in leukemia_summary(client)
 
 
@@ -56,7 +53,7 @@ def test_same_file_twice_changes_nothing(run, tmp_path, services):
     version = services.topics.version()
     result = run("import", path)
     assert result.exit_code == 0
-    assert "0 added, 0 updated, 12 unchanged, 0 withdrawn" in result.output
+    assert f"0 added, 0 updated, {TOTAL} unchanged, 0 withdrawn" in result.output
     assert services.topics.version() == version
 
 
@@ -73,16 +70,16 @@ def test_bad_file_changes_nothing_and_exits_non_zero(client, run, services, name
     assert message in result.output and "import refused" in result.output
     assert services.topics.version() == version
     assert leukemia_summary(client) == before
-    assert len(services.topics.all()) == 12
+    assert len(services.topics.all()) == TOTAL
 
 
 def test_import_withdrawing_most_topics_needs_force(run, services, client):
     result = run("import", DATA / "small.xml")
-    assert result.exit_code == 1 and "would withdraw 9 of 12" in result.output
-    assert len(services.topics.all()) == 12
+    assert result.exit_code == 1 and f"would withdraw {TOTAL - 3} of {TOTAL}" in result.output
+    assert len(services.topics.all()) == TOTAL
     result = run("import", DATA / "small.xml", "--force")
     assert result.exit_code == 0, result.output
-    assert "1 added, 3 updated, 0 unchanged, 9 withdrawn" in result.output
+    assert f"1 added, 3 updated, 0 unchanged, {TOTAL - 3} withdrawn" in result.output
     assert {t.id for t in services.topics.all()} == {"leukemia", "leukemia-es", "asthma",
                                                      "chronicmyeloidleukemia"}
     # a withdrawn topic is no longer served: the code now falls back to nothing for AML
@@ -91,8 +88,8 @@ def test_import_withdrawing_most_topics_needs_force(run, services, client):
 
 
 def test_older_catalogue_is_refused_unless_forced(run, tmp_path, services):
-    assert run("import", revised_starter(tmp_path, "New.", "11/25/2026 00:00:00")).exit_code == 0
-    older = revised_starter(tmp_path, "Old.", "11/20/2026 00:00:00")
+    assert run("import", revised_starter(tmp_path, "New.", "2026-11-25")).exit_code == 0
+    older = revised_starter(tmp_path, "Old.", "2026-11-20")
     result = run("import", older)
     assert result.exit_code == 1 and "before the catalogue already imported" in result.output
     assert "New." in services.topics.get("leukemia").summary_html
@@ -103,9 +100,9 @@ def test_older_catalogue_is_refused_unless_forced(run, tmp_path, services):
 def test_two_thousand_topic_file_imports(run, tmp_path, services):
     path = tmp_path / "mplus_topics_2000.xml"
     path.write_bytes(catalogue_xml(2000))
-    result = run("import", path, "--force")  # replaces the 12 starter topics
+    result = run("import", path, "--force")  # replaces the starter topics
     assert result.exit_code == 0, result.output
-    assert "2000 added, 0 updated, 0 unchanged, 12 withdrawn" in result.output
+    assert f"2000 added, 0 updated, 0 unchanged, {TOTAL} withdrawn" in result.output
     assert len(services.topics.all()) == 2000
 
 
@@ -116,6 +113,8 @@ def test_missing_file_exits_non_zero(run, tmp_path):
 
 def test_import_page_brings_in_the_seed_topic(run, services, client):
     require(SEED_PAGE.exists(), f"{SEED_PAGE} not found")
+    stored = services.topics.get("leukemia")
+    services.topics.upsert([replace(stored, mesh_headings=(("D007938", "Leukemia"),))])
     result = run("import-page", SEED_PAGE)
     assert result.exit_code == 0, result.output
     assert "leukemia (Leukemia) updated: 45 links in 11 sections, 5 related topics" in result.output
@@ -123,6 +122,7 @@ def test_import_page_brings_in_the_seed_topic(run, services, client):
     assert topic.date_updated == "2020-01-31" and topic.date_reviewed == "2016-05-19"
     assert topic.mesh_headings == (("D007938", "Leukemia"),)  # kept from the catalogue
     assert topic.twin.title == "Leucemia"  # completed from the stored twin
+    assert topic.source == "medlineplus"
     assert [r.id for r in topic.related] == [
         "acutelymphocyticleukemia", "acutemyeloidleukemia", "childhoodleukemia",
         "chroniclymphocyticleukemia", "chronicmyeloidleukemia"]

@@ -25,6 +25,7 @@ def seed():
 def test_seed_identity_and_summary(seed):
     assert (seed.id, seed.title, seed.url, seed.language) == (
         "leukemia", "Leukemia", "https://medlineplus.gov/leukemia.html", "en")
+    assert seed.source == "medlineplus"
     assert seed.meta_desc.startswith("Leukemia is cancer of the white blood cells.")
     assert seed.summary_html.startswith("<p>Leukemia is cancer of the white blood cells.")
     assert "<li>Chronic myeloid leukemia</li>" in seed.summary_html
@@ -111,6 +112,19 @@ def test_spanish_text_page_is_spanish():
     assert topic.sites[0].category == "Puntos de inicio"
     assert topic.sites[0].organization == "Biblioteca Nacional de Medicina"
     assert topic.date_updated == "2026-03-03"
+
+
+def test_only_a_page_on_medlineplus_gov_is_labelled_medlineplus():
+    page = "URL of this page: {}\n\n#  Asthma\n\n## Summary\n\nText.\n"
+    assert parse_page(page.format("https://medlineplus.gov/asthma.html")).source == "medlineplus"
+    for url in ("https://example.org/asthma.html", "https://medlineplus.gov.example.org/asthma.html",
+                "https://notmedlineplus.gov/asthma.html"):
+        topic = parse_page(page.format(url))
+        assert topic.source == "" and topic.summary_html == "<p>Text.</p>"
+    html = (PAGES / "asthma.html").read_bytes()
+    assert parse_page(html).source == "medlineplus"
+    elsewhere = html.replace(b'href="https://medlineplus.gov/asthma.html"', b'href="https://example.org/a.html"')
+    assert parse_page(elsewhere).source == ""
 
 
 def test_category_matches_whole_words_only():

@@ -2,7 +2,6 @@
 database, started by a worker's first answered request, failures logged and harmless."""
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -10,15 +9,13 @@ from infobutton import create_app
 from infobutton.content.schedule import SyncScheduler
 from infobutton.store import open_stores
 from tests.conftest import icd
+from tests.content.bundled_catalogue import TOTAL, bundled_catalogue
 from tests.content.http_fixture import Reply, Upstream
 
 from ..conftest import Clock
 
-ROOT = Path(__file__).resolve().parents[2]
-STARTER = (ROOT / "topics" / "starter-topics.xml").read_bytes()
-REVISED = STARTER.replace(b"11/23/2026 00:00:00", b"11/24/2026 00:00:00").replace(
-    b"Leukemia is a cancer of the blood-forming cells in the bone marrow. The marrow",
-    b"Scheduled summary. The marrow", 1)
+STARTER = bundled_catalogue("2026-11-23")
+REVISED = bundled_catalogue("2026-11-24", leukemia_summary="Scheduled summary.")
 
 
 class Knowledge:
@@ -44,7 +41,7 @@ def test_one_worker_claims_each_slot(upstream, tmp_path):
                for _ in range(3)]
     results = [w.run_once() for w in workers]
     assert sum(r is not None for r in results) == 1 and len(upstream.requests) == 1
-    assert len(topics.all()) == 12
+    assert len(topics.all()) == TOTAL
     assert [w.knowledge.refreshed for w in workers] == [1, 0, 0]
     clock.now += 601
     results = [w.run_once() for w in workers]
@@ -52,7 +49,7 @@ def test_one_worker_claims_each_slot(upstream, tmp_path):
     upstream.route("/cat.xml", Reply(500, b"down"))
     clock.now += 601
     assert workers[0].run_once() is None and "HTTP 500" in workers[0].last_error
-    assert len(topics.all()) == 12
+    assert len(topics.all()) == TOTAL
     db.close()
 
 

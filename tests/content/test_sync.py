@@ -3,7 +3,6 @@ backoff, timeouts, 500s and 404s; the import is the same transactional one."""
 
 import zipfile
 from datetime import date
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -12,13 +11,11 @@ from infobutton.cli import main
 from infobutton.content.fetch import FetchError, fetch
 from infobutton.content.sync import SyncError, candidate_urls, sync
 from infobutton.store import open_stores
+from tests.content.bundled_catalogue import TOTAL, bundled_catalogue
 from tests.content.http_fixture import Reply, Upstream
 
-ROOT = Path(__file__).resolve().parents[2]
-STARTER = (ROOT / "topics" / "starter-topics.xml").read_bytes()
-REVISED = STARTER.replace(b"11/23/2026 00:00:00", b"11/24/2026 00:00:00").replace(
-    b"Leukemia is a cancer of the blood-forming cells in the bone marrow. The marrow",
-    b"Synced summary. The marrow", 1)
+STARTER = bundled_catalogue("2026-11-23")
+REVISED = bundled_catalogue("2026-11-24", leukemia_summary="Synced summary.")
 FAST = {"backoff": 0.01, "timeout": (1.0, 0.5)}
 
 
@@ -85,7 +82,7 @@ def test_fetch_enforces_the_byte_cap(upstream, tmp_path):
 def test_sync_imports_then_asks_conditionally(upstream, store):
     url = upstream.route("/cat.xml", Reply(200, STARTER, etag='"v1"'))
     first = sync(store, url, **FAST)
-    assert first.imported.counts["added"] == 12
+    assert first.imported.counts["added"] == TOTAL
     version = store.version()
     second = sync(store, url, **FAST)
     assert second.imported is None and "not modified" in second.describe()
@@ -106,7 +103,7 @@ def test_sync_failure_keeps_the_catalogue_and_validators(upstream, store):
     upstream.route("/cat.xml", Reply(200, b"<html>maintenance</html>"))
     with pytest.raises(SyncError, match="root element is <html>"):
         sync(store, url, force=True, **FAST)
-    assert len(store.all()) == 12
+    assert len(store.all()) == TOTAL
     upstream.route("/cat.xml", Reply(200, STARTER, etag='"v1"'))
     assert sync(store, url, **FAST).imported is None  # validators of the good import kept
 
@@ -118,7 +115,7 @@ def test_sync_walks_back_over_days_not_published(upstream, store, tmp_path):
     upstream.route("/xml/mplus_topics_2026-11-22.zip", Reply(200, zipped.read_bytes()))
     result = sync(store, upstream.base + "/xml/mplus_topics_{date}.zip", today=date(2026, 11, 24),
                   **FAST)
-    assert result.url.endswith("2026-11-22.zip") and result.imported.counts["added"] == 12
+    assert result.url.endswith("2026-11-22.zip") and result.imported.counts["added"] == TOTAL
     assert candidate_urls("x/{date}", date(2026, 11, 24))[:2] == ["x/2026-11-24", "x/2026-11-23"]
 
 
@@ -126,7 +123,7 @@ def test_sync_command_exits_non_zero_with_the_reason(upstream, tmp_path):
     env = {"INFOBUTTON_DATA_DIR": str(tmp_path), "INFOBUTTON_DATABASE_URL": ""}
     url = upstream.route("/cat.xml", Reply(200, REVISED, etag='"v2"'))
     ok = CliRunner().invoke(main, ["topics", "sync", "--url", url], env=env)
-    assert ok.exit_code == 0 and "12 added" in ok.output
+    assert ok.exit_code == 0 and f"{TOTAL} added" in ok.output
     upstream.route("/cat.xml", Reply(404, b"gone"))
     bad = CliRunner().invoke(main, ["topics", "sync", "--url", url], env=env)
     assert bad.exit_code == 1 and "sync failed" in bad.output and "HTTP 404" in bad.output

@@ -7,7 +7,14 @@ import json
 import pytest
 
 from infobutton import create_app
-from infobutton.content.upstream import CircuitBreaker, RateLimiter, UpstreamResponder, parse_atom, parse_json
+from infobutton.content.upstream import (
+    CircuitBreaker,
+    RateLimiter,
+    UpstreamResponder,
+    parse_atom,
+    parse_json,
+    source_label,
+)
 from infobutton.models import Code, CodeSystem
 from tests.conftest import icd
 from tests.content.http_fixture import Reply, Upstream
@@ -55,6 +62,16 @@ def test_json_and_atom_answers_are_parsed_and_sanitised():
     (spanish,) = parse_atom(ATOM_ANSWER, "en")
     assert (spanish.id, spanish.language) == ("asthma-es", "es")
     assert "script" not in spanish.summary_html
+
+
+def test_upstream_topics_are_labelled_with_the_upstreams_host(upstream):
+    assert source_label("https://connect.medlineplus.gov/service?x=1") == "upstream:connect.medlineplus.gov"
+    assert parse_json(ASTHMA_JSON, "en", "upstream:a.example")[0].source == "upstream:a.example"
+    assert parse_atom(ATOM_ANSWER, "en", "upstream:b.example")[0].source == "upstream:b.example"
+    url = upstream.route("/connect", Reply(200, ASTHMA_JSON))
+    assert url.startswith("http://127.0.0.1:")
+    (topic,) = responder(url)(ASTHMA, "en", 3)
+    assert topic.source == "upstream:127.0.0.1"  # the responder asked, not the topic URL's host
 
 
 def test_answer_is_cached_for_the_ttl_then_revalidated_with_304(upstream):
@@ -137,6 +154,7 @@ def test_upstream_topics_the_catalogue_holds_are_served_locally(upstream, tmp_pa
         ask = app.extensions["infobutton"].extra["upstream"]
         (topic,) = ask(ASTHMA, "en", 3)
         assert topic.summary_html != "<p>Upstream text</p>" and topic.meta_desc  # the local topic
+        assert topic.source == "medlineplus"
     finally:
         app.extensions["infobutton"].close()
 

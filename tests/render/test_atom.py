@@ -13,6 +13,7 @@ from infobutton.request import parse
 
 from ..conftest import ICD10CM, SNOMEDCT
 from . import cases
+from ..synced_topics import synced
 
 NS = {"a": atom.ATOM}
 LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -21,7 +22,7 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
 @pytest.fixture(scope="module")
 def catalogue():
-    topics = {t.id: t for t in bundled.load_topics()}
+    topics = {t.id: t for t in synced(bundled.load_topics())}
     return resolver.index_rules(bundled.load_rules()), topics.get
 
 

@@ -24,7 +24,7 @@ def bundle_for(client, **params):
     return r
 
 
-def test_c91_00_is_a_searchset_of_document_references(client):
+def test_c91_00_is_a_searchset_of_document_references(client, synced_catalogue):
     r = bundle_for(client, **icd("C91.00"))
     bundle = Bundle.model_validate_json(r.data)
     assert bundle.type == "searchset"
@@ -58,7 +58,7 @@ def test_round_trip_through_the_models_is_lossless(client):
         assert again == raw
 
 
-def test_spanish_request_leads_with_spanish_content(client):
+def test_spanish_request_leads_with_spanish_content(client, synced_catalogue):
     bundle = fhir.parse(bundle_for(client, **icd("C92.10", **{"informationRecipient.languageCode.c": "es"})).data)
     first = bundle.entry[0].resource
     assert first.description == "Leucemia mieloide crónica"

@@ -13,12 +13,13 @@ from infobutton.request import parse
 
 from ..conftest import ICD10CM
 from . import cases
+from ..synced_topics import synced
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
 
 def feed_for(pairs):
-    topics = {t.id: t for t in bundled.load_topics()}
+    topics = {t.id: t for t in synced(bundled.load_topics())}
     request = parse(MultiDict(pairs).items(multi=True))
     return atom.build(request, resolver.resolve(request, resolver.index_rules(bundled.load_rules()),
                                                 topics.get), NOW)

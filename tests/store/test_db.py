@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from infobutton import bundled
-from infobutton.models import CodeSystem, MappingRule, Scope
+from infobutton.models import CodeSystem, MappingRule, Scope, Site, Topic, TopicRef
 from infobutton.store import open_stores
 
 
@@ -33,12 +33,13 @@ def test_seed_round_trips_topics_and_rules(stores):
 def test_upsert_counts_and_is_idempotent(stores):
     db, topics, mappings = stores
     catalogue = bundled.load_topics()
-    assert topics.upsert(catalogue) == {"added": 12, "updated": 0, "unchanged": 0}
+    total = len(catalogue)
+    assert topics.upsert(catalogue) == {"added": total, "updated": 0, "unchanged": 0}
     version = topics.version()
-    assert topics.upsert(catalogue) == {"added": 0, "updated": 0, "unchanged": 12}
+    assert topics.upsert(catalogue) == {"added": 0, "updated": 0, "unchanged": total}
     assert topics.version() == version
     changed = [replace(catalogue[0], title="Changed")] + catalogue[1:]
-    assert topics.upsert(changed) == {"added": 0, "updated": 1, "unchanged": 11}
+    assert topics.upsert(changed) == {"added": 0, "updated": 1, "unchanged": total - 1}
     assert topics.version() == version + 1
 
 
@@ -67,9 +68,39 @@ def test_topic_rows_from_a_newer_version_still_load():
 
     from infobutton.store.topics import from_json, to_json
 
-    topic = bundled.load_topics()[0]
+    topic = replace(bundled.load_topics()[0], sites=(Site("Leukemia", "https://example.org/", "Start Here"),),
+                    twin=TopicRef("leukemia-es", "Leucemia", "https://medlineplus.gov/spanish/leukemia.html"))
     data = json.loads(to_json(topic))
     data["field_from_the_future"] = 1
     data["sites"][0]["rating"] = 5
     data["twin"]["extra"] = "x"
     assert from_json(json.dumps(data)) == topic
+
+
+def test_source_survives_the_store_and_rows_written_before_it_load_as_unknown(stores):
+    import json
+
+    db, topics, _ = stores
+    sources = ("medlineplus", "index", "upstream:connect.example.org", "local", "")
+    written = [Topic(id=f"t{i}", title=f"Topic {i}", url=f"https://medlineplus.gov/t{i}.html", language="en",
+                     source=source) for i, source in enumerate(sources)]
+    topics.upsert(written)
+    assert [topics.get(t.id).source for t in written] == list(sources)
+    assert {t.id: t.source for t in topics.all()} == {t.id: t.source for t in written}
+    # a row written by a release without Topic.source
+    data = json.loads(db.scalar("SELECT data FROM topics WHERE id = ?", ("t0",)))
+    del data["source"]
+    with db.transaction():
+        db.execute("UPDATE topics SET data = ? WHERE id = ?", (json.dumps(data), "t0"))
+    assert topics.get("t0").source == ""
+
+
+def test_a_new_source_is_a_change_and_the_same_source_is_not(stores):
+    _, topics, _ = stores
+    link_only = Topic(id="asthma", title="Asthma", url="https://medlineplus.gov/asthma.html", language="en",
+                      source="index")
+    assert topics.upsert([link_only])["added"] == 1
+    version = topics.version()
+    assert topics.upsert([link_only])["unchanged"] == 1 and topics.version() == version
+    assert topics.upsert([replace(link_only, source="medlineplus")])["updated"] == 1
+    assert topics.get("asthma").source == "medlineplus" and topics.version() == version + 1

@@ -9,6 +9,12 @@ from infobutton import bundled
 from infobutton.store import open_stores
 from infobutton.store.search import terms
 from infobutton.store.topics import ImportRefused
+from tests.synced_topics import synced
+
+
+def catalogue_topics():
+    """The shipped catalogue with the leukemia family as a sync would leave it (Spanish twins)."""
+    return synced(bundled.load_topics())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -16,7 +22,7 @@ def stores(request, tmp_path):
     url = f"sqlite:///{tmp_path}/s.sqlite3" if request.param == "sqlite" \
         else request.getfixturevalue("postgres_url")
     db, topics, mappings = open_stores(url)
-    topics.upsert(bundled.load_topics())
+    topics.upsert(catalogue_topics())
     yield db, topics
     db.close()
 
@@ -73,15 +79,15 @@ def test_index_follows_updates_in_the_same_transaction(stores):
 
 def test_withdrawn_topics_are_not_found(stores):
     _, topics = stores
-    keep = [t for t in bundled.load_topics() if t.id != "chronicmyeloidleukemia"]
+    keep = [t for t in catalogue_topics() if t.id != "chronicmyeloidleukemia"]
     counts = topics.upsert(keep, withdraw_missing=True)
-    assert counts == {"added": 0, "updated": 0, "unchanged": 11, "withdrawn": 1}
+    assert counts == {"added": 0, "updated": 0, "unchanged": len(keep), "withdrawn": 1}
     assert "chronicmyeloidleukemia" not in ids(topics.search("chronic myeloid", "en", 5))
 
 
 def test_withdrawal_keeps_the_row_and_reappearance_restores_it(stores):
     db, topics = stores
-    catalogue = bundled.load_topics()
+    catalogue = catalogue_topics()
     before = topics.version()
     topics.upsert(catalogue[1:], withdraw_missing=True)
     gone = topics.get(catalogue[0].id)
@@ -90,24 +96,24 @@ def test_withdrawal_keeps_the_row_and_reappearance_restores_it(stores):
     assert catalogue[0].id in ids(topics.all(include_withdrawn=True))
     assert topics.version() == before + 1
     counts = topics.upsert(catalogue, withdraw_missing=True)
-    assert counts == {"added": 0, "updated": 1, "unchanged": 11, "withdrawn": 0}
+    assert counts == {"added": 0, "updated": 1, "unchanged": len(catalogue) - 1, "withdrawn": 0}
     assert topics.get(catalogue[0].id).status == "active"
     # the same catalogue again changes nothing and does not move the version
     version = topics.version()
-    assert topics.upsert(catalogue, withdraw_missing=True)["unchanged"] == 12
+    assert topics.upsert(catalogue, withdraw_missing=True)["unchanged"] == len(catalogue)
     assert topics.version() == version
 
 
 def test_too_many_withdrawals_are_refused_and_nothing_changes(stores):
     db, topics = stores
-    catalogue = bundled.load_topics()
+    catalogue = catalogue_topics()
     version = topics.version()
     changed = replace(catalogue[0], title="Changed")
-    with pytest.raises(ImportRefused, match="withdraw 11 of 12"):
+    with pytest.raises(ImportRefused, match=f"withdraw {len(catalogue) - 1} of {len(catalogue)}"):
         topics.upsert([changed], withdraw_missing=True, max_withdraw=0.5)
     assert topics.version() == version
     assert topics.get(catalogue[0].id).title == catalogue[0].title
-    assert len(topics.all()) == 12
+    assert len(topics.all()) == len(catalogue)
 
 
 def test_index_is_built_for_a_database_that_predates_it(tmp_path):
@@ -131,5 +137,5 @@ def test_english_hits_stand_in_for_a_language_without_matches(stores):
 def test_a_lone_summary_word_is_no_match(stores):
     """Only the any-word fallback is loose; it must not match on words buried in a summary."""
     _, topics = stores
-    assert "depends" in topics.get("leukemia").summary_html  # stems like "dependence" do match it
-    assert ids(topics.search("Dependence on other enabling machines", "en", 3)) == []
+    assert "relapse" in topics.get("leukemia").summary_html  # stems like "relapses" do match it
+    assert ids(topics.search("Relapses of enabling machines", "en", 3)) == []

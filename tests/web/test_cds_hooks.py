@@ -130,7 +130,7 @@ def test_discovery_lists_patient_view_with_prefetch(client):
     assert services["infobutton-order-select"]["hook"] == "order-select"
 
 
-def test_patient_view_with_prefetch_one_card_per_matched_condition(client):
+def test_patient_view_with_prefetch_one_card_per_matched_condition(client, synced_catalogue):
     body = call(prefetch={"patient": patient(), "conditions": bundle(ALL, CML, UNMATCHED)})
     r = post(client, PV, body)
     assert r.status_code == 200

@@ -45,7 +45,7 @@ def test_free_text_sent_as_a_code_is_searched(client):
     assert titles(response)[0] == "Chronic Lymphocytic Leukemia"
 
 
-def test_spanish_request_gets_spanish_topics(client):
+def test_spanish_request_gets_spanish_topics(client, synced_catalogue):
     response = client.get("/infobutton", query_string={
         "mainSearchCriteria.v.ot": "leucemia mieloide crónica",
         "informationRecipient.languageCode.c": "es", "knowledgeResponseType": "application/json"})

@@ -35,7 +35,7 @@ def test_application_is_html_whatever_type_is_asked(client):
     assert r.mimetype == "text/html"
 
 
-def test_application_post(client):
+def test_application_post(client, synced_catalogue):
     r = client.post("/application", data=icd("C92.10", **{"informationRecipient.languageCode.c": "es"}))
     assert r.status_code == 200
     assert titles(r) == ["Leucemia mieloide crónica", "Leucemia"]
@@ -52,7 +52,7 @@ def test_browser_accept_gets_the_page_and_star_still_gets_atom(client):
     assert r.mimetype == "text/html"
 
 
-def test_language_switch_link_round_trips(client):
+def test_language_switch_link_round_trips(client, synced_catalogue):
     r = client.get("/application", query_string=icd("C91.00", **{"age.v.v": "6", "age.v.u": "a"}))
     assert titles(r) == ["Acute Lymphocytic Leukemia", "Childhood Leukemia", "Leukemia"]
     href = lxml_html.fromstring(r.data).find(".//nav[@class='language-switch']/a").get("href")
@@ -85,7 +85,7 @@ def test_errors_on_pages_are_pages_with_the_headers(client):
     assert b'href="/static/page.css"' in r.data
 
 
-def test_demo_page(client):
+def test_demo_page(client, synced_catalogue):
     r = client.get("/")
     assert r.status_code == 200 and r.mimetype == "text/html"
     assert_page_headers(r)

@@ -1,0 +1,20 @@
+"""The shipped starter catalogue as one health-topics document, for tests that import, sync or
+schedule a whole catalogue: the same topics (same ids and sources) under a chosen
+``date-generated``, optionally with a different Leukemia summary so a change can be seen."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from infobutton import bundled
+from infobutton.content.medlineplus_xml import write_catalogue
+
+TOTAL = len(bundled.load_topics())
+
+
+def bundled_catalogue(date: str = "2026-11-23", leukemia_summary: str | None = None) -> bytes:
+    topics = bundled.load_topics()
+    if leukemia_summary is not None:
+        topics = [dataclasses.replace(t, summary_html=f"<p>{leukemia_summary}</p>")
+                  if t.id == "leukemia" else t for t in topics]
+    return write_catalogue(topics, date_generated=date).encode("utf-8")
