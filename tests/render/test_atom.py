@@ -12,8 +12,8 @@ from infobutton.render import atom, attribution
 from infobutton.request import parse
 
 from ..conftest import ICD10CM, SNOMEDCT
-from . import cases
 from ..synced_topics import synced
+from . import cases
 
 NS = {"a": atom.ATOM}
 LANG = "{http://www.w3.org/XML/1998/namespace}lang"

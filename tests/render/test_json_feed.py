@@ -12,8 +12,8 @@ from infobutton.render import atom, attribution, json_feed
 from infobutton.request import parse
 
 from ..conftest import ICD10CM
-from . import cases
 from ..synced_topics import synced
+from . import cases
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
