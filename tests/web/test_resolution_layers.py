@@ -57,3 +57,15 @@ def test_display_name_never_overrides_a_valid_icd10cm_code(client):
     assert bundle.status_code == 200 and not bundle.json.get("entry")
     page = client.get("/infobutton", query_string={**query, "knowledgeResponseType": "text/html"})
     assert page.status_code == 200 and "acutemyeloidleukemia.html" not in page.get_data(as_text=True)
+
+
+def test_fresh_install_answers_e11_9_with_the_medlineplus_link_honestly(client):
+    """A code nobody mapped: the starter catalogue's link-only Diabetes Type 2, labelled automatic,
+    with the evidence, and no text attributed to NLM (the topic carries none)."""
+    [entry] = entries(client.get("/infobutton", query_string={
+        "mainSearchCriteria.v.c": "E11.9", "mainSearchCriteria.v.cs": ICD10CM, **JSON}))
+    assert entry["link"][0]["href"] == "https://medlineplus.gov/diabetestype2.html"
+    assert entry["source"]["_value"] == "automatic"
+    summary = entry["summary"]["_value"]
+    assert "Type 2 diabetes mellitus without complications" in summary and "Diabetes Type 2" in summary
+    assert "National Library of Medicine" not in summary
