@@ -222,7 +222,6 @@ class _Token:
 class Text:
     """Terminology text read for matching: tokens with positions, lexicon additions and masks."""
 
-    original: str
     tokens: tuple[_Token, ...]
     source_words: tuple[str, ...]
 
@@ -251,13 +250,15 @@ class Text:
                 span = frozenset(range(len(words), len(words) + len(phrase)))
                 words += raw_stems[start:start + len(phrase)]
                 tokens += [_Token(value, min(span) + k * 0.01, span, False, True) for k, value in enumerate(meaning)]
-        return cls(text, tuple(tokens), tuple(words))
+        return cls(tuple(tokens), tuple(words))
 
 
-def _candidates(by_first: dict, stems: list[str]) -> list:
-    """The lexicon entries whose first word is in the text, in lexicon order."""
-    found = {i for s in set(stems) for i in by_first.get(s, ())}
-    return [entry for i, entry in enumerate(by_first[None]) if i in found]
+LexiconEntry = tuple[tuple[str, ...], tuple[str, ...]]  # (phrase stems, meaning stems)
+
+
+def _candidates(by_first: dict[str, list[LexiconEntry]], stems: list[str]) -> list[LexiconEntry]:
+    """The lexicon entries whose first word is in the text."""
+    return [entry for first in dict.fromkeys(stems) for entry in by_first.get(first, ())]
 
 
 def _occurrences(phrase: tuple[str, ...], stems: list[str]) -> list[int]:
@@ -265,22 +266,17 @@ def _occurrences(phrase: tuple[str, ...], stems: list[str]) -> list[int]:
     return [i for i in range(len(stems) - n + 1) if tuple(stems[i:i + n]) == phrase]
 
 
-def _lexicon(pairs) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
-    return tuple(
-        (tuple(stem(w) for w in _words(phrase.lower())), tuple(stem(w) for w in _words(meaning.lower())))
-        for phrase, meaning in pairs
-    )
-
-
-def _by_first(entries) -> dict:
-    index: dict = {None: entries}
-    for i, (phrase, _) in enumerate(entries):
-        index.setdefault(phrase[0], []).append(i)
+def _by_first_word(pairs: tuple[tuple[str, str], ...]) -> dict[str, list[LexiconEntry]]:
+    """Lexicon entries as stems, keyed by their phrase's first word, so a text reads only its own."""
+    index: dict[str, list[LexiconEntry]] = {}
+    for phrase, meaning in pairs:
+        entry = (tuple(stem(w) for w in _words(phrase)), tuple(stem(w) for w in _words(meaning)))
+        index.setdefault(entry[0][0], []).append(entry)
     return index
 
 
-_LEXICON_BY_FIRST = _by_first(_lexicon(LEXICON))
-_UNMASKED_BY_FIRST = _by_first(_lexicon(UNMASKED_LEXICON))
+_LEXICON_BY_FIRST = _by_first_word(LEXICON)
+_UNMASKED_BY_FIRST = _by_first_word(UNMASKED_LEXICON)
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,19 +390,19 @@ class ConceptIndex:
 
     def __init__(self, topics: Iterable[Topic]):
         self._by_token: dict[str, list[Name]] = {}
-        self.names: dict[str, list[Name]] = {}
+        self._topics: set[str] = set()  # topics with at least one name that is evidence
         for topic in topics:
             if topic.status != "active":
                 continue
             for name in names_of(topic):
                 if not name.evidence:
                     continue
-                self.names.setdefault(topic.id, []).append(name)
+                self._topics.add(topic.id)
                 rarest = next((t for t, upper in name.required if upper or t not in MODIFIERS))
                 self._by_token.setdefault(rarest, []).append(name)
 
     def __len__(self) -> int:
-        return len(self.names)
+        return len(self._topics)
 
     def match(self, text: str) -> list[ConceptMatch]:
         """Topics whose whole name is in ``text``, most specific first, subsumed ones dropped."""

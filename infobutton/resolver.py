@@ -96,6 +96,14 @@ def in_language(topic: Topic, language: str, topic_of: TopicLookup) -> Topic:
     return topic
 
 
+def _served(topic_id: str, request: KnowledgeRequest, topic_of: TopicLookup) -> Topic | None:
+    """The active topic to serve for an id, in the request's language; None when gone."""
+    topic = topic_of(topic_id)
+    if topic is None or topic.status != "active":
+        return None
+    return in_language(topic, request.language, topic_of)
+
+
 def matches_for_code(code: Code, rules: RuleIndex) -> list[tuple[int, MappingRule]]:
     """(distance, rule) for every rule that reaches this code, nearest level first."""
     levels = (code.value, *terminology.ancestors(code))
@@ -141,12 +149,9 @@ def _curated(criterion, codes, request, rules, topic_of) -> tuple[bool, list[tup
     for code, via in codes:
         for distance, rule in matches_for_code(code, rules):
             owned = True
-            if not applies(rule, request):
+            topic = _served(rule.topic_id, request, topic_of) if applies(rule, request) else None
+            if topic is None:
                 continue
-            topic = topic_of(rule.topic_id)
-            if topic is None or topic.status != "active":
-                continue
-            topic = in_language(topic, request.language, topic_of)
             hits.append(((distance, -rule.priority, rule.id or 0), TopicMatch(
                 topic, criterion, rule, distance, Provenance.CURATED, curated_reason(rule, distance, via))))
     return owned, hits
@@ -208,12 +213,9 @@ def _automatic(criterion, codes, request, topic_of, concepts) -> list[tuple[tupl
     kept = {id(m) for m in most_specific(m for _, m, _ in found.values())}
     hits = []
     for topic_id, (key, match, reason) in found.items():
-        if id(match) not in kept:
+        topic = _served(topic_id, request, topic_of) if id(match) in kept else None
+        if topic is None:
             continue
-        topic = topic_of(topic_id)
-        if topic is None or topic.status != "active":
-            continue
-        topic = in_language(topic, request.language, topic_of)
         hits.append((key, TopicMatch(topic, criterion, None, key[0], Provenance.AUTOMATIC, reason, from_text)))
     return hits
 
@@ -227,10 +229,9 @@ def _free_text(criterion, request, topic_of, concepts, search, limit) -> list[tu
     hits = []
     if concepts is not None:
         for rank, match in enumerate(concepts(text)):
-            topic = topic_of(match.topic_id)
-            if topic is None or topic.status != "active":
+            topic = _served(match.topic_id, request, topic_of)
+            if topic is None:
                 continue
-            topic = in_language(topic, request.language, topic_of)
             reason = (f"the words \u2018{text}\u2019 hold the {_NAME_KIND[match.name.kind]} "
                       f"\u2018{match.name.text}\u2019")
             hits.append(((100 + rank,), TopicMatch(topic, criterion, None, 100, Provenance.FREE_TEXT, reason, True)))
