@@ -32,6 +32,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from werkzeug.datastructures import MultiDict
+
+from infobutton import create_app, terminology
+from infobutton.config import Settings
+from infobutton.models import Code, CodeSystem
+from infobutton.request import parse
+
 HERE = Path(__file__).resolve().parent
 ICD10CM = "2.16.840.1.113883.6.90"
 LAYERS = ("curated", "automatic", "upstream", "free-text")
@@ -42,23 +49,15 @@ MISLABELLED = "curated without a rule"
 
 def billable_codes() -> list[str]:
     """Every billable ICD-10-CM code: the leaves of the tabular list, dotted."""
-    import simple_icd_10_cm as cm
-
-    return [code for code in cm.get_all_codes(with_dots=True) if cm.is_leaf(code)]
+    return list(terminology.billable())
 
 
 def title(code: str) -> str:
-    import simple_icd_10_cm as cm
-
-    return cm.get_description(code)
+    return terminology.describe(Code(CodeSystem.ICD10CM, code))
 
 
 def request_for(code: str, display_name: str | None = None):
     """The KnowledgeRequest the view builds for this code (and display name)."""
-    from werkzeug.datastructures import MultiDict
-
-    from infobutton.request import parse
-
     params = MultiDict([("mainSearchCriteria.v.c", code), ("mainSearchCriteria.v.cs", ICD10CM)])
     if display_name:
         params.add("mainSearchCriteria.v.dn", display_name)
@@ -278,10 +277,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-
-    from infobutton import create_app
-    from infobutton.config import Settings
-
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="infobutton-coverage-") as tmp:
         # Defaults, not the environment: no upstream responder, no Redis, the bundled data.

@@ -136,7 +136,8 @@ def describe(code: Code) -> str:
 
 
 @functools.cache
-def _billable() -> tuple[str, ...]:
+def billable() -> tuple[str, ...]:
+    """Every billable ICD-10-CM code (a leaf of the tabular list), dotted, in tabular order."""
     cm = _icd10cm()
     return tuple(c for c in cm.get_all_codes(True) if cm.is_leaf(c) and not cm.is_chapter_or_block(c))
 
@@ -151,4 +152,4 @@ def billable_under(prefix: str) -> list[str]:
     value = normalise(CodeSystem.ICD10CM, prefix)
     if not _PREFIX.match(value):
         raise InvalidRequest("prefix", f"{prefix!r} cannot start an ICD-10-CM code (e.g. E11)")
-    return [c for c in _billable() if c.startswith(value)]
+    return [c for c in billable() if c.startswith(value)]
