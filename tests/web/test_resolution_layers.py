@@ -1,5 +1,7 @@
 """Resolution layers end to end (issue 8): translated codes, display names, provenance in the answer."""
 
+import json
+
 from infobutton import create_app
 from infobutton.config import Settings
 from tests.conftest import ICD10CM, SNOMEDCT
@@ -69,3 +71,32 @@ def test_fresh_install_answers_e11_9_with_the_medlineplus_link_honestly(client):
     summary = entry["summary"]["_value"]
     assert "Type 2 diabetes mellitus without complications" in summary and "Diabetes Type 2" in summary
     assert "National Library of Medicine" not in summary
+
+
+def test_cds_cards_come_from_codes_never_from_a_display_name(client):
+    """Through the real resolver: a SNOMED CT condition we hold no rule or map for is matched by its
+    display name (automatic, from text) and gets no card; an unmapped ICD-10-CM code whose own title
+    names a topic does get one, saying why."""
+    def condition(cid, system, code, display):
+        return {"resourceType": "Condition", "id": cid, "subject": {"reference": "Patient/p1"},
+                "code": {"coding": [{"system": system, "code": code, "display": display}]}}
+
+    body = {"hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", "hook": "patient-view",
+            "context": {"userId": "Practitioner/u1", "patientId": "p1"},
+            "prefetch": {"patient": {"resourceType": "Patient", "id": "p1", "gender": "male",
+                                     "birthDate": "1970-01-01"},
+                         "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [
+                             {"resource": condition("c1", "http://snomed.info/sct", "118613001",
+                                                    "Hairy cell leukemia")},
+                             {"resource": condition("c2", "http://hl7.org/fhir/sid/icd-10-cm", "E11.9",
+                                                    "Type 2 diabetes mellitus without complications")}]}}}
+    page = client.get("/infobutton", query_string={
+        "mainSearchCriteria.v.c": "118613001", "mainSearchCriteria.v.cs": SNOMEDCT,
+        "mainSearchCriteria.v.dn": "Hairy cell leukemia", **JSON})
+    assert [e["source"]["_value"] for e in entries(page)] == ["automatic"]  # shown on the page, labelled
+    response = client.post("/cds-services/infobutton-patient-view", json=body)
+    assert response.status_code == 200, response.data
+    cards = response.json["cards"]
+    assert len(cards) == 1
+    assert "Diabetes Type 2" in cards[0]["summary"] and "eukemia" not in json.dumps(cards)
+    assert "Type 2 diabetes mellitus without complications" in cards[0]["detail"]
