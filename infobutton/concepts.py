@@ -179,13 +179,18 @@ FALSE_FRIENDS = re.compile(
     r"obsessive-compulsive personality|uterine adnexa|anal skin|adhesions of prepuce",
     re.IGNORECASE,
 )
+# One pass over a text for every mask and false friend.
+_MASK = re.compile("|".join(f"(?:{p.pattern})" for p in (*_MASKS, FALSE_FRIENDS)), re.IGNORECASE)
 _JOINED_PREFIX = re.compile(r"\b(non|anti|pseudo|para)-(?=\w)", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _POSSESSIVE = re.compile(r"(?<=\w)['\u2019]s\b")
 
 
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text or "")
+    """Without diacritics (Ménière → Meniere); case is kept, it tells abbreviations apart."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -205,8 +210,8 @@ def _is_abbreviation(word: str) -> bool:
 
 
 def _words(text: str) -> list[str]:
-    text = _JOINED_PREFIX.sub(r"\1", _POSSESSIVE.sub("", _fold(text)))
-    return _WORD.findall(text)
+    """Word tokens of a folded text; "non-Hodgkin" stays one word, possessives go."""
+    return _WORD.findall(_JOINED_PREFIX.sub(r"\1", _POSSESSIVE.sub("", text)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,10 +232,9 @@ class Text:
 
     @classmethod
     def read(cls, text: str) -> Text:
-        raw_stems = [stem(w) for w in _words(text or "")]
-        masked = text or ""
-        for mask in (*_MASKS, FALSE_FRIENDS):
-            masked = mask.sub(lambda m: " " * len(m.group(0)), masked)
+        folded = _fold(text or "")
+        raw_stems = [stem(w) for w in _words(folded)]
+        masked = _MASK.sub(lambda m: " " * len(m.group(0)), folded)
         # The lexicon reads the masked text, so "benign neoplasm" never becomes a tumor of its organ
         # and "secondary malignant neoplasm" never becomes cancer.
         raw = _words(masked)
@@ -270,7 +274,7 @@ def _by_first_word(pairs: tuple[tuple[str, str], ...]) -> dict[str, list[Lexicon
     """Lexicon entries as stems, keyed by their phrase's first word, so a text reads only its own."""
     index: dict[str, list[LexiconEntry]] = {}
     for phrase, meaning in pairs:
-        entry = (tuple(stem(w) for w in _words(phrase)), tuple(stem(w) for w in _words(meaning)))
+        entry = tuple(tuple(stem(w) for w in _words(_fold(text))) for text in (phrase, meaning))
         index.setdefault(entry[0][0], []).append(entry)
     return index
 
@@ -324,7 +328,7 @@ def names_of(topic: Topic) -> list[Name]:
         for variant in _name_variants(text):
             required = tuple(dict.fromkeys(
                 (_neoplasms_are_cancer(stem(w)), _needs_upper_case(w))
-                for w in _words(variant) if stem(w) not in STOPWORDS
+                for w in _words(_fold(variant)) if stem(w) not in STOPWORDS
             ))
             if required:
                 names.append(Name(topic.id, variant, kind, required))
