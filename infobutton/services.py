@@ -56,6 +56,7 @@ def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
         translate=crosswalk.to_icd10cm,
         shared=_shared_cache(settings),
     )
+    knowledge.concept_index()  # topic names indexed now, not on the first request
     services = Services(settings, db, topics, mappings, knowledge)
     content_wiring.wire(services)  # upstream responder, scheduled catalogue sync
     mapping_admin.wire(services)  # tokens, mapping admin, usage counts for the gap report
