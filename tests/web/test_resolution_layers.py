@@ -4,6 +4,7 @@ import json
 
 from infobutton import create_app
 from infobutton.config import Settings
+from infobutton.request import parse
 from tests.conftest import ICD10CM, SNOMEDCT
 
 ICD9CM = "2.16.840.1.113883.6.103"
@@ -41,8 +42,6 @@ def test_snomed_code_with_a_local_map_resolves_as_icd10cm(tmp_path):
             "mainSearchCriteria.v.c": "277473004", "mainSearchCriteria.v.cs": SNOMEDCT, **JSON}))
         assert found[0]["title"]["_value"] == "Chronic Lymphocytic Leukemia"
         knowledge = app.extensions["infobutton"].knowledge
-        from infobutton.request import parse
-
         [match, *_] = knowledge.resolve(parse([("mainSearchCriteria.v.c", "277473004"),
                                                ("mainSearchCriteria.v.cs", SNOMEDCT)]))
         assert match.provenance.value == "curated" and "SNOMED CT map (NLM): 277473004" in match.reason
