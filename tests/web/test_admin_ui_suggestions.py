@@ -43,6 +43,7 @@ def test_editors_see_the_evidence_and_the_buttons(client, services, gap):
             in row)
     assert 'action="/admin/suggestions/accept"' in row and 'action="/admin/suggestions/reject"' in row
     assert len(re.findall(r'name="csrf" value="[^"]+"', row)) == 2
+    assert row.count('name="days" value="7"') == 2  # back to the same period after the click
 
 
 def test_viewers_see_suggestions_but_cannot_act(client, services, gap):
