@@ -45,6 +45,11 @@ def rejection_json(r: Rejection) -> dict:
             "reason": r.reason}
 
 
+def _gap_code(gap: dict) -> Code:
+    """The Code of a gap report row (``usage.UsageRecorder.gaps``)."""
+    return Code(terminology.code_system(gap["code_system"]), gap["code"])
+
+
 def _split(codes: str | Iterable[str]) -> list[str]:
     parts = re.split(r"[\s,]+", codes) if isinstance(codes, str) else list(codes)
     return [p for p in (str(x).strip() for x in parts) if p]
@@ -84,8 +89,7 @@ class SuggestionAdmin:
                 raise InvalidRequest("prefix", f"{prefix!r} covers {len(found)} billable codes;"
                                      f" narrow it (at most {MAX_CODES})")
             return [Code(CodeSystem.ICD10CM, v) for v in found]
-        report = self.services.extra["usage"].gaps(days=days, limit=1000)
-        return [Code(terminology.code_system(g["code_system"]), g["code"]) for g in report]
+        return [_gap_code(g) for g in self.services.extra["usage"].gaps(days=days, limit=1000)]
 
     def suggest(self, codes: Iterable[Code]) -> list[Suggestion]:
         knowledge = self.services.knowledge
@@ -95,7 +99,7 @@ class SuggestionAdmin:
 
     def annotate_gaps(self, report: list[dict]) -> list[dict]:
         """The gap report with each code's suggestions (``suggestions``) added."""
-        codes = [Code(terminology.code_system(g["code_system"]), g["code"]) for g in report]
+        codes = [_gap_code(g) for g in report]
         found = self.suggest(codes)
         return [g | {"suggestions": [suggestion_json(s) for s in found if c.value in s.covers
                                      and s.code_system is c.system]}
