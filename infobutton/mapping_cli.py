@@ -232,8 +232,9 @@ def suggest(codes, gaps, days, prefix, apply_, reject, unreject, list_rejected, 
     """Propose code -> topic mappings from the codes' official ICD-10-CM titles, with evidence.
 
     A suggestion sits on the category or subcategory whose own title holds the topic's name
-    (scope descendants). It is confident when that title holds no other topic and no curated rule
-    reaches the code; --apply accepts only those."""
+    (scope descendants). It is confident when that title holds no other topic, no curated rule
+    reaches the code or maps a code below it, and the topic was not rejected below it; --apply
+    accepts only those."""
     rejects, unrejects = _pairs(reject, "--reject"), _pairs(unreject, "--unreject")
     if apply_ and not (codes or gaps or prefix):
         raise click.UsageError("--apply needs --codes, --gaps or --prefix")

@@ -15,6 +15,11 @@ def _json(schema: dict, description: str = "OK") -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _body(name: str) -> dict:
+    """A required JSON request body of schema ``name``."""
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
 def _problem(description: str) -> dict:
     return {"description": description,
             "content": {"application/problem+json": {"schema": _ref("Problem")}}}
@@ -172,8 +177,8 @@ _SCHEMAS = {
         "type": "object",
         "description": "A proposed curated rule, with the evidence: which official ICD-10-CM "
                        "title holds which topic name. Confident only when the match is on the "
-                       "code's own title, no other topic matches there, and no curated rule "
-                       "reaches the code (or sits below it).",
+                       "code's own title, no other topic matches there, no curated rule "
+                       "reaches the code (or sits below it), and it was not rejected below it.",
         "properties": {
             "code_system": {"type": "string"}, "code_system_oid": {"type": "string"},
             "code": {"type": "string", "examples": ["E11"]},
@@ -243,8 +248,7 @@ _PATHS = {
             "summary": "Add a mapping", "operationId": "createMapping",
             "description": "Validated before writing: the code exists in its system, the topic "
                            "exists and is served, and no equal rule exists.",
-            "requestBody": {"required": True,
-                            "content": {"application/json": {"schema": _ref("MappingInput")}}},
+            "requestBody": _body("MappingInput"),
             "responses": {"201": _json(_ref("Mapping"), "Created; ETag is the revision"),
                           **_errors(400, 401, 403, 422)}},
     },
@@ -254,8 +258,7 @@ _PATHS = {
                 "responses": {"200": _json(_ref("Mapping")), **_errors(401, 404)}},
         "put": {"summary": "Change a mapping", "operationId": "updateMapping",
                 "parameters": [_IF_MATCH],
-                "requestBody": {"required": True,
-                                "content": {"application/json": {"schema": _ref("MappingInput")}}},
+                "requestBody": _body("MappingInput"),
                 "responses": {"200": _json(_ref("Mapping")),
                               **_errors(400, 401, 403, 404, 409, 422, 428)}},
         "delete": {"summary": "Retire a mapping", "operationId": "deleteMapping",
@@ -356,8 +359,7 @@ _PATHS = {
     "/admin/api/suggestions/accept": {"post": {
         "summary": "Accept a suggestion: it becomes a curated rule (audited as accept)",
         "operationId": "acceptSuggestion",
-        "requestBody": {"required": True,
-                        "content": {"application/json": {"schema": _ref("SuggestionKey")}}},
+        "requestBody": _body("SuggestionKey"),
         "responses": {"201": _json(_ref("Mapping"), "Created; ETag is the revision"),
                       **_errors(400, 401, 403, 422),
                       "409": _problem("Not a current suggestion: already curated, rejected, or no "
@@ -365,8 +367,7 @@ _PATHS = {
     "/admin/api/suggestions/reject": {"post": {
         "summary": "Reject a suggestion: never suggested again for the code or below it",
         "operationId": "rejectSuggestion",
-        "requestBody": {"required": True,
-                        "content": {"application/json": {"schema": _ref("SuggestionKey")}}},
+        "requestBody": _body("SuggestionKey"),
         "responses": {"201": _json(_ref("Rejection"), "Rejected"),
                       "200": _json(_ref("Rejection"), "Already rejected (unchanged)"),
                       **_errors(400, 401, 403, 422)}}},

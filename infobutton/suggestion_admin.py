@@ -13,10 +13,12 @@ import re
 from collections.abc import Iterable
 
 from . import mapping_csv, terminology
+from .knowledge import KnowledgeService
 from .mapping_admin import MappingAdmin, ValidationFailed
 from .models import Code, CodeSystem, InvalidRequest, MappingRule
 from .store.rejections import Key, Rejection, SqlRejectionStore
 from .suggestions import Suggestion, suggest
+from .usage import UsageRecorder
 
 MAX_CODES = 5000  # billable codes one prefix may cover (a chapter such as C has 1,226)
 
@@ -45,19 +47,23 @@ def rejection_json(r: Rejection) -> dict:
             "reason": r.reason}
 
 
+def _gap_code(gap: dict) -> Code:
+    """The Code of a gap report row (``usage.UsageRecorder.gaps``)."""
+    return Code(terminology.code_system(gap["code_system"]), gap["code"])
+
+
 def _split(codes: str | Iterable[str]) -> list[str]:
     parts = re.split(r"[\s,]+", codes) if isinstance(codes, str) else list(codes)
     return [p for p in (str(x).strip() for x in parts) if p]
 
 
 class SuggestionAdmin:
-    def __init__(self, services):
-        self.services = services
-        self.rejections = SqlRejectionStore(services.db)
-
-    @property
-    def mappings(self) -> MappingAdmin:
-        return self.services.extra["mapping_admin"]
+    def __init__(self, knowledge: KnowledgeService, rejections: SqlRejectionStore,
+                 mappings: MappingAdmin, usage: UsageRecorder):
+        self.knowledge = knowledge
+        self.rejections = rejections
+        self.mappings = mappings  # accepted suggestions become rules here
+        self.usage = usage  # the gap report's codes
 
     # -- what to look at ---------------------------------------------------------------------
 
@@ -84,18 +90,17 @@ class SuggestionAdmin:
                 raise InvalidRequest("prefix", f"{prefix!r} covers {len(found)} billable codes;"
                                      f" narrow it (at most {MAX_CODES})")
             return [Code(CodeSystem.ICD10CM, v) for v in found]
-        report = self.services.extra["usage"].gaps(days=days, limit=1000)
-        return [Code(terminology.code_system(g["code_system"]), g["code"]) for g in report]
+        return [_gap_code(g) for g in self.usage.gaps(days=days, limit=1000)]
 
     def suggest(self, codes: Iterable[Code]) -> list[Suggestion]:
-        knowledge = self.services.knowledge
+        knowledge = self.knowledge
         knowledge.refresh_if_stale()
         return suggest(codes, knowledge.rules(), knowledge.topic, knowledge.concepts,
                        self.rejections.keys())
 
     def annotate_gaps(self, report: list[dict]) -> list[dict]:
         """The gap report with each code's suggestions (``suggestions``) added."""
-        codes = [Code(terminology.code_system(g["code_system"]), g["code"]) for g in report]
+        codes = [_gap_code(g) for g in report]
         found = self.suggest(codes)
         return [g | {"suggestions": [suggestion_json(s) for s in found if c.value in s.covers
                                      and s.code_system is c.system]}
@@ -156,7 +161,7 @@ class SuggestionAdmin:
             errors += [{"field": f, "message": m} for f, m in mapping_csv.check_code(system, code)]
         if not topic_id:
             errors.append({"field": "topic_id", "message": "required"})
-        elif self.services.knowledge.topic(topic_id) is None:
+        elif self.knowledge.topic(topic_id) is None:
             errors.append({"field": "topic_id", "message": f"no topic {topic_id!r}"})
         if errors:
             raise ValidationFailed(errors)
@@ -173,4 +178,7 @@ class SuggestionAdmin:
 
 
 def wire(services) -> None:
-    services.extra["suggestions"] = SuggestionAdmin(services)
+    """Add ``SuggestionAdmin`` to a Services that ``mapping_admin.wire`` has wired already."""
+    services.extra["suggestions"] = SuggestionAdmin(
+        services.knowledge, SqlRejectionStore(services.db), services.extra["mapping_admin"],
+        services.extra["usage"])

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from . import resolver, terminology
+from . import mapping_csv, resolver, terminology
 from .concepts import ConceptMatch
 from .models import Code, CodeSystem, MappingRule, Scope, Topic
 
@@ -112,9 +112,9 @@ def _evidence(value: str, title: str, match: ConceptMatch) -> Evidence:
 
 
 def _servable(topic_of: TopicLookup, topic_id: str) -> Topic | None:
-    """A topic a rule may name: active and English (Spanish twins are served through it)."""
-    topic = topic_of(topic_id)
-    return topic if topic is not None and topic.status == "active" and topic.language == "en" else None
+    """A topic a rule may name, by the check accepting the rule makes (``mapping_csv.check_topic``:
+    active and English; Spanish twins are served through it)."""
+    return None if mapping_csv.check_topic(topic_id, topic_of) else topic_of(topic_id)
 
 
 def _gives(code: Code, topic_id: str, rules: RuleIndex) -> bool:

@@ -7,6 +7,8 @@ sign-ins per client are limited (``signin_attempts`` per ``signin_window`` secon
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, url_for
 
 from .. import terminology
@@ -17,6 +19,7 @@ from ..services import current_services
 from ..store.history import SqlHistoryStore
 from ..store.mappings import MappingConflict, revision, rule_from_dict
 from ..store.tokens import ROLES, role_allows
+from ..suggestion_admin import SuggestionAdmin
 from . import admin_api, admin_auth
 
 bp = Blueprint("admin_ui", __name__, url_prefix="/admin")
@@ -357,42 +360,51 @@ def restore(n: int):
 @bp.get("/gaps")
 def gaps():
     _user()
-    try:
-        days = min(max(int(request.args.get("days", 30)), 1), 3650)
-    except ValueError:
-        days = 30
+    days = _days(request.args)
     report = current_services().extra["usage"].gaps(days=days)
     suggestions = _suggestions()
     return _page("admin/gaps.html", report=suggestions.annotate_gaps(report), days=days,
                  rejections=suggestions.rejections.all())
 
 
+def _days(values) -> int:
+    """The gap report's period (``days``, 1–3650; 30 when absent or not a number)."""
+    try:
+        return min(max(int(values.get("days", 30)), 1), 3650)
+    except ValueError:
+        return 30
+
+
 # -- suggestions -----------------------------------------------------------------------------
 
-def _suggestions():
+def _suggestions() -> SuggestionAdmin:
     return current_services().extra["suggestions"]
 
 
-def _back_to_gaps() -> Response:
+def _suggestion_form() -> tuple[dict, str]:
+    """(code_system, code, topic_id) of a gap-report button, and the editor who pressed it."""
+    user = _user("editor")
+    return {k: request.form.get(k, "") for k in ("code_system", "code", "topic_id")}, user.name
+
+
+@contextmanager
+def _refusal_flashed():
+    """A refused action (stale page, bad field) becomes an error flash on the reloaded page."""
     try:
-        days = min(max(int(request.form.get("days", 30)), 1), 3650)
-    except ValueError:
-        days = 30
-    return redirect(url_for("admin_ui.gaps", days=days), 303)
+        yield
+    except InvalidRequest as exc:
+        flash(exc.message, "error")
 
 
-def _suggestion_fields() -> dict:
-    return {k: request.form.get(k, "") for k in ("code_system", "code", "topic_id")}
+def _back_to_gaps() -> Response:
+    return redirect(url_for("admin_ui.gaps", days=_days(request.form)), 303)
 
 
 @bp.post("/suggestions/accept")
 def accept_suggestion():
-    user = _user("editor")
-    try:
-        rule = _suggestions().accept(_suggestion_fields(), user.name)
-    except InvalidRequest as exc:
-        flash(exc.message, "error")
-    else:
+    fields, actor = _suggestion_form()
+    with _refusal_flashed():
+        rule = _suggestions().accept(fields, actor)
         flash(f"Mapping {rule.id} added ({rule.code_system.label} {rule.code} and below → "
               f"{rule.topic_id}); it is live now.")
     return _back_to_gaps()
@@ -400,27 +412,18 @@ def accept_suggestion():
 
 @bp.post("/suggestions/reject")
 def reject_suggestion():
-    user = _user("editor")
-    fields = _suggestion_fields()
-    try:
-        _suggestions().reject([fields], user.name, request.form.get("reason", ""))
-    except InvalidRequest as exc:
-        flash(exc.message, "error")
-    else:
+    fields, actor = _suggestion_form()
+    with _refusal_flashed():
+        _suggestions().reject([fields], actor, request.form.get("reason", ""))
         flash(f"{fields['topic_id']} will not be suggested for {fields['code']} (or below) again.")
     return _back_to_gaps()
 
 
 @bp.post("/suggestions/unreject")
 def unreject_suggestion():
-    user = _user("editor")
-    fields = _suggestion_fields()
-    try:
-        done = _suggestions().unreject([fields], user.name, request.form.get("reason", ""))
-    except InvalidRequest as exc:
-        flash(exc.message, "error")
-    else:
-        if done:
+    fields, actor = _suggestion_form()
+    with _refusal_flashed():
+        if _suggestions().unreject([fields], actor, request.form.get("reason", "")):
             flash(f"{fields['topic_id']} may be suggested for {fields['code']} again.")
     return _back_to_gaps()
 

@@ -8,22 +8,17 @@ The server runs on 127.0.0.1 in a thread; screenshots go to the test's tmp dir.
 from __future__ import annotations
 
 import json
-import threading
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from infobutton import bundled, create_app
 from infobutton.config import Settings
 
-from ..conftest import ICD10CM, require
+from ..conftest import ICD10CM
+from .conftest import serve
 
 SEEDED = len(bundled.load_rules())  # rules a fresh database is seeded with
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 D47_9 = f"mainSearchCriteria.v.c=D47.9&mainSearchCriteria.v.cs={ICD10CM}"
 
 
@@ -33,35 +28,9 @@ def server(tmp_path_factory):
                               version_check_interval=0.2))
     services = app.extensions["infobutton"]
     token = services.extra["tokens"].create("Lena Librarian", "editor")
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", token, services
-    httpd.shutdown()
+    with serve(app) as base:
+        yield base, token, services
     services.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require(CHROMIUM.exists(), "chromium is not installed (tests/setup-browser.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    context.route("**/*", lambda route: route.continue_() if "//127.0.0.1:" in route.request.url
-                  else route.fulfill(status=204))
-    page = context.new_page()
-    page.problems = []
-    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
-    yield page
-    context.close()
 
 
 def answer_topics(page, base: str) -> list[str]:

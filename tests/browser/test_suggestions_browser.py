@@ -3,10 +3,7 @@ another: one click each, and the infobutton answer turns curated."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from infobutton import create_app
 from infobutton.config import Settings
@@ -14,7 +11,7 @@ from infobutton.models import Topic
 from infobutton.request import parse
 
 from ..conftest import icd
-from .test_admin_browser import browser, page  # noqa: F401 (fixtures)
+from .conftest import serve
 
 TOPICS = [Topic(id=tid, title=title, language="en", url=f"https://medlineplus.gov/{tid}.html")
           for tid, title in (("diabetestype2", "Diabetes Type 2"), ("crohnsdisease", "Crohn's Disease"),
@@ -31,11 +28,8 @@ def server(tmp_path):
     for code in ("E11.9", "K50.00"):
         client.get("/infobutton", query_string=icd(code))
     services.extra["usage"].flush()
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", token, services
-    httpd.shutdown()
+    with serve(app) as base:
+        yield base, token, services
     services.close()
 
 
@@ -44,7 +38,7 @@ def provenance(services, code: str) -> list[tuple[str, str]]:
     return [(m.topic.id, m.provenance.value) for m in services.knowledge.resolve(parse(icd(code).items()))]
 
 
-def test_accept_and_reject_from_the_gap_report(server, page, tmp_path):  # noqa: F811
+def test_accept_and_reject_from_the_gap_report(server, page, tmp_path):
     base, token, services = server
     assert provenance(services, "E11.9") == [("diabetestype2", "automatic")]
     page.goto(f"{base}/admin/signin?next=/admin/gaps")
@@ -59,12 +53,14 @@ def test_accept_and_reject_from_the_gap_report(server, page, tmp_path):  # noqa:
     assert "also holds Enteritis" in crohn.inner_text()
     page.screenshot(path=str(tmp_path / "gaps-suggestions.png"), full_page=True)
 
-    diabetes.get_by_role("button", name="Accept E11 \u2192 Diabetes Type 2").click()
+    with page.expect_navigation():  # the same gap report URL reloads: wait for the new page
+        diabetes.get_by_role("button", name="Accept E11 \u2192 Diabetes Type 2").click()
     assert "it is live now" in page.locator(".flash").inner_text()
     assert page.locator("#gaps tr", has_text="E11.9").count() == 0
     assert provenance(services, "E11.9") == [("diabetestype2", "curated")]
 
-    page.locator("#gaps tr", has_text="K50.00").get_by_role("button", name="Reject K50 \u2192 Enteritis").click()
+    with page.expect_navigation():  # the old page's flash must not answer for the new one
+        page.locator("#gaps tr", has_text="K50.00").get_by_role("button", name="Reject K50 \u2192 Enteritis").click()
     assert "will not be suggested" in page.locator(".flash").inner_text()
     row = page.locator("#gaps tr", has_text="K50.00")
     assert row.locator("li.suggestion[data-topic=enteritis]").count() == 0

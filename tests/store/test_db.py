@@ -9,13 +9,9 @@ from infobutton.models import CodeSystem, MappingRule, Scope, Site, Topic, Topic
 from infobutton.store import open_stores
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def stores(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/s.sqlite3"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    db, topics, mappings = open_stores(url)
+@pytest.fixture
+def stores(database_url):
+    db, topics, mappings = open_stores(database_url)
     yield db, topics, mappings
     db.close()
 

@@ -11,14 +11,10 @@ E11 = (ICD, "E11", "diabetestype2")
 C91 = (ICD, "C91", "leukemia")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/s.sqlite3"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    db, _, mappings = open_stores(url)
-    open_stores(url)[0].close()  # migrating again changes nothing
+@pytest.fixture
+def store(database_url):
+    db, _, mappings = open_stores(database_url)
+    open_stores(database_url)[0].close()  # migrating again changes nothing
     yield SqlRejectionStore(db), mappings
     db.close()
 

@@ -472,8 +472,10 @@ def test_token_management_for_admins(client, tokens):
 
 # -- live effect across instances ------------------------------------------------------------
 
-def test_a_second_instance_serves_the_change_within_a_second(tmp_path):
-    """Two apps on one SQLite file stand in for two workers; the second has its own caches."""
+def test_a_second_instance_serves_the_change_without_a_restart(tmp_path):
+    """Two apps on one SQLite file stand in for two workers; the second has its own caches and
+    notices the change at its next version check. How soon (``version_check_interval``) is pinned
+    with an injected clock in test_knowledge; here the deadline only bounds a busy machine."""
     settings = Settings(data_dir=str(tmp_path), version_check_interval=0.2)
     first, second = create_app(settings), create_app(settings)
     try:
@@ -482,7 +484,7 @@ def test_a_second_instance_serves_the_change_within_a_second(tmp_path):
         token = first.extensions["infobutton"].extra["tokens"].create("ed", "editor")
         create(one, bearer(token))
         assert topics_for(one, "D47.9") == ["leukemia"]  # this instance: at once
-        deadline = time.monotonic() + 1.0
+        deadline = time.monotonic() + 30.0
         seen = topics_for(two, "D47.9")
         while seen != ["leukemia"] and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -43,6 +43,7 @@ def test_editors_see_the_evidence_and_the_buttons(client, services, gap):
             in row)
     assert 'action="/admin/suggestions/accept"' in row and 'action="/admin/suggestions/reject"' in row
     assert len(re.findall(r'name="csrf" value="[^"]+"', row)) == 2
+    assert row.count('name="days" value="7"') == 2  # back to the same period after the click
 
 
 def test_viewers_see_suggestions_but_cannot_act(client, services, gap):
@@ -103,3 +104,19 @@ def test_the_api_with_the_session_cookie_needs_the_csrf_header(client, services,
     token = csrf_of(page(client))
     r = client.post("/admin/api/suggestions/accept", json=body, headers={"X-CSRF-Token": token})
     assert r.status_code == 201
+
+
+def test_a_refused_button_is_a_message_not_an_error_page(client, services, gap):
+    signed_in_as(client, services, "editor")
+    token = csrf_of(page(client))
+    bad = {**FORM, "topic_id": "nosuchtopic", "csrf": token, "days": "many"}
+    for action in ("reject", "unreject"):
+        r = client.post(f"/admin/suggestions/{action}", data=bad)
+        assert r.status_code == 303 and r.headers["Location"] == "/admin/gaps?days=30"
+        assert "no topic 'nosuchtopic'" in page(client)
+    assert services.extra["suggestions"].rejections.all() == []
+    # Un-rejecting what is not rejected changes nothing and says nothing.
+    r = client.post("/admin/suggestions/unreject", data={**FORM, "csrf": token})
+    assert r.status_code == 303 and "may be suggested" not in page(client)
+    assert services.extra["suggestions"].rejections.audit()[1] == 0
+    assert client.get("/admin/gaps?days=x").status_code == 200
