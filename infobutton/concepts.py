@@ -283,6 +283,10 @@ _LEXICON_BY_FIRST = _by_first_word(LEXICON)
 _UNMASKED_BY_FIRST = _by_first_word(UNMASKED_LEXICON)
 
 
+# How each kind of name is called in a reason.
+NAME_KINDS = {"title": "topic name", "also called": "also-called name", "MeSH heading": "MeSH heading"}
+
+
 @dataclass(frozen=True, slots=True)
 class Name:
     """One name of a topic (its title, an also-called name or a MeSH heading), as required tokens."""
@@ -291,6 +295,11 @@ class Name:
     text: str
     kind: str  # "title" | "also called" | "MeSH heading"
     required: tuple[tuple[str, bool], ...]  # (stemmed token, must be an upper-case abbreviation)
+
+    @property
+    def described(self) -> str:
+        """The name in words for a reason: "the topic name ‘Diabetes Type 2’"."""
+        return f"{NAME_KINDS[self.kind]} \u2018{self.text}\u2019"
 
     @property
     def evidence(self) -> bool:

@@ -182,17 +182,13 @@ def title_chain(code: Code) -> list[tuple[str, str]]:
     return chain
 
 
-_NAME_KIND = {"title": "topic name", "also called": "also-called name", "MeSH heading": "MeSH heading"}
-
-
 def _automatic(criterion, codes, request, topic_of, concepts) -> list[tuple[tuple, TopicMatch]]:
     found: dict[str, tuple[tuple, ConceptMatch, str]] = {}
     for code, via in codes:
         for level, (value, title) in enumerate(title_chain(code)):
             for rank, match in enumerate(concepts(title)):
                 where = "title" if level == 0 else f"title of {value}"
-                reason = (f"matched the ICD-10-CM {where} \u2018{title}\u2019 to the "
-                          f"{_NAME_KIND[match.name.kind]} \u2018{match.name.text}\u2019")
+                reason = f"matched the ICD-10-CM {where} \u2018{title}\u2019 to the {match.name.described}"
                 if via:
                     reason += f" ({via})"
                 key = (level, rank)
@@ -205,8 +201,8 @@ def _automatic(criterion, codes, request, topic_of, concepts) -> list[tuple[tupl
         # No terminology of ours for this code: its display name, matched the same way.
         system = criterion.code.system.label if criterion.code else "code"
         for rank, match in enumerate(concepts(criterion.display_name)):
-            reason = (f"matched the {system} display name \u2018{criterion.display_name}\u2019 to the "
-                      f"{_NAME_KIND[match.name.kind]} \u2018{match.name.text}\u2019")
+            reason = (f"matched the {system} display name \u2018{criterion.display_name}\u2019"
+                      f" to the {match.name.described}")
             found.setdefault(match.topic_id, ((0, rank), match, reason))
         from_text = True
     # Across levels too, the less specific of two topics goes (concepts.most_specific).
@@ -232,8 +228,7 @@ def _free_text(criterion, request, topic_of, concepts, search, limit) -> list[tu
             topic = _served(match.topic_id, request, topic_of)
             if topic is None:
                 continue
-            reason = (f"the words \u2018{text}\u2019 hold the {_NAME_KIND[match.name.kind]} "
-                      f"\u2018{match.name.text}\u2019")
+            reason = f"the words \u2018{text}\u2019 hold the {match.name.described}"
             hits.append(((100 + rank,), TopicMatch(topic, criterion, None, 100, Provenance.FREE_TEXT, reason, True)))
     if not hits and search is not None:
         for rank, topic in enumerate(search(text, request.language, limit)):

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from . import mapping_csv, resolver, terminology
-from .concepts import ConceptMatch
+from .concepts import NAME_KINDS, ConceptMatch
 from .models import Code, CodeSystem, MappingRule, Scope, Topic
 
 ICD = CodeSystem.ICD10CM
@@ -36,7 +36,6 @@ TopicLookup = Callable[[str], "Topic | None"]
 ConceptLookup = Callable[[str], list[ConceptMatch]]
 Rejected = frozenset[tuple[CodeSystem, str, str]]  # (code system, code, topic id)
 
-_KIND = {"title": "topic name", "also called": "also-called name", "MeSH heading": "MeSH heading"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +53,7 @@ class Evidence:
         """"ICD-10-CM title 'Type 2 diabetes mellitus' (E11) holds the topic name 'Diabetes Type 2'"."""
         how = "is" if self.exact else "holds"
         return (f"ICD-10-CM title \u2018{self.title}\u2019 ({self.code}) {how} the "
-                f"{_KIND.get(self.kind, 'name')} \u2018{self.name}\u2019")
+                f"{NAME_KINDS.get(self.kind, 'name')} \u2018{self.name}\u2019")
 
 
 @dataclass(frozen=True, slots=True)
