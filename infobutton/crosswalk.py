@@ -27,12 +27,15 @@ from __future__ import annotations
 import csv
 import functools
 import importlib.resources
+import logging
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import terminology
 from .models import Code, CodeSystem
+
+log = logging.getLogger(__name__)
 
 ENV_SNOMED_MAP = "INFOBUTTON_SNOMED_MAP"
 ICD10CM_MAP_REFSET = "6011000124106"  # SNOMED CT to ICD-10-CM extended map, US Edition
@@ -246,8 +249,16 @@ class Crosswalk:
     @classmethod
     def from_settings(cls, settings) -> Crosswalk:
         """The GEM (lazily) and, when ``snomed_map`` is set, that file, read now so a bad file
-        stops the start with a MapFileError naming INFOBUTTON_SNOMED_MAP."""
-        return cls(load_snomed_map(settings.snomed_map) if settings.snomed_map else None)
+        stops the start with a MapFileError naming INFOBUTTON_SNOMED_MAP; what it kept and left
+        out is logged."""
+        if not settings.snomed_map:
+            return cls()
+        snomed = load_snomed_map(settings.snomed_map)
+        log.info("SNOMED CT map %s: %d rows, %d concepts mapped; left out %d inactive or of another "
+                 "refset, %d with conditional rules, %d without an ICD-10-CM target",
+                 settings.snomed_map, snomed.rows, len(snomed.targets), snomed.skipped_inactive,
+                 snomed.skipped_conditional, snomed.skipped_target)
+        return cls(snomed)
 
     def warm_up(self) -> None:
         """Load the GEM now rather than on the first ICD-9-CM request."""

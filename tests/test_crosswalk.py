@@ -179,6 +179,16 @@ def test_snomed_map_counts(tmp_path):
     assert sorted(loaded.targets) == ["254837009", "280137006", "91857003", "92818009"]
 
 
+def test_snomed_map_counts_are_logged_at_start(tmp_path, caplog):
+    path = write_map(tmp_path / "map.tsv", "human")
+    with caplog.at_level("INFO", logger="infobutton.crosswalk"):
+        Crosswalk.from_settings(Settings(snomed_map=str(path)))
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        f"SNOMED CT map {path}: 13 rows, 4 concepts mapped; left out 3 inactive or of another refset, "
+        "2 with conditional rules, 2 without an ICD-10-CM target")
+
+
 def test_snomed_map_setting_read_from_environment(tmp_path):
     path = write_map(tmp_path / "map.txt", "rf2")
     settings = Settings.from_env({"INFOBUTTON_SNOMED_MAP": str(path)})
