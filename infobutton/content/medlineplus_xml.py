@@ -52,6 +52,22 @@ class Catalogue:
     total: int
 
 
+def host(url: str) -> str:
+    """The host a URL points to, lower case, without a leading www; "" when it has none or the
+    URL is malformed (an unclosed IPv6 bracket makes ``urlsplit`` raise)."""
+    try:
+        name = urlsplit(url or "").hostname or ""
+    except ValueError:
+        return ""
+    return name.removeprefix("www.")
+
+
+def on_medlineplus(url: str) -> bool:
+    """Whether a URL is on medlineplus.gov (or a subdomain), not on a look-alike host."""
+    name = host(url)
+    return name == "medlineplus.gov" or name.endswith(".medlineplus.gov")
+
+
 def topic_id(url: str) -> str:
     """Topic identity from its canonical URL: ``/leukemia.html`` → leukemia,
     ``/spanish/leukemia.html`` → leukemia-es. Stable across upstream re-numbering."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from ..content.medlineplus_xml import host, on_medlineplus
 from ..models import Provenance, Topic, TopicMatch
 
 SERVICE_NAME = "Infobutton knowledge responder"
@@ -67,17 +67,6 @@ class Credit:
 
 def _lang(language: str) -> str:
     return language if language in _SENTENCES else "en"
-
-
-def host(url: str) -> str:
-    """The host a URL points to, lower case, without a leading www."""
-    name = (urlsplit(url or "").hostname or "").lower()
-    return name.removeprefix("www.")
-
-
-def on_medlineplus(url: str) -> bool:
-    name = host(url)
-    return name == "medlineplus.gov" or name.endswith(".medlineplus.gov")
 
 
 def has_text(topic: Topic) -> bool:

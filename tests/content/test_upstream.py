@@ -64,6 +64,18 @@ def test_json_and_atom_answers_are_parsed_and_sanitised():
     assert "script" not in spanish.summary_html
 
 
+def test_entries_without_a_usable_link_are_dropped_and_look_alike_hosts_are_not_medlineplus():
+    topics = parse_json(connect_json(
+        ("Broken", "https://[medlineplus.gov/asthma.html", "<p>x</p>"),  # urlsplit raises on this
+        ("Not the web", "ftp://medlineplus.gov/asthma.html", "<p>x</p>"),
+        ("Look-alike", "https://medlineplus.gov.example.net/asthma.html", "<p>x</p>"),
+        ("Asthma", "https://www.medlineplus.gov/asthma.html", "<p>x</p>"),
+    ), "en")
+    assert [t.title for t in topics] == ["Look-alike", "Asthma"]
+    assert topics[0].id.startswith("upstream-")  # never merged with the local "asthma" topic
+    assert topics[1].id == "asthma"
+
+
 def test_upstream_topics_are_labelled_with_the_upstreams_host(upstream):
     assert source_label("https://connect.medlineplus.gov/service?x=1") == "upstream:connect.medlineplus.gov"
     assert parse_json(ASTHMA_JSON, "en", "upstream:a.example")[0].source == "upstream:a.example"
@@ -186,5 +198,7 @@ def test_through_the_endpoint_upstream_failures_are_never_errors(upstream, tmp_p
         assert client.get("/infobutton", query_string=icd("J45.909")).status_code == 200
         upstream.route("/connect", Reply(200, ASTHMA_JSON, delay=1.0))
         assert client.get("/infobutton", query_string=icd("J45.50")).status_code == 200
+        upstream.route("/connect", Reply(200, connect_json(("Broken", "https://[bad/x.html", "<p>x</p>"))))
+        assert client.get("/infobutton", query_string=icd("J45.20")).status_code == 200
     finally:
         app.extensions["infobutton"].close()
