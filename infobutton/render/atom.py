@@ -58,7 +58,7 @@ def entry_id(topic: Topic) -> str:
     return f"tag:medlineplus.gov,{date}:/{topic.id}"
 
 
-def summary_html(match: TopicMatch) -> str:
+def summary_html(match: TopicMatch, credit: attribution.Credit) -> str:
     """The topic summary, its also-called names and who the text is from (MedlinePlus's
     NLMalsoCalled and NLMattribution paragraphs, for MedlinePlus text only; otherwise an
     infobuttonAttribution paragraph that names the real source or says the entry only links),
@@ -66,7 +66,6 @@ def summary_html(match: TopicMatch) -> str:
     (sanitised) summary is escaped here."""
     topic = match.topic
     lang = topic.language if topic.language in WHY else "en"
-    credit = attribution.credit(topic)
     also_called, attributed = (("NLMalsoCalled", "NLMattribution") if credit.nlm  # MedlinePlus's own
                                else ("infobuttonAlsoCalled", "infobuttonAttribution"))
     parts = [topic.summary_html]
@@ -127,7 +126,7 @@ def build(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime,
         if credit.author is not None and credit.author[0] != attribution.SERVICE_NAME:
             _person(entry, "author", credit.author)
             _person(entry, "contributor", service)
-        _el(entry, "summary", summary_html(match), type="html")
+        _el(entry, "summary", summary_html(match, credit), type="html")
         criterion = match.criterion
         if criterion.code is not None:
             _el(entry, "category", scheme="mainSearchCriteria.v.c", term=criterion.code.value)

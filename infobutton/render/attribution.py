@@ -69,6 +69,11 @@ def _lang(language: str) -> str:
     return language if language in _SENTENCES else "en"
 
 
+def site(url: str) -> str:
+    """Where a link leads, in words: "MedlinePlus", or its host ("?" when it has none)."""
+    return "MedlinePlus" if on_medlineplus(url) else host(url) or "?"
+
+
 def has_text(topic: Topic) -> bool:
     """Whether the topic carries text beyond its title (a summary or a description)."""
     return bool(topic.summary_html.strip() or topic.meta_desc.strip())
