@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import Comment, Element, ParseError, SubElement, indent, tostring
 
 from defusedxml import DefusedXmlException, ElementTree
 
@@ -66,6 +66,11 @@ def on_medlineplus(url: str) -> bool:
     """Whether a URL is on medlineplus.gov (or a subdomain), not on a look-alike host."""
     name = host(url)
     return name == "medlineplus.gov" or name.endswith(".medlineplus.gov")
+
+
+def language_of(url: str) -> str:
+    """A MedlinePlus page's language from its URL: "es" under ``/spanish/``, else "en"."""
+    return "es" if "/spanish/" in urlsplit(url).path else "en"
 
 
 def topic_id(url: str) -> str:
@@ -167,15 +172,17 @@ def topic_from_element(el) -> Topic:
         image_alt=el.get("image-alt", "").strip(),
         source=source,
     )
-    if source == LINK_ONLY and has_text(topic):
+    if source == LINK_ONLY and has_content(topic):
         raise InvalidCatalogue(
             f"health-topic {url!r} is link-only (source={LINK_ONLY!r}) but carries text or links"
         )
     return topic
 
 
-def has_text(topic: Topic) -> bool:
-    """Whether a topic carries anything beyond its title and URL that someone wrote."""
+def has_content(topic: Topic) -> bool:
+    """Whether a topic carries anything beyond its title and URL that someone wrote (text, names
+    or links): what a link-only topic must not. Compare render.attribution.has_text, which asks
+    only whether there is text to credit."""
     return bool(topic.summary_html or topic.meta_desc or topic.also_called or topic.sites
                 or topic.encyclopedia or topic.see_references)
 
@@ -320,8 +327,6 @@ def _us_date(iso: str) -> str:
 
 
 def _element_for(topic: Topic, medlineplus_id: str = ""):
-    from xml.etree.ElementTree import Element, SubElement
-
     def ref(tag: str, r: TopicRef, **extra: str) -> None:
         child = SubElement(el, tag, {k: v for k, v in (("url", r.url), *extra.items()) if v})
         child.text = r.title
@@ -348,7 +353,7 @@ def _element_for(topic: Topic, medlineplus_id: str = ""):
         ref("group", group)
     if topic.twin is not None:
         ref("language-mapped-topic", topic.twin,
-            language=_LANGUAGE_NAMES["es" if "/spanish/" in topic.twin.url else "en"])
+            language=_LANGUAGE_NAMES[language_of(topic.twin.url)])
     for descriptor_id, name in topic.mesh_headings:
         SubElement(SubElement(el, "mesh-heading"), "descriptor", {"id": descriptor_id}).text = name
     if topic.primary_institute is not None:
@@ -379,8 +384,6 @@ def write_catalogue(
     element; ``medlineplus_ids`` (topic id → MedlinePlus's numeric id) fills the ``id`` attribute
     where it is known. Medical Encyclopedia entries must be among the sites (the format has no
     other place for them)."""
-    from xml.etree.ElementTree import Comment, Element, indent, tostring
-
     ids = medlineplus_ids or {}
     generated = datetime.strptime(date_generated, "%Y-%m-%d").strftime("%m/%d/%Y 00:00:00")
     root = Element(ROOT, {"total": str(len(topics)), "date-generated": generated})

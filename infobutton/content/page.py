@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ..models import Site, Topic, TopicRef
 from ..store.search import fold
-from .medlineplus_xml import on_medlineplus, topic_id
+from .medlineplus_xml import language_of, on_medlineplus, topic_id
 from .sanitise import sanitise
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024
@@ -311,7 +311,7 @@ def topic_from_outline(out: Outline) -> Topic:
     if not out.title or not out.url:
         raise InvalidPage("no topic title (# heading / <h1>) or page URL found; "
                           "is this a MedlinePlus health topic page?")
-    spanish = "/spanish/" in urlsplit(out.url).path
+    spanish = language_of(out.url) == "es"
     sites: list[Site] = []
     encyclopedia: dict[str, Site] = {}
     related: list[TopicRef] = []
