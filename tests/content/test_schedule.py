@@ -36,7 +36,7 @@ def test_one_worker_claims_each_slot(upstream, tmp_path):
     url = upstream.route("/cat.xml", Reply(200, STARTER, etag='"v1"'))
     db, topics, _ = open_stores(f"sqlite:///{tmp_path}/s.sqlite3")
     clock = Clock(5000.0)
-    options = {"backoff": 0.01, "timeout": (1.0, 1.0)}
+    options = {"backoff": 0.01, "timeout": (10.0, 10.0)}
     workers = [SyncScheduler(topics, Knowledge(), url, 600, clock=clock, sync_options=options)
                for _ in range(3)]
     results = [w.run_once() for w in workers]
