@@ -50,6 +50,7 @@ LAYERS = {
         Provenance.FREE_TEXT: "Búsqueda de las palabras enviadas",
     },
 }
+WHY = {"en": "Why this topic", "es": "Por qué este tema"}  # the label before ``why``
 _HOST = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?$")
 FROM_TEXT = {"en": " (on the words sent)", "es": " (según las palabras enviadas)"}
 

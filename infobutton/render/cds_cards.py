@@ -83,7 +83,7 @@ def card(subject: Subject, matches: list[TopicMatch], base_url: str, patient: tu
         if topic.twin is not None and topic.twin.url:
             line += f" ([{escape_markdown(topic.twin.title)}, en español]({_url(topic.twin.url)}))"
         lines.append(line)
-        lines.append(f"  - Why this topic: {escape_markdown(attribution.why(match, 'en'))}")
+        lines.append(f"  - {attribution.WHY['en']}: {escape_markdown(attribution.why(match, 'en'))}")
         lines.append(f"  - {escape_markdown(attribution.credit(topic).sentence)}.")
         links.append({"label": _shorten(f"{topic.title} ({attribution.site(topic.url)})", 100), "url": topic.url,
                       "type": "absolute"})
