@@ -383,11 +383,16 @@ def write_catalogue(
     topics (status aside). ``date_generated`` is an ISO date; ``comment`` goes before the root
     element; ``medlineplus_ids`` (topic id → MedlinePlus's numeric id) fills the ``id`` attribute
     where it is known. Medical Encyclopedia entries must be among the sites (the format has no
-    other place for them)."""
+    other place for them). Every topic must have a source a file can declare (``SOURCES``): one
+    of unknown origin ("") would read back as the export's, MedlinePlus's, and an upstream's is
+    not the project's to ship."""
     ids = medlineplus_ids or {}
     generated = datetime.strptime(date_generated, "%Y-%m-%d").strftime("%m/%d/%Y 00:00:00")
     root = Element(ROOT, {"total": str(len(topics)), "date-generated": generated})
     for topic in topics:
+        if topic.source not in SOURCES:
+            raise ValueError(f"{topic.id}: source {topic.source!r} cannot be written; "
+                             f"expected one of {', '.join(SOURCES)}")
         if not set(topic.encyclopedia) <= set(topic.sites):
             raise ValueError(f"{topic.id}: encyclopedia entries that are not sites cannot be written")
         root.append(_element_for(topic, ids.get(topic.id, "")))
