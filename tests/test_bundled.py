@@ -7,7 +7,7 @@ import re
 import pytest
 
 from infobutton import bundled, terminology
-from infobutton.content.medlineplus_xml import has_text, topic_id
+from infobutton.content.medlineplus_xml import has_content, topic_id
 from infobutton.content.page import parse_page
 from infobutton.models import Code, CodeSystem
 
@@ -66,7 +66,7 @@ def test_every_index_row_is_shipped_link_only_with_its_exact_title_and_url(topic
         topic = topics[topic_id(row["url"])]
         assert (topic.title, topic.url, topic.language, topic.source) == (
             row["title"], row["url"], "en", "index"), row
-        assert not has_text(topic) and not (topic.date_created or topic.date_updated or topic.date_reviewed)
+        assert not has_content(topic) and not (topic.date_created or topic.date_updated or topic.date_reviewed)
         assert topic.twin is None and not topic.related and topic.primary_institute is None
 
 
@@ -76,8 +76,8 @@ def test_the_index_file_keeps_the_medlineplus_ids(index_rows):
     assert shipped == {row["url"]: row["medlineplus_id"] for row in index_rows}
 
 
-def test_only_the_seed_topic_has_text(topics):
-    with_text = {t.id for t in topics.values() if has_text(t) or t.date_updated or t.date_reviewed
+def test_only_the_seed_topic_has_content(topics):
+    with_text = {t.id for t in topics.values() if has_content(t) or t.date_updated or t.date_reviewed
                  or t.image_url or t.related or t.primary_institute}
     assert with_text == {"leukemia"}
     assert {t.source for t in topics.values()} == {"medlineplus", "index"}
@@ -89,7 +89,7 @@ def test_the_only_spanish_topic_is_leukemias_twin(topics):
     assert [(t.id, t.title, t.url, t.source) for t in spanish] == [
         ("leukemia-es", "Leucemia", "https://medlineplus.gov/spanish/leukemia.html", "index")]
     assert spanish[0].twin.id == "leukemia" and topics["leukemia"].twin.id == "leukemia-es"
-    assert not has_text(spanish[0])
+    assert not has_content(spanish[0])
 
 
 def test_named_topics_outside_the_index_are_link_only(topics):
@@ -102,7 +102,7 @@ def test_named_topics_outside_the_index_are_link_only(topics):
     for tid, (title, url) in expected.items():
         topic = topics[tid]
         assert (topic.title, topic.url, topic.source) == (title, url, "index")
-        assert not has_text(topic)
+        assert not has_content(topic)
 
 
 def test_every_file_names_its_source_in_a_header_comment():

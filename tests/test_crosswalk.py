@@ -1,12 +1,9 @@
 """ICD-9-CM (CMS GEM) and SNOMED CT (NLM map file) translations to ICD-10-CM."""
 
-import threading
-import time
-
 import pytest
 
 from infobutton.config import Settings
-from infobutton.crosswalk import Crosswalk, Lazy, MapFileError, Translation, load_snomed_map, parse_gem
+from infobutton.crosswalk import Crosswalk, MapFileError, Translation, load_snomed_map, parse_gem
 from infobutton.models import Code, CodeSystem
 
 ICD9, ICD10, SCT = CodeSystem.ICD9CM, CodeSystem.ICD10CM, CodeSystem.SNOMEDCT
@@ -85,25 +82,6 @@ def test_other_systems_give_nothing(crosswalk):
     assert crosswalk.to_icd10cm(Code(ICD10, "C91.00")) == ()
     assert crosswalk.to_icd10cm(Code(CodeSystem.LOINC, "2345-7")) == ()
     assert crosswalk.to_icd10cm(Code(SCT, "91857003")) == ()  # no SNOMED CT map configured
-
-
-def test_lazy_loads_once_across_threads():
-    calls = []
-
-    def load():
-        calls.append(1)
-        time.sleep(0.05)
-        return {"loaded": True}
-
-    lazy = Lazy(load)
-    results = []
-    threads = [threading.Thread(target=lambda: results.append(lazy())) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(calls) == 1
-    assert len(results) == 8 and all(r is results[0] for r in results)
 
 
 # -- SNOMED CT through a local NLM map file -------------------------------------------------------
@@ -199,6 +177,16 @@ def test_snomed_map_counts(tmp_path):
     assert loaded.rows == len(ROWS)
     assert (loaded.skipped_inactive, loaded.skipped_conditional, loaded.skipped_target) == (3, 2, 2)
     assert sorted(loaded.targets) == ["254837009", "280137006", "91857003", "92818009"]
+
+
+def test_snomed_map_counts_are_logged_at_start(tmp_path, caplog):
+    path = write_map(tmp_path / "map.tsv", "human")
+    with caplog.at_level("INFO", logger="infobutton.crosswalk"):
+        Crosswalk.from_settings(Settings(snomed_map=str(path)))
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        f"SNOMED CT map {path}: 13 rows, 4 concepts mapped; left out 3 inactive or of another refset, "
+        "2 with conditional rules, 2 without an ICD-10-CM target")
 
 
 def test_snomed_map_setting_read_from_environment(tmp_path):

@@ -72,8 +72,3 @@ LINKS = [site(ALL_ADULT), site("Blood Transfusion"), site(ALL_CHILD), site("Leuk
 def test_order_moves_the_other_audience_last_and_keeps_the_rest(child, expected):
     assert [s.title for s in sites.order(LINKS, child)] == expected
 
-
-def test_for_patient_uses_the_request_and_never_drops_a_link():
-    ordered = sites.for_patient(LINKS, request(age_years=6.0))
-    assert ordered[0].title == "Blood Transfusion" and sorted(ordered, key=LINKS.index) == LINKS
-    assert sites.for_patient(LINKS, request()) == tuple(LINKS)

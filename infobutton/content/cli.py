@@ -21,7 +21,7 @@ from .catalogue import MAX_WITHDRAW, import_catalogue, import_page
 from .fetch import FetchError, fetch
 from .medlineplus_xml import InvalidCatalogue
 from .page import MAX_PAGE_BYTES, InvalidPage, parse_page
-from .starter import InvalidIndex, build
+from .starter import build
 from .sync import DEFAULT_URL, SyncError, sync
 
 
@@ -126,7 +126,7 @@ def starter_command(seed_path: str, index_path: str, out_dir: str, check: bool) 
     seed, index = Path(seed_path), Path(index_path)
     try:
         files = build(seed.read_bytes(), seed.name, index.read_text(encoding="utf-8"), index.name)
-    except (InvalidPage, InvalidIndex, ValueError) as exc:
+    except ValueError as exc:  # InvalidPage, InvalidIndex, a non-MedlinePlus seed, bad UTF-8
         raise click.ClickException(f"starter failed: {exc}") from None
     out = Path(out_dir)
     stale = [name for name, text in files.items()

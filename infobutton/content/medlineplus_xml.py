@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import Comment, Element, ParseError, SubElement, indent, tostring
 
 from defusedxml import DefusedXmlException, ElementTree
 
@@ -50,6 +50,27 @@ class Catalogue:
     topics: list[Topic]
     date_generated: str  # ISO 8601, e.g. 2026-11-23T00:00:00
     total: int
+
+
+def host(url: str) -> str:
+    """The host a URL points to, lower case, without a leading www; "" when it has none or the
+    URL is malformed (an unclosed IPv6 bracket makes ``urlsplit`` raise)."""
+    try:
+        name = urlsplit(url or "").hostname or ""
+    except ValueError:
+        return ""
+    return name.removeprefix("www.")
+
+
+def on_medlineplus(url: str) -> bool:
+    """Whether a URL is on medlineplus.gov (or a subdomain), not on a look-alike host."""
+    name = host(url)
+    return name == "medlineplus.gov" or name.endswith(".medlineplus.gov")
+
+
+def language_of(url: str) -> str:
+    """A MedlinePlus page's language from its URL: "es" under ``/spanish/``, else "en"."""
+    return "es" if "/spanish/" in urlsplit(url).path else "en"
 
 
 def topic_id(url: str) -> str:
@@ -151,15 +172,17 @@ def topic_from_element(el) -> Topic:
         image_alt=el.get("image-alt", "").strip(),
         source=source,
     )
-    if source == LINK_ONLY and has_text(topic):
+    if source == LINK_ONLY and has_content(topic):
         raise InvalidCatalogue(
             f"health-topic {url!r} is link-only (source={LINK_ONLY!r}) but carries text or links"
         )
     return topic
 
 
-def has_text(topic: Topic) -> bool:
-    """Whether a topic carries anything beyond its title and URL that someone wrote."""
+def has_content(topic: Topic) -> bool:
+    """Whether a topic carries anything beyond its title and URL that someone wrote (text, names
+    or links): what a link-only topic must not. Compare render.attribution.has_text, which asks
+    only whether there is text to credit."""
     return bool(topic.summary_html or topic.meta_desc or topic.also_called or topic.sites
                 or topic.encyclopedia or topic.see_references)
 
@@ -304,8 +327,6 @@ def _us_date(iso: str) -> str:
 
 
 def _element_for(topic: Topic, medlineplus_id: str = ""):
-    from xml.etree.ElementTree import Element, SubElement
-
     def ref(tag: str, r: TopicRef, **extra: str) -> None:
         child = SubElement(el, tag, {k: v for k, v in (("url", r.url), *extra.items()) if v})
         child.text = r.title
@@ -332,7 +353,7 @@ def _element_for(topic: Topic, medlineplus_id: str = ""):
         ref("group", group)
     if topic.twin is not None:
         ref("language-mapped-topic", topic.twin,
-            language=_LANGUAGE_NAMES["es" if "/spanish/" in topic.twin.url else "en"])
+            language=_LANGUAGE_NAMES[language_of(topic.twin.url)])
     for descriptor_id, name in topic.mesh_headings:
         SubElement(SubElement(el, "mesh-heading"), "descriptor", {"id": descriptor_id}).text = name
     if topic.primary_institute is not None:
@@ -362,13 +383,16 @@ def write_catalogue(
     topics (status aside). ``date_generated`` is an ISO date; ``comment`` goes before the root
     element; ``medlineplus_ids`` (topic id → MedlinePlus's numeric id) fills the ``id`` attribute
     where it is known. Medical Encyclopedia entries must be among the sites (the format has no
-    other place for them)."""
-    from xml.etree.ElementTree import Comment, Element, indent, tostring
-
+    other place for them). Every topic must have a source a file can declare (``SOURCES``): one
+    of unknown origin ("") would read back as the export's, MedlinePlus's, and an upstream's is
+    not the project's to ship."""
     ids = medlineplus_ids or {}
     generated = datetime.strptime(date_generated, "%Y-%m-%d").strftime("%m/%d/%Y 00:00:00")
     root = Element(ROOT, {"total": str(len(topics)), "date-generated": generated})
     for topic in topics:
+        if topic.source not in SOURCES:
+            raise ValueError(f"{topic.id}: source {topic.source!r} cannot be written; "
+                             f"expected one of {', '.join(SOURCES)}")
         if not set(topic.encyclopedia) <= set(topic.sites):
             raise ValueError(f"{topic.id}: encyclopedia entries that are not sites cannot be written")
         root.append(_element_for(topic, ids.get(topic.id, "")))

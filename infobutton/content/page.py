@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ..models import Site, Topic, TopicRef
 from ..store.search import fold
-from .medlineplus_xml import topic_id
+from .medlineplus_xml import language_of, on_medlineplus, topic_id
 from .sanitise import sanitise
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024
@@ -311,7 +311,7 @@ def topic_from_outline(out: Outline) -> Topic:
     if not out.title or not out.url:
         raise InvalidPage("no topic title (# heading / <h1>) or page URL found; "
                           "is this a MedlinePlus health topic page?")
-    spanish = "/spanish/" in urlsplit(out.url).path
+    spanish = language_of(out.url) == "es"
     sites: list[Site] = []
     encyclopedia: dict[str, Site] = {}
     related: list[TopicRef] = []
@@ -379,8 +379,7 @@ def topic_from_outline(out: Outline) -> Topic:
 def source_of(url: str) -> str:
     """"medlineplus" for a page on medlineplus.gov; "" (unknown, attributed to no one) for a page
     from anywhere else, whatever it looks like."""
-    host = (urlsplit(url).hostname or "").lower()
-    return "medlineplus" if host == "medlineplus.gov" or host.endswith(".medlineplus.gov") else ""
+    return "medlineplus" if on_medlineplus(url) else ""
 
 
 def parse_page(data: str | bytes, base_url: str = "") -> Topic:

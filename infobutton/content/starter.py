@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..models import Topic, TopicRef
-from .medlineplus_xml import LINK_ONLY, topic_id, write_catalogue
+from .medlineplus_xml import LINK_ONLY, language_of, topic_id, write_catalogue
 from .page import parse_page
 
 SEED_FILE = "seed-leukemia.xml"
@@ -88,9 +88,8 @@ def read_index(text: str) -> list[IndexRow]:
 
 def link_only(title: str, url: str, twin: TopicRef | None = None) -> Topic:
     """A topic known by its title and URL only: nothing to show but the link."""
-    spanish = "/spanish/" in urlsplit(url).path
-    return Topic(id=topic_id(url), title=title, url=url, language="es" if spanish else "en",
-                 twin=twin, source=LINK_ONLY)
+    return Topic(id=topic_id(url), title=title, url=url, language=language_of(url), twin=twin,
+                 source=LINK_ONLY)
 
 
 def seed_topics(page_text: str | bytes) -> list[Topic]:

@@ -40,7 +40,7 @@ from defusedxml import DefusedXmlException, ElementTree
 
 from ..models import Code, Topic
 from .fetch import USER_AGENT
-from .medlineplus_xml import topic_id
+from .medlineplus_xml import host, on_medlineplus, topic_id
 from .sanitise import sanitise
 
 log = logging.getLogger(__name__)
@@ -141,10 +141,9 @@ def source_label(upstream_url: str) -> str:
 
 
 def _topic(title: str, url: str, summary: str, language: str, source: str) -> Topic | None:
-    if not title or not url.startswith(("http://", "https://")):
-        return None
-    host = urlsplit(url).hostname or ""
-    tid = topic_id(url) if host.endswith("medlineplus.gov") else (
+    if not title or not url.startswith(("http://", "https://")) or not host(url):
+        return None  # nothing to link to (a malformed URL too)
+    tid = topic_id(url) if on_medlineplus(url) else (
         "upstream-" + hashlib.sha256(url.encode()).hexdigest()[:16])
     return Topic(id=tid, title=title, url=url, language=language if language in ("en", "es") else "en",
                  summary_html=sanitise(summary), source=source)

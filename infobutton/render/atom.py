@@ -18,7 +18,6 @@ from . import attribution
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ALSO_CALLED = {"en": "Also called", "es": "También llamado"}
-WHY = {"en": "Why this topic", "es": "Por qué este tema"}
 TITLE = {"en": "Health topics", "es": "Temas de salud"}
 RESULTS_FOR = {"en": "Health topic results for {}", "es": "Resultados de temas de salud para {}"}
 
@@ -58,22 +57,21 @@ def entry_id(topic: Topic) -> str:
     return f"tag:medlineplus.gov,{date}:/{topic.id}"
 
 
-def summary_html(match: TopicMatch) -> str:
+def summary_html(match: TopicMatch, credit: attribution.Credit) -> str:
     """The topic summary, its also-called names and who the text is from (MedlinePlus's
     NLMalsoCalled and NLMattribution paragraphs, for MedlinePlus text only; otherwise an
     infobuttonAttribution paragraph that names the real source or says the entry only links),
     then an infobuttonReason paragraph: why this service chose the topic. Everything but the
     (sanitised) summary is escaped here."""
     topic = match.topic
-    lang = topic.language if topic.language in WHY else "en"
-    credit = attribution.credit(topic)
+    lang = topic.language if topic.language in attribution.WHY else "en"
     also_called, attributed = (("NLMalsoCalled", "NLMattribution") if credit.nlm  # MedlinePlus's own
                                else ("infobuttonAlsoCalled", "infobuttonAttribution"))
     parts = [topic.summary_html]
     if topic.also_called:
         parts.append(f'<p class="{also_called}">{ALSO_CALLED[lang]}: {escape(", ".join(topic.also_called))}</p>')
     parts.append(f'<p class="{attributed}">{escape(credit.sentence)}</p>')
-    parts.append(f'<p class="infobuttonReason">{WHY[lang]}: {escape(attribution.why(match, lang))}</p>')
+    parts.append(f'<p class="infobuttonReason">{attribution.WHY[lang]}: {escape(attribution.why(match, lang))}</p>')
     return "".join(parts)
 
 
@@ -127,7 +125,7 @@ def build(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime,
         if credit.author is not None and credit.author[0] != attribution.SERVICE_NAME:
             _person(entry, "author", credit.author)
             _person(entry, "contributor", service)
-        _el(entry, "summary", summary_html(match), type="html")
+        _el(entry, "summary", summary_html(match, credit), type="html")
         criterion = match.criterion
         if criterion.code is not None:
             _el(entry, "category", scheme="mainSearchCriteria.v.c", term=criterion.code.value)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from ..content.medlineplus_xml import host, on_medlineplus
 from ..models import Provenance, Topic, TopicMatch
 
 SERVICE_NAME = "Infobutton knowledge responder"
@@ -50,6 +50,7 @@ LAYERS = {
         Provenance.FREE_TEXT: "Búsqueda de las palabras enviadas",
     },
 }
+WHY = {"en": "Why this topic", "es": "Por qué este tema"}  # the label before ``why``
 _HOST = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?$")
 FROM_TEXT = {"en": " (on the words sent)", "es": " (según las palabras enviadas)"}
 
@@ -69,15 +70,9 @@ def _lang(language: str) -> str:
     return language if language in _SENTENCES else "en"
 
 
-def host(url: str) -> str:
-    """The host a URL points to, lower case, without a leading www."""
-    name = (urlsplit(url or "").hostname or "").lower()
-    return name.removeprefix("www.")
-
-
-def on_medlineplus(url: str) -> bool:
-    name = host(url)
-    return name == "medlineplus.gov" or name.endswith(".medlineplus.gov")
+def site(url: str) -> str:
+    """Where a link leads, in words: "MedlinePlus", or its host ("?" when it has none)."""
+    return "MedlinePlus" if on_medlineplus(url) else host(url) or "?"
 
 
 def has_text(topic: Topic) -> bool:

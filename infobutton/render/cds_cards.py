@@ -39,11 +39,6 @@ def _shorten(text: str, limit: int = MAX_SUMMARY) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
-def _site(url: str) -> str:
-    """Where a link leads, for its label: MedlinePlus, or the host."""
-    return "MedlinePlus" if attribution.on_medlineplus(url) else attribution.host(url)
-
-
 def _subject_text(subject: Subject) -> str:
     codes = ", ".join(f"{c.code.system.label} {c.code.value}" for c in subject.criteria if c.code)
     if subject.label and codes:
@@ -88,13 +83,13 @@ def card(subject: Subject, matches: list[TopicMatch], base_url: str, patient: tu
         if topic.twin is not None and topic.twin.url:
             line += f" ([{escape_markdown(topic.twin.title)}, en español]({_url(topic.twin.url)}))"
         lines.append(line)
-        lines.append(f"  - Why this topic: {escape_markdown(attribution.why(match, 'en'))}")
+        lines.append(f"  - {attribution.WHY['en']}: {escape_markdown(attribution.why(match, 'en'))}")
         lines.append(f"  - {escape_markdown(attribution.credit(topic).sentence)}.")
-        links.append({"label": _shorten(f"{topic.title} ({_site(topic.url)})", 100), "url": topic.url,
+        links.append({"label": _shorten(f"{topic.title} ({attribution.site(topic.url)})", 100), "url": topic.url,
                       "type": "absolute"})
         if topic.twin is not None and topic.twin.url:
-            links.append({"label": _shorten(f"{topic.twin.title} ({_site(topic.twin.url)}, en español)", 100),
-                          "url": topic.twin.url, "type": "absolute"})
+            label = f"{topic.twin.title} ({attribution.site(topic.twin.url)}, en español)"
+            links.append({"label": _shorten(label, 100), "url": topic.twin.url, "type": "absolute"})
     if any(c.code is not None for c in subject.criteria):
         links.append({"label": "Printable patient page", "url": page_url(subject, base_url, patient=patient),
                       "type": "absolute"})

@@ -35,9 +35,8 @@ TEXT = {
         "no_results": "No health topics found for {}",
         "no_results_help": "Try searching with other words, or browse MedlinePlus.gov.",
         "also_called": "Also called",
-        "read_more": "Read the full topic on MedlinePlus",
-        "read_more_at": "Read the full topic on {}",
-        "why": "Why this topic",
+        "read_more": "Read the full topic on {}",
+        "why": attribution.WHY["en"],
         "updated": "Last updated",
         "links": "Learn more",
         "related": "Related health topics",
@@ -58,9 +57,8 @@ TEXT = {
         "no_results": "No se encontraron temas de salud para {}",
         "no_results_help": "Intente buscar con otras palabras o visite MedlinePlus.gov.",
         "also_called": "También llamado",
-        "read_more": "Lea el tema completo en MedlinePlus",
-        "read_more_at": "Lea el tema completo en {}",
-        "why": "Por qué este tema",
+        "read_more": "Lea el tema completo en {}",
+        "why": attribution.WHY["es"],
         "updated": "Última actualización",
         "links": "Más información",
         "related": "Temas de salud relacionados",
@@ -108,10 +106,8 @@ def _sections(topic: Topic, child: bool | None) -> list[tuple[str, list]]:
 
 def _topic_view(match: TopicMatch, child: bool | None) -> dict:
     topic = match.topic
-    text = TEXT.get(topic.language, TEXT["en"])
     lang = topic.language if topic.language in TEXT else "en"
-    read_more = (text["read_more"] if attribution.on_medlineplus(topic.url)
-                 else text["read_more_at"].format(attribution.host(topic.url)))
+    text = TEXT[lang]
     return {
         "id": topic.id,
         "title": topic.title,
@@ -124,7 +120,7 @@ def _topic_view(match: TopicMatch, child: bool | None) -> dict:
         "institute": topic.primary_institute,
         "image_url": topic.image_url,
         "image_alt": topic.image_alt,
-        "read_more": read_more,
+        "read_more": text["read_more"].format(attribution.site(topic.url)),
         "credit": attribution.credit(topic).sentence,
         "layer": attribution.layer(match, lang),
         "reason": match.reason,  # the resolver's words, English; autoescaped

@@ -193,9 +193,18 @@ def test_written_catalogue_reads_back_as_the_same_topics(tmp_path):
     assert 'url="https://medlineplus.gov/asthma.html" id="4"' in text
 
 
+@pytest.mark.parametrize("source", ["", "upstream:responder.example.org"])
+def test_a_topic_whose_source_a_file_cannot_declare_is_not_written(source):
+    # Written without the attribute, "" would read back as the export's: unknown text credited to NLM.
+    topic = Topic(id="x", title="X", url="https://example.org/x.html", language="en",
+                  summary_html="<p>Of unknown origin.</p>", source=source)
+    with pytest.raises(ValueError, match="cannot be written"):
+        write_catalogue([topic], date_generated="2026-11-25")
+
+
 def test_encyclopedia_entries_must_be_sites_to_be_written():
     entry = Site("Leukemia", "https://medlineplus.gov/ency/article/001299.htm", "Medical Encyclopedia")
     topic = Topic(id="leukemia", title="Leukemia", url="https://medlineplus.gov/leukemia.html", language="en",
-                  encyclopedia=(entry,))
+                  encyclopedia=(entry,), source="medlineplus")
     with pytest.raises(ValueError, match="encyclopedia"):
         write_catalogue([topic], date_generated="2026-11-25")

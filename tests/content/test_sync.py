@@ -16,7 +16,7 @@ from tests.content.http_fixture import Reply, Upstream
 
 STARTER = bundled_catalogue("2026-11-23")
 REVISED = bundled_catalogue("2026-11-24", leukemia_summary="Synced summary.")
-FAST = {"backoff": 0.01, "timeout": (1.0, 0.5)}
+FAST = {"backoff": 0.01, "timeout": (10.0, 10.0)}  # no waits; generous for a busy machine
 
 
 @pytest.fixture

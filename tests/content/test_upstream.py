@@ -52,7 +52,7 @@ def upstream():
 
 
 def responder(url, clock=None, **options):
-    return UpstreamResponder(url, timer=clock or Clock(), **{"timeout": 0.5, **options})
+    return UpstreamResponder(url, timer=clock or Clock(), **{"timeout": 10.0, **options})
 
 
 def test_json_and_atom_answers_are_parsed_and_sanitised():
@@ -62,6 +62,18 @@ def test_json_and_atom_answers_are_parsed_and_sanitised():
     (spanish,) = parse_atom(ATOM_ANSWER, "en")
     assert (spanish.id, spanish.language) == ("asthma-es", "es")
     assert "script" not in spanish.summary_html
+
+
+def test_entries_without_a_usable_link_are_dropped_and_look_alike_hosts_are_not_medlineplus():
+    topics = parse_json(connect_json(
+        ("Broken", "https://[medlineplus.gov/asthma.html", "<p>x</p>"),  # urlsplit raises on this
+        ("Not the web", "ftp://medlineplus.gov/asthma.html", "<p>x</p>"),
+        ("Look-alike", "https://medlineplus.gov.example.net/asthma.html", "<p>x</p>"),
+        ("Asthma", "https://www.medlineplus.gov/asthma.html", "<p>x</p>"),
+    ), "en")
+    assert [t.title for t in topics] == ["Look-alike", "Asthma"]
+    assert topics[0].id.startswith("upstream-")  # never merged with the local "asthma" topic
+    assert topics[1].id == "asthma"
 
 
 def test_upstream_topics_are_labelled_with_the_upstreams_host(upstream):
@@ -94,12 +106,12 @@ def test_answer_is_cached_for_the_ttl_then_revalidated_with_304(upstream):
 def test_stale_answer_is_served_when_upstream_fails(upstream):
     url = upstream.route("/connect", Reply(200, ASTHMA_JSON))
     clock = Clock()
-    ask = responder(url, clock, ttl=60)
+    ask = responder(url, clock, ttl=60, timeout=2.0)
     ask(ASTHMA, "en", 3)
     clock.now += 61
     upstream.route("/connect", Reply(500, b"down"))
     assert [t.id for t in ask(ASTHMA, "en", 3)] == ["asthma"]
-    upstream.route("/connect", Reply(200, ASTHMA_JSON, delay=1.0))  # slower than the timeout
+    upstream.route("/connect", Reply(200, ASTHMA_JSON, delay=5.0))  # slower than the timeout
     assert [t.id for t in ask(ASTHMA, "en", 3)] == ["asthma"]
     upstream.route("/connect", Reply(200, b"<html>not a feed"))
     assert [t.id for t in ask(ASTHMA, "en", 3)] == ["asthma"]
@@ -161,7 +173,7 @@ def test_upstream_topics_the_catalogue_holds_are_served_locally(upstream, tmp_pa
 
 def test_through_the_endpoint_unmapped_codes_ask_upstream_mapped_codes_do_not(upstream, tmp_path):
     url = upstream.route("/connect", Reply(200, ASTHMA_JSON))
-    app = create_app({"data_dir": str(tmp_path), "upstream_url": url, "upstream_timeout": 0.5,
+    app = create_app({"data_dir": str(tmp_path), "upstream_url": url, "upstream_timeout": 10.0,
                       "version_check_interval": 0.0})
     client = app.test_client()
     try:
@@ -179,12 +191,15 @@ def test_through_the_endpoint_unmapped_codes_ask_upstream_mapped_codes_do_not(up
 
 def test_through_the_endpoint_upstream_failures_are_never_errors(upstream, tmp_path):
     url = upstream.route("/connect", Reply(500, b"down"))
-    app = create_app({"data_dir": str(tmp_path), "upstream_url": url, "upstream_timeout": 0.3,
+    app = create_app({"data_dir": str(tmp_path), "upstream_url": url, "upstream_timeout": 2.0,
                       "version_check_interval": 0.0, "cache_ttl": 0.0})
     client = app.test_client()
     try:
         assert client.get("/infobutton", query_string=icd("J45.909")).status_code == 200
-        upstream.route("/connect", Reply(200, ASTHMA_JSON, delay=1.0))
+        upstream.route("/connect", Reply(200, ASTHMA_JSON, delay=5.0))
         assert client.get("/infobutton", query_string=icd("J45.50")).status_code == 200
+        upstream.route("/connect", Reply(200, connect_json(("Broken", "https://[bad/x.html", "<p>x</p>"))))
+        assert client.get("/infobutton", query_string=icd("J45.20")).status_code == 200
+        assert len(upstream.hits("/connect")) == 3  # each was asked: none served from a cache or a breaker
     finally:
         app.extensions["infobutton"].close()

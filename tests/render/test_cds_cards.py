@@ -35,6 +35,11 @@ TEXT_MATCHES = {
     "display-name": cases.match(cases.link_only(), Provenance.AUTOMATIC, "matched the display name",
                                 from_text=True),
     "no-code": cases.match(cases.link_only(), Provenance.CURATED, criterion=cases.TEXT_CRITERION),
+    # The layer alone is enough, whatever the flag says and even with a code (one the
+    # terminology does not know, whose text was searched).
+    "free-text-with-a-code": cases.match(cases.link_only(), Provenance.FREE_TEXT, "the words 'XYZ'",
+                                         criterion=Criterion(code=Code(CodeSystem.ICD10CM, "XYZ"),
+                                                             raw_code="XYZ")),
 }
 
 

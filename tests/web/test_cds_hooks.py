@@ -178,6 +178,18 @@ def test_a_condition_known_only_by_its_text_gets_no_card(client):
     assert len(r.json["cards"]) == 1 and "C91.00" in r.json["cards"][0]["detail"]
 
 
+def test_a_code_matched_only_by_its_display_name_gets_no_card(client):
+    # No SNOMED CT map is configured: 44054006 is matched on its display name alone (layer 1b,
+    # labelled automatic, from text). The infobutton answers it; a card never does.
+    sent = {"mainSearchCriteria.v.c": "44054006", "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.96",
+            "mainSearchCriteria.v.dn": "Diabetes mellitus type 2", "knowledgeResponseType": "application/json"}
+    (entry,) = client.get("/infobutton", query_string=sent).json["feed"]["entry"]
+    assert entry["title"]["_value"] == "Diabetes Type 2" and entry["source"]["_value"] == "automatic"
+    diabetes = condition("c6", (SCT, "44054006", "Diabetes mellitus type 2"))
+    r = post(client, PV, call(prefetch={"patient": patient(), "conditions": bundle(diabetes)}))
+    assert r.status_code == 200 and r.json == {"cards": []}
+
+
 def test_refuted_and_duplicate_conditions(client):
     refuted = condition("c9", (SCT, "92818009", "CML"), verification="refuted")
     duplicate = condition("c10", (ICD, "C91.00", "ALL again"))
