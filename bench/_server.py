@@ -1,6 +1,6 @@
 """Run one app under gunicorn with the exact options `infobutton serve` uses (bench helper).
 
-    python bench/_server.py bare|infobutton PORT WORKERS
+python bench/_server.py bare|infobutton PORT WORKERS
 """
 
 import sys

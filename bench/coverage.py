@@ -47,6 +47,7 @@ MISLABELLED = "curated without a rule"
 
 # -- requests ----------------------------------------------------------------------------------
 
+
 def billable_codes() -> list[str]:
     """Every billable ICD-10-CM code: the leaves of the tabular list, dotted."""
     return list(terminology.billable())
@@ -73,6 +74,7 @@ def layer(match) -> str:
 
 
 # -- the sweep over every billable code ----------------------------------------------------------
+
 
 @dataclass
 class Sweep:
@@ -114,6 +116,7 @@ def sweep(resolve, codes: Iterable[str], *, display_names: bool) -> Sweep:
 
 # -- the gold set --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class GoldRow:
     code: str
@@ -123,8 +126,7 @@ class GoldRow:
 
 def load_gold(path: Path) -> list[GoldRow]:
     with open(path, newline="", encoding="utf-8") as f:
-        return [GoldRow(r["code"].strip(), r["expected_topic_id"].strip(), r["why"])
-                for r in csv.DictReader(f)]
+        return [GoldRow(r["code"].strip(), r["expected_topic_id"].strip(), r["why"]) for r in csv.DictReader(f)]
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,7 @@ def exit_status(sweeps: list[Sweep]) -> int:
 
 # -- the report ----------------------------------------------------------------------------------
 
+
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:5.1f}%" if whole else "    -"
 
@@ -205,14 +208,18 @@ def _mode(display_names: bool) -> str:
 
 
 def print_sweep(s: Sweep) -> None:
-    print(f"\n  {_mode(s.display_names)}: {s.answered:,} of {s.codes:,} codes answered "
-          f"({_pct(s.answered, s.codes).strip()}), {s.codes - s.answered:,} empty; "
-          f"{s.seconds:.1f} s, {s.per_second:,.0f} codes/s")
+    print(
+        f"\n  {_mode(s.display_names)}: {s.answered:,} of {s.codes:,} codes answered "
+        f"({_pct(s.answered, s.codes).strip()}), {s.codes - s.answered:,} empty; "
+        f"{s.seconds:.1f} s, {s.per_second:,.0f} codes/s"
+    )
     print(f"    {'layer':<24}{'first match':>14}{'any match':>14}")
     extra = [name for name in s.anywhere if name not in LAYERS]
     for name in (*LAYERS, *extra):
-        print(f"    {name:<24}{s.first[name]:>8,} {_pct(s.first[name], s.codes)}"
-              f"{s.anywhere[name]:>8,} {_pct(s.anywhere[name], s.codes)}")
+        print(
+            f"    {name:<24}{s.first[name]:>8,} {_pct(s.first[name], s.codes)}"
+            f"{s.anywhere[name]:>8,} {_pct(s.anywhere[name], s.codes)}"
+        )
 
 
 def print_gate(sweeps: list[Sweep]) -> None:
@@ -220,9 +227,10 @@ def print_gate(sweeps: list[Sweep]) -> None:
         free = sorted({code for code, name, _ in s.not_from_code if name == "free-text"})
         mislabelled = sorted({code for code, name, _ in s.not_from_code if name == MISLABELLED})
         mark = "OK" if not (free or mislabelled) else "FAIL"
-        print(f"  [{mark}] {_mode(s.display_names)}: valid codes answered by free text: {len(free)}"
-              + (f"; answered by a curated match without a rule: {len(mislabelled)}"
-                 if mislabelled else ""))
+        print(
+            f"  [{mark}] {_mode(s.display_names)}: valid codes answered by free text: {len(free)}"
+            + (f"; answered by a curated match without a rule: {len(mislabelled)}" if mislabelled else "")
+        )
         for code, name, topic in s.not_from_code[:20]:
             print(f"         {code:<9} {name}: {topic}   {title(code)}")
         if len(s.not_from_code) > 20:
@@ -231,9 +239,11 @@ def print_gate(sweeps: list[Sweep]) -> None:
 
 def print_score(sc: Score, display_names: bool) -> None:
     print(f"\n  {_mode(display_names)}:")
-    print(f"    positives {sc.positives}: right first {sc.right_first} ({_pct(sc.right_first, sc.positives).strip()}), "
-          f"right anywhere {sc.right_anywhere} ({_pct(sc.right_anywhere, sc.positives).strip()}), "
-          f"wrong {sc.wrong_positive}, empty {sc.empty}")
+    print(
+        f"    positives {sc.positives}: right first {sc.right_first} ({_pct(sc.right_first, sc.positives).strip()}), "
+        f"right anywhere {sc.right_anywhere} ({_pct(sc.right_anywhere, sc.positives).strip()}), "
+        f"wrong {sc.wrong_positive}, empty {sc.empty}"
+    )
     print(f"    negatives {sc.negatives}: rightly empty {sc.right_empty}, wrong (answered) {sc.wrong_negative}")
     print(f"    wrong in all: {sc.wrong} of {sc.positives + sc.negatives}")
 
@@ -242,6 +252,7 @@ def print_rows(without: list[Verdict], with_dn: list[Verdict], in_catalogue) -> 
     """Every row that is wrong or empty in either mode, one line each, both modes side by side;
     empty rows whose expected topic is not in the catalogue are listed apart (a catalogue gap,
     not a resolver miss)."""
+
     def shown(v: Verdict) -> str:
         return ", ".join(f"{topic} ({name})" for topic, name in v.got) or "nothing"
 
@@ -254,9 +265,11 @@ def print_rows(without: list[Verdict], with_dn: list[Verdict], in_catalogue) -> 
     empty = [(a, b) for a, b in pairs if "empty" in (a.outcome, b.outcome)]
     missed = [(a, b) for a, b in empty if in_catalogue(a.row.expected)]
     gaps = [(a, b) for a, b in empty if not in_catalogue(a.row.expected)]
-    for label, rows in (("wrong", wrong),
-                        ("empty, the expected topic is in the catalogue", missed),
-                        ("empty, the expected topic is not in the catalogue", gaps)):
+    for label, rows in (
+        ("wrong", wrong),
+        ("empty, the expected topic is in the catalogue", missed),
+        ("empty, the expected topic is not in the catalogue", gaps),
+    ):
         print(f"\n  {label}: {len(rows)}")
         for a, b in rows:
             print(line(a, b))
@@ -264,11 +277,11 @@ def print_rows(without: list[Verdict], with_dn: list[Verdict], in_catalogue) -> 
 
 # -- main ----------------------------------------------------------------------------------------
 
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sampling = parser.add_mutually_exclusive_group()
-    sampling.add_argument("--quick", action="store_const", const=20, dest="every",
-                          help="every 20th billable code only")
+    sampling.add_argument("--quick", action="store_const", const=20, dest="every", help="every 20th billable code only")
     sampling.add_argument("--every", type=int, metavar="N", help="every Nth billable code")
     parser.add_argument("--gold", type=Path, default=HERE / "gold.csv")
     parser.set_defaults(every=1)
@@ -288,14 +301,18 @@ def main(argv: list[str] | None = None) -> int:
             every = max(1, args.every)
             sample = codes[::every]
             topics = services.topics.count()
-            print(f"Coverage of {len(sample):,} billable ICD-10-CM codes"
-                  f"{f' (1 in {every} of {len(codes):,})' if every > 1 else ''}, "
-                  f"bundled catalogue ({topics} topics) and mappings ({services.mappings.count()} rules)")
+            print(
+                f"Coverage of {len(sample):,} billable ICD-10-CM codes"
+                f"{f' (1 in {every} of {len(codes):,})' if every > 1 else ''}, "
+                f"bundled catalogue ({topics} topics) and mappings ({services.mappings.count()} rules)"
+            )
 
             knowledge.resolve(request_for("C91.00"))  # build the rule and concept indexes first
             sweeps = [sweep(knowledge.resolve, sample, display_names=dn) for dn in (False, True)]
-            print("\nCodes answered, by layer of the first match and of any match"
-                  " (the second pass reuses the service's concept-match cache)")
+            print(
+                "\nCodes answered, by layer of the first match and of any match"
+                " (the second pass reuses the service's concept-match cache)"
+            )
             for s in sweeps:
                 print_sweep(s)
             print("\nValid codes answered by free text (must be 0)")

@@ -26,11 +26,39 @@ from stdnum import verhoeff
 
 from infobutton import crosswalk, terminology
 
-HUMAN = ("id", "effectiveTime", "active", "moduleId", "refsetId", "referencedComponentId",
-         "referencedComponentName", "mapGroup", "mapPriority", "mapRule", "mapAdvice", "mapTarget",
-         "mapTargetName", "correlationId", "mapCategoryId", "mapCategoryName")
-RF2 = ("id", "effectiveTime", "active", "moduleId", "refsetId", "referencedComponentId", "mapGroup",
-       "mapPriority", "mapRule", "mapAdvice", "mapTarget", "correlationId", "mapCategoryId")
+HUMAN = (
+    "id",
+    "effectiveTime",
+    "active",
+    "moduleId",
+    "refsetId",
+    "referencedComponentId",
+    "referencedComponentName",
+    "mapGroup",
+    "mapPriority",
+    "mapRule",
+    "mapAdvice",
+    "mapTarget",
+    "mapTargetName",
+    "correlationId",
+    "mapCategoryId",
+    "mapCategoryName",
+)
+RF2 = (
+    "id",
+    "effectiveTime",
+    "active",
+    "moduleId",
+    "refsetId",
+    "referencedComponentId",
+    "mapGroup",
+    "mapPriority",
+    "mapRule",
+    "mapAdvice",
+    "mapTarget",
+    "correlationId",
+    "mapCategoryId",
+)
 AGE = "IFA 445518008 | Age at onset of clinical finding (observable entity) | < 18.0 years"
 FEMALE = "IFA 248152002 | Female (finding) |"
 
@@ -54,8 +82,10 @@ def map_rows(n: int, seed: int = 8):
         if kind < 0.75:
             entries = [(1, 1, "TRUE", rng.choice(leaves))]
         elif kind < 0.83:  # age or gender rules, then the default
-            entries = [(1, 1, rng.choice((AGE, FEMALE)), rng.choice(leaves)),
-                       (1, 2, "OTHERWISE TRUE", rng.choice(leaves))]
+            entries = [
+                (1, 1, rng.choice((AGE, FEMALE)), rng.choice(leaves)),
+                (1, 2, "OTHERWISE TRUE", rng.choice(leaves)),
+            ]
         elif kind < 0.90:  # a second map group
             entries = [(1, 1, "TRUE", rng.choice(leaves)), (2, 1, "TRUE", rng.choice(leaves))]
         elif kind < 0.95:  # cannot be classified with available data
@@ -79,14 +109,23 @@ def write_map(path: Path, form: str, n: int) -> None:
         out.write("\t".join(header) + "\r\n")
         for row_id, effective, active, concept, group, priority, rule, target in map_rows(n):
             values = {
-                "id": row_id, "effectiveTime": effective, "active": active, "moduleId": "5991000124107",
-                "refsetId": crosswalk.ICD10CM_MAP_REFSET, "referencedComponentId": concept,
-                "referencedComponentName": f"Synthetic concept {concept}", "mapGroup": str(group),
-                "mapPriority": str(priority), "mapRule": rule,
-                "mapAdvice": f"ALWAYS {target} | MAP OF SOURCE CONCEPT IS CONTEXT INDEPENDENT" if target else
-                "MAP SOURCE CONCEPT CANNOT BE CLASSIFIED WITH AVAILABLE DATA",
-                "mapTarget": target, "mapTargetName": f"Target {target}" if target else "",
-                "correlationId": "447561005", "mapCategoryId": "447637006",
+                "id": row_id,
+                "effectiveTime": effective,
+                "active": active,
+                "moduleId": "5991000124107",
+                "refsetId": crosswalk.ICD10CM_MAP_REFSET,
+                "referencedComponentId": concept,
+                "referencedComponentName": f"Synthetic concept {concept}",
+                "mapGroup": str(group),
+                "mapPriority": str(priority),
+                "mapRule": rule,
+                "mapAdvice": f"ALWAYS {target} | MAP OF SOURCE CONCEPT IS CONTEXT INDEPENDENT"
+                if target
+                else "MAP SOURCE CONCEPT CANNOT BE CLASSIFIED WITH AVAILABLE DATA",
+                "mapTarget": target,
+                "mapTargetName": f"Target {target}" if target else "",
+                "correlationId": "447561005",
+                "mapCategoryId": "447637006",
                 "mapCategoryName": "Properly classified",
             }
             out.write("\t".join(values[name] for name in header) + "\r\n")
@@ -123,12 +162,16 @@ def main(n: int = 100_000, keep: str | None = None) -> None:
     codes, targets = len(gem), sum(len(v) for v in gem.values())
     del gem
     kept, peak = traced(crosswalk._load_gem)
-    print(f"CMS GEM: {codes:,} ICD-9-CM codes, {targets:,} targets: {seconds:.2f} s, "
-          f"keeps {kept:.1f} MB (peak {peak:.1f} MB)")
+    print(
+        f"CMS GEM: {codes:,} ICD-9-CM codes, {targets:,} targets: {seconds:.2f} s, "
+        f"keeps {kept:.1f} MB (peak {peak:.1f} MB)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(keep or tmp)
-        for form, name in (("human", "tls_Icd10cmHumanReadableMap_US1000124_bench.tsv"),
-                           ("rf2", "der2_iisssccRefset_ExtendedMapFull_US1000124_bench.txt")):
+        for form, name in (
+            ("human", "tls_Icd10cmHumanReadableMap_US1000124_bench.tsv"),
+            ("rf2", "der2_iisssccRefset_ExtendedMapFull_US1000124_bench.txt"),
+        ):
             path = folder / name
             write_map(path, form, n)
             base, rows = timed(lambda p=path: baseline(p))
@@ -136,9 +179,11 @@ def main(n: int = 100_000, keep: str | None = None) -> None:
             concepts = len(loaded.targets)
             del loaded  # nothing of it alive while the next load is traced
             kept, peak = traced(lambda p=path: crosswalk.load_snomed_map(str(p)))
-            print(f"SNOMED CT map, {form:5s}: {rows - 1:,} rows, {path.stat().st_size / 1e6:.1f} MB → "
-                  f"{concepts:,} concepts: {seconds:.2f} s = {seconds / base:.1f}x csv read alone "
-                  f"({base:.2f} s); keeps {kept:.1f} MB (peak {peak:.1f} MB)")
+            print(
+                f"SNOMED CT map, {form:5s}: {rows - 1:,} rows, {path.stat().st_size / 1e6:.1f} MB → "
+                f"{concepts:,} concepts: {seconds:.2f} s = {seconds / base:.1f}x csv read alone "
+                f"({base:.2f} s); keeps {kept:.1f} MB (peak {peak:.1f} MB)"
+            )
 
 
 if __name__ == "__main__":
@@ -146,5 +191,5 @@ if __name__ == "__main__":
     keep_dir = None
     if "--keep" in args:
         keep_dir = args[args.index("--keep") + 1]
-        args = args[:args.index("--keep")]
+        args = args[: args.index("--keep")]
     main(int(args[0]) if args else 100_000, keep_dir)

@@ -12,14 +12,50 @@ import sys
 from html import escape
 
 WORDS = (
-    "blood", "cells", "marrow", "chronic", "acute", "disease", "treatment", "therapy",
-    "symptoms", "diagnosis", "tests", "infection", "heart", "lung", "kidney", "liver", "cancer",
-    "immune", "system", "genetic", "risk", "factors", "children", "adults", "medicine",
-    "surgery", "screening", "prevention", "nutrition", "exercise",
+    "blood",
+    "cells",
+    "marrow",
+    "chronic",
+    "acute",
+    "disease",
+    "treatment",
+    "therapy",
+    "symptoms",
+    "diagnosis",
+    "tests",
+    "infection",
+    "heart",
+    "lung",
+    "kidney",
+    "liver",
+    "cancer",
+    "immune",
+    "system",
+    "genetic",
+    "risk",
+    "factors",
+    "children",
+    "adults",
+    "medicine",
+    "surgery",
+    "screening",
+    "prevention",
+    "nutrition",
+    "exercise",
 )
-CATEGORIES = ("Start Here", "Diagnosis and Tests", "Treatments and Therapies", "Related Issues",
-              "Specifics", "Genetics", "Statistics and Research", "Clinical Trials",
-              "Journal Articles", "Find an Expert", "Patient Handouts")
+CATEGORIES = (
+    "Start Here",
+    "Diagnosis and Tests",
+    "Treatments and Therapies",
+    "Related Issues",
+    "Specifics",
+    "Genetics",
+    "Statistics and Research",
+    "Clinical Trials",
+    "Journal Articles",
+    "Find an Expert",
+    "Patient Handouts",
+)
 
 
 def _sentence(rng: random.Random, n: int = 14) -> str:
@@ -49,8 +85,10 @@ def _topic(i: int, spanish: bool, rng: random.Random, version: int) -> str:
     ]
     for r in range(3):
         other = (i + r + 1) % 1000
-        parts.append(f'    <related-topic url="https://medlineplus.gov/topic{other:05d}.html" '
-                     f'id="{other * 2}">Topic {other}</related-topic>')
+        parts.append(
+            f'    <related-topic url="https://medlineplus.gov/topic{other:05d}.html" '
+            f'id="{other * 2}">Topic {other}</related-topic>'
+        )
     for s in range(12):
         parts += [
             f'    <site title="{escape(_sentence(rng, 5))}" url="https://example.org/{stem}/{s}">',
@@ -62,14 +100,15 @@ def _topic(i: int, spanish: bool, rng: random.Random, version: int) -> str:
     return "\n".join(parts)
 
 
-def catalogue_xml(n: int, *, version: int = 1, date_generated: str = "11/24/2026 00:00:00",
-                  seed: int = 3) -> bytes:
+def catalogue_xml(n: int, *, version: int = 1, date_generated: str = "11/24/2026 00:00:00", seed: int = 3) -> bytes:
     """N topics (N/2 English + their Spanish twins); ``version`` > 1 revises every tenth."""
     rng = random.Random(seed)
     pairs = n // 2
     topics = [_topic(i, spanish, rng, version) for i in range(pairs) for spanish in (False, True)]
-    head = f'<?xml version="1.0" encoding="UTF-8"?>\n<health-topics total="{len(topics)}" ' \
-           f'date-generated="{date_generated}">\n'
+    head = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<health-topics total="{len(topics)}" '
+        f'date-generated="{date_generated}">\n'
+    )
     return (head + "\n".join(topics) + "\n</health-topics>\n").encode("utf-8")
 
 

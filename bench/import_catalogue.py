@@ -42,8 +42,10 @@ def main(n: int = 2000) -> None:
             ("same file again", first),
             ("revised file", second),
         ]
-        print(f"{len(catalogue.topics)} topics, {first.stat().st_size / 1e6:.1f} MB; "
-              f"baseline (parse only): {baseline:.2f} s")
+        print(
+            f"{len(catalogue.topics)} topics, {first.stat().st_size / 1e6:.1f} MB; "
+            f"baseline (parse only): {baseline:.2f} s"
+        )
         for label, path in runs:
             seconds, result = timed(lambda p=path: import_catalogue(store, p))
             print(f"{label:16s} {seconds:6.2f} s  = {seconds / baseline:5.2f}x parse   {result.counts}")

@@ -31,8 +31,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ICD10CM = "2.16.840.1.113883.6.90"
-CACHED = f"/infobutton?mainSearchCriteria.v.c=C91.00&mainSearchCriteria.v.cs={ICD10CM}" \
-         "&knowledgeResponseType=application/json"
+CACHED = (
+    f"/infobutton?mainSearchCriteria.v.c=C91.00&mainSearchCriteria.v.cs={ICD10CM}"
+    "&knowledgeResponseType=application/json"
+)
 
 
 def free_port() -> int:
@@ -43,9 +45,13 @@ def free_port() -> int:
 
 def start(which: str, workers: int, env: dict) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(HERE / "_server.py"), which, str(port), str(workers)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "_server.py"), which, str(port), str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     probe = base + ("/bare" if which == "bare" else "/healthz")
     for _ in range(300):
@@ -68,8 +74,11 @@ def distinct_paths() -> list[str]:
 
     codes = [c for c in cm.get_all_codes(with_dots=True) if cm.is_leaf(c)]
     random.Random(7).shuffle(codes)
-    return [f"/infobutton?mainSearchCriteria.v.c={c}&mainSearchCriteria.v.cs={ICD10CM}"
-            "&knowledgeResponseType=application/json" for c in codes]
+    return [
+        f"/infobutton?mainSearchCriteria.v.c={c}&mainSearchCriteria.v.cs={ICD10CM}"
+        "&knowledgeResponseType=application/json"
+        for c in codes
+    ]
 
 
 def distinct_script(path: Path, paths: list[str], offset: int) -> None:
@@ -128,7 +137,7 @@ def main() -> None:
         wrk(bare_base + "/bare", 2, args.connections)  # warm up: every worker booted and serving
         wrk(ib_base + CACHED, 2, args.connections)
         for round_ in range(args.rounds):
-            order = list(loads)[round_ % 3:] + list(loads)[:round_ % 3]  # rotate: no load always first
+            order = list(loads)[round_ % 3 :] + list(loads)[: round_ % 3]  # rotate: no load always first
             measured = {}
             for name in order:
                 if name == "distinct":
@@ -147,8 +156,10 @@ def main() -> None:
 
     b, c, d = (statistics.median(rates[n]) for n in ("bare", "cached", "distinct"))
     rc, rd = statistics.median(ratios["cached"]), statistics.median(ratios["distinct"])
-    print(f"workers={args.workers} connections={args.connections} {args.rounds} rounds of {args.seconds} s "
-          "(median of per-round ratios; runs interleaved so machine noise hits all three alike)")
+    print(
+        f"workers={args.workers} connections={args.connections} {args.rounds} rounds of {args.seconds} s "
+        "(median of per-round ratios; runs interleaved so machine noise hits all three alike)"
+    )
     print(f"bare Flask JSON endpoint   {b:9.0f} req/s  (baseline)")
     print(f"cached knowledge request   {c:9.0f} req/s  ratio {rc:.2f}  (target >= 0.80)")
     print(f"distinct ICD-10-CM codes   {d:9.0f} req/s  ratio {rd:.2f}  ({used} codes, each asked once)")

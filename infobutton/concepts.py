@@ -33,20 +33,78 @@ from dataclasses import dataclass
 from .models import Topic
 
 # Words that never count as evidence on their own (the issue's "modifiers never count alone").
-MODIFIERS = frozenset((
-    "acute", "chronic", "other", "unspecified", "all", "specified", "type", "unknown", "primary",
-    "secondary", "recurrent", "disease", "disorder", "syndrome", "infection", "deficiency",
-    "failure", "condition", "problem", "cancer", "tumor", "left", "right", "bilateral",
-    "unilateral", "multiple", "single", "mild", "moderate", "severe", "early", "late", "initial",
-    "subsequent", "sequela", "status", "history", "due", "site", "part", "region", "stage",
-    "stages", "with", "without", "not", "elsewhere", "classified", "nos", "in", "of", "and", "or",
-    "the", "to", "by", "for", "on", "at", "from", "as", "a", "an", "its"
-))
+MODIFIERS = frozenset(
+    (
+        "acute",
+        "chronic",
+        "other",
+        "unspecified",
+        "all",
+        "specified",
+        "type",
+        "unknown",
+        "primary",
+        "secondary",
+        "recurrent",
+        "disease",
+        "disorder",
+        "syndrome",
+        "infection",
+        "deficiency",
+        "failure",
+        "condition",
+        "problem",
+        "cancer",
+        "tumor",
+        "left",
+        "right",
+        "bilateral",
+        "unilateral",
+        "multiple",
+        "single",
+        "mild",
+        "moderate",
+        "severe",
+        "early",
+        "late",
+        "initial",
+        "subsequent",
+        "sequela",
+        "status",
+        "history",
+        "due",
+        "site",
+        "part",
+        "region",
+        "stage",
+        "stages",
+        "with",
+        "without",
+        "not",
+        "elsewhere",
+        "classified",
+        "nos",
+        "in",
+        "of",
+        "and",
+        "or",
+        "the",
+        "to",
+        "by",
+        "for",
+        "on",
+        "at",
+        "from",
+        "as",
+        "a",
+        "an",
+        "its",
+    )
+)
 # Words that are never required of a name (they carry no concept).
-STOPWORDS = frozenset((
-    "of", "and", "or", "the", "in", "to", "by", "for", "on", "at", "with", "from", "as", "an",
-    "its", "nos"
-))
+STOPWORDS = frozenset(
+    ("of", "and", "or", "the", "in", "to", "by", "for", "on", "at", "with", "from", "as", "an", "its", "nos")
+)
 
 # Curated lexicon: a phrase in terminology text → the topic vocabulary it also means. Applied to
 # code titles, display names and free text alike, never to topic names. Each pair is a synonym in
@@ -241,8 +299,10 @@ class Text:
         stems = [stem(w) for w in raw]
         # Upper case tells an abbreviation only where the text also has lower case.
         cased = any(ch.islower() for ch in masked)
-        tokens = [_Token(s, float(i), frozenset({i}), cased and _is_abbreviation(w))
-                  for i, (w, s) in enumerate(zip(raw, stems, strict=True))]
+        tokens = [
+            _Token(s, float(i), frozenset({i}), cased and _is_abbreviation(w))
+            for i, (w, s) in enumerate(zip(raw, stems, strict=True))
+        ]
         words = list(stems)
         for phrase, meaning in _candidates(_LEXICON_BY_FIRST, stems):
             for start in _occurrences(phrase, stems):
@@ -252,7 +312,7 @@ class Text:
             # A phrase the masks hid: its words join the text's words after the visible ones.
             for start in _occurrences(phrase, raw_stems):
                 span = frozenset(range(len(words), len(words) + len(phrase)))
-                words += raw_stems[start:start + len(phrase)]
+                words += raw_stems[start : start + len(phrase)]
                 tokens += [_Token(value, min(span) + k * 0.01, span, False, True) for k, value in enumerate(meaning)]
         return cls(tuple(tokens), tuple(words))
 
@@ -267,7 +327,7 @@ def _candidates(by_first: dict[str, list[LexiconEntry]], stems: list[str]) -> li
 
 def _occurrences(phrase: tuple[str, ...], stems: list[str]) -> list[int]:
     n = len(phrase)
-    return [i for i in range(len(stems) - n + 1) if tuple(stems[i:i + n]) == phrase]
+    return [i for i in range(len(stems) - n + 1) if tuple(stems[i : i + n]) == phrase]
 
 
 def _by_first_word(pairs: tuple[tuple[str, str], ...]) -> dict[str, list[LexiconEntry]]:
@@ -335,10 +395,13 @@ def names_of(topic: Topic) -> list[Name]:
     names = []
     for text, kind in named:
         for variant in _name_variants(text):
-            required = tuple(dict.fromkeys(
-                (_neoplasms_are_cancer(stem(w)), _needs_upper_case(w))
-                for w in _words(_fold(variant)) if stem(w) not in STOPWORDS
-            ))
+            required = tuple(
+                dict.fromkeys(
+                    (_neoplasms_are_cancer(stem(w)), _needs_upper_case(w))
+                    for w in _words(_fold(variant))
+                    if stem(w) not in STOPWORDS
+                )
+            )
             if required:
                 names.append(Name(topic.id, variant, kind, required))
     return names
@@ -379,8 +442,10 @@ def _find(name: Name, text: Text) -> frozenset[int] | None:
     if best is None:
         return None
     for token, short in zip(best, (len(t) <= 2 for t, _ in name.required), strict=True):
-        if short and len(best) > 1 and not any(
-            other is not token and abs(other.position - token.position) <= 1.0 for other in best
+        if (
+            short
+            and len(best) > 1
+            and not any(other is not token and abs(other.position - token.position) <= 1.0 for other in best)
         ):
             return None
     words: set[int] = set()
@@ -450,7 +515,8 @@ def most_specific(matches: Iterable[ConceptMatch]) -> list[ConceptMatch]:
     matches = list(matches)
     named = {m.words for m in matches if m.name.kind != "MeSH heading"}
     return [
-        m for m in matches
+        m
+        for m in matches
         if not any(m.words < other.words for other in matches)
         and not (m.name.kind == "MeSH heading" and m.words in named)
     ]
@@ -460,5 +526,11 @@ def _rank(match: ConceptMatch) -> tuple:
     """Exact name first; then the concept written first (the title's head: "Type 2 diabetes mellitus
     with diabetic chronic kidney disease" is about diabetes first), then the more specific."""
     kinds = {"title": 0, "also called": 1, "MeSH heading": 2}
-    return (not match.exact, match.start, -len(match.words), -len(match.name.required),
-            kinds[match.name.kind], match.topic_id)
+    return (
+        not match.exact,
+        match.start,
+        -len(match.words),
+        -len(match.name.required),
+        kinds[match.name.kind],
+        match.topic_id,
+    )

@@ -77,8 +77,10 @@ def parse_gem(lines: Iterable[str]) -> dict[str, tuple[tuple[str, int], ...]]:
     choice_list) → dotted ICD-9-CM code → its valid ICD-10-CM targets with their flags."""
     rows = csv.reader(lines)
     header = next(rows)
-    col = {name: header.index(name) for name in
-           ("icd9cm", "icd10cm", "approximate", "no_map", "combination", "scenario", "choice_list")}
+    col = {
+        name: header.index(name)
+        for name in ("icd9cm", "icd10cm", "approximate", "no_map", "combination", "scenario", "choice_list")
+    }
     found: dict[str, list[tuple[int, int, int, str, int]]] = {}
     for n, row in enumerate(rows):
         if not row or row[col["no_map"]] == "1":
@@ -87,10 +89,10 @@ def parse_gem(lines: Iterable[str]) -> dict[str, tuple[tuple[str, int], ...]]:
         if target is None:
             continue
         flags = (_APPROXIMATE if row[col["approximate"]] == "1" else 0) | (
-            _COMBINATION if row[col["combination"]] == "1" else 0)
+            _COMBINATION if row[col["combination"]] == "1" else 0
+        )
         source = terminology.normalise(CodeSystem.ICD9CM, row[col["icd9cm"]])
-        found.setdefault(source, []).append(
-            (int(row[col["scenario"]]), int(row[col["choice_list"]]), n, target, flags))
+        found.setdefault(source, []).append((int(row[col["scenario"]]), int(row[col["choice_list"]]), n, target, flags))
     result = {}
     for source, entries in found.items():
         seen: set[str] = set()
@@ -123,8 +125,17 @@ def _gem_note(source: str, target: str, flags: int) -> str:
 
 # -- SNOMED CT: NLM's SNOMED CT to ICD-10-CM map ---------------------------------------------------
 
-_REQUIRED = ("id", "effectiveTime", "active", "refsetId", "referencedComponentId",
-             "mapGroup", "mapPriority", "mapRule", "mapTarget")
+_REQUIRED = (
+    "id",
+    "effectiveTime",
+    "active",
+    "refsetId",
+    "referencedComponentId",
+    "mapGroup",
+    "mapPriority",
+    "mapRule",
+    "mapTarget",
+)
 _UNCONDITIONAL = ("TRUE", "OTHERWISE TRUE")
 
 
@@ -210,14 +221,19 @@ def parse_snomed_map(lines: Iterable[str]) -> SnomedMap:
             if target in seen:
                 continue
             seen.add(target)
-            flags = _APPROXIMATE | _CONDITIONAL_DEFAULT if (
-                rule == "OTHERWISE TRUE" and (concept, group) in conditional_groups) else 0
+            flags = (
+                _APPROXIMATE | _CONDITIONAL_DEFAULT
+                if (rule == "OTHERWISE TRUE" and (concept, group) in conditional_groups)
+                else 0
+            )
             kept.append((target, flags))
         if kept:
             targets[concept] = tuple(kept)
     if not targets:
-        raise ValueError(f"no usable row: none is active in refsetId {ICD10CM_MAP_REFSET} (SNOMED CT to "
-                         "ICD-10-CM) with an unconditional rule and an ICD-10-CM target")
+        raise ValueError(
+            f"no usable row: none is active in refsetId {ICD10CM_MAP_REFSET} (SNOMED CT to "
+            "ICD-10-CM) with an unconditional rule and an ICD-10-CM target"
+        )
     return SnomedMap(targets, count, inactive, conditional, bad_target)
 
 
@@ -254,10 +270,16 @@ class Crosswalk:
         if not settings.snomed_map:
             return cls()
         snomed = load_snomed_map(settings.snomed_map)
-        log.info("SNOMED CT map %s: %d rows, %d concepts mapped; left out %d inactive or of another "
-                 "refset, %d with conditional rules, %d without an ICD-10-CM target",
-                 settings.snomed_map, snomed.rows, len(snomed.targets), snomed.skipped_inactive,
-                 snomed.skipped_conditional, snomed.skipped_target)
+        log.info(
+            "SNOMED CT map %s: %d rows, %d concepts mapped; left out %d inactive or of another "
+            "refset, %d with conditional rules, %d without an ICD-10-CM target",
+            settings.snomed_map,
+            snomed.rows,
+            len(snomed.targets),
+            snomed.skipped_inactive,
+            snomed.skipped_conditional,
+            snomed.skipped_target,
+        )
         return cls(snomed)
 
     def warm_up(self) -> None:
@@ -267,12 +289,18 @@ class Crosswalk:
     def to_icd10cm(self, code: Code) -> tuple[Translation, ...]:
         if code.system is CodeSystem.ICD9CM:
             source = terminology.normalise(CodeSystem.ICD9CM, code.value)
-            return tuple(Translation(Code(CodeSystem.ICD10CM, target), _gem_note(source, target, flags),
-                                     bool(flags & _APPROXIMATE))
-                         for target, flags in _gem().get(source, ()))
+            return tuple(
+                Translation(
+                    Code(CodeSystem.ICD10CM, target), _gem_note(source, target, flags), bool(flags & _APPROXIMATE)
+                )
+                for target, flags in _gem().get(source, ())
+            )
         if code.system is CodeSystem.SNOMEDCT and self.snomed is not None:
             concept = code.value.strip()
-            return tuple(Translation(Code(CodeSystem.ICD10CM, target), _snomed_note(concept, target, flags),
-                                     bool(flags & _APPROXIMATE))
-                         for target, flags in self.snomed.targets.get(concept, ()))
+            return tuple(
+                Translation(
+                    Code(CodeSystem.ICD10CM, target), _snomed_note(concept, target, flags), bool(flags & _APPROXIMATE)
+                )
+                for target, flags in self.snomed.targets.get(concept, ())
+            )
         return ()

@@ -51,9 +51,7 @@ class KnowledgeService:
         self._topic_cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=4096)
         self._concepts: ConceptIndex | None = None
         self._concept_matches: cachetools.LRUCache = cachetools.LRUCache(maxsize=16384)
-        self._responses: cachetools.TTLCache = cachetools.TTLCache(
-            maxsize=response_size, ttl=response_ttl, timer=timer
-        )
+        self._responses: cachetools.TTLCache = cachetools.TTLCache(maxsize=response_size, ttl=response_ttl, timer=timer)
         # Versions as of construction: a change committed after this point is always noticed,
         # even if caches were filled before the first per-request check.
         self._seen: tuple[int, int] = self._read_versions()
@@ -62,9 +60,7 @@ class KnowledgeService:
     # -- freshness ---------------------------------------------------------------------------
 
     def _read_versions(self) -> tuple[int, int]:
-        rows = dict(self.db.query(
-            "SELECT key, value FROM meta WHERE key IN ('mapping_version', 'topic_version')"
-        ))
+        rows = dict(self.db.query("SELECT key, value FROM meta WHERE key IN ('mapping_version', 'topic_version')"))
         return int(rows.get("mapping_version", 0)), int(rows.get("topic_version", 0))
 
     def refresh_if_stale(self) -> None:
@@ -139,8 +135,14 @@ class KnowledgeService:
 
     def resolve(self, request: KnowledgeRequest, limit: int | None = None) -> list[TopicMatch]:
         return resolver.resolve(
-            request, self.rules(), self.topic, limit or self.max_topics, search=self.search,
-            upstream=self.upstream, concepts=self.concepts, translate=self.translate,
+            request,
+            self.rules(),
+            self.topic,
+            limit or self.max_topics,
+            search=self.search,
+            upstream=self.upstream,
+            concepts=self.concepts,
+            translate=self.translate,
         )
 
     # -- rendered responses ------------------------------------------------------------------

@@ -45,9 +45,11 @@ class ImportPlan:
 
     @property
     def changes(self) -> list[Change]:
-        return ([Change(None, r) for r in self.added]
-                + [Change(before, after) for before, after in self.changed]
-                + [Change(r, None) for r in self.removed])
+        return (
+            [Change(None, r) for r in self.added]
+            + [Change(before, after) for before, after in self.changed]
+            + [Change(r, None) for r in self.removed]
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -93,9 +95,11 @@ class MappingAdmin:
         """A validated rule from a JSON object or form; ValidationFailed lists every bad field."""
         if not isinstance(data, dict):
             raise InvalidRequest("body", "a JSON object is required", 400)
-        errors = [{"field": k, "message": "unknown field"}
-                  for k in data if k not in RULE_FIELDS | {"id", "revision", "change_reason",
-                                                            "code_system_oid"}]
+        errors = [
+            {"field": k, "message": "unknown field"}
+            for k in data
+            if k not in RULE_FIELDS | {"id", "revision", "change_reason", "code_system_oid"}
+        ]
         rule, problems = mapping_csv.rule_and_errors(data)
         if rule is not None:
             problems = mapping_csv.check(rule, self.services.knowledge.topic)
@@ -108,8 +112,7 @@ class MappingAdmin:
             if topic_id and "topic_id" not in bad:
                 problems += mapping_csv.check_topic(topic_id, self.services.knowledge.topic)
         if rule is not None and not problems:
-            for other in self.store.find(code_system=rule.code_system, code=rule.code,
-                                         limit=10_000)[0]:
+            for other in self.store.find(code_system=rule.code_system, code=rule.code, limit=10_000)[0]:
                 if other.id != exclude_id and identity(other) == identity(rule):
                     problems.append(("topic_id", f"duplicates mapping {other.id}"))
         errors += [{"field": f, "message": m} for f, m in problems]
@@ -125,8 +128,9 @@ class MappingAdmin:
         self.services.knowledge.refresh_now()
         return added
 
-    def create_many(self, items: list[dict], actor: str, *, action: str = "create",
-                    reason: str = "") -> tuple[list[MappingRule], int | None]:
+    def create_many(
+        self, items: list[dict], actor: str, *, action: str = "create", reason: str = ""
+    ) -> tuple[list[MappingRule], int | None]:
         """Add several rules as one version (accepted suggestions), each validated as ``create``
         validates; any bad one and nothing is written (422, ``line`` = its place in the batch)."""
         rules, errors, seen = [], [], set()
@@ -144,8 +148,7 @@ class MappingAdmin:
             raise ValidationFailed(errors)
         if not rules:
             return [], None
-        version = self.store.apply([Change(None, r) for r in rules], actor=actor, action=action,
-                                   reason=reason[:1000])
+        version = self.store.apply([Change(None, r) for r in rules], actor=actor, action=action, reason=reason[:1000])
         self.services.knowledge.refresh_now()
         added = [entry.after for entry in self.history.audit(version=version, limit=len(rules))[0]]
         return [rule_from_dict(a) for a in reversed(added)], version
@@ -154,8 +157,7 @@ class MappingAdmin:
         if self.store.get(rule_id) is None:
             raise InvalidRequest("id", f"no mapping {rule_id}", 404)
         rule = self.rule_from(data, exclude_id=rule_id)
-        updated = self.store.update(rule_id, rule, expected=expected, actor=actor,
-                                    reason=_reason(data))
+        updated = self.store.update(rule_id, rule, expected=expected, actor=actor, reason=_reason(data))
         self.services.knowledge.refresh_now()
         return updated
 
@@ -179,8 +181,7 @@ class MappingAdmin:
         base = self.store.version()
         rules, errors = mapping_csv.parse_checked(text, self.services.knowledge.topic)
         if errors:
-            raise ValidationFailed([{"line": e.line, "field": e.field, "message": e.message}
-                                    for e in errors])
+            raise ValidationFailed([{"line": e.line, "field": e.field, "message": e.message} for e in errors])
         current = {identity(r): r for r in self.store.rules()}
         plan = ImportPlan(mode, base)
         incoming = set()
@@ -198,16 +199,27 @@ class MappingAdmin:
             plan.removed = [r for key, r in current.items() if key not in incoming]
         return plan
 
-    def import_csv(self, text: str, *, mode: str, actor: str, reason: str = "",
-                   dry_run: bool = False, expected_version: int | None = None
-                   ) -> tuple[ImportPlan, int | None]:
+    def import_csv(
+        self,
+        text: str,
+        *,
+        mode: str,
+        actor: str,
+        reason: str = "",
+        dry_run: bool = False,
+        expected_version: int | None = None,
+    ) -> tuple[ImportPlan, int | None]:
         """Plan, and unless ``dry_run`` apply as one version (None when nothing changes)."""
         plan = self.plan_import(text, mode)
         if dry_run or not plan.changes:
             return plan, None
-        version = self.store.apply(plan.changes, actor=actor, action="import",
-                                   reason=reason or f"CSV import ({mode})",
-                                   expected_version=expected_version)
+        version = self.store.apply(
+            plan.changes,
+            actor=actor,
+            action="import",
+            reason=reason or f"CSV import ({mode})",
+            expected_version=expected_version,
+        )
         self.services.knowledge.refresh_now()
         return plan, version
 
@@ -238,8 +250,7 @@ class MappingAdmin:
                 del rules[rule_id]
                 continue
             rule = self.rule_from(change.get("rule"), exclude_id=rule_id)
-            rules[rule_id if op == "update" else -1 - len(rules)] = (
-                rule if op == "add" else _with_id(rule, rule_id))
+            rules[rule_id if op == "update" else -1 - len(rules)] = rule if op == "add" else _with_id(rule, rule_id)
         return list(rules.values())
 
     def preview(self, params: list[tuple[str, str]], changes: list[dict]) -> dict:
@@ -249,8 +260,7 @@ class MappingAdmin:
         knowledge = self.services.knowledge
         knowledge.refresh_if_stale()
         now = knowledge.resolve(request)
-        after = resolver.resolve(request, resolver.index_rules(proposed), knowledge.topic,
-                                 knowledge.max_topics)
+        after = resolver.resolve(request, resolver.index_rules(proposed), knowledge.topic, knowledge.max_topics)
         return {
             "now": [match_json(m) for m in now],
             "after": [match_json(m) for m in after],
@@ -265,7 +275,7 @@ def parse_changes(values: list[str]) -> list[dict]:
         try:
             data = json.loads(value)
         except ValueError:
-            raise InvalidRequest("with", "must be JSON: {\"op\": \"add\", \"rule\": {...}}", 400) from None
+            raise InvalidRequest("with", 'must be JSON: {"op": "add", "rule": {...}}', 400) from None
         changes.extend(data if isinstance(data, list) else [data])
     return changes
 
@@ -290,4 +300,3 @@ def wire(services) -> None:
     services.extra["usage"] = recorder
     services.on_answer.append(recorder.record)
     services.on_close.append(recorder.flush)  # a worker that stops keeps its last counts
-

@@ -43,6 +43,7 @@ def _fail(exc: InvalidRequest) -> None:
 
 # -- tokens ------------------------------------------------------------------------------------
 
+
 @click.group("admin")
 def admin() -> None:
     """API tokens for the admin API and web UI."""
@@ -50,8 +51,12 @@ def admin() -> None:
 
 @admin.command("create-token")
 @click.option("--name", required=True, help="Who (or which script) holds the token.")
-@click.option("--role", type=click.Choice(ROLES), required=True,
-              help="viewer: read; editor: change mappings; admin: also manage tokens.")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    required=True,
+    help="viewer: read; editor: change mappings; admin: also manage tokens.",
+)
 def create_token(name: str, role: str) -> None:
     """Create a token; it is printed once, as the last line, and only its hash is stored."""
     services = _services()
@@ -61,8 +66,7 @@ def create_token(name: str, role: str) -> None:
         _fail(exc)
     finally:
         services.close()
-    click.echo(f"Created token {name!r} (role {role}). Keep it secret; it is not shown again:",
-               err=True)
+    click.echo(f"Created token {name!r} (role {role}). Keep it secret; it is not shown again:", err=True)
     click.echo(token)
 
 
@@ -93,6 +97,7 @@ def list_tokens() -> None:
 
 # -- mappings ----------------------------------------------------------------------------------
 
+
 @click.group("mappings")
 def mappings() -> None:
     """Code → topic mappings: import, export, validate and list."""
@@ -100,8 +105,13 @@ def mappings() -> None:
 
 @mappings.command("import")
 @click.argument("path", type=click.File("r", encoding="utf-8-sig"))
-@click.option("--mode", type=click.Choice(["merge", "replace"]), default="merge", show_default=True,
-              help="merge adds and updates; replace also removes mappings the file lacks.")
+@click.option(
+    "--mode",
+    type=click.Choice(["merge", "replace"]),
+    default="merge",
+    show_default=True,
+    help="merge adds and updates; replace also removes mappings the file lacks.",
+)
 @click.option("--dry-run", is_flag=True, help="Show the diff, write nothing.")
 @click.option("--reason", default="", help="Why, for the audit log.")
 @click.option("--actor", default=None, help="Name in the audit log (default cli:<user>).")
@@ -110,7 +120,8 @@ def import_(path, mode: str, dry_run: bool, reason: str, actor: str | None) -> N
     services = _services()
     try:
         plan, version = services.extra["mapping_admin"].import_csv(
-            path.read(), mode=mode, actor=_actor(actor), reason=reason, dry_run=dry_run)
+            path.read(), mode=mode, actor=_actor(actor), reason=reason, dry_run=dry_run
+        )
     except InvalidRequest as exc:
         _fail(exc)
     finally:
@@ -118,12 +129,15 @@ def import_(path, mode: str, dry_run: bool, reason: str, actor: str | None) -> N
     for rule in plan.added:
         click.echo(f"+ {rule.code_system.label} {rule.code} -> {rule.topic_id}")
     for before, after in plan.changed:
-        click.echo(f"~ {after.code_system.label} {after.code} -> {after.topic_id}"
-                   f" (priority {before.priority}->{after.priority})")
+        click.echo(
+            f"~ {after.code_system.label} {after.code} -> {after.topic_id}"
+            f" (priority {before.priority}->{after.priority})"
+        )
     for rule in plan.removed:
         click.echo(f"- {rule.code_system.label} {rule.code} -> {rule.topic_id}")
-    summary = (f"{len(plan.added)} added, {len(plan.changed)} changed, {len(plan.removed)} removed,"
-               f" {plan.unchanged} unchanged")
+    summary = (
+        f"{len(plan.added)} added, {len(plan.changed)} changed, {len(plan.removed)} removed, {plan.unchanged} unchanged"
+    )
     if dry_run:
         click.echo(f"dry run: {summary}; nothing written")
     else:
@@ -131,8 +145,13 @@ def import_(path, mode: str, dry_run: bool, reason: str, actor: str | None) -> N
 
 
 @mappings.command("export")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
-              help="File to write (default: standard output).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="File to write (default: standard output).",
+)
 def export(output) -> None:
     """All mappings as CSV (imports back unchanged)."""
     services = _services()
@@ -174,20 +193,23 @@ def list_(code_system: str | None, code: str | None, topic_id: str | None, limit
         system = terminology.code_system(code_system, "--code-system") if code_system else None
         if code and system:
             code = terminology.normalise(system, code)
-        rules, total = services.mappings.find(code_system=system, code=code, topic_id=topic_id,
-                                              limit=limit)
+        rules, total = services.mappings.find(code_system=system, code=code, topic_id=topic_id, limit=limit)
     except InvalidRequest as exc:
         _fail(exc)
     finally:
         services.close()
     for r in rules:
-        click.echo("\t".join(str(v) for v in (r.id, r.code_system.label, r.code, r.topic_id,
-                                               r.scope.value, r.priority, r.reason)))
+        click.echo(
+            "\t".join(
+                str(v) for v in (r.id, r.code_system.label, r.code, r.topic_id, r.scope.value, r.priority, r.reason)
+            )
+        )
     if total > len(rules):
         click.echo(f"… {total - len(rules)} more (use --limit)", err=True)
 
 
 # -- suggestions -------------------------------------------------------------------------------
+
 
 def _pairs(values: tuple[str, ...], option: str) -> list[dict]:
     from .suggestions import parse_pair
@@ -204,8 +226,9 @@ def _pairs(values: tuple[str, ...], option: str) -> list[dict]:
 
 def _show(suggestion) -> None:
     verdict = "confident" if suggestion.confident else "review"
-    click.echo(f"{suggestion.code} -> {suggestion.topic_id}\t{suggestion.topic_title}\t"
-               f"{suggestion.scope.value}\t{verdict}")
+    click.echo(
+        f"{suggestion.code} -> {suggestion.topic_id}\t{suggestion.topic_title}\t{suggestion.scope.value}\t{verdict}"
+    )
     click.echo(f"    evidence: {suggestion.evidence.sentence()}")
     for doubt in suggestion.doubts:
         click.echo(f"    doubt: {doubt}")
@@ -217,13 +240,20 @@ def _show(suggestion) -> None:
 @mappings.command("suggest")
 @click.option("--codes", default=None, help="ICD-10-CM codes, comma-separated (C91,E11.9).")
 @click.option("--gaps", is_flag=True, help="The gap report's codes.")
-@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3650),
-              help="With --gaps: codes requested in the last N days.")
+@click.option(
+    "--days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 3650),
+    help="With --gaps: codes requested in the last N days.",
+)
 @click.option("--prefix", default=None, help="Every billable ICD-10-CM code under a prefix (E11).")
-@click.option("--apply", "apply_", is_flag=True,
-              help="Accept the confident suggestions as curated rules (one version).")
-@click.option("--reject", multiple=True, metavar="CODE:TOPIC",
-              help="Never suggest TOPIC for CODE (and below) again; repeatable.")
+@click.option(
+    "--apply", "apply_", is_flag=True, help="Accept the confident suggestions as curated rules (one version)."
+)
+@click.option(
+    "--reject", multiple=True, metavar="CODE:TOPIC", help="Never suggest TOPIC for CODE (and below) again; repeatable."
+)
 @click.option("--unreject", multiple=True, metavar="CODE:TOPIC", help="Lift a rejection; repeatable.")
 @click.option("--rejected", "list_rejected", is_flag=True, help="List the rejected suggestions.")
 @click.option("--reason", default="", help="Why, for the audit log.")

@@ -32,6 +32,7 @@ def _age(value: str, field: str) -> float | None:
 
 def rule_and_errors(row: dict) -> tuple[MappingRule | None, list[tuple[str, str]]]:
     """One rule from string (or JSON scalar) fields, and one (field, message) per bad field."""
+
     def get(name: str) -> str:
         value = row.get(name)
         return "" if value is None else str(value).strip()
@@ -114,14 +115,11 @@ def check_topic(topic_id: str, topic_of: Callable[[str], Topic | None]) -> list[
     if topic.status != "active":
         return [("topic_id", f"topic {topic_id!r} is {topic.status}, not served")]
     if topic.language != "en":
-        return [("topic_id", f"map the English topic; {topic_id!r} is served through its English"
-                 " twin")]
+        return [("topic_id", f"map the English topic; {topic_id!r} is served through its English twin")]
     return []
 
 
-def parse_checked(
-    text: str, topic_of: Callable[[str], Topic | None]
-) -> tuple[list[MappingRule], list[LineError]]:
+def parse_checked(text: str, topic_of: Callable[[str], Topic | None]) -> tuple[list[MappingRule], list[LineError]]:
     """Like ``parse``, and every rule also passes ``check`` and appears once (one error per line)."""
     reader = csv.DictReader(io.StringIO(text))
     missing = {"code_system", "code", "topic_id"} - set(reader.fieldnames or ())
@@ -136,8 +134,7 @@ def parse_checked(
         rule, problems = rule_and_errors(row)
         problems = problems or check(rule, topic_of)
         if not problems:
-            key = (rule.code_system, rule.code, rule.topic_id, rule.scope, rule.min_age,
-                   rule.max_age, rule.gender)
+            key = (rule.code_system, rule.code, rule.topic_id, rule.scope, rule.min_age, rule.max_age, rule.gender)
             if key in seen:
                 problems = [("line", f"duplicates the rule on line {seen[key]}")]
             else:
@@ -176,8 +173,17 @@ def format_rules(rules: list[MappingRule]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIELDS)
     for r in sorted(rules, key=lambda r: (r.code_system.name, r.code, -r.priority, r.topic_id)):
-        writer.writerow([
-            r.code_system.label, r.code, r.topic_id, r.scope.value, r.priority,
-            _number(r.min_age), _number(r.max_age), r.gender.value if r.gender else "", r.reason,
-        ])
+        writer.writerow(
+            [
+                r.code_system.label,
+                r.code,
+                r.topic_id,
+                r.scope.value,
+                r.priority,
+                _number(r.min_age),
+                _number(r.max_age),
+                r.gender.value if r.gender else "",
+                r.reason,
+            ]
+        )
     return out.getvalue()

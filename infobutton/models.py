@@ -113,15 +113,17 @@ class KnowledgeRequest:
     def cache_key(self) -> str:
         """Everything that can change the answer, and nothing else; computed once per request
         value, and a str so that hashing it on every cache lookup is free."""
-        return repr((
-            tuple((c.code, c.original_text, c.display_name) for c in self.criteria),
-            self.language,
-            self.recipient,
-            self.gender,
-            self.age_years,
-            self.age_group,
-            self.echo,
-        ))
+        return repr(
+            (
+                tuple((c.code, c.original_text, c.display_name) for c in self.criteria),
+                self.language,
+                self.recipient,
+                self.gender,
+                self.age_years,
+                self.age_group,
+                self.echo,
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,8 +57,15 @@ ECHO_SCHEMES = {
 }
 
 _LANGUAGES = {
-    "en": "en", "eng": "en", "english": "en",
-    "es": "es", "spa": "es", "sp": "es", "esp": "es", "spanish": "es", "espanol": "es",
+    "en": "en",
+    "eng": "en",
+    "english": "en",
+    "es": "es",
+    "spa": "es",
+    "sp": "es",
+    "esp": "es",
+    "spanish": "es",
+    "espanol": "es",
 }
 _LANGUAGE_SHAPE = re.compile(r"^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$")
 
@@ -110,9 +117,7 @@ def _gender(value: str) -> Gender:
     try:
         return Gender(text)
     except ValueError:
-        raise InvalidRequest(
-            "patientPerson.administrativeGenderCode.c", f"must be F, M or UN, not {value!r}"
-        ) from None
+        raise InvalidRequest("patientPerson.administrativeGenderCode.c", f"must be F, M or UN, not {value!r}") from None
 
 
 def age_in_years(value: str, unit: str | None) -> float:
@@ -246,8 +251,7 @@ def _number(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
-def query_pairs(request: KnowledgeRequest, language: str,
-                response_type: str = "text/html") -> list[tuple[str, str]]:
+def query_pairs(request: KnowledgeRequest, language: str, response_type: str = "text/html") -> list[tuple[str, str]]:
     """The inverse of ``parse``: the request's parameters in ``language``, for the links a page
     or a FHIR Bundle carries.
 

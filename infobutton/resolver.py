@@ -129,7 +129,7 @@ def _context(rule: MappingRule) -> str:
 
 
 def curated_reason(rule: MappingRule, distance: int, via: str = "") -> str:
-    """"curated rule for C91 and below, for patients under 18: …" (and the translation used)."""
+    """ "curated rule for C91 and below, for patients under 18: …" (and the translation used)."""
     reach = f"{rule.code} and below" if rule.scope is Scope.DESCENDANTS else rule.code
     text = f"curated rule for {rule.code_system.label} {reach}{_context(rule)}"
     if rule.reason:
@@ -152,8 +152,14 @@ def _curated(criterion, codes, request, rules, topic_of) -> tuple[bool, list[tup
             topic = _served(rule.topic_id, request, topic_of) if applies(rule, request) else None
             if topic is None:
                 continue
-            hits.append(((distance, -rule.priority, rule.id or 0), TopicMatch(
-                topic, criterion, rule, distance, Provenance.CURATED, curated_reason(rule, distance, via))))
+            hits.append(
+                (
+                    (distance, -rule.priority, rule.id or 0),
+                    TopicMatch(
+                        topic, criterion, rule, distance, Provenance.CURATED, curated_reason(rule, distance, via)
+                    ),
+                )
+            )
     return owned, hits
 
 
@@ -195,14 +201,13 @@ def _automatic(criterion, codes, request, topic_of, concepts) -> list[tuple[tupl
                 if match.topic_id not in found or key < found[match.topic_id][0]:
                     found[match.topic_id] = (key, match, reason)
     from_text = False
-    if not found and criterion.display_name and all(
-        c.system is not CodeSystem.ICD10CM for c, _ in codes
-    ):
+    if not found and criterion.display_name and all(c.system is not CodeSystem.ICD10CM for c, _ in codes):
         # No terminology of ours for this code: its display name, matched the same way.
         system = criterion.code.system.label if criterion.code else "code"
         for rank, match in enumerate(concepts(criterion.display_name)):
-            reason = (f"matched the {system} display name \u2018{criterion.display_name}\u2019"
-                      f" to the {match.name.described}")
+            reason = (
+                f"matched the {system} display name \u2018{criterion.display_name}\u2019 to the {match.name.described}"
+            )
             found.setdefault(match.topic_id, ((0, rank), match, reason))
         from_text = True
     # Across levels too, the less specific of two topics goes (concepts.most_specific).
@@ -232,8 +237,20 @@ def _free_text(criterion, request, topic_of, concepts, search, limit) -> list[tu
             hits.append(((100 + rank,), TopicMatch(topic, criterion, None, 100, Provenance.FREE_TEXT, reason, True)))
     if not hits and search is not None:
         for rank, topic in enumerate(search(text, request.language, limit)):
-            hits.append(((200 + rank,), TopicMatch(topic, criterion, None, 200 + rank, Provenance.FREE_TEXT,
-                                                    f"every word of \u2018{text}\u2019 found in the topic", True)))
+            hits.append(
+                (
+                    (200 + rank,),
+                    TopicMatch(
+                        topic,
+                        criterion,
+                        None,
+                        200 + rank,
+                        Provenance.FREE_TEXT,
+                        f"every word of \u2018{text}\u2019 found in the topic",
+                        True,
+                    ),
+                )
+            )
     return hits
 
 
@@ -261,8 +278,19 @@ def resolve_criterion(
         if not owned and not hits and upstream is not None and terminology.is_valid(criterion.code):
             for rank, topic in enumerate(upstream(criterion.code, request.language, limit)):
                 host = topic.source.removeprefix("upstream:") or "the upstream responder"
-                hits.append(((50 + rank,), TopicMatch(topic, criterion, None, 50 + rank, Provenance.UPSTREAM,
-                                                      f"answered by {host} for {criterion.code.value}")))
+                hits.append(
+                    (
+                        (50 + rank,),
+                        TopicMatch(
+                            topic,
+                            criterion,
+                            None,
+                            50 + rank,
+                            Provenance.UPSTREAM,
+                            f"answered by {host} for {criterion.code.value}",
+                        ),
+                    )
+                )
     if not hits and not known:
         hits = _free_text(criterion, request, topic_of, concepts, search, limit)
     hits.sort(key=lambda pair: pair[0])
@@ -282,8 +310,9 @@ def resolve(
 ) -> list[TopicMatch]:
     """Ranked, de-duplicated topic matches for all of the request's criteria, at most ``limit``."""
     per_criterion = [
-        resolve_criterion(c, request, rules, topic_of, limit, concepts=concepts, search=search,
-                          upstream=upstream, translate=translate)
+        resolve_criterion(
+            c, request, rules, topic_of, limit, concepts=concepts, search=search, upstream=upstream, translate=translate
+        )
         for c in request.criteria
     ]
     # Several criteria: take each one's best, then each one's second best, and so on.

@@ -38,9 +38,16 @@ def decode(fields: dict[bytes, bytes]) -> RenderedResponse:
 class RedisResponseCache:
     """get/put of RenderedResponse by (versions, key); never raises to the caller."""
 
-    def __init__(self, url: str, ttl: float, *, prefix: str = "infobutton:response:",
-                 timeout: float = 0.05, retry_after: float = 5.0,
-                 timer: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        url: str,
+        ttl: float,
+        *,
+        prefix: str = "infobutton:response:",
+        timeout: float = 0.05,
+        retry_after: float = 5.0,
+        timer: Callable[[], float] = time.monotonic,
+    ):
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)

@@ -26,7 +26,7 @@ _CHILD = re.compile(
 
 
 def audience(title: str) -> str:
-    """"adult" or "child" when a link title marks it for that audience only, else "" (both or
+    """ "adult" or "child" when a link title marks it for that audience only, else "" (both or
     neither named: "Adolescents and Young Adults with Cancer" suits both)."""
     adult, child = bool(_ADULT.search(title)), bool(_CHILD.search(title))
     if adult == child:
@@ -52,4 +52,3 @@ def order(sites: Sequence[Site], child: bool | None) -> tuple[Site, ...]:
         return tuple(sites)
     other = "adult" if child else "child"
     return tuple(sorted(sites, key=lambda site: audience(site.title) == other))
-

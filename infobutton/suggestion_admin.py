@@ -34,17 +34,29 @@ def suggestion_json(s: Suggestion) -> dict:
         "confident": s.confident,
         "doubts": list(s.doubts),
         "covers": list(s.covers),
-        "evidence": {"code": s.evidence.code, "title": s.evidence.title, "name": s.evidence.name,
-                     "kind": s.evidence.kind, "words": list(s.evidence.words),
-                     "exact": s.evidence.exact, "text": s.evidence.sentence()},
+        "evidence": {
+            "code": s.evidence.code,
+            "title": s.evidence.title,
+            "name": s.evidence.name,
+            "kind": s.evidence.kind,
+            "words": list(s.evidence.words),
+            "exact": s.evidence.exact,
+            "text": s.evidence.sentence(),
+        },
         "reason": s.reason(),
     }
 
 
 def rejection_json(r: Rejection) -> dict:
-    return {"code_system": r.code_system.label, "code_system_oid": r.code_system.oid,
-            "code": r.code, "topic_id": r.topic_id, "at": r.at, "actor": r.actor,
-            "reason": r.reason}
+    return {
+        "code_system": r.code_system.label,
+        "code_system_oid": r.code_system.oid,
+        "code": r.code,
+        "topic_id": r.topic_id,
+        "at": r.at,
+        "actor": r.actor,
+        "reason": r.reason,
+    }
 
 
 def _gap_code(gap: dict) -> Code:
@@ -58,8 +70,9 @@ def _split(codes: str | Iterable[str]) -> list[str]:
 
 
 class SuggestionAdmin:
-    def __init__(self, knowledge: KnowledgeService, rejections: SqlRejectionStore,
-                 mappings: MappingAdmin, usage: UsageRecorder):
+    def __init__(
+        self, knowledge: KnowledgeService, rejections: SqlRejectionStore, mappings: MappingAdmin, usage: UsageRecorder
+    ):
         self.knowledge = knowledge
         self.rejections = rejections
         self.mappings = mappings  # accepted suggestions become rules here
@@ -67,19 +80,17 @@ class SuggestionAdmin:
 
     # -- what to look at ---------------------------------------------------------------------
 
-    def codes(self, *, codes: str | Iterable[str] | None = None, prefix: str | None = None,
-              gaps: bool = False, days: int = 30) -> list[Code]:
+    def codes(
+        self, *, codes: str | Iterable[str] | None = None, prefix: str | None = None, gaps: bool = False, days: int = 30
+    ) -> list[Code]:
         """The asked codes: listed ones, the gap report's, or every billable code under a prefix
         (exactly one of them)."""
-        given = [name for name, value in (("codes", codes), ("prefix", prefix), ("gaps", gaps))
-                 if value]
+        given = [name for name, value in (("codes", codes), ("prefix", prefix), ("gaps", gaps)) if value]
         if len(given) != 1:
-            raise InvalidRequest(given[-1] if given else "codes",
-                                 "give exactly one of codes, prefix or gaps")
+            raise InvalidRequest(given[-1] if given else "codes", "give exactly one of codes, prefix or gaps")
         if codes:
             values = _split(codes)
-            found = [Code(CodeSystem.ICD10CM, terminology.normalise(CodeSystem.ICD10CM, v))
-                     for v in values]
+            found = [Code(CodeSystem.ICD10CM, terminology.normalise(CodeSystem.ICD10CM, v)) for v in values]
             bad = [v for v, c in zip(values, found, strict=True) if not terminology.is_valid(c)]
             if bad:
                 raise InvalidRequest("codes", f"not ICD-10-CM codes: {', '.join(bad[:10])}")
@@ -87,31 +98,32 @@ class SuggestionAdmin:
         if prefix:
             found = terminology.billable_under(prefix)
             if len(found) > MAX_CODES:
-                raise InvalidRequest("prefix", f"{prefix!r} covers {len(found)} billable codes;"
-                                     f" narrow it (at most {MAX_CODES})")
+                raise InvalidRequest(
+                    "prefix", f"{prefix!r} covers {len(found)} billable codes; narrow it (at most {MAX_CODES})"
+                )
             return [Code(CodeSystem.ICD10CM, v) for v in found]
         return [_gap_code(g) for g in self.usage.gaps(days=days, limit=1000)]
 
     def suggest(self, codes: Iterable[Code]) -> list[Suggestion]:
         knowledge = self.knowledge
         knowledge.refresh_if_stale()
-        return suggest(codes, knowledge.rules(), knowledge.topic, knowledge.concepts,
-                       self.rejections.keys())
+        return suggest(codes, knowledge.rules(), knowledge.topic, knowledge.concepts, self.rejections.keys())
 
     def annotate_gaps(self, report: list[dict]) -> list[dict]:
         """The gap report with each code's suggestions (``suggestions``) added."""
         codes = [_gap_code(g) for g in report]
         found = self.suggest(codes)
-        return [g | {"suggestions": [suggestion_json(s) for s in found if c.value in s.covers
-                                     and s.code_system is c.system]}
-                for g, c in zip(report, codes, strict=True)]
+        return [
+            g
+            | {"suggestions": [suggestion_json(s) for s in found if c.value in s.covers and s.code_system is c.system]}
+            for g, c in zip(report, codes, strict=True)
+        ]
 
     # -- accept --------------------------------------------------------------------------------
 
     def current(self, system: CodeSystem, code: str, topic_id: str) -> Suggestion | None:
         """The suggestion of ``topic_id`` for ``code`` as it stands now, if it is still made."""
-        return next((s for s in self.suggest([Code(system, code)])
-                     if s.key == (system, code, topic_id)), None)
+        return next((s for s in self.suggest([Code(system, code)]) if s.key == (system, code, topic_id)), None)
 
     def accept(self, data: dict, actor: str) -> MappingRule:
         """One suggestion (``code_system``, ``code``, ``topic_id``) as a curated rule; 409 when it
@@ -119,25 +131,25 @@ class SuggestionAdmin:
         system, code, topic_id = self.key_of(data)
         found = self.current(system, code, topic_id)
         if found is None:
-            raise InvalidRequest("topic_id", f"{topic_id} is not a current suggestion for"
-                                 f" {system.label} {code} (already curated, rejected, or no"
-                                 " title holds its name)", 409)
+            raise InvalidRequest(
+                "topic_id",
+                f"{topic_id} is not a current suggestion for"
+                f" {system.label} {code} (already curated, rejected, or no"
+                " title holds its name)",
+                409,
+            )
         reason = str(data.get("change_reason") or "").strip() or f"accepted {found.reason()}"
-        rules, _ = self.mappings.create_many([found.rule_fields()], actor, action="accept",
-                                             reason=reason)
+        rules, _ = self.mappings.create_many([found.rule_fields()], actor, action="accept", reason=reason)
         return rules[0]
 
-    def apply(self, found: list[Suggestion], actor: str, reason: str = ""
-              ) -> tuple[list[MappingRule], int | None]:
+    def apply(self, found: list[Suggestion], actor: str, reason: str = "") -> tuple[list[MappingRule], int | None]:
         """Accept the confident ones among ``found`` as one version; (rules, version)."""
         confident = [s for s in found if s.confident]
         if not confident:
             return [], None
-        summary = "; ".join(f"{s.code} \u2192 {s.topic_id} ({s.evidence.sentence()})"
-                            for s in confident)
+        summary = "; ".join(f"{s.code} \u2192 {s.topic_id} ({s.evidence.sentence()})" for s in confident)
         reason = reason.strip() or f"accepted {len(confident)} confident suggestion(s): {summary}"
-        return self.mappings.create_many([s.rule_fields() for s in confident], actor,
-                                         action="accept", reason=reason)
+        return self.mappings.create_many([s.rule_fields() for s in confident], actor, action="accept", reason=reason)
 
     # -- reject --------------------------------------------------------------------------------
 
@@ -180,5 +192,5 @@ class SuggestionAdmin:
 def wire(services) -> None:
     """Add ``SuggestionAdmin`` to a Services that ``mapping_admin.wire`` has wired already."""
     services.extra["suggestions"] = SuggestionAdmin(
-        services.knowledge, SqlRejectionStore(services.db), services.extra["mapping_admin"],
-        services.extra["usage"])
+        services.knowledge, SqlRejectionStore(services.db), services.extra["mapping_admin"], services.extra["usage"]
+    )

@@ -37,7 +37,6 @@ ConceptLookup = Callable[[str], list[ConceptMatch]]
 Rejected = frozenset[tuple[CodeSystem, str, str]]  # (code system, code, topic id)
 
 
-
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """Which official title matched which topic name."""
@@ -50,10 +49,12 @@ class Evidence:
     exact: bool  # the whole title is the name
 
     def sentence(self) -> str:
-        """"ICD-10-CM title 'Type 2 diabetes mellitus' (E11) holds the topic name 'Diabetes Type 2'"."""
+        """ "ICD-10-CM title 'Type 2 diabetes mellitus' (E11) holds the topic name 'Diabetes Type 2'"."""
         how = "is" if self.exact else "holds"
-        return (f"ICD-10-CM title \u2018{self.title}\u2019 ({self.code}) {how} the "
-                f"{NAME_KINDS.get(self.kind, 'name')} \u2018{self.name}\u2019")
+        return (
+            f"ICD-10-CM title \u2018{self.title}\u2019 ({self.code}) {how} the "
+            f"{NAME_KINDS.get(self.kind, 'name')} \u2018{self.name}\u2019"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +84,13 @@ class Suggestion:
 
     def rule_fields(self) -> dict:
         """The fields ``MappingAdmin`` validates to create the rule."""
-        return {"code_system": self.code_system.label, "code": self.code, "topic_id": self.topic_id,
-                "scope": self.scope.value, "reason": self.reason()}
+        return {
+            "code_system": self.code_system.label,
+            "code": self.code,
+            "topic_id": self.topic_id,
+            "scope": self.scope.value,
+            "reason": self.reason(),
+        }
 
 
 def parse_pair(text: str) -> tuple[str, str]:
@@ -106,8 +112,7 @@ class _Draft:
 
 
 def _evidence(value: str, title: str, match: ConceptMatch) -> Evidence:
-    return Evidence(value, title, match.name.text, match.name.kind, tuple(sorted(match.words)),
-                    match.exact)
+    return Evidence(value, title, match.name.text, match.name.kind, tuple(sorted(match.words)), match.exact)
 
 
 def _servable(topic_of: TopicLookup, topic_id: str) -> Topic | None:
@@ -131,8 +136,12 @@ def _below(code: Code, keys: Iterable[tuple]) -> list[str]:
     found = []
     for key in keys:
         system, value = key[0], key[1]
-        if system is code.system and value != code.value and value.startswith(code.value[:3]) \
-                and code.value in terminology.ancestors(Code(system, value)):
+        if (
+            system is code.system
+            and value != code.value
+            and value.startswith(code.value[:3])
+            and code.value in terminology.ancestors(Code(system, value))
+        ):
             found.append(value)
     return sorted(set(found))
 
@@ -170,8 +179,9 @@ def suggest(
             key = (asked.system, proposed, topic_id)
             draft = drafts.get(key)
             if draft is None:
-                draft = drafts[key] = _Draft(asked.system, proposed, _servable(topic_of, topic_id),
-                                             _evidence(value, title, found[topic_id]))
+                draft = drafts[key] = _Draft(
+                    asked.system, proposed, _servable(topic_of, topic_id), _evidence(value, title, found[topic_id])
+                )
                 if value != proposed:
                     draft.doubts.append(f"the match is on the title of {value}, not on {proposed}'s own")
                 others = [_servable(topic_of, t).title for t in found if t != topic_id]
@@ -180,15 +190,18 @@ def suggest(
     levels_of = {c: {c.value, *terminology.ancestors(c)} for c in asked_codes if c.system is ICD}
     found = []
     for _, draft in sorted(drafts.items(), key=_order):
-        draft.covers = [c.value for c, up in levels_of.items()
-                        if c.system is draft.system and draft.code in up]
+        draft.covers = [c.value for c, up in levels_of.items() if c.system is draft.system and draft.code in up]
         found.append(_finish(draft, rules, rejected))
     # A confident family rule already reaches a code whose own chain stopped short of it (a title
     # listing several conditions ends the climb): the narrower proposal adds nothing.
     family = {(s.code_system, s.topic_id, s.code) for s in found if s.confident}
-    return [s for s in found if not any(
-        (s.code_system, s.topic_id, above) in family
-        for above in terminology.ancestors(Code(s.code_system, s.code)))]
+    return [
+        s
+        for s in found
+        if not any(
+            (s.code_system, s.topic_id, above) in family for above in terminology.ancestors(Code(s.code_system, s.code))
+        )
+    ]
 
 
 def _order(item) -> tuple:
@@ -205,10 +218,20 @@ def _finish(draft: _Draft, rules: RuleIndex, rejected: Rejected) -> Suggestion:
         doubts.append(f"curated rules already reach {draft.code} ({named})")
     under = _below(code, rules.keys())
     if under:
-        doubts.append(f"curated rules already map codes under {draft.code} ({', '.join(under[:5])}"
-                      f"{' …' if len(under) > 5 else ''})")
+        doubts.append(
+            f"curated rules already map codes under {draft.code} ({', '.join(under[:5])}"
+            f"{' …' if len(under) > 5 else ''})"
+        )
     refused = _below(code, (k for k in rejected if k[2] == draft.topic.id))
     if refused:
         doubts.append(f"rejected for {', '.join(refused[:5])} under {draft.code}")
-    return Suggestion(draft.system, draft.code, draft.topic.id, draft.topic.title, Scope.DESCENDANTS,
-                      draft.evidence, tuple(dict.fromkeys(draft.covers)), tuple(doubts))
+    return Suggestion(
+        draft.system,
+        draft.code,
+        draft.topic.id,
+        draft.topic.title,
+        Scope.DESCENDANTS,
+        draft.evidence,
+        tuple(dict.fromkeys(draft.covers)),
+        tuple(doubts),
+    )

@@ -51,8 +51,9 @@ def code_system(text: str, parameter: str = "mainSearchCriteria.v.cs") -> CodeSy
     """The code system named by an OID, a FHIR system URI or a name; InvalidRequest otherwise."""
     found = _LOOKUP.get(_key(text or ""))
     if found is None:
-        raise InvalidRequest(parameter, f"unknown code system {text!r}; use an OID such as "
-                             f"{CodeSystem.ICD10CM.oid} (ICD-10-CM)")
+        raise InvalidRequest(
+            parameter, f"unknown code system {text!r}; use an OID such as {CodeSystem.ICD10CM.oid} (ICD-10-CM)"
+        )
     return found
 
 

@@ -27,9 +27,16 @@ def _today() -> date:
 
 
 class UsageRecorder:
-    def __init__(self, store: SqlUsageStore, knowledge, *, flush_every: int = 1000,
-                 flush_seconds: float = 5.0, timer: Callable[[], float] = time.monotonic,
-                 today: Callable[[], date] = _today):
+    def __init__(
+        self,
+        store: SqlUsageStore,
+        knowledge,
+        *,
+        flush_every: int = 1000,
+        flush_seconds: float = 5.0,
+        timer: Callable[[], float] = time.monotonic,
+        today: Callable[[], date] = _today,
+    ):
         self.store = store
         self.knowledge = knowledge
         self.flush_every = flush_every
@@ -50,8 +57,7 @@ class UsageRecorder:
 
         ``answered`` was worked out once when the response was built, so a cached answer costs
         a set lookup here, not another resolution."""
-        codes = [c.code for c in request.criteria
-                 if c.code is not None and len(c.code.value) <= MAX_CODE_LENGTH]
+        codes = [c.code for c in request.criteria if c.code is not None and len(c.code.value) <= MAX_CODE_LENGTH]
         if not codes:
             return
         day = self._today().isoformat()
@@ -63,8 +69,7 @@ class UsageRecorder:
                 counts[0] += 1
                 counts[1] += 0 if matched else 1
             self._pending += 1
-            due = (self._pending >= self.flush_every
-                   or self._timer() - self._flushed_at >= self.flush_seconds)
+            due = self._pending >= self.flush_every or self._timer() - self._flushed_at >= self.flush_seconds
         if due:
             self.flush()
 
@@ -92,15 +97,17 @@ class UsageRecorder:
             now_mapped = self.mapped(code)
             if now_mapped and not include_mapped:
                 continue
-            report.append({
-                "code_system": code.system.label,
-                "code_system_oid": code.system.oid,
-                "code": code.value,
-                "display": terminology.describe(code),
-                "valid": terminology.is_valid(code),
-                "requests": row.requests,
-                "unmatched": row.unmatched,
-                "last_day": row.last_day,
-                "now_mapped": now_mapped,
-            })
+            report.append(
+                {
+                    "code_system": code.system.label,
+                    "code_system_oid": code.system.oid,
+                    "code": code.value,
+                    "display": terminology.describe(code),
+                    "valid": terminology.is_valid(code),
+                    "requests": row.requests,
+                    "unmatched": row.unmatched,
+                    "last_day": row.last_day,
+                    "now_mapped": now_mapped,
+                }
+            )
         return report

@@ -17,8 +17,7 @@ from infobutton.models import Topic, TopicRef
 # id → (Spanish title, English also-called, Spanish also-called)
 FAMILY = {
     "leukemia": ("Leucemia", (), ()),
-    "acutelymphocyticleukemia": ("Leucemia linfocítica aguda", ("ALL", "Acute lymphoblastic leukemia"),
-                                 ("LLA",)),
+    "acutelymphocyticleukemia": ("Leucemia linfocítica aguda", ("ALL", "Acute lymphoblastic leukemia"), ("LLA",)),
     "acutemyeloidleukemia": ("Leucemia mieloide aguda", ("AML",), ("LMA",)),
     "chroniclymphocyticleukemia": ("Leucemia linfocítica crónica", ("CLL",), ("LLC",)),
     "chronicmyeloidleukemia": ("Leucemia mieloide crónica", ("CML",), ("LMC",)),
@@ -39,11 +38,25 @@ def synced(topics: Iterable[Topic]) -> list[Topic]:
         spanish_title, also_en, also_es = FAMILY[topic.id]
         spanish_url = topic.url.replace("https://medlineplus.gov/", "https://medlineplus.gov/spanish/")
         summary = topic.summary_html or f"<p>Test summary of {topic.title.lower()}.</p>"
-        result.append(dataclasses.replace(
-            topic, summary_html=summary, also_called=topic.also_called or also_en,
-            twin=TopicRef(f"{topic.id}-es", spanish_title, spanish_url), source="medlineplus"))
-        result.append(Topic(
-            id=f"{topic.id}-es", title=spanish_title, url=spanish_url, language="es",
-            summary_html=f"<p>Resumen de prueba: {spanish_title.lower()}.</p>", also_called=also_es,
-            twin=TopicRef(topic.id, topic.title, topic.url), source="medlineplus"))
+        result.append(
+            dataclasses.replace(
+                topic,
+                summary_html=summary,
+                also_called=topic.also_called or also_en,
+                twin=TopicRef(f"{topic.id}-es", spanish_title, spanish_url),
+                source="medlineplus",
+            )
+        )
+        result.append(
+            Topic(
+                id=f"{topic.id}-es",
+                title=spanish_title,
+                url=spanish_url,
+                language="es",
+                summary_html=f"<p>Resumen de prueba: {spanish_title.lower()}.</p>",
+                also_called=also_es,
+                twin=TopicRef(topic.id, topic.title, topic.url),
+                source="medlineplus",
+            )
+        )
     return result

@@ -14,8 +14,14 @@ from infobutton.models import Code, CodeSystem
 from .conftest import SEED_PAGE, SHARED, require
 
 INDEX = SHARED / "medlineplus" / "topic-index-2026-10.tsv"
-LEUKEMIA_FAMILY = {"leukemia", "acutelymphocyticleukemia", "acutemyeloidleukemia",
-                   "chroniclymphocyticleukemia", "chronicmyeloidleukemia", "childhoodleukemia"}
+LEUKEMIA_FAMILY = {
+    "leukemia",
+    "acutelymphocyticleukemia",
+    "acutemyeloidleukemia",
+    "chroniclymphocyticleukemia",
+    "chronicmyeloidleukemia",
+    "childhoodleukemia",
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +54,7 @@ def test_leukemia_is_the_seed_page_as_medlineplus_published_it(topics, seed_page
     assert leukemia.summary_html == seed_page.summary_html
     assert leukemia.summary_html.startswith("<p>Leukemia is cancer of the white blood cells.")
     assert leukemia.meta_desc == seed_page.meta_desc
-    assert (leukemia.date_updated, leukemia.date_reviewed, leukemia.date_created) == ("2020-01-31",
-                                                                                      "2016-05-19", "")
+    assert (leukemia.date_updated, leukemia.date_reviewed, leukemia.date_created) == ("2020-01-31", "2016-05-19", "")
     assert leukemia.related == seed_page.related
     assert {r.id for r in leukemia.related} == LEUKEMIA_FAMILY - {"leukemia"}
     assert leukemia.primary_institute.title == "National Cancer Institute"
@@ -64,8 +69,7 @@ def test_every_index_row_is_shipped_link_only_with_its_exact_title_and_url(topic
     assert len(index_rows) == 204
     for row in index_rows:
         topic = topics[topic_id(row["url"])]
-        assert (topic.title, topic.url, topic.language, topic.source) == (
-            row["title"], row["url"], "en", "index"), row
+        assert (topic.title, topic.url, topic.language, topic.source) == (row["title"], row["url"], "en", "index"), row
         assert not has_content(topic) and not (topic.date_created or topic.date_updated or topic.date_reviewed)
         assert topic.twin is None and not topic.related and topic.primary_institute is None
 
@@ -77,8 +81,11 @@ def test_the_index_file_keeps_the_medlineplus_ids(index_rows):
 
 
 def test_only_the_seed_topic_has_content(topics):
-    with_text = {t.id for t in topics.values() if has_content(t) or t.date_updated or t.date_reviewed
-                 or t.image_url or t.related or t.primary_institute}
+    with_text = {
+        t.id
+        for t in topics.values()
+        if has_content(t) or t.date_updated or t.date_reviewed or t.image_url or t.related or t.primary_institute
+    }
     assert with_text == {"leukemia"}
     assert {t.source for t in topics.values()} == {"medlineplus", "index"}
     assert [t.id for t in topics.values() if t.source == "medlineplus"] == ["leukemia"]
@@ -87,7 +94,8 @@ def test_only_the_seed_topic_has_content(topics):
 def test_the_only_spanish_topic_is_leukemias_twin(topics):
     spanish = [t for t in topics.values() if t.language == "es"]
     assert [(t.id, t.title, t.url, t.source) for t in spanish] == [
-        ("leukemia-es", "Leucemia", "https://medlineplus.gov/spanish/leukemia.html", "index")]
+        ("leukemia-es", "Leucemia", "https://medlineplus.gov/spanish/leukemia.html", "index")
+    ]
     assert spanish[0].twin.id == "leukemia" and topics["leukemia"].twin.id == "leukemia-es"
     assert not has_content(spanish[0])
 
@@ -95,8 +103,10 @@ def test_the_only_spanish_topic_is_leukemias_twin(topics):
 def test_named_topics_outside_the_index_are_link_only(topics):
     expected = {
         "childhoodleukemia": ("Childhood Leukemia", "https://medlineplus.gov/childhoodleukemia.html"),
-        "myeloproliferativedisorders": ("Myeloproliferative Disorders",
-                                        "https://medlineplus.gov/myeloproliferativedisorders.html"),
+        "myeloproliferativedisorders": (
+            "Myeloproliferative Disorders",
+            "https://medlineplus.gov/myeloproliferativedisorders.html",
+        ),
         "lymphoma": ("Lymphoma", "https://medlineplus.gov/lymphoma.html"),
     }
     for tid, (title, url) in expected.items():

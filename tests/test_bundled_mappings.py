@@ -104,12 +104,21 @@ def expected_key(code: str) -> str:
 
 
 # Link-only topics with their MedlinePlus titles (../shared/medlineplus, the seed page).
-TITLES = {LEUK: "Leukemia", ALL: "Acute Lymphocytic Leukemia", AML: "Acute Myeloid Leukemia",
-          CLL: "Chronic Lymphocytic Leukemia", CML: "Chronic Myeloid Leukemia", CHILD: "Childhood Leukemia",
-          MDS: "Myelodysplastic Syndromes", MM: "Multiple Myeloma", MPD: "Myeloproliferative Disorders",
-          LYMPHOMA: "Lymphoma"}
-TOPICS = {tid: Topic(id=tid, title=TITLES[tid], url=f"https://medlineplus.gov/{tid}.html", language="en")
-          for tid in TOPIC_IDS}
+TITLES = {
+    LEUK: "Leukemia",
+    ALL: "Acute Lymphocytic Leukemia",
+    AML: "Acute Myeloid Leukemia",
+    CLL: "Chronic Lymphocytic Leukemia",
+    CML: "Chronic Myeloid Leukemia",
+    CHILD: "Childhood Leukemia",
+    MDS: "Myelodysplastic Syndromes",
+    MM: "Multiple Myeloma",
+    MPD: "Myeloproliferative Disorders",
+    LYMPHOMA: "Lymphoma",
+}
+TOPICS = {
+    tid: Topic(id=tid, title=TITLES[tid], url=f"https://medlineplus.gov/{tid}.html", language="en") for tid in TOPIC_IDS
+}
 CONCEPTS = concepts.ConceptIndex(TOPICS.values())
 
 
@@ -131,7 +140,8 @@ def answer_in_layers(index, code: str, **context) -> list[str]:
 
 def test_the_table_covers_the_whole_tabular_list_and_every_entry_is_used():
     assert len(CODES) == len(set(CODES)) == CODES_IN_TABULAR_LIST, (
-        "the tabular list changed under C88/C90-C95/D45-D47/Z85.6: review the new codes")
+        "the tabular list changed under C88/C90-C95/D45-D47/Z85.6: review the new codes"
+    )
     used = {expected_key(code) for code in CODES}
     assert used == set(EXPECTED)
 
@@ -185,6 +195,7 @@ def test_the_two_corrections_the_informaticist_asked_for_hold():
 
 # -- end to end through the app, with the bundled catalogue ------------------------------------
 
+
 def _bundled_topic_ids() -> set[str]:
     return {t.id for t in bundled.load_topics()}
 
@@ -206,25 +217,31 @@ def page(tid: str) -> str:
 CHILD_AGE = {"age.v.v": "6", "age.v.u": "a"}
 
 
-@pytest.mark.parametrize("code,extra,expected", [
-    ("C92.20", {}, [LEUK]),  # atypical CML: not the CML page
-    ("C92.30", CHILD_AGE, [AML, CHILD, LEUK]),
-    ("C94.40", {}, [AML, LEUK]),
-    ("C94.30", CHILD_AGE, [CHILD, LEUK]),
-    ("Z85.6", CHILD_AGE, [CHILD, LEUK]),
-    ("D47.2", {}, []),  # MGUS: deliberately unanswered
-])
+@pytest.mark.parametrize(
+    "code,extra,expected",
+    [
+        ("C92.20", {}, [LEUK]),  # atypical CML: not the CML page
+        ("C92.30", CHILD_AGE, [AML, CHILD, LEUK]),
+        ("C94.40", {}, [AML, LEUK]),
+        ("C94.30", CHILD_AGE, [CHILD, LEUK]),
+        ("Z85.6", CHILD_AGE, [CHILD, LEUK]),
+        ("D47.2", {}, []),  # MGUS: deliberately unanswered
+    ],
+)
 def test_end_to_end_leukemia_codes(client, code, extra, expected):
     assert topics_for(client, code, **extra) == [page(tid) for tid in expected]
 
 
-@pytest.mark.parametrize("code,extra,expected", [
-    ("C94.6", {}, [MDS, MPD]),
-    ("D46.9", CHILD_AGE, [MDS]),
-    ("D45", {}, [MPD]),
-    ("D47.4", {}, [MPD]),
-    ("C90.00", {}, [MM]),
-    ("C88.00", {}, [LYMPHOMA]),
-])
+@pytest.mark.parametrize(
+    "code,extra,expected",
+    [
+        ("C94.6", {}, [MDS, MPD]),
+        ("D46.9", CHILD_AGE, [MDS]),
+        ("D45", {}, [MPD]),
+        ("D47.4", {}, [MPD]),
+        ("C90.00", {}, [MM]),
+        ("C88.00", {}, [LYMPHOMA]),
+    ],
+)
 def test_end_to_end_other_hematologic_codes(client, code, extra, expected):
     assert topics_for(client, code, **extra) == [page(tid) for tid in expected]

@@ -42,14 +42,24 @@ def test_serve_answers_c91_00_and_logs_no_patient_context(tmp_path):
     env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp_path / "data")}
     env.pop("INFOBUTTON_DATABASE_URL", None)
     log = open(tmp_path / "server.log", "w+")  # noqa: SIM115 - the server writes to it for the whole test
-    proc = subprocess.Popen([str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(base + "/healthz", proc)
         assert (tmp_path / "data" / "infobutton.sqlite3").exists()
-        params = {"mainSearchCriteria.v.c": "C91.00", "mainSearchCriteria.v.cs": ICD10CM,
-                  "age.v.v": "77", "age.v.u": "a", "patientPerson.administrativeGenderCode.c": "F"}
+        params = {
+            "mainSearchCriteria.v.c": "C91.00",
+            "mainSearchCriteria.v.cs": ICD10CM,
+            "age.v.v": "77",
+            "age.v.u": "a",
+            "patientPerson.administrativeGenderCode.c": "F",
+        }
         for _ in range(4):  # reach both workers
             r = requests.get(base + "/infobutton", params=params, timeout=60)
             assert r.status_code == 200
@@ -65,8 +75,14 @@ def test_serve_answers_c91_00_and_logs_no_patient_context(tmp_path):
         proc.wait(timeout=30)
     # Usage counts are buffered in the workers; a clean stop writes them (the gap report keeps them).
     db = sqlite3.connect(tmp_path / "data" / "infobutton.sqlite3")
-    counts = dict(((code, (requests_, unmatched)) for code, requests_, unmatched in
-                   db.execute("SELECT code, SUM(requests), SUM(unmatched) FROM mapping_usage GROUP BY code")))
+    counts = dict(
+        (
+            (code, (requests_, unmatched))
+            for code, requests_, unmatched in db.execute(
+                "SELECT code, SUM(requests), SUM(unmatched) FROM mapping_usage GROUP BY code"
+            )
+        )
+    )
     db.close()
     assert counts["J45.909"] == (1, 1) and counts["C91.00"] == (4, 0)
     log.seek(0)

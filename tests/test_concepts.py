@@ -10,20 +10,49 @@ from infobutton.concepts import ConceptIndex, Text, names_of, stem
 from infobutton.models import Topic
 
 TITLES = [
-    "Leukemia", "Acute Lymphocytic Leukemia", "Acute Myeloid Leukemia", "Chronic Myeloid Leukemia",
-    "Chronic Lymphocytic Leukemia", "Diabetes Type 1", "Diabetes Type 2", "Diabetes Insipidus",
-    "High Blood Pressure", "Pulmonary Hypertension", "Breast Cancer", "Colorectal Cancer", "Liver Cancer",
-    "Bile Duct Cancer", "Chickenpox", "Whooping Cough", "Hepatitis A", "Hepatitis C", "Hodgkin Lymphoma",
-    "Lymphoma", "Measles", "Rubella", "Myositis", "Alcohol Use Disorder (AUD)", "Enlarged Prostate (BPH)",
-    "COVID-19 (Coronavirus Disease 2019)", "C. diff Infections", "Chronic Kidney Disease", "Heart Failure",
-    "Depression", "Melanoma", "Psoriasis", "Psoriatic Arthritis", "HIV", "Alzheimer's Disease",
+    "Leukemia",
+    "Acute Lymphocytic Leukemia",
+    "Acute Myeloid Leukemia",
+    "Chronic Myeloid Leukemia",
+    "Chronic Lymphocytic Leukemia",
+    "Diabetes Type 1",
+    "Diabetes Type 2",
+    "Diabetes Insipidus",
+    "High Blood Pressure",
+    "Pulmonary Hypertension",
+    "Breast Cancer",
+    "Colorectal Cancer",
+    "Liver Cancer",
+    "Bile Duct Cancer",
+    "Chickenpox",
+    "Whooping Cough",
+    "Hepatitis A",
+    "Hepatitis C",
+    "Hodgkin Lymphoma",
+    "Lymphoma",
+    "Measles",
+    "Rubella",
+    "Myositis",
+    "Alcohol Use Disorder (AUD)",
+    "Enlarged Prostate (BPH)",
+    "COVID-19 (Coronavirus Disease 2019)",
+    "C. diff Infections",
+    "Chronic Kidney Disease",
+    "Heart Failure",
+    "Depression",
+    "Melanoma",
+    "Psoriasis",
+    "Psoriatic Arthritis",
+    "HIV",
+    "Alzheimer's Disease",
 ]
 
 
 def make(title, **extra):
     slug = "".join(ch for ch in title.lower() if ch.isalnum())
-    return Topic(id=slug, title=title, url=f"https://medlineplus.gov/{slug}.html", language="en",
-                 source="index", **extra)
+    return Topic(
+        id=slug, title=title, url=f"https://medlineplus.gov/{slug}.html", language="en", source="index", **extra
+    )
 
 
 TOPICS = [make(t) for t in TITLES]
@@ -35,51 +64,54 @@ def found(text):
     return [m.topic_id for m in INDEX.match(text)]
 
 
-@pytest.mark.parametrize("text, expected", [
-    # whole concepts, in the words ICD-10-CM uses
-    ("Type 2 diabetes mellitus without complications", ["diabetestype2"]),
-    ("Type 1 diabetes mellitus with hyperglycemia", ["diabetestype1"]),
-    ("Essential (primary) hypertension", ["highbloodpressure"]),
-    ("Malignant neoplasm of unspecified site of right female breast", ["breastcancer"]),
-    ("Malignant neoplasm of colon, unspecified", ["colorectalcancer"]),
-    ("Varicella without complication", ["chickenpox"]),
-    ("Whooping cough due to Bordetella pertussis without pneumonia", ["whoopingcough"]),
-    ("Enterocolitis due to Clostridioides difficile, not specified as recurrent", ["cdiffinfections"]),
-    ("Benign prostatic hyperplasia without lower urinary tract symptoms", ["enlargedprostatebph"]),
-    ("COVID-19", ["covid19coronavirusdisease2019"]),
-    ("Alzheimer's disease, unspecified", ["alzheimersdisease"]),
-    ("Human immunodeficiency virus [HIV] disease", ["hiv"]),
-    ("Acute hepatitis A without hepatic coma", ["hepatitisa"]),
-    ("Acute hepatitis C", ["hepatitisc"]),
-    ("Hodgkin lymphoma, unspecified", ["hodgkinlymphoma"]),
-    ("Non-Hodgkin lymphoma, unspecified", ["lymphoma"]),
-    # the most specific concept hides the one it contains
-    ("Primary pulmonary hypertension", ["pulmonaryhypertension"]),
-    ("Acute myeloblastic leukemia, not having achieved remission", ["acutemyeloidleukemia"]),
-    ("Arthropathic psoriasis, unspecified", ["psoriaticarthritis"]),
-    # modifiers never count alone; a single shared word is no evidence
-    ("Acute upper respiratory infection, unspecified", []),
-    ("Chronic obstructive pulmonary disease, unspecified", []),
-    ("Other chronic pain", []),
-    # abbreviations only in upper case, and only where the text also has lower case
-    ("Triplet, all born outside hospital", []),
-    ("ALL OTHER CONDITIONS", []),
-    # masked words do not describe the patient's condition
-    ("Hypertensive heart disease without heart failure", ["highbloodpressure"]),
-    ("Unspecified malignant neoplasm of skin of breast", []),
-    ("Secondary malignant neoplasm of liver and intrahepatic bile duct", []),
-    ("Benign neoplasm of right breast", []),
-    ("Atypical chronic myeloid leukemia, BCR/ABL-negative", []),  # not CML: no Philadelphia chromosome
-    # false friends: the words of a topic's name, meaning another disease
-    ("Rubella [German measles]", ["rubella"]),
-    ("Myositis ossificans traumatica, right thigh", []),
-    ("Neonatal cerebral depression", []),
-    # about someone else's disease, or none
-    ("Family history of malignant neoplasm of breast", []),
-    ("Encounter for screening for malignant neoplasm of colon", []),
-    ("Genetic susceptibility to malignant neoplasm of breast", []),
-    ("Contact with and (suspected) exposure to varicella", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # whole concepts, in the words ICD-10-CM uses
+        ("Type 2 diabetes mellitus without complications", ["diabetestype2"]),
+        ("Type 1 diabetes mellitus with hyperglycemia", ["diabetestype1"]),
+        ("Essential (primary) hypertension", ["highbloodpressure"]),
+        ("Malignant neoplasm of unspecified site of right female breast", ["breastcancer"]),
+        ("Malignant neoplasm of colon, unspecified", ["colorectalcancer"]),
+        ("Varicella without complication", ["chickenpox"]),
+        ("Whooping cough due to Bordetella pertussis without pneumonia", ["whoopingcough"]),
+        ("Enterocolitis due to Clostridioides difficile, not specified as recurrent", ["cdiffinfections"]),
+        ("Benign prostatic hyperplasia without lower urinary tract symptoms", ["enlargedprostatebph"]),
+        ("COVID-19", ["covid19coronavirusdisease2019"]),
+        ("Alzheimer's disease, unspecified", ["alzheimersdisease"]),
+        ("Human immunodeficiency virus [HIV] disease", ["hiv"]),
+        ("Acute hepatitis A without hepatic coma", ["hepatitisa"]),
+        ("Acute hepatitis C", ["hepatitisc"]),
+        ("Hodgkin lymphoma, unspecified", ["hodgkinlymphoma"]),
+        ("Non-Hodgkin lymphoma, unspecified", ["lymphoma"]),
+        # the most specific concept hides the one it contains
+        ("Primary pulmonary hypertension", ["pulmonaryhypertension"]),
+        ("Acute myeloblastic leukemia, not having achieved remission", ["acutemyeloidleukemia"]),
+        ("Arthropathic psoriasis, unspecified", ["psoriaticarthritis"]),
+        # modifiers never count alone; a single shared word is no evidence
+        ("Acute upper respiratory infection, unspecified", []),
+        ("Chronic obstructive pulmonary disease, unspecified", []),
+        ("Other chronic pain", []),
+        # abbreviations only in upper case, and only where the text also has lower case
+        ("Triplet, all born outside hospital", []),
+        ("ALL OTHER CONDITIONS", []),
+        # masked words do not describe the patient's condition
+        ("Hypertensive heart disease without heart failure", ["highbloodpressure"]),
+        ("Unspecified malignant neoplasm of skin of breast", []),
+        ("Secondary malignant neoplasm of liver and intrahepatic bile duct", []),
+        ("Benign neoplasm of right breast", []),
+        ("Atypical chronic myeloid leukemia, BCR/ABL-negative", []),  # not CML: no Philadelphia chromosome
+        # false friends: the words of a topic's name, meaning another disease
+        ("Rubella [German measles]", ["rubella"]),
+        ("Myositis ossificans traumatica, right thigh", []),
+        ("Neonatal cerebral depression", []),
+        # about someone else's disease, or none
+        ("Family history of malignant neoplasm of breast", []),
+        ("Encounter for screening for malignant neoplasm of colon", []),
+        ("Genetic susceptibility to malignant neoplasm of breast", []),
+        ("Contact with and (suspected) exposure to varicella", []),
+    ],
+)
 def test_icd10cm_titles(text, expected):
     assert found(text) == expected
 
@@ -117,7 +149,12 @@ def test_withdrawn_topics_and_modifier_only_names_are_not_indexed():
 
 def test_stem_and_text_reading():
     assert [stem(w) for w in ("Syndromes", "Infections", "Arteries", "abscess", "herpes")] == [
-        "syndrome", "infection", "artery", "abscess", "herpe"]
+        "syndrome",
+        "infection",
+        "artery",
+        "abscess",
+        "herpe",
+    ]
     read = Text.read("Malignant neoplasm of colon")
     assert {t.value for t in read.tokens} >= {"malignant", "neoplasm", "colon", "cancer", "colorectal"}
 

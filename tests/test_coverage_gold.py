@@ -23,8 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "bench" / "gold.csv"
 INDEX = SHARED / "medlineplus" / "topic-index-2026-10.tsv"
 # Shipped beside the 204 index topics (issue 8); not in the index itself.
-EXTRA_TOPICS = {"leukemia": "Leukemia", "childhoodleukemia": "Childhood Leukemia",
-                "myeloproliferativedisorders": "Myeloproliferative Disorders", "lymphoma": "Lymphoma"}
+EXTRA_TOPICS = {
+    "leukemia": "Leukemia",
+    "childhoodleukemia": "Childhood Leukemia",
+    "myeloproliferativedisorders": "Myeloproliferative Disorders",
+    "lymphoma": "Lymphoma",
+}
 
 
 def _load_script():
@@ -55,6 +59,7 @@ def index_titles() -> dict[str, str]:
 
 # -- the gold set --------------------------------------------------------------------------------
 
+
 def test_gold_columns_are_code_expected_topic_why():
     with open(GOLD, newline="", encoding="utf-8") as f:
         assert next(csv.reader(f)) == ["code", "expected_topic_id", "why"]
@@ -72,16 +77,18 @@ def test_gold_is_big_and_broad_enough():
 def test_every_gold_code_is_a_valid_billable_icd10cm_code_once():
     codes = [r.code for r in ROWS]
     assert len(codes) == len(set(codes)), "a code appears twice"
-    bad = [c for c in codes
-           if not terminology.is_valid(terminology.make_code(CodeSystem.ICD10CM, c)) or not cm.is_leaf(c)]
+    bad = [
+        c for c in codes if not terminology.is_valid(terminology.make_code(CodeSystem.ICD10CM, c)) or not cm.is_leaf(c)
+    ]
     assert bad == []
 
 
 def test_every_why_names_the_official_title():
     """The evidence quotes the code's title as simple-icd-10-cm has it: a row written from memory,
     or left behind when a new ICD-10-CM release renames the code, fails here."""
-    stale = [(r.code, cm.get_description(r.code)) for r in ROWS
-             if f"ICD-10-CM '{cm.get_description(r.code)}'" not in r.why]
+    stale = [
+        (r.code, cm.get_description(r.code)) for r in ROWS if f"ICD-10-CM '{cm.get_description(r.code)}'" not in r.why
+    ]
     assert stale == []
 
 
@@ -97,8 +104,10 @@ def test_expected_topics_are_in_the_shipped_catalogue():
     expected = {r.expected for r in ROWS if r.expected}
     shipped = {t.id for t in bundled.load_topics()}
     if len(expected & shipped) < len(expected) // 2:
-        pytest.skip(f"the starter catalogue of MedlinePlus topics (issue 8) is not on this branch yet: "
-                    f"{len(expected & shipped)} of the {len(expected)} expected topics are shipped")
+        pytest.skip(
+            f"the starter catalogue of MedlinePlus topics (issue 8) is not on this branch yet: "
+            f"{len(expected & shipped)} of the {len(expected)} expected topics are shipped"
+        )
     assert sorted(expected - shipped) == []
 
 
@@ -108,14 +117,17 @@ POSITIVE = coverage.GoldRow("C91.00", "acutelymphocyticleukemia", "")
 NEGATIVE = coverage.GoldRow("Z37.51", "", "")
 
 
-@pytest.mark.parametrize("row, got, outcome, anywhere", [
-    (POSITIVE, (("acutelymphocyticleukemia", "curated"), ("leukemia", "curated")), "right", True),
-    (POSITIVE, (("leukemia", "automatic"), ("acutelymphocyticleukemia", "automatic")), "wrong", True),
-    (POSITIVE, (("lymphoma", "automatic"),), "wrong", False),
-    (POSITIVE, (), "empty", False),
-    (NEGATIVE, (), "right", False),
-    (NEGATIVE, (("acutelymphocyticleukemia", "automatic"),), "wrong", False),
-])
+@pytest.mark.parametrize(
+    "row, got, outcome, anywhere",
+    [
+        (POSITIVE, (("acutelymphocyticleukemia", "curated"), ("leukemia", "curated")), "right", True),
+        (POSITIVE, (("leukemia", "automatic"), ("acutelymphocyticleukemia", "automatic")), "wrong", True),
+        (POSITIVE, (("lymphoma", "automatic"),), "wrong", False),
+        (POSITIVE, (), "empty", False),
+        (NEGATIVE, (), "right", False),
+        (NEGATIVE, (("acutelymphocyticleukemia", "automatic"),), "wrong", False),
+    ],
+)
 def test_judge(row, got, outcome, anywhere):
     verdict = coverage.judge(row, got)
     assert (verdict.outcome, verdict.anywhere) == (outcome, anywhere)
@@ -130,8 +142,15 @@ def test_score_counts_each_outcome():
         coverage.judge(NEGATIVE, (("lymphoma", "automatic"),)),
     ]
     assert coverage.score(verdicts) == coverage.Score(
-        positives=3, right_first=1, right_anywhere=2, wrong_positive=1, empty=1,
-        negatives=2, right_empty=1, wrong_negative=1)
+        positives=3,
+        right_first=1,
+        right_anywhere=2,
+        wrong_positive=1,
+        empty=1,
+        negatives=2,
+        right_empty=1,
+        wrong_negative=1,
+    )
 
 
 def test_a_curated_label_without_a_rule_is_not_taken_on_trust():
@@ -155,9 +174,11 @@ def test_sweep_counts_answers_by_layer_on_the_real_app(services):
     assert (result.codes, result.answered) == (3, 2)
     assert result.first["curated"] == 2 and result.anywhere["curated"] == 2
     assert result.not_from_code == []
-    verdicts = coverage.evaluate(services.knowledge.resolve, [
-        POSITIVE, coverage.GoldRow("C91.00", "leukemia", ""), coverage.GoldRow("C91.00", "", "")],
-        display_names=False)
+    verdicts = coverage.evaluate(
+        services.knowledge.resolve,
+        [POSITIVE, coverage.GoldRow("C91.00", "leukemia", ""), coverage.GoldRow("C91.00", "", "")],
+        display_names=False,
+    )
     assert [(v.outcome, v.anywhere) for v in verdicts] == [("right", True), ("wrong", True), ("wrong", False)]
 
 
@@ -179,6 +200,7 @@ def test_the_script_reports_and_exits_zero(tmp_path, capsys):
 
 
 # -- the issue's "Done when", asserted on the service with the shipped catalogue -----------------
+
 
 @pytest.mark.parametrize("display_names", [False, True], ids=["code only", "with display names"])
 def test_gold_set_is_right_first_for_80_percent_never_wrong_and_negatives_empty(services, display_names):

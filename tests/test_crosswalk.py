@@ -66,15 +66,17 @@ def test_icd9_unknown_or_non_leaf_code_gives_nothing(crosswalk, value):
 
 
 def test_gem_reader_order_no_map_and_duplicates():
-    gem = parse_gem([
-        '"icd9cm","icd10cm","flags","approximate","no_map","combination","scenario","choice_list"',
-        '"80600","S12000A","10122",1,0,1,1,2',  # scenario 1, second choice list
-        '"80600","S14101A","10121",1,0,1,1,1',  # scenario 1, first choice list: comes first
-        '"80600","S12100A","10122",1,0,1,2,2',
-        '"80600","S14101A","10121",1,0,1,2,1',  # again in scenario 2: kept once
-        '"99999","C9100","11000",1,1,0,0,0',  # no_map, whatever the target says
-        '"20400","C9199","00000",0,0,0,0,0',  # not an ICD-10-CM code
-    ])
+    gem = parse_gem(
+        [
+            '"icd9cm","icd10cm","flags","approximate","no_map","combination","scenario","choice_list"',
+            '"80600","S12000A","10122",1,0,1,1,2',  # scenario 1, second choice list
+            '"80600","S14101A","10121",1,0,1,1,1',  # scenario 1, first choice list: comes first
+            '"80600","S12100A","10122",1,0,1,2,2',
+            '"80600","S14101A","10121",1,0,1,2,1',  # again in scenario 2: kept once
+            '"99999","C9100","11000",1,1,0,0,0',  # no_map, whatever the target says
+            '"20400","C9199","00000",0,0,0,0,0',  # not an ICD-10-CM code
+        ]
+    )
     assert gem == {"806.00": (("S14.101A", 3), ("S12.000A", 3), ("S12.100A", 3))}
 
 
@@ -86,11 +88,39 @@ def test_other_systems_give_nothing(crosswalk):
 
 # -- SNOMED CT through a local NLM map file -------------------------------------------------------
 
-HUMAN_READABLE = ("id", "effectiveTime", "active", "moduleId", "refsetId", "referencedComponentId",
-                  "referencedComponentName", "mapGroup", "mapPriority", "mapRule", "mapAdvice",
-                  "mapTarget", "mapTargetName", "correlationId", "mapCategoryId", "mapCategoryName")
-RF2 = ("id", "effectiveTime", "active", "moduleId", "refsetId", "referencedComponentId", "mapGroup",
-       "mapPriority", "mapRule", "mapAdvice", "mapTarget", "correlationId", "mapCategoryId")
+HUMAN_READABLE = (
+    "id",
+    "effectiveTime",
+    "active",
+    "moduleId",
+    "refsetId",
+    "referencedComponentId",
+    "referencedComponentName",
+    "mapGroup",
+    "mapPriority",
+    "mapRule",
+    "mapAdvice",
+    "mapTarget",
+    "mapTargetName",
+    "correlationId",
+    "mapCategoryId",
+    "mapCategoryName",
+)
+RF2 = (
+    "id",
+    "effectiveTime",
+    "active",
+    "moduleId",
+    "refsetId",
+    "referencedComponentId",
+    "mapGroup",
+    "mapPriority",
+    "mapRule",
+    "mapAdvice",
+    "mapTarget",
+    "correlationId",
+    "mapCategoryId",
+)
 MODULE, REFSET, WHO_REFSET = "5991000124107", "6011000124106", "447562003"
 FEMALE = "IFA 248152002 | Female (finding) |"
 MALE = "IFA 248153007 | Male (finding) |"
@@ -107,8 +137,7 @@ ROWS = [
     # gender rules are skipped; the OTHERWISE TRUE default is kept and marked approximate
     ("c1", "20230901", "1", REFSET, "254837009", "Malignant tumor of breast", 1, 1, FEMALE, "C50.919"),
     ("c2", "20230901", "1", REFSET, "254837009", "Malignant tumor of breast", 1, 2, MALE, "C50.929"),
-    ("c3", "20230901", "1", REFSET, "254837009", "Malignant tumor of breast", 1, 3, "OTHERWISE TRUE",
-     "C50.919"),
+    ("c3", "20230901", "1", REFSET, "254837009", "Malignant tumor of breast", 1, 3, "OTHERWISE TRUE", "C50.919"),
     # Full file: d1's latest version (listed first) is inactive, so its old target is gone
     ("d1", "20230901", "0", REFSET, "92818009", "Chronic myeloid leukemia", 1, 1, "TRUE", "C95.90"),
     ("d1", "20200301", "1", REFSET, "92818009", "Chronic myeloid leukemia", 1, 1, "TRUE", "C95.90"),
@@ -126,12 +155,22 @@ def write_map(path, form, rows=ROWS):
     lines = ["\t".join(header)]
     for row_id, effective, active, refset, concept, name, group, priority, rule, target in rows:
         values = {
-            "id": row_id, "effectiveTime": effective, "active": active, "moduleId": MODULE,
-            "refsetId": refset, "referencedComponentId": concept, "referencedComponentName": name,
-            "mapGroup": str(group), "mapPriority": str(priority), "mapRule": rule,
+            "id": row_id,
+            "effectiveTime": effective,
+            "active": active,
+            "moduleId": MODULE,
+            "refsetId": refset,
+            "referencedComponentId": concept,
+            "referencedComponentName": name,
+            "mapGroup": str(group),
+            "mapPriority": str(priority),
+            "mapRule": rule,
             "mapAdvice": ALWAYS.format(target=target) if rule == "TRUE" else "",
-            "mapTarget": target, "mapTargetName": "", "correlationId": "447561005",
-            "mapCategoryId": "447637006", "mapCategoryName": "",
+            "mapTarget": target,
+            "mapTargetName": "",
+            "correlationId": "447561005",
+            "mapCategoryId": "447637006",
+            "mapCategoryName": "",
         }
         lines.append("\t".join(values[name] for name in header))
     path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")  # RF2 lines end in CRLF
@@ -140,8 +179,11 @@ def write_map(path, form, rows=ROWS):
 
 @pytest.fixture(params=["human", "rf2"])
 def snomed(request, tmp_path):
-    name = ("tls_Icd10cmHumanReadableMap_US1000124_20230901.tsv" if request.param == "human"
-            else "der2_iisssccRefset_ExtendedMapFull_US1000124_20230901.txt")
+    name = (
+        "tls_Icd10cmHumanReadableMap_US1000124_20230901.tsv"
+        if request.param == "human"
+        else "der2_iisssccRefset_ExtendedMapFull_US1000124_20230901.txt"
+    )
     path = write_map(tmp_path / name, request.param)
     return Crosswalk.from_settings(Settings(snomed_map=str(path)))
 
@@ -186,7 +228,8 @@ def test_snomed_map_counts_are_logged_at_start(tmp_path, caplog):
     (record,) = caplog.records
     assert record.getMessage() == (
         f"SNOMED CT map {path}: 13 rows, 4 concepts mapped; left out 3 inactive or of another refset, "
-        "2 with conditional rules, 2 without an ICD-10-CM target")
+        "2 with conditional rules, 2 without an ICD-10-CM target"
+    )
 
 
 def test_snomed_map_setting_read_from_environment(tmp_path):
@@ -200,8 +243,9 @@ def test_snomed_map_setting_read_from_environment(tmp_path):
 def test_snomed_map_with_byte_order_mark(tmp_path):
     path = write_map(tmp_path / "map.tsv", "human")
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
-    assert targets(Crosswalk.from_settings(Settings(snomed_map=str(path))).to_icd10cm(
-        Code(SCT, "91857003"))) == ["C91.00"]
+    assert targets(Crosswalk.from_settings(Settings(snomed_map=str(path))).to_icd10cm(Code(SCT, "91857003"))) == [
+        "C91.00"
+    ]
 
 
 def _rf2_with(tmp_path, line):
@@ -210,12 +254,15 @@ def _rf2_with(tmp_path, line):
     return path
 
 
-@pytest.mark.parametrize("content", [
-    "",  # empty
-    "conceptId,icd10cm\n91857003,C91.00\n",  # a CSV, not the NLM map
-    "\t".join(RF2) + "\n",  # header only
-    "\t".join(HUMAN_READABLE) + "\nnot\tenough\tfields\n",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "",  # empty
+        "conceptId,icd10cm\n91857003,C91.00\n",  # a CSV, not the NLM map
+        "\t".join(RF2) + "\n",  # header only
+        "\t".join(HUMAN_READABLE) + "\nnot\tenough\tfields\n",
+    ],
+)
 def test_malformed_map_names_the_variable(tmp_path, content):
     path = tmp_path / "map.tsv"
     path.write_text(content, encoding="utf-8")
@@ -223,11 +270,14 @@ def test_malformed_map_names_the_variable(tmp_path, content):
         Crosswalk.from_settings(Settings(snomed_map=str(path)))
 
 
-@pytest.mark.parametrize("line", [
-    "z1\t20230901\t1\t5991000124107\t6011000124106\t91857003\tone\t1\tTRUE\t\tC91.00\t447561005\t447637006\n",
-    "z1\t2023-09-01\t1\t5991000124107\t6011000124106\t91857003\t1\t1\tTRUE\t\tC91.00\t447561005\t447637006\n",
-    "z1\t20230901\tyes\t5991000124107\t6011000124106\t91857003\t1\t1\tTRUE\t\tC91.00\t447561005\t447637006\n",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "z1\t20230901\t1\t5991000124107\t6011000124106\t91857003\tone\t1\tTRUE\t\tC91.00\t447561005\t447637006\n",
+        "z1\t2023-09-01\t1\t5991000124107\t6011000124106\t91857003\t1\t1\tTRUE\t\tC91.00\t447561005\t447637006\n",
+        "z1\t20230901\tyes\t5991000124107\t6011000124106\t91857003\t1\t1\tTRUE\t\tC91.00\t447561005\t447637006\n",
+    ],
+)
 def test_malformed_row_names_variable_and_line(tmp_path, line):
     with pytest.raises(MapFileError, match=r"INFOBUTTON_SNOMED_MAP.*line 3"):
         load_snomed_map(str(_rf2_with(tmp_path, line)))

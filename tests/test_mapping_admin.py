@@ -11,8 +11,7 @@ GOOD = {"code_system": "ICD-10-CM", "code": "C94.6", "topic_id": "leukemia", "re
 
 def test_a_batch_is_one_audited_version(services):
     admin, version = services.extra["mapping_admin"], services.mappings.version()
-    rules, n = admin.create_many([GOOD, {**GOOD, "code": "C94.80"}], "ana", action="accept",
-                                 reason="two at once")
+    rules, n = admin.create_many([GOOD, {**GOOD, "code": "C94.80"}], "ana", action="accept", reason="two at once")
     assert n == version + 1 and [r.code for r in rules] == ["C94.6", "C94.80"]
     assert all(r.id for r in rules) and services.mappings.get(rules[0].id) == rules[0]
     entries, total = admin.history.audit(version=n)
@@ -20,11 +19,14 @@ def test_a_batch_is_one_audited_version(services):
     assert admin.create_many([], "ana") == ([], None)
 
 
-@pytest.mark.parametrize("batch, line, field", [
-    ([GOOD, {**GOOD, "code": "C99.99"}], 2, "code"),
-    ([GOOD, GOOD], 2, "topic_id"),  # twice in one batch
-    ([{**GOOD, "topic_id": "leukemia-es"}, GOOD], 1, "topic_id"),
-])
+@pytest.mark.parametrize(
+    "batch, line, field",
+    [
+        ([GOOD, {**GOOD, "code": "C99.99"}], 2, "code"),
+        ([GOOD, GOOD], 2, "topic_id"),  # twice in one batch
+        ([{**GOOD, "topic_id": "leukemia-es"}, GOOD], 1, "topic_id"),
+    ],
+)
 def test_any_bad_rule_and_nothing_is_written(services, batch, line, field):
     version, count = services.mappings.version(), services.mappings.count()
     with pytest.raises(ValidationFailed) as failed:

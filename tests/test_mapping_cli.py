@@ -20,6 +20,7 @@ def run(tmp_path, monkeypatch):
 
     def invoke(*args, input=None):
         return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
     return invoke
 
 
@@ -59,8 +60,10 @@ def test_export_import_round_trip_and_list(run, tmp_path):
 
 def test_validate_and_a_bad_import_writes_nothing(run, tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text(HEADER + "ICD-10-CM,D47.9,leukemia,,,,,,\nICD-10-CM,C99.99,leukemia,,,,,,\n"
-                   "SNOMED CT,93143008,leukemia,exact,,,,,\n")
+    bad.write_text(
+        HEADER + "ICD-10-CM,D47.9,leukemia,,,,,,\nICD-10-CM,C99.99,leukemia,,,,,,\n"
+        "SNOMED CT,93143008,leukemia,exact,,,,,\n"
+    )
     checked = run("mappings", "validate", str(bad))
     assert checked.exit_code == 1
     assert "line 3: code" in checked.stderr and "line 4: code" in checked.stderr
@@ -75,6 +78,7 @@ def test_validate_and_a_bad_import_writes_nothing(run, tmp_path):
 
 # -- mappings suggest ----------------------------------------------------------------------------
 
+
 def _topics(tmp_path):
     """The CLI's database (first start seeds it) plus two topics the shipped catalogue lacks."""
     from infobutton.config import Settings
@@ -82,9 +86,12 @@ def _topics(tmp_path):
     from infobutton.services import build_services
 
     services = build_services(Settings(data_dir=str(tmp_path)))
-    services.topics.upsert([
-        Topic(id=tid, title=title, url=f"https://medlineplus.gov/{tid}.html", language="en")
-        for tid, title in (("diabetestype2", "Diabetes Type 2"), ("diabetestype1", "Diabetes Type 1"))])
+    services.topics.upsert(
+        [
+            Topic(id=tid, title=title, url=f"https://medlineplus.gov/{tid}.html", language="en")
+            for tid, title in (("diabetestype2", "Diabetes Type 2"), ("diabetestype1", "Diabetes Type 1"))
+        ]
+    )
     services.close()
 
 
@@ -129,8 +136,7 @@ def test_suggest_apply_creates_audited_curated_rules_as_one_version(diabetes, tm
     try:
         assert _answer(app, "E11.9")[0][:2] == ("diabetestype2", "automatic")
         before = app.extensions["infobutton"].mappings.version()
-        done = diabetes("mappings", "suggest", "--codes", "E11.9,E10.9,E11.36", "--apply",
-                        "--actor", "ana")
+        done = diabetes("mappings", "suggest", "--codes", "E11.9,E10.9,E11.36", "--apply", "--actor", "ana")
         assert done.exit_code == 0
         assert "-> cataract" in done.stdout and "review" in done.stdout  # shown, not applied
         assert done.stdout.splitlines()[-1] == f"applied 2 as curated rules: version {before + 1}"
@@ -138,9 +144,11 @@ def test_suggest_apply_creates_audited_curated_rules_as_one_version(diabetes, tm
         # The running app serves it without a restart: curated now, with the evidence as reason.
         topic, provenance, reason = _answer(app, "E11.9")[0]
         assert (topic, provenance) == ("diabetestype2", "curated")
-        assert reason == ("curated rule for ICD-10-CM E11 and below: suggested: ICD-10-CM title"
-                          " \u2018Type 2 diabetes mellitus\u2019 (E11) holds the topic name"
-                          " \u2018Diabetes Type 2\u2019")
+        assert reason == (
+            "curated rule for ICD-10-CM E11 and below: suggested: ICD-10-CM title"
+            " \u2018Type 2 diabetes mellitus\u2019 (E11) holds the topic name"
+            " \u2018Diabetes Type 2\u2019"
+        )
         assert _answer(app, "E10.65")[0][:2] == ("diabetestype1", "curated")
         version = SqlHistoryStore(services.db).version(before + 1)
         assert (version.actor, version.action) == ("ana", "accept")
@@ -156,15 +164,16 @@ def test_suggest_apply_creates_audited_curated_rules_as_one_version(diabetes, tm
 
 
 def test_suggest_reject_and_unreject(diabetes):
-    done = diabetes("mappings", "suggest", "--reject", "E11:diabetestype2", "--reason", "by hand",
-                    "--actor", "ana")
+    done = diabetes("mappings", "suggest", "--reject", "E11:diabetestype2", "--reason", "by hand", "--actor", "ana")
     assert done.stdout == "rejected E11 -> diabetestype2\n"
     assert "0 suggestion(s)" in diabetes("mappings", "suggest", "--codes", "E11.9").stdout
     listed = diabetes("mappings", "suggest", "--rejected").stdout
     assert listed.startswith("rejected\tE11\tdiabetestype2\tana\t") and listed.endswith("\tby hand\n")
     assert "nothing to apply" in diabetes("mappings", "suggest", "--prefix", "E11", "--apply").stdout
-    assert diabetes("mappings", "suggest", "--unreject", "E11:diabetestype2").stdout == \
-        "un-rejected E11 -> diabetestype2\n"
+    assert (
+        diabetes("mappings", "suggest", "--unreject", "E11:diabetestype2").stdout
+        == "un-rejected E11 -> diabetestype2\n"
+    )
     assert "1 confident" in diabetes("mappings", "suggest", "--codes", "E11.9").stdout
 
 
@@ -177,16 +186,19 @@ def test_suggest_for_the_gap_report(diabetes, app, client):
     assert out.startswith("E11 -> diabetestype2\t") and "covers: E11.65\n" in out
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["--codes", "E11.9,XX1"], 1, "codes: not ICD-10-CM codes: XX1"),
-    (["--prefix", "S"], 1, "covers 31052 billable codes"),
-    (["--prefix", "1"], 1, "cannot start an ICD-10-CM code"),
-    (["--codes", "E11.9", "--prefix", "E11"], 1, "exactly one of"),
-    (["--reject", "E11:nosuchtopic"], 1, "no topic 'nosuchtopic'"),
-    (["--reject", "E11"], 2, "CODE:TOPIC"),
-    ([], 2, "give --codes"),
-    (["--apply"], 2, "--apply needs"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["--codes", "E11.9,XX1"], 1, "codes: not ICD-10-CM codes: XX1"),
+        (["--prefix", "S"], 1, "covers 31052 billable codes"),
+        (["--prefix", "1"], 1, "cannot start an ICD-10-CM code"),
+        (["--codes", "E11.9", "--prefix", "E11"], 1, "exactly one of"),
+        (["--reject", "E11:nosuchtopic"], 1, "no topic 'nosuchtopic'"),
+        (["--reject", "E11"], 2, "CODE:TOPIC"),
+        ([], 2, "give --codes"),
+        (["--apply"], 2, "--apply needs"),
+    ],
+)
 def test_suggest_refuses_bad_input(diabetes, args, code, message):
     done = diabetes("mappings", "suggest", *args)
     assert done.exit_code == code and message in done.stderr

@@ -14,8 +14,12 @@ def test_served_document_is_valid_openapi_3_1(client):
 
 
 def test_every_admin_api_route_is_documented(app):
-    documented = {(path, method.upper()) for path, item in document()["paths"].items()
-                  for method in item if method != "parameters"}
+    documented = {
+        (path, method.upper())
+        for path, item in document()["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
     routes = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/admin/api/"):

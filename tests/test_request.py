@@ -22,20 +22,31 @@ def test_single_criterion_is_normalised():
 
 
 def test_multiple_instances_in_index_order_with_gaps():
-    r = p([
-        ("mainSearchCriteria.v.c3", "92818009"), ("mainSearchCriteria.v.cs3", SNOMEDCT),
-        ("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM),
-        ("mainSearchCriteria.v.c1", "Z85.6"), ("mainSearchCriteria.v.cs1", "2.16.840.1.113883.6.90"),
-        ("mainSearchCriteria.v.dn1", "History of leukemia"),
-    ])
+    r = p(
+        [
+            ("mainSearchCriteria.v.c3", "92818009"),
+            ("mainSearchCriteria.v.cs3", SNOMEDCT),
+            ("mainSearchCriteria.v.c", "C91.00"),
+            ("mainSearchCriteria.v.cs", ICD10CM),
+            ("mainSearchCriteria.v.c1", "Z85.6"),
+            ("mainSearchCriteria.v.cs1", "2.16.840.1.113883.6.90"),
+            ("mainSearchCriteria.v.dn1", "History of leukemia"),
+        ]
+    )
     assert [c.code.value for c in r.criteria] == ["C91.00", "Z85.6", "92818009"]
     assert r.criteria[1].display_name == "History of leukemia"
     assert r.criteria[2].code.system is CodeSystem.SNOMEDCT
 
 
 def test_index_zero_is_the_first_instance():
-    r = p([("mainSearchCriteria.v.c0", "C91.00"), ("mainSearchCriteria.v.cs0", ICD10CM),
-           ("mainSearchCriteria.v.c1", "C92.10"), ("mainSearchCriteria.v.cs1", ICD10CM)])
+    r = p(
+        [
+            ("mainSearchCriteria.v.c0", "C91.00"),
+            ("mainSearchCriteria.v.cs0", ICD10CM),
+            ("mainSearchCriteria.v.c1", "C92.10"),
+            ("mainSearchCriteria.v.cs1", ICD10CM),
+        ]
+    )
     assert [c.code.value for c in r.criteria] == ["C91.00", "C92.10"]
 
 
@@ -47,14 +58,31 @@ def test_deprecated_c_form_is_accepted_and_echoed_as_v():
 
 def test_code_system_by_uri_and_name():
     for cs in ("http://hl7.org/fhir/sid/icd-10-cm", "ICD-10-CM", "icd10cm", "urn:oid:" + ICD10CM):
-        assert p([("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", cs)]).criteria[0].code.system \
+        assert (
+            p([("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", cs)]).criteria[0].code.system
             is CodeSystem.ICD10CM
-    assert p([("mainSearchCriteria.v.c", "93143009"), ("mainSearchCriteria.v.cs", "http://snomed.info/sct")]) \
-        .criteria[0].code.system is CodeSystem.SNOMEDCT
+        )
+    assert (
+        p([("mainSearchCriteria.v.c", "93143009"), ("mainSearchCriteria.v.cs", "http://snomed.info/sct")])
+        .criteria[0]
+        .code.system
+        is CodeSystem.SNOMEDCT
+    )
 
 
-@pytest.mark.parametrize("value,expected", [("en", "en"), ("EN", "en"), ("es", "es"), ("es-US", "es"),
-                                            ("spa", "es"), ("sp", "es"), ("en_US", "en"), ("fr", "en")])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("en", "en"),
+        ("EN", "en"),
+        ("es", "es"),
+        ("es-US", "es"),
+        ("spa", "es"),
+        ("sp", "es"),
+        ("en_US", "en"),
+        ("fr", "en"),
+    ],
+)
 def test_language_variants(value, expected):
     r = p([("mainSearchCriteria.v.ot", "leukemia"), ("informationRecipient.languageCode.c", value)])
     assert r.language == expected
@@ -66,19 +94,39 @@ def test_performer_language_used_when_recipient_language_missing():
     assert ("performer.languageCode", "es") in r.echo
 
 
-@pytest.mark.parametrize("value,unit,years", [("5", "a", 5), ("18", "mo", 1.5), ("52", "wk", 52 * 7 / 365.25),
-                                              ("365.25", "d", 1), ("48", "h", 48 / 8766), ("30", None, 30)])
+@pytest.mark.parametrize(
+    "value,unit,years",
+    [
+        ("5", "a", 5),
+        ("18", "mo", 1.5),
+        ("52", "wk", 52 * 7 / 365.25),
+        ("365.25", "d", 1),
+        ("48", "h", 48 / 8766),
+        ("30", None, 30),
+    ],
+)
 def test_age_units(value, unit, years):
     pairs = [("mainSearchCriteria.v.ot", "x"), ("age.v.v", value)] + ([("age.v.u", unit)] if unit else [])
     assert p(pairs).age_years == pytest.approx(years)
 
 
 def test_context_fields():
-    r = p([("mainSearchCriteria.v.ot", "x"), ("informationRecipient", "prov"), ("performer", "PAT"),
-           ("patientPerson.administrativeGenderCode.c", "f"), ("ageGroup.v.c", "D002648"),
-           ("taskContext.c.c", "PROBLISTREV"), ("encounter.c.c", "AMB"), ("subtopic.v.c", "Q000175"),
-           ("subTopic.v.c1", "Q000628"), ("knowledgeResponseType", "application/json"),
-           ("callback", "cb"), ("someVendorParameter", "ignored")])
+    r = p(
+        [
+            ("mainSearchCriteria.v.ot", "x"),
+            ("informationRecipient", "prov"),
+            ("performer", "PAT"),
+            ("patientPerson.administrativeGenderCode.c", "f"),
+            ("ageGroup.v.c", "D002648"),
+            ("taskContext.c.c", "PROBLISTREV"),
+            ("encounter.c.c", "AMB"),
+            ("subtopic.v.c", "Q000175"),
+            ("subTopic.v.c1", "Q000628"),
+            ("knowledgeResponseType", "application/json"),
+            ("callback", "cb"),
+            ("someVendorParameter", "ignored"),
+        ]
+    )
     assert r.recipient is Recipient.PROVIDER and r.performer is Recipient.PATIENT
     assert r.gender is Gender.FEMALE and r.age_group == "D002648"
     assert r.task_context == "PROBLISTREV" and r.encounter == "AMB"
@@ -93,26 +141,33 @@ def test_free_text_only_criterion():
     assert r.criteria[0].code is None and r.criteria[0].original_text == "chronic myeloid leukemia"
 
 
-@pytest.mark.parametrize("pairs,parameter", [
-    ([], "mainSearchCriteria.v.c"),
-    ([("informationRecipient", "PAT")], "mainSearchCriteria.v.c"),
-    ([("mainSearchCriteria.v.c", "C91.00")], "mainSearchCriteria.v.cs"),
-    ([("mainSearchCriteria.v.c1", "C91.00")], "mainSearchCriteria.v.cs1"),
-    ([("mainSearchCriteria.v.cs", ICD10CM)], "mainSearchCriteria.v.c"),
-    ([("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", "9.9.9")], "mainSearchCriteria.v.cs"),
-    ([("mainSearchCriteria.v.ot", "x"), ("age.v.v", "five")], "age.v.v"),
-    ([("mainSearchCriteria.v.ot", "x"), ("age.v.v", "-1")], "age.v.v"),
-    ([("mainSearchCriteria.v.ot", "x"), ("age.v.v", "nan")], "age.v.v"),
-    ([("mainSearchCriteria.v.ot", "x"), ("age.v.v", "200")], "age.v.v"),
-    ([("mainSearchCriteria.v.ot", "x"), ("age.v.v", "5"), ("age.v.u", "years")], "age.v.u"),
-    ([("mainSearchCriteria.v.ot", "x"), ("age.v.u", "a")], "age.v.v"),
-    ([("mainSearchCriteria.v.ot", "x"), ("ageGroup.v.c", "D999")], "ageGroup.v.c"),
-    ([("mainSearchCriteria.v.ot", "x"), ("informationRecipient", "DOCTOR")], "informationRecipient"),
-    ([("mainSearchCriteria.v.ot", "x"), ("patientPerson.administrativeGenderCode.c", "Q")],
-     "patientPerson.administrativeGenderCode.c"),
-    ([("mainSearchCriteria.v.ot", "x"), ("informationRecipient.languageCode.c", "<b>")],
-     "informationRecipient.languageCode.c"),
-])
+@pytest.mark.parametrize(
+    "pairs,parameter",
+    [
+        ([], "mainSearchCriteria.v.c"),
+        ([("informationRecipient", "PAT")], "mainSearchCriteria.v.c"),
+        ([("mainSearchCriteria.v.c", "C91.00")], "mainSearchCriteria.v.cs"),
+        ([("mainSearchCriteria.v.c1", "C91.00")], "mainSearchCriteria.v.cs1"),
+        ([("mainSearchCriteria.v.cs", ICD10CM)], "mainSearchCriteria.v.c"),
+        ([("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", "9.9.9")], "mainSearchCriteria.v.cs"),
+        ([("mainSearchCriteria.v.ot", "x"), ("age.v.v", "five")], "age.v.v"),
+        ([("mainSearchCriteria.v.ot", "x"), ("age.v.v", "-1")], "age.v.v"),
+        ([("mainSearchCriteria.v.ot", "x"), ("age.v.v", "nan")], "age.v.v"),
+        ([("mainSearchCriteria.v.ot", "x"), ("age.v.v", "200")], "age.v.v"),
+        ([("mainSearchCriteria.v.ot", "x"), ("age.v.v", "5"), ("age.v.u", "years")], "age.v.u"),
+        ([("mainSearchCriteria.v.ot", "x"), ("age.v.u", "a")], "age.v.v"),
+        ([("mainSearchCriteria.v.ot", "x"), ("ageGroup.v.c", "D999")], "ageGroup.v.c"),
+        ([("mainSearchCriteria.v.ot", "x"), ("informationRecipient", "DOCTOR")], "informationRecipient"),
+        (
+            [("mainSearchCriteria.v.ot", "x"), ("patientPerson.administrativeGenderCode.c", "Q")],
+            "patientPerson.administrativeGenderCode.c",
+        ),
+        (
+            [("mainSearchCriteria.v.ot", "x"), ("informationRecipient.languageCode.c", "<b>")],
+            "informationRecipient.languageCode.c",
+        ),
+    ],
+)
 def test_bad_input_names_the_parameter(pairs, parameter):
     with pytest.raises(InvalidRequest) as err:
         p(pairs)
@@ -142,14 +197,27 @@ def test_cache_key_ignores_spelling_but_not_context():
 def test_query_pairs_is_the_inverse_of_parse():
     from infobutton.request import query_pairs
 
-    original = p([("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM),
-                  ("mainSearchCriteria.v.c1", "92818009"), ("mainSearchCriteria.v.cs1", SNOMEDCT),
-                  ("mainSearchCriteria.v.dn1", "CML"), ("mainSearchCriteria.v.ot2", "leukemia"),
-                  ("informationRecipient", "PAT"), ("patientPerson.administrativeGenderCode.c", "F"),
-                  ("age.v.v", "18"), ("age.v.u", "mo"), ("taskContext.c.c", "PROBLISTREV")])
+    original = p(
+        [
+            ("mainSearchCriteria.v.c", "C91.00"),
+            ("mainSearchCriteria.v.cs", ICD10CM),
+            ("mainSearchCriteria.v.c1", "92818009"),
+            ("mainSearchCriteria.v.cs1", SNOMEDCT),
+            ("mainSearchCriteria.v.dn1", "CML"),
+            ("mainSearchCriteria.v.ot2", "leukemia"),
+            ("informationRecipient", "PAT"),
+            ("patientPerson.administrativeGenderCode.c", "F"),
+            ("age.v.v", "18"),
+            ("age.v.u", "mo"),
+            ("taskContext.c.c", "PROBLISTREV"),
+        ]
+    )
     again = p(query_pairs(original, "es", "application/json"))
     assert again.criteria == original.criteria
-    assert (again.recipient, again.gender, again.task_context) == (original.recipient, original.gender,
-                                                                   original.task_context)
+    assert (again.recipient, again.gender, again.task_context) == (
+        original.recipient,
+        original.gender,
+        original.task_context,
+    )
     assert again.age_years == pytest.approx(original.age_years)
     assert again.language == "es" and again.response_type == "application/json"

@@ -19,14 +19,27 @@ ICD = CodeSystem.ICD10CM
 
 
 def topic(tid, lang="en", twin=None, status="active"):
-    return Topic(id=tid, title=tid.title(), url=f"https://example.org/{tid}.html", language=lang,
-                 twin=TopicRef(twin, twin, f"https://example.org/{twin}.html") if twin else None, status=status)
+    return Topic(
+        id=tid,
+        title=tid.title(),
+        url=f"https://example.org/{tid}.html",
+        language=lang,
+        twin=TopicRef(twin, twin, f"https://example.org/{twin}.html") if twin else None,
+        status=status,
+    )
 
 
-TOPICS = {t.id: t for t in [
-    topic("leukemia", twin="leukemia-es"), topic("leukemia-es", "es", twin="leukemia"),
-    topic("all"), topic("child"), topic("cml"), topic("gone", status="withdrawn"),
-]}
+TOPICS = {
+    t.id: t
+    for t in [
+        topic("leukemia", twin="leukemia-es"),
+        topic("leukemia-es", "es", twin="leukemia"),
+        topic("all"),
+        topic("child"),
+        topic("cml"),
+        topic("gone", status="withdrawn"),
+    ]
+}
 
 
 def req(*codes, **context):
@@ -93,9 +106,12 @@ def test_withdrawn_and_missing_topics_are_skipped():
 
 
 def test_limit_and_round_robin_merge_of_criteria():
-    index = rules(rule("C91.0", "all", priority=1), rule("C91", "leukemia"),
-                  rule("92818009", "cml", system=CodeSystem.SNOMEDCT, scope=Scope.EXACT),
-                  rule("92818009", "leukemia", system=CodeSystem.SNOMEDCT, scope=Scope.EXACT))
+    index = rules(
+        rule("C91.0", "all", priority=1),
+        rule("C91", "leukemia"),
+        rule("92818009", "cml", system=CodeSystem.SNOMEDCT, scope=Scope.EXACT),
+        rule("92818009", "leukemia", system=CodeSystem.SNOMEDCT, scope=Scope.EXACT),
+    )
     request = req((ICD, "C91.00"), (CodeSystem.SNOMEDCT, "92818009"))
     assert resolve(request, index, limit=3) == ["all", "cml", "leukemia"]
     assert resolve(request, index, limit=1) == ["all"]
@@ -131,12 +147,15 @@ from infobutton.crosswalk import Translation  # noqa: E402
 from infobutton.models import Provenance  # noqa: E402
 
 SNOMED = CodeSystem.SNOMEDCT
-NAMED = {t.id: t for t in [
-    Topic("diabetestype2", "Diabetes Type 2", "https://medlineplus.gov/diabetestype2.html", "en", source="index"),
-    Topic("aml", "Acute Myeloid Leukemia", "https://medlineplus.gov/acutemyeloidleukemia.html", "en"),
-    Topic("leukemia", "Leukemia", "https://medlineplus.gov/leukemia.html", "en"),
-    Topic("child", "Childhood Leukemia", "https://medlineplus.gov/childhoodleukemia.html", "en"),
-]}
+NAMED = {
+    t.id: t
+    for t in [
+        Topic("diabetestype2", "Diabetes Type 2", "https://medlineplus.gov/diabetestype2.html", "en", source="index"),
+        Topic("aml", "Acute Myeloid Leukemia", "https://medlineplus.gov/acutemyeloidleukemia.html", "en"),
+        Topic("leukemia", "Leukemia", "https://medlineplus.gov/leukemia.html", "en"),
+        Topic("child", "Childhood Leukemia", "https://medlineplus.gov/childhoodleukemia.html", "en"),
+    ]
+}
 CONCEPTS = ConceptIndex(NAMED.values()).match
 
 
@@ -152,8 +171,10 @@ def test_code_without_rule_is_answered_by_its_own_title_and_says_so():
     [match] = layered(crit(ICD, "E11.9"))
     assert match.topic.id == "diabetestype2" and match.provenance is Provenance.AUTOMATIC
     assert match.distance == 0 and not match.from_text
-    assert match.reason == ("matched the ICD-10-CM title \u2018Type 2 diabetes mellitus without complications\u2019"
-                            " to the topic name \u2018Diabetes Type 2\u2019")
+    assert match.reason == (
+        "matched the ICD-10-CM title \u2018Type 2 diabetes mellitus without complications\u2019"
+        " to the topic name \u2018Diabetes Type 2\u2019"
+    )
 
 
 def test_automatic_match_may_come_from_the_category_title():
@@ -198,8 +219,7 @@ def test_free_text_only_without_a_valid_code():
     assert layered(crit(ICD, "J06.9", original_text="leukemia"), search=search) == []
     [by_name] = layered(KnowledgeRequest(criteria=(Criterion(None, original_text="leukemia"),)), search=search)
     assert by_name.provenance is Provenance.FREE_TEXT and by_name.from_text and by_name.topic.id == "leukemia"
-    [by_search] = layered(KnowledgeRequest(criteria=(Criterion(None, original_text="blood cancer"),)),
-                          search=search)
+    [by_search] = layered(KnowledgeRequest(criteria=(Criterion(None, original_text="blood cancer"),)), search=search)
     assert by_search.provenance is Provenance.FREE_TEXT and "every word" in by_search.reason
     [sent_as_code] = layered(crit(ICD, "LEUKEMIA"))  # not an ICD-10-CM code: its text is read
     assert sent_as_code.provenance is Provenance.FREE_TEXT

@@ -30,8 +30,12 @@ def prefix(redis_url):
 
 
 def test_encoding_round_trips():
-    value = RenderedResponse(b"<feed/>\xff", "text/xml", '"abc"',
-                             frozenset({Code(CodeSystem.ICD10CM, "C91.00"), Code(CodeSystem.SNOMEDCT, "1")}))
+    value = RenderedResponse(
+        b"<feed/>\xff",
+        "text/xml",
+        '"abc"',
+        frozenset({Code(CodeSystem.ICD10CM, "C91.00"), Code(CodeSystem.SNOMEDCT, "1")}),
+    )
     assert decode({k.encode(): v for k, v in encode(value).items()}) == value
 
 

@@ -16,19 +16,27 @@ def topic(tid: str, title: str, **extra) -> Topic:
     return Topic(id=tid, title=title, url=f"https://medlineplus.gov/{tid}.html", language="en", **extra)
 
 
-TOPICS = {t.id: t for t in [
-    topic("diabetestype2", "Diabetes Type 2"),
-    topic("diabetes", "Diabetes"),
-    topic("leukemia", "Leukemia"),
-    topic("acutelymphocyticleukemia", "Acute Lymphocytic Leukemia", also_called=("ALL",)),
-    topic("chronicmyeloidleukemia", "Chronic Myeloid Leukemia"),
-    topic("crohnsdisease", "Crohn's Disease"),
-    topic("enteritis", "Enteritis"),
-    topic("tuberculosis", "Tuberculosis"),
-    topic("asthma", "Asthma", status="withdrawn"),
-    Topic(id="diabetestype2-es", title="Diabetes tipo 2", language="es",
-          url="https://medlineplus.gov/spanish/diabetestype2.html", also_called=("Type 2 diabetes",)),
-]}
+TOPICS = {
+    t.id: t
+    for t in [
+        topic("diabetestype2", "Diabetes Type 2"),
+        topic("diabetes", "Diabetes"),
+        topic("leukemia", "Leukemia"),
+        topic("acutelymphocyticleukemia", "Acute Lymphocytic Leukemia", also_called=("ALL",)),
+        topic("chronicmyeloidleukemia", "Chronic Myeloid Leukemia"),
+        topic("crohnsdisease", "Crohn's Disease"),
+        topic("enteritis", "Enteritis"),
+        topic("tuberculosis", "Tuberculosis"),
+        topic("asthma", "Asthma", status="withdrawn"),
+        Topic(
+            id="diabetestype2-es",
+            title="Diabetes tipo 2",
+            language="es",
+            url="https://medlineplus.gov/spanish/diabetestype2.html",
+            also_called=("Type 2 diabetes",),
+        ),
+    ]
+}
 INDEX = ConceptIndex(TOPICS.values())
 
 
@@ -50,17 +58,26 @@ def brief(found) -> list[tuple]:
 
 def test_one_rule_on_the_category_covers_the_family_with_its_evidence():
     [s] = run(["E11.9", "E11.65", "E11.9"])
-    assert (s.code_system, s.code, s.topic_id, s.scope) == (ICD, "E11", "diabetestype2",
-                                                           Scope.DESCENDANTS)
+    assert (s.code_system, s.code, s.topic_id, s.scope) == (ICD, "E11", "diabetestype2", Scope.DESCENDANTS)
     assert s.confident and s.doubts == ()
     assert s.covers == ("E11.9", "E11.65")
     assert (s.evidence.code, s.evidence.title, s.evidence.name, s.evidence.kind) == (
-        "E11", "Type 2 diabetes mellitus", "Diabetes Type 2", "title")
+        "E11",
+        "Type 2 diabetes mellitus",
+        "Diabetes Type 2",
+        "title",
+    )
     assert s.evidence.exact is False and set(s.evidence.words) == {"type", "2", "diabete"}
-    assert s.evidence.sentence() == ("ICD-10-CM title \u2018Type 2 diabetes mellitus\u2019 (E11) "
-                                     "holds the topic name \u2018Diabetes Type 2\u2019")
-    assert s.rule_fields() == {"code_system": "ICD-10-CM", "code": "E11", "topic_id": "diabetestype2",
-                               "scope": "descendants", "reason": "suggested: " + s.evidence.sentence()}
+    assert s.evidence.sentence() == (
+        "ICD-10-CM title \u2018Type 2 diabetes mellitus\u2019 (E11) holds the topic name \u2018Diabetes Type 2\u2019"
+    )
+    assert s.rule_fields() == {
+        "code_system": "ICD-10-CM",
+        "code": "E11",
+        "topic_id": "diabetestype2",
+        "scope": "descendants",
+        "reason": "suggested: " + s.evidence.sentence(),
+    }
 
 
 def test_the_level_is_the_broadest_title_that_holds_the_name():
@@ -82,7 +99,9 @@ def test_a_confident_family_rule_makes_a_narrower_proposal_redundant():
     # Not when the family rule is in doubt: the narrower one stays for --apply.
     doubtful = rules(MappingRule(ICD, "E11.65", "diabetes", Scope.EXACT))
     assert brief(run(["E11.3541", "E11.9"], doubtful)) == [
-        ("E11", "diabetestype2", False), ("E11.3541", "diabetestype2", True)]
+        ("E11", "diabetestype2", False),
+        ("E11.3541", "diabetestype2", True),
+    ]
 
 
 def test_not_confident_when_the_title_holds_another_topic_too():

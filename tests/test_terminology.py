@@ -6,14 +6,24 @@ from infobutton import terminology
 from infobutton.models import Code, CodeSystem, InvalidRequest
 
 
-@pytest.mark.parametrize("text,system", [
-    ("2.16.840.1.113883.6.90", CodeSystem.ICD10CM), ("2.16.840.1.113883.6.103", CodeSystem.ICD9CM),
-    ("2.16.840.1.113883.6.96", CodeSystem.SNOMEDCT), ("2.16.840.1.113883.6.1", CodeSystem.LOINC),
-    ("2.16.840.1.113883.6.88", CodeSystem.RXNORM), ("2.16.840.1.113883.6.69", CodeSystem.NDC),
-    ("2.16.840.1.113883.6.12", CodeSystem.CPT), ("2.16.840.1.113883.6.177", CodeSystem.MESH),
-    ("http://snomed.info/sct", CodeSystem.SNOMEDCT), ("http://loinc.org", CodeSystem.LOINC),
-    ("SNOMED CT", CodeSystem.SNOMEDCT), ("RxNorm", CodeSystem.RXNORM), ("icd-10-cm", CodeSystem.ICD10CM),
-])
+@pytest.mark.parametrize(
+    "text,system",
+    [
+        ("2.16.840.1.113883.6.90", CodeSystem.ICD10CM),
+        ("2.16.840.1.113883.6.103", CodeSystem.ICD9CM),
+        ("2.16.840.1.113883.6.96", CodeSystem.SNOMEDCT),
+        ("2.16.840.1.113883.6.1", CodeSystem.LOINC),
+        ("2.16.840.1.113883.6.88", CodeSystem.RXNORM),
+        ("2.16.840.1.113883.6.69", CodeSystem.NDC),
+        ("2.16.840.1.113883.6.12", CodeSystem.CPT),
+        ("2.16.840.1.113883.6.177", CodeSystem.MESH),
+        ("http://snomed.info/sct", CodeSystem.SNOMEDCT),
+        ("http://loinc.org", CodeSystem.LOINC),
+        ("SNOMED CT", CodeSystem.SNOMEDCT),
+        ("RxNorm", CodeSystem.RXNORM),
+        ("icd-10-cm", CodeSystem.ICD10CM),
+    ],
+)
 def test_code_system_lookup(text, system):
     assert terminology.code_system(text) is system
 
@@ -24,9 +34,19 @@ def test_unknown_code_system():
     assert err.value.parameter == "mainSearchCriteria.v.cs"
 
 
-@pytest.mark.parametrize("raw,value", [("C9100", "C91.00"), ("c91.00", "C91.00"), (" C91 ", "C91"),
-                                       ("Z856", "Z85.6"), ("C91.", "C91"), ("S72001A", "S72.001A"),
-                                       ("leukemia", "LEUKEMIA"), ("C81-C96", "C81-C96")])
+@pytest.mark.parametrize(
+    "raw,value",
+    [
+        ("C9100", "C91.00"),
+        ("c91.00", "C91.00"),
+        (" C91 ", "C91"),
+        ("Z856", "Z85.6"),
+        ("C91.", "C91"),
+        ("S72001A", "S72.001A"),
+        ("leukemia", "LEUKEMIA"),
+        ("C81-C96", "C81-C96"),
+    ],
+)
 def test_icd10cm_normalisation(raw, value):
     assert terminology.normalise(CodeSystem.ICD10CM, raw) == value
 
@@ -39,14 +59,23 @@ def test_icd10cm_validity_and_hierarchy():
     assert "lymphoblastic" in terminology.describe(Code(CodeSystem.ICD10CM, "C91.00"))
 
 
-@pytest.mark.parametrize("system,value,valid", [
-    (CodeSystem.SNOMEDCT, "93143009", True), (CodeSystem.SNOMEDCT, "93143008", False),
-    (CodeSystem.SNOMEDCT, "91857003", True), (CodeSystem.LOINC, "2345-7", True),
-    (CodeSystem.LOINC, "2345-8", False), (CodeSystem.LOINC, "718-7", True),
-    (CodeSystem.RXNORM, "197361", True), (CodeSystem.RXNORM, "abc", False),
-    (CodeSystem.NDC, "0002-3227-30", True), (CodeSystem.NDC, "12-34", False),
-    (CodeSystem.CPT, "99213", True), (CodeSystem.MESH, "D007938", True),
-])
+@pytest.mark.parametrize(
+    "system,value,valid",
+    [
+        (CodeSystem.SNOMEDCT, "93143009", True),
+        (CodeSystem.SNOMEDCT, "93143008", False),
+        (CodeSystem.SNOMEDCT, "91857003", True),
+        (CodeSystem.LOINC, "2345-7", True),
+        (CodeSystem.LOINC, "2345-8", False),
+        (CodeSystem.LOINC, "718-7", True),
+        (CodeSystem.RXNORM, "197361", True),
+        (CodeSystem.RXNORM, "abc", False),
+        (CodeSystem.NDC, "0002-3227-30", True),
+        (CodeSystem.NDC, "12-34", False),
+        (CodeSystem.CPT, "99213", True),
+        (CodeSystem.MESH, "D007938", True),
+    ],
+)
 def test_check_digits_and_shapes(system, value, valid):
     assert terminology.is_valid(Code(system, value)) is valid
 

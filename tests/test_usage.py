@@ -42,8 +42,9 @@ def test_counts_are_flushed_after_some_seconds(services):
 
 def test_only_code_and_day_are_stored(services):
     usage = recorder(services, flush_every=1, today=lambda: date(2026, 3, 4))
-    request = parse(icd("E11.9", **{"age.v.v": "47", "age.v.u": "a",
-                                    "patientPerson.administrativeGenderCode.c": "F"}).items())
+    request = parse(
+        icd("E11.9", **{"age.v.v": "47", "age.v.u": "a", "patientPerson.administrativeGenderCode.c": "F"}).items()
+    )
     usage.record(request, frozenset())
     assert rows(services) == [("2026-03-04", "ICD10CM", "E11.9", 1, 1)]
     columns = [r[1] for r in services.db.query("PRAGMA table_info(mapping_usage)")]
@@ -53,9 +54,15 @@ def test_only_code_and_day_are_stored(services):
 def test_each_criterion_counts_on_its_own(client, services):
     """A request with a mapped and an unmapped code: only the unmapped one is a gap."""
     usage = services.extra["usage"]
-    client.get("/infobutton", query_string={
-        "mainSearchCriteria.v.c": "C91.00", "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.90",
-        "mainSearchCriteria.v.c1": "E11.9", "mainSearchCriteria.v.cs1": "2.16.840.1.113883.6.90"})
+    client.get(
+        "/infobutton",
+        query_string={
+            "mainSearchCriteria.v.c": "C91.00",
+            "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.90",
+            "mainSearchCriteria.v.c1": "E11.9",
+            "mainSearchCriteria.v.cs1": "2.16.840.1.113883.6.90",
+        },
+    )
     usage.flush()
     assert [(r[2], r[4]) for r in rows(services)] == [("C91.00", 0), ("E11.9", 1)]
 
@@ -63,8 +70,7 @@ def test_each_criterion_counts_on_its_own(client, services):
 def test_a_rule_for_other_patients_leaves_a_gap(client, services):
     from infobutton.models import CodeSystem, MappingRule
 
-    services.mappings.create(MappingRule(CodeSystem.ICD10CM, "E11.9", "leukemia", max_age=18),
-                             actor="t")
+    services.mappings.create(MappingRule(CodeSystem.ICD10CM, "E11.9", "leukemia", max_age=18), actor="t")
     services.knowledge.refresh_now()
     client.get("/infobutton", query_string=icd("E11.9", **{"age.v.v": "7"}))
     client.get("/infobutton", query_string=icd("E11.9", **{"age.v.v": "70"}))  # the rule is not for adults

@@ -149,8 +149,10 @@ def order_subjects(draft_orders, selections: list[str]) -> list[Subject]:
     return subjects
 
 
-def knowledge_request(subject: Subject, age: float | None, gender: Gender | None,
-                      language: str = "en") -> KnowledgeRequest:
+def knowledge_request(
+    subject: Subject, age: float | None, gender: Gender | None, language: str = "en"
+) -> KnowledgeRequest:
     """The infobutton request an EHR would send for this subject (clinician, in ``language``)."""
-    return KnowledgeRequest(criteria=subject.criteria, language=language, recipient=Recipient.PROVIDER,
-                            gender=gender, age_years=age)
+    return KnowledgeRequest(
+        criteria=subject.criteria, language=language, recipient=Recipient.PROVIDER, gender=gender, age_years=age
+    )

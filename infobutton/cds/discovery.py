@@ -18,8 +18,13 @@ class CdsService:
     required: tuple[str, ...] = ()  # prefetch keys without which we answer 412
 
     def discovery(self) -> dict:
-        return {"hook": self.hook, "id": self.id, "title": self.title,
-                "description": self.description, "prefetch": dict(self.prefetch)}
+        return {
+            "hook": self.hook,
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "prefetch": dict(self.prefetch),
+        }
 
 
 SERVICES: dict[str, CdsService] = {

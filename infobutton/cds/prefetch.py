@@ -54,8 +54,14 @@ def _search(session, base: str, query: str, timeout: float) -> dict:
     bundle = _get(session, base + query, timeout)
     entries = list(bundle.get("entry") or []) if isinstance(bundle, dict) else []
     for _ in range(MAX_PAGES - 1):
-        following = next((link.get("url") for link in bundle.get("link") or []
-                          if isinstance(link, dict) and link.get("relation") == "next"), None)
+        following = next(
+            (
+                link.get("url")
+                for link in bundle.get("link") or []
+                if isinstance(link, dict) and link.get("relation") == "next"
+            ),
+            None,
+        )
         if not isinstance(following, str) or not following.startswith(base):
             break
         bundle = _get(session, following, timeout)

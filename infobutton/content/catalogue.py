@@ -91,8 +91,7 @@ def merge_page(page: Topic, stored: Topic | None, store: SqlTopicStore) -> Topic
     filled = {
         f.name: getattr(stored, f.name)
         for f in dataclasses.fields(Topic)
-        if f.name not in ("id", "status", "source") and not getattr(topic, f.name)
-        and getattr(stored, f.name)
+        if f.name not in ("id", "status", "source") and not getattr(topic, f.name) and getattr(stored, f.name)
     }
     return dataclasses.replace(topic, **filled)
 

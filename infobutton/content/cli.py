@@ -60,17 +60,24 @@ def topics() -> None:
 
 @topics.command("import")
 @click.argument("source")
-@click.option("--force", is_flag=True,
-              help="Import even if the file is older than the current catalogue or would withdraw "
-                   "more than --max-withdraw of the active topics.")
-@click.option("--max-withdraw", type=click.FloatRange(0, 1), default=MAX_WITHDRAW, show_default=True,
-              help="Largest fraction of active topics one import may withdraw.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Import even if the file is older than the current catalogue or would withdraw "
+    "more than --max-withdraw of the active topics.",
+)
+@click.option(
+    "--max-withdraw",
+    type=click.FloatRange(0, 1),
+    default=MAX_WITHDRAW,
+    show_default=True,
+    help="Largest fraction of active topics one import may withdraw.",
+)
 def import_command(source: str, force: bool, max_withdraw: float) -> None:
     """Import a MedlinePlus health-topics file (FILE or URL; .xml or .zip), all or nothing."""
     try:
         with _local_file(source) as path, _store() as store:
-            result = import_catalogue(store, path, source=source, force=force,
-                                      max_withdraw=max_withdraw)
+            result = import_catalogue(store, path, source=source, force=force, max_withdraw=max_withdraw)
     except (InvalidCatalogue, ImportRefused, FetchError) as exc:
         raise click.ClickException(f"import refused: {exc}") from None
     click.echo(result.describe())
@@ -98,9 +105,12 @@ def import_page_command(source: str) -> None:
 
 
 @topics.command("sync")
-@click.option("--url", default=None,
-              help="Catalogue URL; {date} is replaced by today's date and up to 7 days back. "
-                   f"Default: INFOBUTTON_SYNC_URL or {DEFAULT_URL}")
+@click.option(
+    "--url",
+    default=None,
+    help="Catalogue URL; {date} is replaced by today's date and up to 7 days back. "
+    f"Default: INFOBUTTON_SYNC_URL or {DEFAULT_URL}",
+)
 @click.option("--force", is_flag=True, help="Ignore stored validators and the import guards.")
 def sync_command(url: str | None, force: bool) -> None:
     """Fetch the catalogue from upstream (conditional GET, retries) and import it."""
@@ -114,12 +124,28 @@ def sync_command(url: str | None, force: bool) -> None:
 
 
 @topics.command("starter")
-@click.option("--seed", "seed_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="A MedlinePlus topic page capture (e.g. ../shared/seeds/000_64b13ee4fbfd3c59.txt).")
-@click.option("--index", "index_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="A topic index TSV (e.g. ../shared/medlineplus/topic-index-2026-10.tsv).")
-@click.option("--out", "out_dir", default="topics", show_default=True,
-              type=click.Path(file_okay=False), help="Folder the XML files are written to.")
+@click.option(
+    "--seed",
+    "seed_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A MedlinePlus topic page capture (e.g. ../shared/seeds/000_64b13ee4fbfd3c59.txt).",
+)
+@click.option(
+    "--index",
+    "index_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A topic index TSV (e.g. ../shared/medlineplus/topic-index-2026-10.tsv).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default="topics",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder the XML files are written to.",
+)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file would change.")
 def starter_command(seed_path: str, index_path: str, out_dir: str, check: bool) -> None:
     """Build the shipped starter catalogue (topics/*.xml) from a seed page and a topic index."""
@@ -129,8 +155,11 @@ def starter_command(seed_path: str, index_path: str, out_dir: str, check: bool) 
     except ValueError as exc:  # InvalidPage, InvalidIndex, a non-MedlinePlus seed, bad UTF-8
         raise click.ClickException(f"starter failed: {exc}") from None
     out = Path(out_dir)
-    stale = [name for name, text in files.items()
-             if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
+    stale = [
+        name
+        for name, text in files.items()
+        if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text
+    ]
     if check:
         if stale:
             raise click.ClickException(f"out of date in {out}: {', '.join(stale)}")

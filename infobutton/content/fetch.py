@@ -87,8 +87,7 @@ def _attempt(http, url, headers, dest_dir, timeout, max_bytes, deadline) -> Fetc
     started = time.monotonic()
     with http.get(url, headers=headers, timeout=timeout, stream=True) as response:
         if response.status_code == 304:
-            return FetchResult(url, 304, None, headers.get("If-None-Match", ""),
-                               headers.get("If-Modified-Since", ""))
+            return FetchResult(url, 304, None, headers.get("If-None-Match", ""), headers.get("If-Modified-Since", ""))
         if response.status_code in RETRY_STATUSES:
             raise _Transient(f"HTTP {response.status_code}")
         if response.status_code != 200:
@@ -111,5 +110,4 @@ def _attempt(http, url, headers, dest_dir, timeout, max_bytes, deadline) -> Fetc
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        return FetchResult(url, 200, path, response.headers.get("ETag", ""),
-                           response.headers.get("Last-Modified", ""))
+        return FetchResult(url, 200, path, response.headers.get("ETag", ""), response.headers.get("Last-Modified", ""))

@@ -114,8 +114,7 @@ def _source(el) -> str:
     source = el.get("source", "medlineplus").strip()
     if source not in SOURCES:
         raise InvalidCatalogue(
-            f"health-topic {el.get('url', '')!r} declares source={source!r}; "
-            f"expected one of {', '.join(SOURCES)}"
+            f"health-topic {el.get('url', '')!r} declares source={source!r}; expected one of {', '.join(SOURCES)}"
         )
     return source
 
@@ -173,9 +172,7 @@ def topic_from_element(el) -> Topic:
         source=source,
     )
     if source == LINK_ONLY and has_content(topic):
-        raise InvalidCatalogue(
-            f"health-topic {url!r} is link-only (source={LINK_ONLY!r}) but carries text or links"
-        )
+        raise InvalidCatalogue(f"health-topic {url!r} is link-only (source={LINK_ONLY!r}) but carries text or links")
     return topic
 
 
@@ -183,8 +180,14 @@ def has_content(topic: Topic) -> bool:
     """Whether a topic carries anything beyond its title and URL that someone wrote (text, names
     or links): what a link-only topic must not. Compare render.attribution.has_text, which asks
     only whether there is text to credit."""
-    return bool(topic.summary_html or topic.meta_desc or topic.also_called or topic.sites
-                or topic.encyclopedia or topic.see_references)
+    return bool(
+        topic.summary_html
+        or topic.meta_desc
+        or topic.also_called
+        or topic.sites
+        or topic.encyclopedia
+        or topic.see_references
+    )
 
 
 class _Capped(io.RawIOBase):
@@ -221,9 +224,7 @@ def _open_xml(stack, source: str | Path, max_bytes: int) -> IO[bytes]:
         raise InvalidCatalogue(f"{path.name} is not a readable zip file: {exc}") from None
     members = [m for m in archive.infolist() if m.filename.lower().endswith(".xml") and not m.is_dir()]
     if len(members) != 1:
-        raise InvalidCatalogue(
-            f"{path.name} must hold exactly one .xml file, found {len(members)}"
-        )
+        raise InvalidCatalogue(f"{path.name} must hold exactly one .xml file, found {len(members)}")
     member = members[0]
     if member.file_size > max_bytes:
         raise InvalidCatalogue(f"{member.filename} is larger than the {max_bytes:,}-byte limit")
@@ -260,8 +261,7 @@ def read_catalogue(
             line, column = getattr(exc, "position", (0, 0))
             reason = str(exc).split(":")[0]
             raise InvalidCatalogue(
-                f"{name}: not well-formed XML ({reason}) at line {line}, column {column}; "
-                "the file may be truncated"
+                f"{name}: not well-formed XML ({reason}) at line {line}, column {column}; the file may be truncated"
             ) from None
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
             raise InvalidCatalogue(f"{name}: cannot read the archive: {exc}") from None
@@ -295,17 +295,14 @@ def _parse_stream(stream: IO[bytes], max_topics: int) -> Catalogue:
     assert root is not None  # iterparse raises on an empty document
     generated = _timestamp(root.get("date-generated"))
     if not generated:
-        raise InvalidCatalogue(
-            f"<{ROOT}> has no valid date-generated attribute ({root.get('date-generated')!r})"
-        )
+        raise InvalidCatalogue(f"<{ROOT}> has no valid date-generated attribute ({root.get('date-generated')!r})")
     total_text = root.get("total", "")
     if not total_text.strip().isdigit():
         raise InvalidCatalogue(f"<{ROOT}> has no valid total attribute ({total_text!r})")
     total = int(total_text)
     if total != len(topics):
         raise InvalidCatalogue(
-            f"the file says total={total} but holds {len(topics)} health topics; "
-            "it may be truncated or edited"
+            f"the file says total={total} but holds {len(topics)} health topics; it may be truncated or edited"
         )
     if not topics:
         raise InvalidCatalogue("the file holds no health topics")
@@ -352,8 +349,7 @@ def _element_for(topic: Topic, medlineplus_id: str = ""):
     for group in topic.groups:
         ref("group", group)
     if topic.twin is not None:
-        ref("language-mapped-topic", topic.twin,
-            language=_LANGUAGE_NAMES[language_of(topic.twin.url)])
+        ref("language-mapped-topic", topic.twin, language=_LANGUAGE_NAMES[language_of(topic.twin.url)])
     for descriptor_id, name in topic.mesh_headings:
         SubElement(SubElement(el, "mesh-heading"), "descriptor", {"id": descriptor_id}).text = name
     if topic.primary_institute is not None:
@@ -365,8 +361,11 @@ def _element_for(topic: Topic, medlineplus_id: str = ""):
     for site in topic.sites:
         attrs = {"title": site.title, "url": site.url, "language-mapped-url": site.language_mapped_url}
         child = SubElement(el, "site", {k: v for k, v in attrs.items() if v})
-        for tag, text in (("information-category", site.category), ("organization", site.organization),
-                          ("standard-description", site.description)):
+        for tag, text in (
+            ("information-category", site.category),
+            ("organization", site.organization),
+            ("standard-description", site.description),
+        ):
             if text:
                 SubElement(child, tag).text = text
     return el
@@ -391,8 +390,9 @@ def write_catalogue(
     root = Element(ROOT, {"total": str(len(topics)), "date-generated": generated})
     for topic in topics:
         if topic.source not in SOURCES:
-            raise ValueError(f"{topic.id}: source {topic.source!r} cannot be written; "
-                             f"expected one of {', '.join(SOURCES)}")
+            raise ValueError(
+                f"{topic.id}: source {topic.source!r} cannot be written; expected one of {', '.join(SOURCES)}"
+            )
         if not set(topic.encyclopedia) <= set(topic.sites):
             raise ValueError(f"{topic.id}: encyclopedia entries that are not sites cannot be written")
         root.append(_element_for(topic, ids.get(topic.id, "")))

@@ -26,17 +26,53 @@ MAX_PAGE_BYTES = 5 * 1024 * 1024
 
 # MedlinePlus information categories (the sections of links on a topic page), English and Spanish.
 CATEGORIES = (
-    "Start Here", "Symptoms", "Causes", "Diagnosis and Tests", "Prevention and Risk Factors",
-    "Treatments and Therapies", "Living With", "Related Issues", "Specifics", "Genetics",
-    "Videos and Tutorials", "Test Your Knowledge", "Statistics and Research", "Clinical Trials",
-    "Journal Articles", "Reference Desk", "Find an Expert", "Patient Handouts", "Children",
-    "Teenagers", "Men", "Women", "Seniors", "Learn More", "Health Check Tools",
-    "Puntos de inicio", "Síntomas", "Causas", "Diagnóstico y pruebas",
-    "Prevención y factores de riesgo", "Tratamientos y terapias", "Viviendo con",
-    "Temas relacionados", "Aspectos específicos", "Genética", "Videos y tutoriales",
-    "Estadísticas e investigación", "Ensayos clínicos", "Artículos de revistas",
-    "Encuentre un especialista", "Folletos para pacientes", "Información para pacientes",
-    "Niños", "Adolescentes", "Hombres", "Mujeres", "Personas mayores",
+    "Start Here",
+    "Symptoms",
+    "Causes",
+    "Diagnosis and Tests",
+    "Prevention and Risk Factors",
+    "Treatments and Therapies",
+    "Living With",
+    "Related Issues",
+    "Specifics",
+    "Genetics",
+    "Videos and Tutorials",
+    "Test Your Knowledge",
+    "Statistics and Research",
+    "Clinical Trials",
+    "Journal Articles",
+    "Reference Desk",
+    "Find an Expert",
+    "Patient Handouts",
+    "Children",
+    "Teenagers",
+    "Men",
+    "Women",
+    "Seniors",
+    "Learn More",
+    "Health Check Tools",
+    "Puntos de inicio",
+    "Síntomas",
+    "Causas",
+    "Diagnóstico y pruebas",
+    "Prevención y factores de riesgo",
+    "Tratamientos y terapias",
+    "Viviendo con",
+    "Temas relacionados",
+    "Aspectos específicos",
+    "Genética",
+    "Videos y tutoriales",
+    "Estadísticas e investigación",
+    "Ensayos clínicos",
+    "Artículos de revistas",
+    "Encuentre un especialista",
+    "Folletos para pacientes",
+    "Información para pacientes",
+    "Niños",
+    "Adolescentes",
+    "Hombres",
+    "Mujeres",
+    "Personas mayores",
 )
 ENCYCLOPEDIA = ("medical encyclopedia", "enciclopedia medica")
 RELATED = ("related health topics", "temas de salud relacionados")
@@ -44,17 +80,59 @@ INSTITUTE = ("national institutes of health", "institutos nacionales de la salud
 SUMMARY = ("summary", "resumen")
 IMAGE = ("topic image", "imagen del tema")
 MONTHS = {
-    **{m: i for i, m in enumerate(("january", "february", "march", "april", "may", "june", "july",
-                                   "august", "september", "october", "november", "december"), 1)},
-    **{m: i for i, m in enumerate(("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio",
-                                   "agosto", "septiembre", "octubre", "noviembre", "diciembre"), 1)},
+    **{
+        m: i
+        for i, m in enumerate(
+            (
+                "january",
+                "february",
+                "march",
+                "april",
+                "may",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            ),
+            1,
+        )
+    },
+    **{
+        m: i
+        for i, m in enumerate(
+            (
+                "enero",
+                "febrero",
+                "marzo",
+                "abril",
+                "mayo",
+                "junio",
+                "julio",
+                "agosto",
+                "septiembre",
+                "octubre",
+                "noviembre",
+                "diciembre",
+            ),
+            1,
+        )
+    },
 }
 _IMAGE_MD = re.compile(r"!\[([^\]]*)\]\(([^)\s]*)\)", re.S)
 _TRAILING_ORG = re.compile(r"\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)\s*$")
-_UPDATED = re.compile(r"(?:page last updated on|p[aá]gina actualizada(?: el)?)\s*:?\s*"
-                      r"(\d{1,2})(?: de)? (\w+)(?: de)? (\d{4})", re.I)
-_REVIEWED = re.compile(r"(?:topic last reviewed|fecha de la [uú]ltima revisi[oó]n del tema)\s*:?\s*"
-                       r"(\d{1,2})(?: de)? (\w+)(?: de)? (\d{4})", re.I)
+_UPDATED = re.compile(
+    r"(?:page last updated on|p[aá]gina actualizada(?: el)?)\s*:?\s*"
+    r"(\d{1,2})(?: de)? (\w+)(?: de)? (\d{4})",
+    re.I,
+)
+_REVIEWED = re.compile(
+    r"(?:topic last reviewed|fecha de la [uú]ltima revisi[oó]n del tema)\s*:?\s*"
+    r"(\d{1,2})(?: de)? (\w+)(?: de)? (\d{4})",
+    re.I,
+)
 
 
 class InvalidPage(ValueError):
@@ -161,8 +239,7 @@ def outline_from_text(text: str) -> Outline:
     flush()
     for s in out.sections:
         if _is(s.heading, IMAGE):
-            out.images = [(_squash(alt), src)
-                          for alt, src in _IMAGE_MD.findall(" ".join(b.text for b in s.blocks))]
+            out.images = [(_squash(alt), src) for alt, src in _IMAGE_MD.findall(" ".join(b.text for b in s.blocks))]
     return out
 
 
@@ -175,8 +252,7 @@ def outline_from_html(html: str | bytes, base_url: str = "") -> Outline:
     import lxml.html
     from lxml import etree
 
-    parser = lxml.html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True,
-                                  huge_tree=False)
+    parser = lxml.html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, huge_tree=False)
     if isinstance(html, str):
         html = html.encode("utf-8")
     doc = lxml.html.document_fromstring(html, parser=parser)
@@ -192,8 +268,7 @@ def outline_from_html(html: str | bytes, base_url: str = "") -> Outline:
     out.title = _squash(h1[0].text_content()) if h1 else ""
     also = doc.xpath("//*[contains(concat(' ', normalize-space(@class), ' '), ' alsocalled ')]")
     if also:
-        text = re.sub(r"^\s*(also called|otros nombres)\s*:\s*", "", _squash(also[0].text_content()),
-                      flags=re.I)
+        text = re.sub(r"^\s*(also called|otros nombres)\s*:\s*", "", _squash(also[0].text_content()), flags=re.I)
         out.also_called = tuple(_squash(a) for a in text.split(",") if a.strip())
     for a in doc.xpath("//a[@href]"):
         label = fold(_squash(a.text_content()))
@@ -219,16 +294,21 @@ def outline_from_html(html: str | bytes, base_url: str = "") -> Outline:
         elif el.tag == "li":
             links = el.xpath(".//a[@href]")
             orgs = el.xpath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' orgs ')]")
-            section.blocks.append(Block(
-                "item",
-                _squash(el.text_content()),
-                href=urljoin(base, links[0].get("href")) if links else "",
-                html=lxml.html.tostring(el, encoding="unicode"),
-                organization=_squash(orgs[0].text_content()).strip("()") if orgs else "",
-            ))
+            section.blocks.append(
+                Block(
+                    "item",
+                    _squash(el.text_content()),
+                    href=urljoin(base, links[0].get("href")) if links else "",
+                    html=lxml.html.tostring(el, encoding="unicode"),
+                    organization=_squash(orgs[0].text_content()).strip("()") if orgs else "",
+                )
+            )
         elif el.tag == "p":
-            section.blocks.append(Block("para", _squash(el.text_content()),
-                                        html=lxml.html.tostring(el, encoding="unicode", with_tail=False)))
+            section.blocks.append(
+                Block(
+                    "para", _squash(el.text_content()), html=lxml.html.tostring(el, encoding="unicode", with_tail=False)
+                )
+            )
     out.text = _squash(doc.text_content())
     return out
 
@@ -270,10 +350,10 @@ def _site(block: Block, heading: str, spanish: bool) -> Site:
         text = text[: m.start()]
     elif organization:
         text = text.replace(f"({organization})", "")
-    notes = [n for n, on in (("PDF", pdf), ("Also in Spanish" if not spanish else "También en inglés",
-                                           mapped)) if on]
-    return Site(title=_squash(text), url=block.href, category=heading, organization=organization,
-                description="; ".join(notes))
+    notes = [n for n, on in (("PDF", pdf), ("Also in Spanish" if not spanish else "También en inglés", mapped)) if on]
+    return Site(
+        title=_squash(text), url=block.href, category=heading, organization=organization, description="; ".join(notes)
+    )
 
 
 def _ref(title: str, href: str, spanish: bool) -> TopicRef:
@@ -309,8 +389,9 @@ def _escape(text: str) -> str:
 def topic_from_outline(out: Outline) -> Topic:
     """Map an outline onto the Topic model (see the module docstring)."""
     if not out.title or not out.url:
-        raise InvalidPage("no topic title (# heading / <h1>) or page URL found; "
-                          "is this a MedlinePlus health topic page?")
+        raise InvalidPage(
+            "no topic title (# heading / <h1>) or page URL found; is this a MedlinePlus health topic page?"
+        )
     spanish = language_of(out.url) == "es"
     sites: list[Site] = []
     encyclopedia: dict[str, Site] = {}
@@ -336,8 +417,12 @@ def topic_from_outline(out: Outline) -> Topic:
         elif _is(heading, ENCYCLOPEDIA):
             for block in section.blocks:
                 if block.kind == "item":
-                    site = Site(title=block.text, url=block.href, category="Medical Encyclopedia",
-                                organization="Medical Encyclopedia")
+                    site = Site(
+                        title=block.text,
+                        url=block.href,
+                        category="Medical Encyclopedia",
+                        organization="Medical Encyclopedia",
+                    )
                     encyclopedia[fold(site.title)] = site
         elif _is(heading, RELATED):
             related += [_ref(b.text, b.href, spanish) for b in section.blocks if b.kind == "item"]
@@ -377,7 +462,7 @@ def topic_from_outline(out: Outline) -> Topic:
 
 
 def source_of(url: str) -> str:
-    """"medlineplus" for a page on medlineplus.gov; "" (unknown, attributed to no one) for a page
+    """ "medlineplus" for a page on medlineplus.gov; "" (unknown, attributed to no one) for a page
     from anywhere else, whatever it looks like."""
     return "medlineplus" if on_medlineplus(url) else ""
 
@@ -386,7 +471,7 @@ def parse_page(data: str | bytes, base_url: str = "") -> Topic:
     """A topic page, HTML or its plain-text rendering (sniffed), as a Topic."""
     if len(data) > MAX_PAGE_BYTES:
         raise InvalidPage(f"the page is larger than the {MAX_PAGE_BYTES:,}-byte limit")
-    head = (data[:2048].decode("utf-8", "replace") if isinstance(data, bytes) else data[:2048])
+    head = data[:2048].decode("utf-8", "replace") if isinstance(data, bytes) else data[:2048]
     if re.search(r"<(!doctype html|html|head|body)\b", head, re.I):
         return topic_from_outline(outline_from_html(data, base_url))
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data

@@ -57,8 +57,9 @@ class SyncScheduler:
                     return False
                 following = f"{now + self.interval:.3f}"
                 if current:
-                    cur = db.execute("UPDATE meta SET value = ? WHERE key = ? AND value = ?",
-                                     (following, SLOT_KEY, current))
+                    cur = db.execute(
+                        "UPDATE meta SET value = ? WHERE key = ? AND value = ?", (following, SLOT_KEY, current)
+                    )
                     return cur.rowcount == 1
                 db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (SLOT_KEY, following))
                 return True
@@ -97,8 +98,7 @@ class SyncScheduler:
             return
         with self._lock:
             if self._thread is None and not self._stop.is_set():
-                self._thread = threading.Thread(target=self._loop, name="infobutton-sync",
-                                                daemon=True)
+                self._thread = threading.Thread(target=self._loop, name="infobutton-sync", daemon=True)
                 self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:

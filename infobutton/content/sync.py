@@ -45,8 +45,7 @@ def candidate_urls(template: str, today: date | None = None) -> list[str]:
     if "{date}" not in template:
         return [template]
     today = today or date.today()
-    return [template.format(date=(today - timedelta(days=n)).isoformat())
-            for n in range(LOOKBACK_DAYS + 1)]
+    return [template.format(date=(today - timedelta(days=n)).isoformat()) for n in range(LOOKBACK_DAYS + 1)]
 
 
 def sync(
@@ -80,9 +79,15 @@ def sync(
             return SyncResult(candidate, None)
         try:
             imported = import_catalogue(
-                store, result.path, source=candidate, force=force,
-                extra_meta={"sync_url": candidate, "sync_etag": result.etag,
-                            "sync_last_modified": result.last_modified},
+                store,
+                result.path,
+                source=candidate,
+                force=force,
+                extra_meta={
+                    "sync_url": candidate,
+                    "sync_etag": result.etag,
+                    "sync_last_modified": result.last_modified,
+                },
             )
         except ValueError as exc:  # InvalidCatalogue, ImportRefused
             raise SyncError(f"{candidate}: {exc}; the current catalogue is unchanged") from None

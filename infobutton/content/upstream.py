@@ -143,10 +143,15 @@ def source_label(upstream_url: str) -> str:
 def _topic(title: str, url: str, summary: str, language: str, source: str) -> Topic | None:
     if not title or not url.startswith(("http://", "https://")) or not host(url):
         return None  # nothing to link to (a malformed URL too)
-    tid = topic_id(url) if on_medlineplus(url) else (
-        "upstream-" + hashlib.sha256(url.encode()).hexdigest()[:16])
-    return Topic(id=tid, title=title, url=url, language=language if language in ("en", "es") else "en",
-                 summary_html=sanitise(summary), source=source)
+    tid = topic_id(url) if on_medlineplus(url) else ("upstream-" + hashlib.sha256(url.encode()).hexdigest()[:16])
+    return Topic(
+        id=tid,
+        title=title,
+        url=url,
+        language=language if language in ("en", "es") else "en",
+        summary_html=sanitise(summary),
+        source=source,
+    )
 
 
 def parse_json(body: bytes, language: str, source: str = "") -> list[Topic]:
@@ -164,8 +169,14 @@ def parse_json(body: bytes, language: str, source: str = "") -> list[Topic]:
             continue
         links = entry.get("link", [])
         links = links if isinstance(links, list) else [links]
-        href = next((link.get("href", "") for link in links
-                     if isinstance(link, dict) and link.get("rel", "alternate") == "alternate"), "")
+        href = next(
+            (
+                link.get("href", "")
+                for link in links
+                if isinstance(link, dict) and link.get("rel", "alternate") == "alternate"
+            ),
+            "",
+        )
         lang = str(entry.get("lang") or language)[:2].lower()
         topic = _topic(_text(entry.get("title")), href, _text(entry.get("summary")), lang, source)
         if topic:
@@ -183,12 +194,15 @@ def parse_atom(body: bytes, language: str, source: str = "") -> list[Topic]:
         raise UpstreamError(f"root element is {root.tag}, expected an Atom feed")
     topics = []
     for entry in root.findall(f"{ATOM}entry"):
-        link = next((li for li in entry.findall(f"{ATOM}link")
-                     if li.get("rel", "alternate") == "alternate"), None)
+        link = next((li for li in entry.findall(f"{ATOM}link") if li.get("rel", "alternate") == "alternate"), None)
         lang = (entry.get(XML_LANG) or root.get(XML_LANG) or language)[:2].lower()
-        topic = _topic((entry.findtext(f"{ATOM}title") or "").strip(),
-                       link.get("href", "") if link is not None else "",
-                       entry.findtext(f"{ATOM}summary") or "", lang, source)
+        topic = _topic(
+            (entry.findtext(f"{ATOM}title") or "").strip(),
+            link.get("href", "") if link is not None else "",
+            entry.findtext(f"{ATOM}summary") or "",
+            lang,
+            source,
+        )
         if topic:
             topics.append(topic)
     return topics
@@ -256,8 +270,13 @@ class UpstreamResponder:
             fresh = self._fetch(code, language, entry)
         except (requests.RequestException, UpstreamError) as exc:
             self.breaker.failure()
-            log.warning("upstream %s failed (%s); breaker %s; serving %s", self.url,
-                        type(exc).__name__, self.breaker.state, "stale" if entry else "nothing")
+            log.warning(
+                "upstream %s failed (%s); breaker %s; serving %s",
+                self.url,
+                type(exc).__name__,
+                self.breaker.state,
+                "stale" if entry else "nothing",
+            )
             return fallback
         self.breaker.success()
         with self._lock:
@@ -277,8 +296,9 @@ class UpstreamResponder:
         if entry is not None and entry.last_modified:
             headers["If-Modified-Since"] = entry.last_modified
         self.calls += 1
-        with self.session.get(self.url, params=params, headers=headers,
-                              timeout=(self.timeout, self.timeout), stream=True) as response:
+        with self.session.get(
+            self.url, params=params, headers=headers, timeout=(self.timeout, self.timeout), stream=True
+        ) as response:
             if response.status_code == 304 and entry is not None:
                 return _Entry(entry.topics, self.timer(), entry.etag, entry.last_modified)
             if response.status_code != 200:
@@ -287,5 +307,6 @@ class UpstreamResponder:
             if len(body) > MAX_RESPONSE_BYTES:
                 raise UpstreamError("response too large")
             topics = parse_response(body, language, source_label(self.url))
-            return _Entry(topics, self.timer(), response.headers.get("ETag", ""),
-                          response.headers.get("Last-Modified", ""))
+            return _Entry(
+                topics, self.timer(), response.headers.get("ETag", ""), response.headers.get("Last-Modified", "")
+            )

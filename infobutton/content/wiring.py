@@ -23,7 +23,9 @@ def wire(services) -> None:
         services.extra["upstream"] = upstream
     if settings.sync_interval > 0:
         scheduler = SyncScheduler(
-            services.topics, services.knowledge, settings.sync_url or DEFAULT_URL,
+            services.topics,
+            services.knowledge,
+            settings.sync_url or DEFAULT_URL,
             settings.sync_interval,
         )
         services.extra["sync"] = scheduler

@@ -60,14 +60,17 @@ def register(fmt: Format) -> None:
     _BY_MEDIA_TYPE.update({mt: f for f in FORMATS.values() for mt in f.media_types})
 
 
-register(Format("atom", "text/xml; charset=utf-8", ("text/xml", "application/atom+xml", "application/xml"),
-                _atom, "xml"))
+register(
+    Format("atom", "text/xml; charset=utf-8", ("text/xml", "application/atom+xml", "application/xml"), _atom, "xml")
+)
 register(Format("json", "application/json", ("application/json",), _json, "json"))
-register(Format("jsonp", "application/javascript; charset=utf-8",
-                ("application/javascript", "text/javascript"), _jsonp, "json"))
+register(
+    Format(
+        "jsonp", "application/javascript; charset=utf-8", ("application/javascript", "text/javascript"), _jsonp, "json"
+    )
+)
 # After Atom, JSON and JSONP, so a */* tie still goes to Atom; browsers' text/html gets the page.
-register(Format("fhir", fhir.CONTENT_TYPE, ("application/fhir+json", "application/json+fhir"),
-                fhir.render, "fhir"))
+register(Format("fhir", fhir.CONTENT_TYPE, ("application/fhir+json", "application/json+fhir"), fhir.render, "fhir"))
 register(Format("html", html.CONTENT_TYPE, ("text/html", "application/xhtml+xml"), html.render, "html"))
 
 

@@ -36,7 +36,7 @@ def _timestamp(moment: datetime) -> str:
 
 
 def describe_criteria(request: KnowledgeRequest) -> str:
-    """"ICD-10-CM C91.00, SNOMED CT 91857003" or the free text, for the subtitle."""
+    """ "ICD-10-CM C91.00, SNOMED CT 91857003" or the free text, for the subtitle."""
     parts = []
     for c in request.criteria:
         if c.code is not None:
@@ -65,8 +65,11 @@ def summary_html(match: TopicMatch, credit: attribution.Credit) -> str:
     (sanitised) summary is escaped here."""
     topic = match.topic
     lang = topic.language if topic.language in attribution.WHY else "en"
-    also_called, attributed = (("NLMalsoCalled", "NLMattribution") if credit.nlm  # MedlinePlus's own
-                               else ("infobuttonAlsoCalled", "infobuttonAttribution"))
+    also_called, attributed = (
+        ("NLMalsoCalled", "NLMattribution")
+        if credit.nlm  # MedlinePlus's own
+        else ("infobuttonAlsoCalled", "infobuttonAttribution")
+    )
     parts = [topic.summary_html]
     if topic.also_called:
         parts.append(f'<p class="{also_called}">{ALSO_CALLED[lang]}: {escape(", ".join(topic.also_called))}</p>')
@@ -88,8 +91,7 @@ def _person(parent, tag: str, person: tuple[str, str]) -> None:
         _el(node, "uri", person[1])
 
 
-def build(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime,
-          base_url: str = "") -> etree._Element:
+def build(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime, base_url: str = "") -> etree._Element:
     """The feed element for a request and its ranked matches.
 
     The feed's author is this service (at ``base_url``): it chose the topics. An entry whose
@@ -102,8 +104,7 @@ def build(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime,
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     feed.set(XML_LANG, lang)
     _el(feed, "title", TITLE.get(lang, TITLE["en"]), type="text")
-    _el(feed, "subtitle", RESULTS_FOR.get(lang, RESULTS_FOR["en"]).format(describe_criteria(request)),
-        type="text")
+    _el(feed, "subtitle", RESULTS_FOR.get(lang, RESULTS_FOR["en"]).format(describe_criteria(request)), type="text")
     service = (attribution.SERVICE_NAME, base_url)
     _person(feed, "author", service)
     _el(feed, "updated", stamp)
@@ -114,11 +115,19 @@ def build(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime,
         topic = match.topic
         entry = _el(feed, "entry", lang=topic.language)
         _el(entry, "title", topic.title, type="text")
-        _el(entry, "link", href=topic.url, rel="alternate", type="text/html",
-            hreflang=topic.language, title=topic.title)
+        _el(
+            entry, "link", href=topic.url, rel="alternate", type="text/html", hreflang=topic.language, title=topic.title
+        )
         if topic.twin is not None and topic.twin.url:
-            _el(entry, "link", href=topic.twin.url, rel="alternate", type="text/html",
-                hreflang="es" if topic.language == "en" else "en", title=topic.twin.title)
+            _el(
+                entry,
+                "link",
+                href=topic.twin.url,
+                rel="alternate",
+                type="text/html",
+                hreflang="es" if topic.language == "en" else "en",
+                title=topic.twin.title,
+            )
         _el(entry, "id", entry_id(topic))
         _el(entry, "updated", updated(topic, stamp))
         credit = attribution.credit(topic)

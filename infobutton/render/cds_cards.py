@@ -52,8 +52,10 @@ def page_url(subject: Subject, base_url: str, language: str = "en", patient: tup
     params: list[tuple[str, str]] = []
     for index, criterion in enumerate(c for c in subject.criteria if c.code is not None):
         suffix = str(index) if index else ""
-        params += [(f"mainSearchCriteria.v.c{suffix}", criterion.code.value),
-                   (f"mainSearchCriteria.v.cs{suffix}", criterion.code.system.oid)]
+        params += [
+            (f"mainSearchCriteria.v.c{suffix}", criterion.code.value),
+            (f"mainSearchCriteria.v.cs{suffix}", criterion.code.system.oid),
+        ]
     params += [*patient, ("informationRecipient.languageCode.c", language)]
     return urljoin(base_url, "application") + "?" + urlencode(params)
 
@@ -85,21 +87,30 @@ def card(subject: Subject, matches: list[TopicMatch], base_url: str, patient: tu
         lines.append(line)
         lines.append(f"  - {attribution.WHY['en']}: {escape_markdown(attribution.why(match, 'en'))}")
         lines.append(f"  - {escape_markdown(attribution.credit(topic).sentence)}.")
-        links.append({"label": _shorten(f"{topic.title} ({attribution.site(topic.url)})", 100), "url": topic.url,
-                      "type": "absolute"})
+        links.append(
+            {
+                "label": _shorten(f"{topic.title} ({attribution.site(topic.url)})", 100),
+                "url": topic.url,
+                "type": "absolute",
+            }
+        )
         if topic.twin is not None and topic.twin.url:
             label = f"{topic.twin.title} ({attribution.site(topic.twin.url)}, en español)"
             links.append({"label": _shorten(label, 100), "url": topic.twin.url, "type": "absolute"})
     if any(c.code is not None for c in subject.criteria):
-        links.append({"label": "Printable patient page", "url": page_url(subject, base_url, patient=patient),
-                      "type": "absolute"})
+        links.append(
+            {"label": "Printable patient page", "url": page_url(subject, base_url, patient=patient), "type": "absolute"}
+        )
     return {
         "uuid": str(uuid.uuid4()),
         "summary": _shorten(f"Patient education: {titles}"),
         "indicator": "info",
         "detail": "\n".join(lines),
-        "source": {"label": attribution.SERVICE_NAME, "url": base_url,
-                   "topic": {"system": TOPIC_SYSTEM, "code": first.id, "display": first.title}},
+        "source": {
+            "label": attribution.SERVICE_NAME,
+            "url": base_url,
+            "topic": {"system": TOPIC_SYSTEM, "code": first.id, "display": first.title},
+        },
         "links": links,
     }
 
@@ -114,8 +125,9 @@ def patient_parameters(age: float | None, gender) -> tuple:
     return tuple(pairs)
 
 
-def cards(answers: list[tuple[Subject, list[TopicMatch]]], base_url: str, age: float | None = None,
-          gender=None) -> dict:
+def cards(
+    answers: list[tuple[Subject, list[TopicMatch]]], base_url: str, age: float | None = None, gender=None
+) -> dict:
     """The CDS Hooks response: a card for every subject with topics not found on text, none for
     the others."""
     patient = patient_parameters(age, gender)

@@ -39,8 +39,15 @@ PROVENANCE_SYSTEM = "urn:uuid:bfd04777-3a6b-5da2-b721-60e432ff0386"  # codes: Pr
 REASON_EXTENSION = "urn:uuid:5b897310-614c-501e-b68d-7311318d8aca"  # valueString: the reason
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9\-.]")
 # FHIR R4 IssueType for the HTTP statuses our errors carry.
-_ISSUE_CODES = {404: "not-found", 405: "not-supported", 406: "not-supported", 412: "incomplete",
-                413: "too-long", 414: "too-long", 415: "not-supported"}
+_ISSUE_CODES = {
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    412: "incomplete",
+    413: "too-long",
+    414: "too-long",
+    415: "not-supported",
+}
 
 
 def resource_id(topic_id: str) -> str:
@@ -61,26 +68,32 @@ def _custodian(url: str) -> dict | None:
     if not host:
         return None
     scheme = url.split(":", 1)[0].lower()
-    return _organisation("MedlinePlus.gov" if attribution.on_medlineplus(url) else host,
-                         f"{scheme}://{host}")
+    return _organisation("MedlinePlus.gov" if attribution.on_medlineplus(url) else host, f"{scheme}://{host}")
 
 
 def document_reference(match: TopicMatch) -> DocumentReference:
     topic = match.topic
-    attachments = [{"contentType": "text/html", "language": topic.language, "url": topic.url,
-                    "title": topic.title}]
+    attachments = [{"contentType": "text/html", "language": topic.language, "url": topic.url, "title": topic.title}]
     if topic.twin is not None and topic.twin.url:
         other = "es" if topic.language == "en" else "en"
-        attachments.append({"contentType": "text/html", "language": other, "url": topic.twin.url,
-                            "title": topic.twin.title})
+        attachments.append(
+            {"contentType": "text/html", "language": other, "url": topic.twin.url, "title": topic.twin.title}
+        )
     body: dict = {
         "resourceType": "DocumentReference",
         "id": resource_id(topic.id),
         "masterIdentifier": {"system": URI, "value": topic.url},
         "status": "current",
         "type": {"text": "Health topic"},
-        "meta": {"tag": [{"system": PROVENANCE_SYSTEM, "code": match.provenance.value,
-                          "display": attribution.LAYERS["en"][match.provenance]}]},
+        "meta": {
+            "tag": [
+                {
+                    "system": PROVENANCE_SYSTEM,
+                    "code": match.provenance.value,
+                    "display": attribution.LAYERS["en"][match.provenance],
+                }
+            ]
+        },
         "description": topic.title,
         "content": [{"attachment": a} for a in attachments],
     }
@@ -101,15 +114,20 @@ def document_reference(match: TopicMatch) -> DocumentReference:
         if display:
             coding["display"] = display
         body["category"] = [{"coding": [coding], "text": display or f"{code.system.label} {code.value}"}]
-        body["context"] = {"related": [{"identifier": {"system": code.system.uri, "value": code.value},
-                                        "display": f"{code.system.label} {code.value}"}]}
+        body["context"] = {
+            "related": [
+                {
+                    "identifier": {"system": code.system.uri, "value": code.value},
+                    "display": f"{code.system.label} {code.value}",
+                }
+            ]
+        }
     elif match.criterion.original_text or match.criterion.display_name:
         body["category"] = [{"text": match.criterion.original_text or match.criterion.display_name}]
     return DocumentReference.model_validate(body)
 
 
-def bundle(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime,
-           self_url: str = "") -> Bundle:
+def bundle(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime, self_url: str = "") -> Bundle:
     """The searchset Bundle for a request and its ranked matches."""
     body: dict = {
         "resourceType": "Bundle",
@@ -156,8 +174,11 @@ def operation_outcome(problem: dict) -> tuple[bytes, str]:
     """An RFC 9457 problem as a FHIR OperationOutcome (FHIR R4 §3.1.0.4 errors)."""
     status = int(problem.get("status", 400))
     code = _ISSUE_CODES.get(status, "exception" if status >= 500 else "invalid")
-    issue: dict = {"severity": "error" if status < 500 else "fatal", "code": code,
-                   "diagnostics": str(problem.get("detail", ""))}
+    issue: dict = {
+        "severity": "error" if status < 500 else "fatal",
+        "code": code,
+        "diagnostics": str(problem.get("detail", "")),
+    }
     if problem.get("parameter"):
         issue["expression"] = [str(problem["parameter"])]
     outcome = OperationOutcome.model_validate({"resourceType": "OperationOutcome", "issue": [issue]})

@@ -130,7 +130,7 @@ def _topic_view(match: TopicMatch, child: bool | None) -> dict:
 
 
 def _criteria_label(request: KnowledgeRequest) -> str:
-    """"ICD-10-CM C91.00 (Acute lymphoblastic leukemia …)" for one code we can describe (the
+    """ "ICD-10-CM C91.00 (Acute lymphoblastic leukemia …)" for one code we can describe (the
     descriptions are English, so English pages only), else the codes or words."""
     if request.language == "en" and len(request.criteria) == 1 and request.criteria[0].code is not None:
         code = request.criteria[0].code
@@ -145,8 +145,9 @@ def page_values(request: KnowledgeRequest, matches: list[TopicMatch], ctx) -> di
     other = "es" if lang == "en" else "en"
     base = ctx.base_url or "/"
     label = _criteria_label(request)
-    search_text = next((c.original_text or c.display_name for c in request.criteria
-                        if c.original_text or c.display_name), "")
+    search_text = next(
+        (c.original_text or c.display_name for c in request.criteria if c.original_text or c.display_name), ""
+    )
     if not search_text and lang == "en" and request.criteria[0].code is not None:
         search_text = terminology.describe(request.criteria[0].code)  # words to start from
     text = TEXT[lang]
@@ -158,8 +159,11 @@ def page_values(request: KnowledgeRequest, matches: list[TopicMatch], ctx) -> di
         "home_url": urljoin(base, "./"),
         "heading": (text["results"] if matches else text["no_results"]).format(label),
         "topics": [_topic_view(m, child) for m in matches],
-        "switch": {"lang": other, "label": text["other_language"],
-                   "href": "?" + urlencode(query_pairs(request, other))},
+        "switch": {
+            "lang": other,
+            "label": text["other_language"],
+            "href": "?" + urlencode(query_pairs(request, other)),
+        },
         "search_action": urljoin(base, "application"),
         "search_text": search_text,
         "medlineplus_home": MEDLINEPLUS_HOME[lang],
@@ -174,17 +178,24 @@ def demo(base_url: str) -> bytes:
     """The demo page at /: a form that opens the click page, and the API's entry points."""
     base = base_url or "/"
     examples = {
-        name: urljoin(base, "infobutton") + "?" + urlencode({
-            "mainSearchCriteria.v.c": "C91.00",
-            "mainSearchCriteria.v.cs": CodeSystem.ICD10CM.oid,
-            "informationRecipient.languageCode.c": "en",
-            **({"knowledgeResponseType": kind} if kind else {}),
-        })
-        for name, kind in (("atom", ""), ("json", "application/json"),
-                           ("fhir", "application/fhir+json"), ("html", "text/html"))
+        name: urljoin(base, "infobutton")
+        + "?"
+        + urlencode(
+            {
+                "mainSearchCriteria.v.c": "C91.00",
+                "mainSearchCriteria.v.cs": CodeSystem.ICD10CM.oid,
+                "informationRecipient.languageCode.c": "en",
+                **({"knowledgeResponseType": kind} if kind else {}),
+            }
+        )
+        for name, kind in (
+            ("atom", ""),
+            ("json", "application/json"),
+            ("fhir", "application/fhir+json"),
+            ("html", "text/html"),
+        )
     }
-    systems = [(s.oid, s.label) for s in (CodeSystem.ICD10CM, CodeSystem.SNOMEDCT,
-                                          CodeSystem.LOINC, CodeSystem.RXNORM)]
+    systems = [(s.oid, s.label) for s in (CodeSystem.ICD10CM, CodeSystem.SNOMEDCT, CodeSystem.LOINC, CodeSystem.RXNORM)]
     return render_template(
         "page/demo.html",
         lang="en",

@@ -57,8 +57,9 @@ def serialise(feed: etree._Element) -> bytes:
 def check_callback(callback: str | None) -> str:
     """A JSONP callback must be a plain (dotted) JavaScript identifier; never echo a bad one."""
     if not callback or not CALLBACK.match(callback):
-        raise InvalidRequest("callback", "required for JSONP and must be a JavaScript identifier "
-                             "such as handleResponse")
+        raise InvalidRequest(
+            "callback", "required for JSONP and must be a JavaScript identifier such as handleResponse"
+        )
     return callback
 
 

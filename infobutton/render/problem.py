@@ -21,8 +21,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 def problem(status: int, detail: str, parameter: str | None = None) -> dict:
     """A problem body; control characters from request values are dropped so any format can carry it."""
-    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status,
-            "detail": _CONTROL.sub("", detail)}
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": _CONTROL.sub("", detail),
+    }
     if parameter:
         body["parameter"] = _CONTROL.sub("", parameter)
     return body

@@ -44,13 +44,29 @@ class FeedbackStore:
                     "INSERT INTO cds_feedback (service_id, card_id, outcome, accepted_suggestions,"
                     " override_system, override_code, outcome_timestamp, received_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (service_id, item["card"], item["outcome"], item["accepted"], item["system"],
-                     item["code"], item["timestamp"], now),
+                    (
+                        service_id,
+                        item["card"],
+                        item["outcome"],
+                        item["accepted"],
+                        item["system"],
+                        item["code"],
+                        item["timestamp"],
+                        now,
+                    ),
                 )
         return len(items)
 
     def all(self) -> list[dict]:
-        columns = ("service_id", "card_id", "outcome", "accepted_suggestions", "override_system",
-                   "override_code", "outcome_timestamp", "received_at")
+        columns = (
+            "service_id",
+            "card_id",
+            "outcome",
+            "accepted_suggestions",
+            "override_system",
+            "override_code",
+            "outcome_timestamp",
+            "received_at",
+        )
         rows = self.db.query(f"SELECT {', '.join(columns)} FROM cds_feedback ORDER BY id")
         return [dict(zip(columns, row, strict=True)) for row in rows]

@@ -72,15 +72,16 @@ class SqlHistoryStore:
 
     def versions(self, limit: int = 50, offset: int = 0) -> tuple[list[Version], int]:
         rows = self.db.query(
-            "SELECT n, at, actor, action, reason, rule_count FROM mapping_versions"
-            " ORDER BY n DESC LIMIT ? OFFSET ?", (limit, offset))
+            "SELECT n, at, actor, action, reason, rule_count FROM mapping_versions ORDER BY n DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
         total = int(self.db.scalar("SELECT COUNT(*) FROM mapping_versions") or 0)
         return [Version(*row) for row in rows], total
 
     def version(self, n: int) -> Version | None:
         row = self.db.execute(
-            "SELECT n, at, actor, action, reason, rule_count FROM mapping_versions WHERE n = ?",
-            (n,)).fetchone()
+            "SELECT n, at, actor, action, reason, rule_count FROM mapping_versions WHERE n = ?", (n,)
+        ).fetchone()
         return Version(*row) if row else None
 
     def previous(self, n: int) -> int | None:
@@ -96,8 +97,9 @@ class SqlHistoryStore:
             return None
         return [rule_from_dict(item) for item in json.loads(text)]
 
-    def audit(self, *, mapping_id: int | None = None, version: int | None = None,
-              limit: int = 50, offset: int = 0) -> tuple[list[AuditEntry], int]:
+    def audit(
+        self, *, mapping_id: int | None = None, version: int | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[AuditEntry], int]:
         where, params = [], []
         if mapping_id is not None:
             where.append("mapping_id = ?")
@@ -109,7 +111,8 @@ class SqlHistoryStore:
         rows = self.db.query(
             "SELECT id, at, actor, action, mapping_id, before, after, reason, version"
             f" FROM mapping_audit{clause} ORDER BY id DESC LIMIT ? OFFSET ?",
-            (*params, limit, offset))
+            (*params, limit, offset),
+        )
         total = int(self.db.scalar(f"SELECT COUNT(*) FROM mapping_audit{clause}", params) or 0)
         entries = [
             AuditEntry(rid, at, actor, action, mid, _json(before), _json(after), reason, version)

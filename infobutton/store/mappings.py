@@ -21,8 +21,10 @@ from . import meta
 from .db import Database
 
 COLUMNS = "id, code_system, code, topic_id, scope, priority, min_age, max_age, gender, reason"
-_INSERT = ("INSERT INTO mapping_rules (code_system, code, topic_id, scope, priority, min_age,"
-           " max_age, gender, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT = (
+    "INSERT INTO mapping_rules (code_system, code, topic_id, scope, priority, min_age,"
+    " max_age, gender, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def rule_from_row(row: tuple) -> MappingRule:
@@ -72,15 +74,28 @@ def rule_to_dict(rule: MappingRule) -> dict:
 
 
 def rule_from_dict(data: dict) -> MappingRule:
-    return rule_from_row(tuple(data[k] for k in (
-        "id", "code_system", "code", "topic_id", "scope", "priority", "min_age", "max_age",
-        "gender", "reason")))
+    return rule_from_row(
+        tuple(
+            data[k]
+            for k in (
+                "id",
+                "code_system",
+                "code",
+                "topic_id",
+                "scope",
+                "priority",
+                "min_age",
+                "max_age",
+                "gender",
+                "reason",
+            )
+        )
+    )
 
 
 def identity(rule: MappingRule) -> tuple:
     """What makes two rules the same rule (the unique index): system, code, topic, scope, context."""
-    return (rule.code_system, rule.code, rule.topic_id, rule.scope,
-            rule.min_age, rule.max_age, rule.gender)
+    return (rule.code_system, rule.code, rule.topic_id, rule.scope, rule.min_age, rule.max_age, rule.gender)
 
 
 def revision(rule: MappingRule) -> str:
@@ -118,9 +133,16 @@ class SqlMappingStore:
         row = self.db.execute(f"SELECT {COLUMNS} FROM mapping_rules WHERE id = ?", (rule_id,)).fetchone()
         return rule_from_row(row) if row else None
 
-    def find(self, *, code_system: CodeSystem | None = None, code: str | None = None,
-             topic_id: str | None = None, text: str | None = None, limit: int = 50,
-             offset: int = 0) -> tuple[list[MappingRule], int]:
+    def find(
+        self,
+        *,
+        code_system: CodeSystem | None = None,
+        code: str | None = None,
+        topic_id: str | None = None,
+        text: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[MappingRule], int]:
         """A page of rules matching every given filter, and how many match in all."""
         where, params = [], []
         if code_system is not None:
@@ -140,7 +162,8 @@ class SqlMappingStore:
         rows = self.db.query(
             f"SELECT {COLUMNS} FROM mapping_rules{clause}"
             " ORDER BY code_system, code, priority DESC, topic_id, id LIMIT ? OFFSET ?",
-            (*params, limit, offset))
+            (*params, limit, offset),
+        )
         total = int(self.db.scalar(f"SELECT COUNT(*) FROM mapping_rules{clause}", params) or 0)
         return [rule_from_row(r) for r in rows], total
 
@@ -162,8 +185,9 @@ class SqlMappingStore:
 
     create = insert
 
-    def update(self, rule_id: int, rule: MappingRule, *, expected: str | None, actor: str,
-               reason: str = "") -> MappingRule:
+    def update(
+        self, rule_id: int, rule: MappingRule, *, expected: str | None, actor: str, reason: str = ""
+    ) -> MappingRule:
         """Replace rule ``rule_id`` if it is still at revision ``expected`` (None: any)."""
         with self.db.transaction():
             self._lock()
@@ -172,7 +196,8 @@ class SqlMappingStore:
             self.db.execute(
                 "UPDATE mapping_rules SET code_system = ?, code = ?, topic_id = ?, scope = ?,"
                 " priority = ?, min_age = ?, max_age = ?, gender = ?, reason = ? WHERE id = ?",
-                (*rule_values(after), rule_id))
+                (*rule_values(after), rule_id),
+            )
             self._record([Change(before, after)], actor, "update", reason or after.reason)
         return after
 
@@ -184,15 +209,15 @@ class SqlMappingStore:
             self.db.execute("DELETE FROM mapping_rules WHERE id = ?", (rule_id,))
             return self._record([Change(before, None)], actor, "delete", reason)
 
-    def apply(self, changes: list[Change], *, actor: str, action: str, reason: str = "",
-              expected_version: int | None = None) -> int:
+    def apply(
+        self, changes: list[Change], *, actor: str, action: str, reason: str = "", expected_version: int | None = None
+    ) -> int:
         """Add, change and remove several rules as one version (imports). ``expected_version``
         guards a reviewed diff: if the set moved on since, nothing is written (409)."""
         with self.db.transaction():
             self._lock()
             if expected_version is not None and self.version() != expected_version:
-                raise InvalidRequest("version", "the mappings changed since this diff was made;"
-                                     " review it again", 409)
+                raise InvalidRequest("version", "the mappings changed since this diff was made; review it again", 409)
             done = []
             for change in changes:
                 if change.before is not None:
@@ -207,12 +232,14 @@ class SqlMappingStore:
                     self.db.execute(
                         "UPDATE mapping_rules SET code_system = ?, code = ?, topic_id = ?, scope = ?,"
                         " priority = ?, min_age = ?, max_age = ?, gender = ?, reason = ? WHERE id = ?",
-                        (*rule_values(after), after.id))
+                        (*rule_values(after), after.id),
+                    )
                     done.append(Change(change.before, after))
             return self._record(done, actor, action, reason)
 
-    def replace_all(self, rules: list[MappingRule], reason: str = "", *, actor: str = "system",
-                    action: str = "replace") -> None:
+    def replace_all(
+        self, rules: list[MappingRule], reason: str = "", *, actor: str = "system", action: str = "replace"
+    ) -> None:
         """Swap the whole rule set in one transaction."""
         with self.db.transaction():
             self._lock()
@@ -235,8 +262,7 @@ class SqlMappingStore:
             current = {r.id: r for r in self.rules()}
             wanted = {r.id: r for r in target}
             changes = [Change(r, None) for rid, r in current.items() if rid not in wanted]
-            changes += [Change(current.get(rid), r) for rid, r in wanted.items()
-                        if current.get(rid) != r]
+            changes += [Change(current.get(rid), r) for rid, r in wanted.items() if current.get(rid) != r]
             if not changes:
                 return None
             self.db.execute("DELETE FROM mapping_rules")
@@ -244,10 +270,10 @@ class SqlMappingStore:
                 self.db.execute(
                     "INSERT INTO mapping_rules (id, code_system, code, topic_id, scope, priority,"
                     " min_age, max_age, gender, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (rule.id, *rule_values(rule)))
+                    (rule.id, *rule_values(rule)),
+                )
             self._advance_id_sequence()
-            return self._record(changes, actor, "restore",
-                                reason or f"restore version {n}")
+            return self._record(changes, actor, "restore", reason or f"restore version {n}")
 
     # -- inside a write ----------------------------------------------------------------------
 
@@ -269,7 +295,9 @@ class SqlMappingStore:
         if expected is not None and revision(current) != expected:
             raise MappingConflict(
                 f"mapping {rule_id} was changed since you read it (revision {revision(current)},"
-                f" you sent {expected}); reload, reapply your edit and save again", current)
+                f" you sent {expected}); reload, reapply your edit and save again",
+                current,
+            )
         return current
 
     def _advance_id_sequence(self) -> None:
@@ -289,15 +317,30 @@ class SqlMappingStore:
         self.db.execute(
             "INSERT INTO mapping_versions (n, at, actor, action, reason, rule_count, rules)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (n, at, actor, action, reason, len(rules),
-             json.dumps([rule_to_dict(r) for r in rules], separators=(",", ":"))))
+            (
+                n,
+                at,
+                actor,
+                action,
+                reason,
+                len(rules),
+                json.dumps([rule_to_dict(r) for r in rules], separators=(",", ":")),
+            ),
+        )
         for change in changes:
             rule = change.after or change.before
             self.db.execute(
                 "INSERT INTO mapping_audit (at, actor, action, mapping_id, before, after, reason,"
                 " version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (at, actor, action, rule.id if rule else None,
-                 json.dumps(rule_to_dict(change.before)) if change.before else None,
-                 json.dumps(rule_to_dict(change.after)) if change.after else None,
-                 reason, n))
+                (
+                    at,
+                    actor,
+                    action,
+                    rule.id if rule else None,
+                    json.dumps(rule_to_dict(change.before)) if change.before else None,
+                    json.dumps(rule_to_dict(change.after)) if change.after else None,
+                    reason,
+                    n,
+                ),
+            )
         return n

@@ -78,7 +78,8 @@ class SqlRejectionStore:
     def all(self) -> list[Rejection]:
         rows = self.db.query(
             "SELECT code_system, code, topic_id, at, actor, reason FROM suggestion_rejections"
-            " ORDER BY code_system, code, topic_id")
+            " ORDER BY code_system, code, topic_id"
+        )
         return [Rejection(CodeSystem[s], c, t, at, actor, reason) for s, c, t, at, actor, reason in rows]
 
     def keys(self) -> frozenset[Key]:
@@ -87,8 +88,9 @@ class SqlRejectionStore:
     def get(self, key: Key) -> Rejection | None:
         system, code, topic_id = key
         row = self.db.execute(
-            "SELECT at, actor, reason FROM suggestion_rejections WHERE code_system = ? AND code = ?"
-            " AND topic_id = ?", (system.name, code, topic_id)).fetchone()
+            "SELECT at, actor, reason FROM suggestion_rejections WHERE code_system = ? AND code = ? AND topic_id = ?",
+            (system.name, code, topic_id),
+        ).fetchone()
         return Rejection(system, code, topic_id, *row) if row else None
 
     def reject(self, keys: Iterable[Key], *, actor: str, reason: str = "") -> list[Key]:
@@ -103,10 +105,14 @@ class SqlRejectionStore:
     def audit(self, limit: int = 50, offset: int = 0) -> tuple[list[RejectionEvent], int]:
         rows = self.db.query(
             "SELECT id, at, actor, action, code_system, code, topic_id, reason FROM suggestion_audit"
-            " ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset))
+            " ORDER BY id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
         total = int(self.db.scalar("SELECT COUNT(*) FROM suggestion_audit") or 0)
-        return [RejectionEvent(i, at, actor, action, CodeSystem[s], c, t, reason)
-                for i, at, actor, action, s, c, t, reason in rows], total
+        return [
+            RejectionEvent(i, at, actor, action, CodeSystem[s], c, t, reason)
+            for i, at, actor, action, s, c, t, reason in rows
+        ], total
 
     def _write(self, keys: Iterable[Key], actor: str, reason: str, action: str) -> list[Key]:
         done = []
@@ -118,14 +124,18 @@ class SqlRejectionStore:
                     changed = self.db.execute(
                         "INSERT INTO suggestion_rejections (code_system, code, topic_id, at, actor,"
                         " reason) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code_system, code, topic_id)"
-                        " DO NOTHING", (*values, at, actor, reason)).rowcount
+                        " DO NOTHING",
+                        (*values, at, actor, reason),
+                    ).rowcount
                 else:
                     changed = self.db.execute(
-                        "DELETE FROM suggestion_rejections WHERE code_system = ? AND code = ?"
-                        " AND topic_id = ?", values).rowcount
+                        "DELETE FROM suggestion_rejections WHERE code_system = ? AND code = ? AND topic_id = ?", values
+                    ).rowcount
                 if changed:
                     self.db.execute(
                         "INSERT INTO suggestion_audit (at, actor, action, code_system, code, topic_id,"
-                        " reason) VALUES (?, ?, ?, ?, ?, ?, ?)", (at, actor, action, *values, reason))
+                        " reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (at, actor, action, *values, reason),
+                    )
                     done.append((system, code, topic_id))
         return done

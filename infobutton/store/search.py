@@ -21,8 +21,32 @@ from .db import Database
 _TAG = re.compile(r"<[^>]+>")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 STOPWORDS = {
-    "a", "an", "and", "of", "the", "in", "on", "or", "to", "for", "with", "by", "is", "nos",
-    "de", "del", "la", "el", "los", "las", "y", "en", "con", "por", "un", "una",
+    "a",
+    "an",
+    "and",
+    "of",
+    "the",
+    "in",
+    "on",
+    "or",
+    "to",
+    "for",
+    "with",
+    "by",
+    "is",
+    "nos",
+    "de",
+    "del",
+    "la",
+    "el",
+    "los",
+    "las",
+    "y",
+    "en",
+    "con",
+    "por",
+    "un",
+    "una",
 }
 MAX_TERMS = 12
 _PG_CONFIG = {"en": "english", "es": "spanish"}
@@ -113,9 +137,7 @@ class PostgresTopicIndex:
                 " id TEXT PRIMARY KEY REFERENCES topics (id) ON DELETE CASCADE,"
                 " document tsvector NOT NULL)"
             )
-            self.db.execute(
-                "CREATE INDEX IF NOT EXISTS topic_search_document ON topic_search USING GIN (document)"
-            )
+            self.db.execute("CREATE INDEX IF NOT EXISTS topic_search_document ON topic_search USING GIN (document)")
             indexed = self.db.scalar("SELECT COUNT(*) FROM topic_search")
             stored = self.db.scalar("SELECT COUNT(*) FROM topics")
             if indexed != stored:

@@ -56,7 +56,7 @@ def _hash(secret: str, salt: bytes) -> str:
 def _split(token: str) -> tuple[str, str] | None:
     if not token.startswith(PREFIX) or "." not in token or len(token) > 200:
         return None
-    key_id, _, secret = token[len(PREFIX):].partition(".")
+    key_id, _, secret = token[len(PREFIX) :].partition(".")
     return (key_id, secret) if key_id and secret else None
 
 
@@ -90,9 +90,9 @@ class SqlTokenStore:
             if self.db.scalar("SELECT 1 FROM admin_tokens WHERE name = ?", (name,)):
                 raise InvalidRequest("name", f"a token named {name!r} exists; revoke it first", 409)
             self.db.execute(
-                "INSERT INTO admin_tokens (name, role, key_id, salt, hash, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (name, role, key_id, salt.hex(), _hash(secret, salt), now))
+                "INSERT INTO admin_tokens (name, role, key_id, salt, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, role, key_id, salt.hex(), _hash(secret, salt), now),
+            )
         return f"{PREFIX}{key_id}.{secret}"
 
     def verify(self, token: str) -> TokenInfo | None:
@@ -102,8 +102,8 @@ class SqlTokenStore:
             return None
         key_id, secret = parts
         row = self.db.execute(
-            "SELECT name, role, salt, hash, created_at, last_used_at FROM admin_tokens"
-            " WHERE key_id = ?", (key_id,)).fetchone()
+            "SELECT name, role, salt, hash, created_at, last_used_at FROM admin_tokens WHERE key_id = ?", (key_id,)
+        ).fetchone()
         if row is None:
             return None
         name, role, salt, stored, created_at, last_used = row
@@ -120,16 +120,17 @@ class SqlTokenStore:
     def by_key_id(self, key_id: str) -> TokenInfo | None:
         """The holder of a still-valid token (for sessions, which keep only the key id)."""
         row = self.db.execute(
-            "SELECT name, role, key_id, created_at, last_used_at FROM admin_tokens WHERE key_id = ?",
-            (key_id,)).fetchone()
+            "SELECT name, role, key_id, created_at, last_used_at FROM admin_tokens WHERE key_id = ?", (key_id,)
+        ).fetchone()
         return TokenInfo(*row) if row else None
 
     def touch(self, key_id: str) -> None:
         """Record the day a token was last used (at most one write per token and day)."""
         today = datetime.now(timezone.utc).date().isoformat()
         self.db.execute(
-            "UPDATE admin_tokens SET last_used_at = ? WHERE key_id = ?"
-            " AND (last_used_at IS NULL OR last_used_at <> ?)", (today, key_id, today))
+            "UPDATE admin_tokens SET last_used_at = ? WHERE key_id = ? AND (last_used_at IS NULL OR last_used_at <> ?)",
+            (today, key_id, today),
+        )
 
     def revoke(self, name: str) -> bool:
         with self.db.transaction():
@@ -146,24 +147,23 @@ class SqlTokenStore:
             self._verified.pop(key_id, None)
 
     def list(self) -> list[TokenInfo]:
-        rows = self.db.query(
-            "SELECT name, role, key_id, created_at, last_used_at FROM admin_tokens ORDER BY name")
+        rows = self.db.query("SELECT name, role, key_id, created_at, last_used_at FROM admin_tokens ORDER BY name")
         return [TokenInfo(*row) for row in rows]
 
     # -- failed sign-ins ---------------------------------------------------------------------
 
     def failures(self, client: str, window: float) -> int:
         since = self._timer() - window
-        return int(self.db.scalar(
-            "SELECT COUNT(*) FROM admin_signin_failures WHERE client = ? AND at > ?",
-            (client, since)) or 0)
+        return int(
+            self.db.scalar("SELECT COUNT(*) FROM admin_signin_failures WHERE client = ? AND at > ?", (client, since))
+            or 0
+        )
 
     def record_failure(self, client: str, window: float) -> None:
         now = self._timer()
         with self.db.transaction():
             self.db.execute("DELETE FROM admin_signin_failures WHERE at < ?", (now - window,))
-            self.db.execute("INSERT INTO admin_signin_failures (client, at) VALUES (?, ?)",
-                            (client, now))
+            self.db.execute("INSERT INTO admin_signin_failures (client, at) VALUES (?, ?)", (client, now))
 
     def clear_failures(self, client: str) -> None:
         self.db.execute("DELETE FROM admin_signin_failures WHERE client = ?", (client,))

@@ -87,8 +87,7 @@ class SqlTopicStore:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self.db.transaction():
             existing = {
-                row[0]: (row[1], row[2])
-                for row in self.db.query("SELECT id, content_hash, status FROM topics")
+                row[0]: (row[1], row[2]) for row in self.db.query("SELECT id, content_hash, status FROM topics")
             }
             active_before = sum(1 for _, status in existing.values() if status == "active")
             incoming: set[str] = set()
@@ -100,8 +99,7 @@ class SqlTopicStore:
                     self.db.execute(
                         "INSERT INTO topics (id, language, title, url, status, data, content_hash,"
                         " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (topic.id, topic.language, topic.title, topic.url, topic.status,
-                         to_json(topic), digest, now),
+                        (topic.id, topic.language, topic.title, topic.url, topic.status, to_json(topic), digest, now),
                     )
                     self.index.put(topic)
                     counts["added"] += 1
@@ -109,8 +107,7 @@ class SqlTopicStore:
                     self.db.execute(
                         "UPDATE topics SET language = ?, title = ?, url = ?, status = ?, data = ?,"
                         " content_hash = ?, updated_at = ? WHERE id = ?",
-                        (topic.language, topic.title, topic.url, topic.status, to_json(topic),
-                         digest, now, topic.id),
+                        (topic.language, topic.title, topic.url, topic.status, to_json(topic), digest, now, topic.id),
                     )
                     if row[0] != digest:
                         self.index.put(topic)
@@ -119,8 +116,7 @@ class SqlTopicStore:
                     counts["unchanged"] += 1
                 existing[topic.id] = (digest, topic.status)
             if withdraw_missing:
-                gone = [tid for tid, (_, status) in existing.items()
-                        if status == "active" and tid not in incoming]
+                gone = [tid for tid, (_, status) in existing.items() if status == "active" and tid not in incoming]
                 if max_withdraw is not None and gone and len(gone) > max_withdraw * max(active_before, 1):
                     raise ImportRefused(
                         f"the import would withdraw {len(gone)} of {active_before} active topics "

@@ -47,12 +47,15 @@ class SqlUsageStore:
                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, code_system, code) DO UPDATE SET"
                     " requests = mapping_usage.requests + excluded.requests,"
                     " unmatched = mapping_usage.unmatched + excluded.unmatched",
-                    (day, system, code, requests, unmatched))
+                    (day, system, code, requests, unmatched),
+                )
 
     def unmatched_since(self, first_day: str, limit: int = 200) -> list[CodeUsage]:
         """Codes with unmatched requests on or after ``first_day``, most unmatched first."""
         rows = self.db.query(
             "SELECT code_system, code, SUM(requests), SUM(unmatched), MAX(day) FROM mapping_usage"
             " WHERE day >= ? GROUP BY code_system, code HAVING SUM(unmatched) > 0"
-            " ORDER BY SUM(unmatched) DESC, code_system, code LIMIT ?", (first_day, limit))
+            " ORDER BY SUM(unmatched) DESC, code_system, code LIMIT ?",
+            (first_day, limit),
+        )
         return [CodeUsage(s, c, int(r), int(u), d) for s, c, r, u, d in rows]

@@ -32,16 +32,14 @@ def _admin() -> MappingAdmin:
 
 def _problem(status: int, detail: str, parameter: str | None = None, **extra) -> Response:
     body = problem.problem(status, detail, parameter) | extra
-    response = Response(json.dumps(body, ensure_ascii=False), status=status,
-                        content_type="application/problem+json")
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, content_type="application/problem+json")
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @bp.errorhandler(ValidationFailed)
 def _validation(exc: ValidationFailed):
-    return _problem(422, f"{len(exc.errors)} problem(s); nothing was written", exc.parameter,
-                    errors=exc.errors)
+    return _problem(422, f"{len(exc.errors)} problem(s); nothing was written", exc.parameter, errors=exc.errors)
 
 
 @bp.errorhandler(MappingConflict)
@@ -66,6 +64,7 @@ def _no_store(response: Response) -> Response:
 
 # -- parameters ----------------------------------------------------------------------------
 
+
 def _int(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
@@ -84,8 +83,13 @@ def _flag(name: str) -> bool:
 
 
 def _page(items: list, total: int, limit: int, offset: int) -> dict:
-    return {"items": items, "total": total, "limit": limit, "offset": offset,
-            "next_offset": offset + limit if offset + limit < total else None}
+    return {
+        "items": items,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if offset + limit < total else None,
+    }
 
 
 def _json_body() -> dict:
@@ -104,8 +108,11 @@ def _expected_revision(body: dict | None = None) -> str | None:
         return next(iter(tags))
     if body and body.get("revision"):
         return str(body["revision"])
-    raise InvalidRequest("If-Match", "send If-Match with the mapping's ETag (or its revision in"
-                         " the body) so a concurrent change is not overwritten", 428)
+    raise InvalidRequest(
+        "If-Match",
+        "send If-Match with the mapping's ETag (or its revision in the body) so a concurrent change is not overwritten",
+        428,
+    )
 
 
 def _mapping_response(rule, status: int = 200) -> Response:
@@ -118,6 +125,7 @@ def _mapping_response(rule, status: int = 200) -> Response:
 
 
 # -- the API ---------------------------------------------------------------------------------
+
 
 @bp.get("/openapi.json")
 def openapi():
@@ -139,8 +147,7 @@ def topics():
     for topic in current_services().topics.all():
         haystack = " ".join((topic.id, topic.title, *topic.also_called)).lower()
         if not q or q in haystack:
-            found.append({"id": topic.id, "title": topic.title, "language": topic.language,
-                          "url": topic.url})
+            found.append({"id": topic.id, "title": topic.title, "language": topic.language, "url": topic.url})
     found.sort(key=lambda t: (not t["title"].lower().startswith(q), t["title"].lower()))
     return {"items": found[:limit], "total": len(found)}
 
@@ -155,8 +162,13 @@ def list_mappings():
     if code and system is not None:
         code = terminology.normalise(system, code)
     rules, total = current_services().mappings.find(
-        code_system=system, code=code.upper() or None, topic_id=request.args.get("topic_id"),
-        text=request.args.get("q"), limit=limit, offset=offset)
+        code_system=system,
+        code=code.upper() or None,
+        topic_id=request.args.get("topic_id"),
+        text=request.args.get("q"),
+        limit=limit,
+        offset=offset,
+    )
     return _page([mapping_json(r) for r in rules], total, limit, offset)
 
 
@@ -217,17 +229,24 @@ def import_mappings():
         raise InvalidRequest("body", "send the CSV as the request body (text/csv)", 400)
     base = request.args.get("base_version")
     plan, version = _admin().import_csv(
-        text, mode=request.args.get("mode", "merge"), actor=g.admin.name,
-        reason=request.args.get("reason", ""), dry_run=_flag("dry_run"),
-        expected_version=_int("base_version", 0, 0, 10**12) if base else None)
+        text,
+        mode=request.args.get("mode", "merge"),
+        actor=g.admin.name,
+        reason=request.args.get("reason", ""),
+        dry_run=_flag("dry_run"),
+        expected_version=_int("base_version", 0, 0, 10**12) if base else None,
+    )
     return {**plan.to_dict(), "dry_run": _flag("dry_run"), "version": version}
 
 
 @bp.get("/admin/api/mappings/export")
 @require("viewer")
 def export_mappings():
-    return Response(_admin().export_csv(), content_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="mappings.csv"'})
+    return Response(
+        _admin().export_csv(),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="mappings.csv"'},
+    )
 
 
 @bp.get("/admin/api/preview")
@@ -242,9 +261,17 @@ def _audit_json(entry) -> dict:
     def shown(data):
         return mapping_json(rule_from_dict(data)) | {"revision": None} if data else None
 
-    return {"id": entry.id, "at": entry.at, "actor": entry.actor, "action": entry.action,
-            "mapping_id": entry.mapping_id, "before": shown(entry.before),
-            "after": shown(entry.after), "reason": entry.reason, "version": entry.version}
+    return {
+        "id": entry.id,
+        "at": entry.at,
+        "actor": entry.actor,
+        "action": entry.action,
+        "mapping_id": entry.mapping_id,
+        "before": shown(entry.before),
+        "after": shown(entry.after),
+        "reason": entry.reason,
+        "version": entry.version,
+    }
 
 
 @bp.get("/admin/api/audit")
@@ -254,7 +281,8 @@ def audit():
     mapping_id = _int("mapping_id", 0, 1, 10**12) if request.args.get("mapping_id") else None
     version = _int("version", 0, 1, 10**12) if request.args.get("version") else None
     entries, total = SqlHistoryStore(current_services().db).audit(
-        mapping_id=mapping_id, version=version, limit=limit, offset=offset)
+        mapping_id=mapping_id, version=version, limit=limit, offset=offset
+    )
     return _page([_audit_json(e) for e in entries], total, limit, offset)
 
 
@@ -274,8 +302,7 @@ def version(n: int):
     found = history.version(n)
     if found is None:
         raise InvalidRequest("n", f"no mapping version {n}", 404)
-    return found.__dict__ | {"rules": [mapping_json(r) | {"revision": None}
-                                       for r in history.snapshot(n)]}
+    return found.__dict__ | {"rules": [mapping_json(r) | {"revision": None} for r in history.snapshot(n)]}
 
 
 @bp.post("/admin/api/versions/<int:n>/restore")
@@ -284,20 +311,22 @@ def restore(n: int):
     body = request.get_json(silent=True) or {}
     reason = str(body.get("reason", "")) if isinstance(body, dict) else ""
     new = _admin().restore(n, g.admin.name, reason)
-    return {"restored": n, "version": new or current_services().mappings.version(),
-            "changed": new is not None}
+    return {"restored": n, "version": new or current_services().mappings.version(), "changed": new is not None}
 
 
 @bp.get("/admin/api/gaps")
 @require("viewer")
 def gaps():
-    report = current_services().extra["usage"].gaps(
-        days=_int("days", 30, 1, 3650), limit=_int("limit", 200, 1, 1000),
-        include_mapped=_flag("include_mapped"))
+    report = (
+        current_services()
+        .extra["usage"]
+        .gaps(days=_int("days", 30, 1, 3650), limit=_int("limit", 200, 1, 1000), include_mapped=_flag("include_mapped"))
+    )
     return {"days": _int("days", 30, 1, 3650), "items": _suggestions().annotate_gaps(report)}
 
 
 # -- suggestions -----------------------------------------------------------------------------
+
 
 def _suggestions() -> SuggestionAdmin:
     return current_services().extra["suggestions"]
@@ -307,11 +336,19 @@ def _suggestions() -> SuggestionAdmin:
 @require("viewer")
 def suggestions():
     admin = _suggestions()
-    codes = admin.codes(codes=request.args.get("codes"), prefix=request.args.get("prefix"),
-                        gaps=_flag("gaps"), days=_int("days", 30, 1, 3650))
+    codes = admin.codes(
+        codes=request.args.get("codes"),
+        prefix=request.args.get("prefix"),
+        gaps=_flag("gaps"),
+        days=_int("days", 30, 1, 3650),
+    )
     found = admin.suggest(codes)
-    return {"items": [suggestion_json(s) for s in found], "total": len(found),
-            "confident": sum(s.confident for s in found), "codes": len(codes)}
+    return {
+        "items": [suggestion_json(s) for s in found],
+        "total": len(found),
+        "confident": sum(s.confident for s in found),
+        "codes": len(codes),
+    }
 
 
 @bp.post("/admin/api/suggestions/accept")
@@ -341,8 +378,7 @@ def rejections():
 def unreject_suggestion():
     params = {k: request.args.get(k, "") for k in ("code_system", "code", "topic_id")}
     if not _suggestions().unreject([params], g.admin.name, request.args.get("reason", "")):
-        raise InvalidRequest("topic_id", f"{params['topic_id']} is not rejected for"
-                             f" {params['code']}", 404)
+        raise InvalidRequest("topic_id", f"{params['topic_id']} is not rejected for {params['code']}", 404)
     return Response(status=204)
 
 

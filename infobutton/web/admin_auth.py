@@ -82,6 +82,7 @@ def tokens() -> SqlTokenStore:
 
 # -- CSRF (the synchroniser token pattern) --------------------------------------------------
 
+
 def csrf_token() -> str:
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(24)
@@ -94,6 +95,7 @@ def csrf_ok(value: str | None) -> bool:
 
 
 # -- sessions --------------------------------------------------------------------------------
+
 
 def sign_in(info: TokenInfo) -> None:
     session.clear()
@@ -118,6 +120,7 @@ def client_address() -> str:
 
 # -- API -------------------------------------------------------------------------------------
 
+
 def authenticate() -> TokenInfo:
     """The caller of an API request, by bearer token or session cookie (+ CSRF header)."""
     header = request.headers.get("Authorization")
@@ -140,14 +143,16 @@ def authenticate() -> TokenInfo:
 
 def require(role: str):
     """View decorator: authenticate, then 403 unless the caller's role includes ``role``."""
+
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             info = authenticate()
             if not role_allows(info.role, role):
-                raise InvalidRequest("Authorization", f"the {info.role} role may not do this;"
-                                     f" it needs {role}", 403)
+                raise InvalidRequest("Authorization", f"the {info.role} role may not do this; it needs {role}", 403)
             g.admin = info
             return view(*args, **kwargs)
+
         return wrapper
+
     return decorate

@@ -33,8 +33,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-ADMIN_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
-             " connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+ADMIN_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    " connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 def _admin() -> MappingAdmin:
@@ -57,8 +59,13 @@ def _context():
 @bp.before_request
 def _guard():
     if request.method == "POST" and not admin_auth.csrf_ok(request.form.get("csrf")):
-        abort(_page("admin/error.html", 403, message="This form expired or did not come from"
-                                                     " this site. Go back, reload and try again."))
+        abort(
+            _page(
+                "admin/error.html",
+                403,
+                message="This form expired or did not come from this site. Go back, reload and try again.",
+            )
+        )
 
 
 @bp.after_request
@@ -78,8 +85,7 @@ def _invalid(exc: InvalidRequest):
 
 
 def _page(template: str, status: int = 200, **values) -> Response:
-    return Response(render_template(template, **values), status=status,
-                    content_type="text/html; charset=utf-8")
+    return Response(render_template(template, **values), status=status, content_type="text/html; charset=utf-8")
 
 
 def _user(role: str = "viewer"):
@@ -89,8 +95,7 @@ def _user(role: str = "viewer"):
         abort(redirect(url_for("admin_ui.signin", next=request.full_path)))
     g.admin = info
     if not role_allows(info.role, role):
-        abort(_page("admin/error.html", 403,
-                    message=f"Your role ({info.role}) may not do this; it needs {role}."))
+        abort(_page("admin/error.html", 403, message=f"Your role ({info.role}) may not do this; it needs {role}."))
     return info
 
 
@@ -102,6 +107,7 @@ def _safe_next(value: str | None) -> str:
 
 # -- sign-in ---------------------------------------------------------------------------------
 
+
 @bp.route("/signin", methods=["GET", "POST"])
 def signin():
     settings = current_services().settings
@@ -110,15 +116,23 @@ def signin():
     if request.method == "GET":
         return _page("admin/signin.html", next=request.args.get("next", ""))
     if tokens.failures(client, settings.signin_window) >= settings.signin_attempts:
-        response = _page("admin/signin.html", 429, next=request.form.get("next", ""),
-                         error="Too many failed sign-ins from here. Wait a few minutes.")
+        response = _page(
+            "admin/signin.html",
+            429,
+            next=request.form.get("next", ""),
+            error="Too many failed sign-ins from here. Wait a few minutes.",
+        )
         response.headers["Retry-After"] = str(int(settings.signin_window))
         return response
     info = tokens.verify(request.form.get("token", "").strip())
     if info is None:
         tokens.record_failure(client, settings.signin_window)
-        return _page("admin/signin.html", 401, next=request.form.get("next", ""),
-                     error="That token is not valid (or was revoked).")
+        return _page(
+            "admin/signin.html",
+            401,
+            next=request.form.get("next", ""),
+            error="That token is not valid (or was revoked).",
+        )
     tokens.clear_failures(client)
     tokens.touch(info.key_id)
     admin_auth.sign_in(info)
@@ -132,6 +146,7 @@ def signout():
 
 
 # -- mappings --------------------------------------------------------------------------------
+
 
 @bp.get("/")
 def mappings():
@@ -151,17 +166,30 @@ def mappings():
     if code and system is not None:
         code = terminology.normalise(system, code)
     rules, total = current_services().mappings.find(
-        code_system=system, code=code.upper() or None, topic_id=args.get("topic_id") or None,
-        text=args.get("q") or None, limit=PAGE, offset=offset)
+        code_system=system,
+        code=code.upper() or None,
+        topic_id=args.get("topic_id") or None,
+        text=args.get("q") or None,
+        limit=PAGE,
+        offset=offset,
+    )
     topic = current_services().knowledge.topic
     rows = [(r, topic(r.topic_id), terminology.describe(_code(r))) for r in rules]
     kept = {k: v for k, v in args.items() if k != "offset"}
     prev_url = url_for("admin_ui.mappings", **kept, offset=max(offset - PAGE, 0)) if offset else None
-    next_url = (url_for("admin_ui.mappings", **kept, offset=offset + PAGE)
-                if offset + PAGE < total else None)
-    return _page("admin/mappings.html", rows=rows, total=total, offset=offset, page=PAGE,
-                 system=system, args=args, version=current_services().mappings.version(),
-                 prev_url=prev_url, next_url=next_url)
+    next_url = url_for("admin_ui.mappings", **kept, offset=offset + PAGE) if offset + PAGE < total else None
+    return _page(
+        "admin/mappings.html",
+        rows=rows,
+        total=total,
+        offset=offset,
+        page=PAGE,
+        system=system,
+        args=args,
+        version=current_services().mappings.version(),
+        prev_url=prev_url,
+        next_url=next_url,
+    )
 
 
 def _code(rule):
@@ -217,16 +245,22 @@ def new_mapping():
         except ValidationFailed as exc:
             errors = exc.errors
         else:
-            flash(f"Mapping {rule.id} added ({rule.code_system.label} {rule.code} → "
-                  f"{rule.topic_id}); it is live now.")
+            flash(f"Mapping {rule.id} added ({rule.code_system.label} {rule.code} → {rule.topic_id}); it is live now.")
             return redirect(url_for("admin_ui.edit_mapping", rule_id=rule.id), 303)
     if fields["code"]:
         preview, preview_errors = _preview(fields, None)
         if request.method == "POST":
             errors = errors or preview_errors
     status = 422 if errors else 200
-    return _page("admin/mapping_form.html", status, fields=fields, rule=None, preview=preview,
-                 errors=_errors_by_field(errors), topics=_topic_choices())
+    return _page(
+        "admin/mapping_form.html",
+        status,
+        fields=fields,
+        rule=None,
+        preview=preview,
+        errors=_errors_by_field(errors),
+        topics=_topic_choices(),
+    )
 
 
 @bp.route("/mappings/<int:rule_id>", methods=["GET", "POST"])
@@ -256,18 +290,27 @@ def edit_mapping(rule_id: int):
         errors = errors or preview_errors
     history, _ = SqlHistoryStore(current_services().db).audit(mapping_id=rule_id, limit=20)
     status = 409 if conflict else 422 if errors else 200
-    return _page("admin/mapping_form.html", status, fields=fields, rule=current,
-                 revision=revision(conflict) if conflict else expected, conflict=conflict,
-                 preview=preview, errors=_errors_by_field(errors), topics=_topic_choices(),
-                 history=[_entry(e) for e in history])
+    return _page(
+        "admin/mapping_form.html",
+        status,
+        fields=fields,
+        rule=current,
+        revision=revision(conflict) if conflict else expected,
+        conflict=conflict,
+        preview=preview,
+        errors=_errors_by_field(errors),
+        topics=_topic_choices(),
+        history=[_entry(e) for e in history],
+    )
 
 
 @bp.post("/mappings/<int:rule_id>/delete")
 def delete_mapping(rule_id: int):
     user = _user("editor")
     try:
-        version = _admin().delete(rule_id, request.form.get("revision") or None, user.name,
-                                  request.form.get("change_reason", ""))
+        version = _admin().delete(
+            rule_id, request.form.get("revision") or None, user.name, request.form.get("change_reason", "")
+        )
     except MappingConflict as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin_ui.edit_mapping", rule_id=rule_id), 303)
@@ -281,6 +324,7 @@ def _topic_choices() -> list:
 
 # -- CSV import ------------------------------------------------------------------------------
 
+
 @bp.route("/import", methods=["GET", "POST"])
 def import_csv():
     user = _user("editor")
@@ -290,35 +334,41 @@ def import_csv():
     request.max_content_length = settings.max_import_bytes
     request.max_form_memory_size = settings.max_import_bytes
     upload = request.files.get("file")
-    text = upload.read().decode("utf-8-sig", "replace") if upload and upload.filename else \
-        request.form.get("csv", "")
+    text = upload.read().decode("utf-8-sig", "replace") if upload and upload.filename else request.form.get("csv", "")
     mode = request.form.get("mode", "merge")
     if mode not in ("merge", "replace"):
         mode = "merge"
     values = {"text": text, "mode": mode, "reason": request.form.get("change_reason", "")}
     if not text.strip():
-        return _page("admin/import.html", 400, plan=None, errors=[{"line": 0, "message":
-                     "Choose a CSV file or paste CSV text."}], **values)
+        return _page(
+            "admin/import.html",
+            400,
+            plan=None,
+            errors=[{"line": 0, "message": "Choose a CSV file or paste CSV text."}],
+            **values,
+        )
     commit = request.form.get("action") == "commit"
     try:
         base = int(request.form["base_version"]) if commit else None
-        plan, version = _admin().import_csv(text, mode=mode, actor=user.name,
-                                            reason=values["reason"], dry_run=not commit,
-                                            expected_version=base)
+        plan, version = _admin().import_csv(
+            text, mode=mode, actor=user.name, reason=values["reason"], dry_run=not commit, expected_version=base
+        )
     except ValidationFailed as exc:
         return _page("admin/import.html", 422, plan=None, errors=exc.errors, **values)
     except (InvalidRequest, KeyError, ValueError) as exc:
         message = getattr(exc, "message", "The review is out of date; review again.")
-        return _page("admin/import.html", 409, plan=None, errors=[{"line": 0, "message": message}],
-                     **values)
+        return _page("admin/import.html", 409, plan=None, errors=[{"line": 0, "message": message}], **values)
     if commit:
-        flash(f"Imported: {len(plan.added)} added, {len(plan.changed)} changed, "
-              f"{len(plan.removed)} removed" + (f" (version {version})." if version else "."))
+        flash(
+            f"Imported: {len(plan.added)} added, {len(plan.changed)} changed, "
+            f"{len(plan.removed)} removed" + (f" (version {version})." if version else ".")
+        )
         return redirect(url_for("admin_ui.history"), 303)
     return _page("admin/import.html", plan=plan, **values)
 
 
 # -- history and restore ---------------------------------------------------------------------
+
 
 def _entry(entry) -> dict:
     def shown(data):
@@ -340,8 +390,14 @@ def history():
     for version in versions:
         entries, count = store.audit(version=version.n, limit=25)
         changes[version.n] = ([_entry(e) for e in entries], count, store.previous(version.n))
-    return _page("admin/history.html", versions=versions, changes=changes, total=total,
-                 offset=offset, current=current_services().mappings.version())
+    return _page(
+        "admin/history.html",
+        versions=versions,
+        changes=changes,
+        total=total,
+        offset=offset,
+        current=current_services().mappings.version(),
+    )
 
 
 @bp.post("/versions/<int:n>/restore")
@@ -357,14 +413,16 @@ def restore(n: int):
 
 # -- gap report ------------------------------------------------------------------------------
 
+
 @bp.get("/gaps")
 def gaps():
     _user()
     days = _days(request.args)
     report = current_services().extra["usage"].gaps(days=days)
     suggestions = _suggestions()
-    return _page("admin/gaps.html", report=suggestions.annotate_gaps(report), days=days,
-                 rejections=suggestions.rejections.all())
+    return _page(
+        "admin/gaps.html", report=suggestions.annotate_gaps(report), days=days, rejections=suggestions.rejections.all()
+    )
 
 
 def _days(values) -> int:
@@ -376,6 +434,7 @@ def _days(values) -> int:
 
 
 # -- suggestions -----------------------------------------------------------------------------
+
 
 def _suggestions() -> SuggestionAdmin:
     return current_services().extra["suggestions"]
@@ -405,8 +464,10 @@ def accept_suggestion():
     fields, actor = _suggestion_form()
     with _refusal_flashed():
         rule = _suggestions().accept(fields, actor)
-        flash(f"Mapping {rule.id} added ({rule.code_system.label} {rule.code} and below → "
-              f"{rule.topic_id}); it is live now.")
+        flash(
+            f"Mapping {rule.id} added ({rule.code_system.label} {rule.code} and below → "
+            f"{rule.topic_id}); it is live now."
+        )
     return _back_to_gaps()
 
 
@@ -429,6 +490,7 @@ def unreject_suggestion():
 
 
 # -- tokens ----------------------------------------------------------------------------------
+
 
 @bp.route("/tokens", methods=["GET", "POST"])
 def tokens():

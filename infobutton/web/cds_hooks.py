@@ -92,8 +92,9 @@ def _clinical_data(call: hook_call.HookCall) -> dict:
     settings = current_services().settings
     if not call.fhir_server:
         if needed:
-            raise InvalidRequest("prefetch", f"{', '.join(needed)} not prefetched and no fhirServer "
-                                 "given to fetch from", 412)
+            raise InvalidRequest(
+                "prefetch", f"{', '.join(needed)} not prefetched and no fhirServer given to fetch from", 412
+            )
         return data
     if not prefetch.allowed(call.fhir_server, settings.cds_fhir_servers):
         raise InvalidRequest("fhirServer", "not a FHIR server this service may read from", 412)
@@ -119,8 +120,10 @@ def call_service(service_id: str):
     services = current_services()
     knowledge = services.knowledge
     knowledge.refresh_if_stale()
-    answers = [(subject, knowledge.resolve(clinical.knowledge_request(subject, age, gender)))
-               for subject in subjects[:MAX_SUBJECTS]]
+    answers = [
+        (subject, knowledge.resolve(clinical.knowledge_request(subject, age, gender)))
+        for subject in subjects[:MAX_SUBJECTS]
+    ]
     base = services.settings.base_url or request.host_url
     body = cds_cards.cards(answers, base, age, gender)
     log.info("cds %s: %d subjects, %d cards", service.id, len(answers), len(body["cards"]))
@@ -153,14 +156,16 @@ def _feedback_items(body) -> list[dict]:
             raise InvalidRequest(f"{where}.overrideReason", "must be an object")
         coding = reason.get("reason") if isinstance(reason.get("reason"), dict) else {}
         system, code = coding.get("system"), coding.get("code")
-        items.append({
-            "card": card.strip(),
-            "outcome": outcome,
-            "accepted": len(accepted),
-            "system": system[:200] if isinstance(system, str) else None,
-            "code": code[:100] if isinstance(code, str) else None,
-            "timestamp": timestamp.strip(),
-        })
+        items.append(
+            {
+                "card": card.strip(),
+                "outcome": outcome,
+                "accepted": len(accepted),
+                "system": system[:200] if isinstance(system, str) else None,
+                "code": code[:100] if isinstance(code, str) else None,
+                "timestamp": timestamp.strip(),
+            }
+        )
     return items
 
 

@@ -56,8 +56,11 @@ def knowledge_response(params=None, default_type: str | None = None) -> Response
 
     def build():
         matches = knowledge.resolve(knowledge_request)
-        ctx = RenderContext(now=datetime.now(timezone.utc), self_url=request.url,
-                            base_url=services.settings.base_url or request.host_url)
+        ctx = RenderContext(
+            now=datetime.now(timezone.utc),
+            self_url=request.url,
+            base_url=services.settings.base_url or request.host_url,
+        )
         body = fmt.render(knowledge_request, matches, ctx)
         answered = frozenset(m.criterion.code for m in matches if m.rule is not None)
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'

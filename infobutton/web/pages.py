@@ -15,8 +15,7 @@ bp = Blueprint("pages", __name__)
 # No script at all; styles and images only from here (and MedlinePlus topic images); forms only
 # to here. frame-ancestors is left open on purpose: EHRs show infobutton pages in frames.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self' https://medlineplus.gov; "
-    "form-action 'self'; base-uri 'none'"
+    "default-src 'none'; style-src 'self'; img-src 'self' https://medlineplus.gov; form-action 'self'; base-uri 'none'"
 )
 # The query string carries patient context (age, gender, codes): never send it onward.
 REFERRER_POLICY = "no-referrer"
@@ -38,7 +37,8 @@ def page_headers(response: Response) -> Response:
 def application():
     """MedlinePlus Connect's web-application mode: the same parameters, always the page."""
     params = MultiDict(
-        (name, value) for name, value in request_params().items(multi=True)
+        (name, value)
+        for name, value in request_params().items(multi=True)
         if name.lower() not in ("knowledgeresponsetype", "callback")
     )
     return knowledge_response(params, default_type="text/html")

@@ -19,8 +19,15 @@ from werkzeug.serving import make_server
 from ..conftest import require
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @contextmanager
@@ -52,8 +59,9 @@ def page(browser):
     """A fresh tab; requests for any host but 127.0.0.1 get an empty 204, console errors are
     collected in ``page.problems``."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    context.route("**/*", lambda route: route.continue_() if "//127.0.0.1:" in route.request.url
-                  else route.fulfill(status=204))
+    context.route(
+        "**/*", lambda route: route.continue_() if "//127.0.0.1:" in route.request.url else route.fulfill(status=204)
+    )
     page = context.new_page()
     page.problems = []
     page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))

@@ -24,8 +24,7 @@ D47_9 = f"mainSearchCriteria.v.c=D47.9&mainSearchCriteria.v.cs={ICD10CM}"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    app = create_app(Settings(data_dir=str(tmp_path_factory.mktemp("admin-browser")),
-                              version_check_interval=0.2))
+    app = create_app(Settings(data_dir=str(tmp_path_factory.mktemp("admin-browser")), version_check_interval=0.2))
     services = app.extensions["infobutton"]
     token = services.extra["tokens"].create("Lena Librarian", "editor")
     with serve(app) as base:
@@ -68,8 +67,7 @@ def test_sign_in_map_a_gap_preview_answer_and_undo(server, page, tmp_path):
     assert page.locator("#preview-now").inner_text().strip() == "no topic"
     assert page.locator("#preview-after").inner_text().startswith("Leukemia")
     page.get_by_label("Topic").fill("acutemyeloidleukemia")
-    page.wait_for_function(
-        "() => document.getElementById('preview-after').innerText.includes('Acute Myeloid')")
+    page.wait_for_function("() => document.getElementById('preview-after').innerText.includes('Acute Myeloid')")
     assert answer_topics(page, base) == []  # a preview writes nothing
     page.get_by_label("Reason for this mapping").fill("MDS often precedes AML")
     page.screenshot(path=str(tmp_path / "form.png"), full_page=True)

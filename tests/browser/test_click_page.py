@@ -22,8 +22,15 @@ from ..synced_topics import synced
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 390, "height": 844}
 C91_00 = f"mainSearchCriteria.v.c=C91.00&mainSearchCriteria.v.cs={ICD10CM}"
@@ -31,8 +38,7 @@ C91_00 = f"mainSearchCriteria.v.c=C91.00&mainSearchCriteria.v.cs={ICD10CM}"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    app = create_app(Settings(data_dir=str(tmp_path_factory.mktemp("browser-data")),
-                              version_check_interval=0.0))
+    app = create_app(Settings(data_dir=str(tmp_path_factory.mktemp("browser-data")), version_check_interval=0.0))
     topics = app.extensions["infobutton"].topics
     topics.upsert(synced(topics.all()))  # Spanish twins and summaries, as after a sync
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
@@ -66,8 +72,11 @@ class Outside:
         if urlsplit(request.url).hostname == "127.0.0.1":
             return route.continue_()
         self.requests.append((request.url, request.headers))
-        route.fulfill(status=200, content_type="text/html",
-                      body="<!doctype html><html lang='en'><title>stub</title><h1>Outside page</h1></html>")
+        route.fulfill(
+            status=200,
+            content_type="text/html",
+            body="<!doctype html><html lang='en'><title>stub</title><h1>Outside page</h1></html>",
+        )
 
 
 @pytest.fixture
@@ -133,8 +142,9 @@ def test_english_page_switch_to_spanish_and_back(page, server, tmp_path):
 
 
 def test_spanish_page_opened_directly(page, server, tmp_path):
-    page.goto(f"{server}/infobutton?{C91_00}&informationRecipient.languageCode.c=es&age.v.v=6&age.v.u=a",
-              wait_until="load")
+    page.goto(
+        f"{server}/infobutton?{C91_00}&informationRecipient.languageCode.c=es&age.v.v=6&age.v.u=a", wait_until="load"
+    )
     assert page.get_attribute("html", "lang") == "es"  # Accept: text/html from the browser
     assert "Leucemia infantil" in page.locator("article h2").all_inner_texts()
     assert audit(page) == []

@@ -13,9 +13,14 @@ from infobutton.request import parse
 from ..conftest import icd
 from .conftest import serve
 
-TOPICS = [Topic(id=tid, title=title, language="en", url=f"https://medlineplus.gov/{tid}.html")
-          for tid, title in (("diabetestype2", "Diabetes Type 2"), ("crohnsdisease", "Crohn's Disease"),
-                             ("enteritis", "Enteritis"))]
+TOPICS = [
+    Topic(id=tid, title=title, language="en", url=f"https://medlineplus.gov/{tid}.html")
+    for tid, title in (
+        ("diabetestype2", "Diabetes Type 2"),
+        ("crohnsdisease", "Crohn's Disease"),
+        ("enteritis", "Enteritis"),
+    )
+]
 
 
 @pytest.fixture

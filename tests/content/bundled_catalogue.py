@@ -15,6 +15,8 @@ TOTAL = len(bundled.load_topics())
 def bundled_catalogue(date: str = "2026-11-23", leukemia_summary: str | None = None) -> bytes:
     topics = bundled.load_topics()
     if leukemia_summary is not None:
-        topics = [dataclasses.replace(t, summary_html=f"<p>{leukemia_summary}</p>")
-                  if t.id == "leukemia" else t for t in topics]
+        topics = [
+            dataclasses.replace(t, summary_html=f"<p>{leukemia_summary}</p>") if t.id == "leukemia" else t
+            for t in topics
+        ]
     return write_catalogue(topics, date_generated=date).encode("utf-8")

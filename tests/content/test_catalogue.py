@@ -24,8 +24,7 @@ def starter(tmp_path) -> Path:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    url = f"sqlite:///{tmp_path}/c.sqlite3" if request.param == "sqlite" \
-        else request.getfixturevalue("postgres_url")
+    url = f"sqlite:///{tmp_path}/c.sqlite3" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     db, topics, _ = open_stores(url)
     yield topics
     db.close()
@@ -73,12 +72,16 @@ def export_entry(topic, number: int, text: bool = False) -> str:
     language = "Spanish" if topic.language == "es" else "English"
     body = ""
     if text:
-        body = ("<also-called>ALL</also-called><full-summary>&lt;p&gt;Export summary of "
-                f"{topic.title}.&lt;/p&gt;</full-summary>"
-                '<mesh-heading><descriptor id="D054198">Precursor Cell Lymphoblastic Leukemia-Lymphoma'
-                "</descriptor></mesh-heading>")
-    return (f"<health-topic title={quoteattr(topic.title)} url={quoteattr(topic.url)} id=\"{number}\" "
-            f"language=\"{language}\" date-created=\"04/23/2003\">{body}</health-topic>")
+        body = (
+            "<also-called>ALL</also-called><full-summary>&lt;p&gt;Export summary of "
+            f"{topic.title}.&lt;/p&gt;</full-summary>"
+            '<mesh-heading><descriptor id="D054198">Precursor Cell Lymphoblastic Leukemia-Lymphoma'
+            "</descriptor></mesh-heading>"
+        )
+    return (
+        f'<health-topic title={quoteattr(topic.title)} url={quoteattr(topic.url)} id="{number}" '
+        f'language="{language}" date-created="04/23/2003">{body}</health-topic>'
+    )
 
 
 def test_a_real_export_upgrades_the_link_only_starter_topics_in_place(store, tmp_path):
@@ -91,19 +94,26 @@ def test_a_real_export_upgrades_the_link_only_starter_topics_in_place(store, tmp
     # plus a topic the starter does not have
     kept = [t for t in shipped.values() if t.id != "lymphoma"]
     entries = [export_entry(t, n, text=t.id == "acutelymphocyticleukemia") for n, t in enumerate(kept, 1)]
-    entries.append('<health-topic title="Asthma" url="https://medlineplus.gov/asthma.html" id="9999" '
-                   'language="English" date-created="10/22/2001"><full-summary>&lt;p&gt;Export summary.'
-                   "&lt;/p&gt;</full-summary></health-topic>")
+    entries.append(
+        '<health-topic title="Asthma" url="https://medlineplus.gov/asthma.html" id="9999" '
+        'language="English" date-created="10/22/2001"><full-summary>&lt;p&gt;Export summary.'
+        "&lt;/p&gt;</full-summary></health-topic>"
+    )
     path = tmp_path / "mplus_topics_2026-11-24.xml"
-    path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<health-topics total="{len(entries)}" '
-                    f'date-generated="11/24/2026 00:00:00">{"".join(entries)}</health-topics>',
-                    encoding="utf-8")
+    path.write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<health-topics total="{len(entries)}" '
+        f'date-generated="11/24/2026 00:00:00">{"".join(entries)}</health-topics>',
+        encoding="utf-8",
+    )
     result = import_catalogue(store, path)  # the default guard lets a real sync through
     assert result.counts == {"added": 1, "updated": len(kept), "unchanged": 0, "withdrawn": 1}
     assert {t.id for t in store.all()} == (set(shipped) - {"lymphoma"}) | {"asthma"}  # no duplicates
     upgraded = store.get("acutelymphocyticleukemia")
     assert (upgraded.source, upgraded.title, upgraded.url) == (
-        "medlineplus", "Acute Lymphocytic Leukemia", "https://medlineplus.gov/acutelymphocyticleukemia.html")
+        "medlineplus",
+        "Acute Lymphocytic Leukemia",
+        "https://medlineplus.gov/acutelymphocyticleukemia.html",
+    )
     assert upgraded.summary_html == "<p>Export summary of Acute Lymphocytic Leukemia.</p>"
     assert upgraded.also_called == ("ALL",) and upgraded.date_created == "2003-04-23"
     assert store.get("lymphoma").status == "withdrawn"
@@ -114,8 +124,18 @@ def test_a_page_from_elsewhere_does_not_inherit_the_stored_source(store):
     from infobutton.content.catalogue import import_page
     from infobutton.content.page import parse_page
 
-    store.upsert([Topic(id="asthma", title="Asthma", url="https://medlineplus.gov/asthma.html", language="en",
-                        meta_desc="From the export.", source="medlineplus")])
+    store.upsert(
+        [
+            Topic(
+                id="asthma",
+                title="Asthma",
+                url="https://medlineplus.gov/asthma.html",
+                language="en",
+                meta_desc="From the export.",
+                source="medlineplus",
+            )
+        ]
+    )
     page = parse_page("URL of this page: https://example.org/asthma.html\n\n#  Asthma\n\n## Summary\n\nText.\n")
     page = replace(page, id="asthma")
     topic, _ = import_page(store, page)

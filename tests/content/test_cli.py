@@ -21,9 +21,12 @@ from generate_catalogue import catalogue_xml  # noqa: E402
 @pytest.fixture
 def run(settings):
     def invoke(*args):
-        return CliRunner().invoke(main, ["topics", *map(str, args)],
-                                  env={"INFOBUTTON_DATA_DIR": settings.data_dir,
-                                       "INFOBUTTON_DATABASE_URL": ""})
+        return CliRunner().invoke(
+            main,
+            ["topics", *map(str, args)],
+            env={"INFOBUTTON_DATA_DIR": settings.data_dir, "INFOBUTTON_DATABASE_URL": ""},
+        )
+
     return invoke
 
 
@@ -57,11 +60,14 @@ def test_same_file_twice_changes_nothing(run, tmp_path, services):
     assert services.topics.version() == version
 
 
-@pytest.mark.parametrize("name, message", [
-    ("billion-laughs.xml", "DTD or entities"),
-    ("truncated.xml", "not well-formed"),
-    ("wrong-root.xml", "root element is <rss>"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("billion-laughs.xml", "DTD or entities"),
+        ("truncated.xml", "not well-formed"),
+        ("wrong-root.xml", "root element is <rss>"),
+    ],
+)
 def test_bad_file_changes_nothing_and_exits_non_zero(client, run, services, name, message):
     before = leukemia_summary(client)
     version = services.topics.version()
@@ -80,8 +86,7 @@ def test_import_withdrawing_most_topics_needs_force(run, services, client):
     result = run("import", DATA / "small.xml", "--force")
     assert result.exit_code == 0, result.output
     assert f"1 added, 3 updated, 0 unchanged, {TOTAL - 3} withdrawn" in result.output
-    assert {t.id for t in services.topics.all()} == {"leukemia", "leukemia-es", "asthma",
-                                                     "chronicmyeloidleukemia"}
+    assert {t.id for t in services.topics.all()} == {"leukemia", "leukemia-es", "asthma", "chronicmyeloidleukemia"}
     # a withdrawn topic is no longer served: the code now falls back to nothing for AML
     withdrawn = services.topics.get("acutemyeloidleukemia")
     assert withdrawn.status == "withdrawn"
@@ -124,8 +129,12 @@ def test_import_page_brings_in_the_seed_topic(run, services, client):
     assert topic.twin.title == "Leucemia"  # completed from the stored twin
     assert topic.source == "medlineplus"
     assert [r.id for r in topic.related] == [
-        "acutelymphocyticleukemia", "acutemyeloidleukemia", "childhoodleukemia",
-        "chroniclymphocyticleukemia", "chronicmyeloidleukemia"]
+        "acutelymphocyticleukemia",
+        "acutemyeloidleukemia",
+        "childhoodleukemia",
+        "chroniclymphocyticleukemia",
+        "chronicmyeloidleukemia",
+    ]
     assert "White blood cells help your body" in leukemia_summary(client)
 
 

@@ -80,8 +80,10 @@ def test_billion_laughs_is_refused_without_expanding():
 
 def test_external_entity_is_refused(tmp_path):
     path = tmp_path / "xxe.xml"
-    path.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-                    '<health-topics total="0" date-generated="11/24/2026">&e;</health-topics>')
+    path.write_text(
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        '<health-topics total="0" date-generated="11/24/2026">&e;</health-topics>'
+    )
     with pytest.raises(InvalidCatalogue, match="DTD"):
         read_catalogue(path)
 
@@ -133,9 +135,11 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 
 def one_topic(attributes: str, body: str = "") -> bytes:
-    return (f'<health-topics total="1" date-generated="11/24/2026 00:00:00"><health-topic title="Asthma" '
-            f'url="https://medlineplus.gov/asthma.html" language="English" {attributes}>{body}'
-            '</health-topic></health-topics>').encode()
+    return (
+        f'<health-topics total="1" date-generated="11/24/2026 00:00:00"><health-topic title="Asthma" '
+        f'url="https://medlineplus.gov/asthma.html" language="English" {attributes}>{body}'
+        "</health-topic></health-topics>"
+    ).encode()
 
 
 def test_the_export_is_medlineplus_and_a_shipped_file_may_say_otherwise():
@@ -152,21 +156,27 @@ def test_an_unknown_declared_source_is_refused(source):
         read_catalogue(io.BytesIO(one_topic(f'source="{source}"')))
 
 
-@pytest.mark.parametrize("attributes, body", [
-    ('source="index" meta-desc="Words."', ""),
-    ('source="index"', "<full-summary>&lt;p&gt;Words.&lt;/p&gt;</full-summary>"),
-    ('source="index"', "<also-called>Wheeze</also-called>"),
-    ('source="index"', '<site title="x" url="https://example.org/"><information-category>Start Here'
-                       '</information-category></site>'),
-])
+@pytest.mark.parametrize(
+    "attributes, body",
+    [
+        ('source="index" meta-desc="Words."', ""),
+        ('source="index"', "<full-summary>&lt;p&gt;Words.&lt;/p&gt;</full-summary>"),
+        ('source="index"', "<also-called>Wheeze</also-called>"),
+        (
+            'source="index"',
+            '<site title="x" url="https://example.org/"><information-category>Start Here</information-category></site>',
+        ),
+    ],
+)
 def test_a_link_only_topic_with_text_is_refused(attributes, body):
     with pytest.raises(InvalidCatalogue, match="link-only"):
         read_catalogue(io.BytesIO(one_topic(attributes, body)))
 
 
 def test_topic_image_is_read_only_over_https():
-    (topic,) = read_catalogue(io.BytesIO(one_topic(
-        'image-url="https://medlineplus.gov/images/asthma.jpg" image-alt="Airways"'))).topics
+    (topic,) = read_catalogue(
+        io.BytesIO(one_topic('image-url="https://medlineplus.gov/images/asthma.jpg" image-alt="Airways"'))
+    ).topics
     assert (topic.image_url, topic.image_alt) == ("https://medlineplus.gov/images/asthma.jpg", "Airways")
     (topic,) = read_catalogue(io.BytesIO(one_topic('image-url="javascript:alert(1)"'))).topics
     assert topic.image_url == ""
@@ -174,17 +184,36 @@ def test_topic_image_is_read_only_over_https():
 
 def test_written_catalogue_reads_back_as_the_same_topics(tmp_path):
     topics = read_catalogue(DATA / "small.xml").topics + [
-        Topic(id="asthmainchildren", title="Asthma in Children", url="https://medlineplus.gov/asthmainchildren.html",
-              language="en", source="index"),
-        Topic(id="allergy", title="Allergy", url="https://medlineplus.gov/allergy.html", language="en",
-              summary_html="<p>A &amp; B</p>", date_updated="2026-03-03", date_reviewed="2025-02-14",
-              image_url="https://medlineplus.gov/images/allergy.jpg", image_alt="Pollen", source="local",
-              sites=(Site("What -- Why", "https://example.org/a?b=1&c=2", "Start Here", "Org", "",
-                          "PDF; Also in Spanish"),)),
+        Topic(
+            id="asthmainchildren",
+            title="Asthma in Children",
+            url="https://medlineplus.gov/asthmainchildren.html",
+            language="en",
+            source="index",
+        ),
+        Topic(
+            id="allergy",
+            title="Allergy",
+            url="https://medlineplus.gov/allergy.html",
+            language="en",
+            summary_html="<p>A &amp; B</p>",
+            date_updated="2026-03-03",
+            date_reviewed="2025-02-14",
+            image_url="https://medlineplus.gov/images/allergy.jpg",
+            image_alt="Pollen",
+            source="local",
+            sites=(
+                Site("What -- Why", "https://example.org/a?b=1&c=2", "Start Here", "Org", "", "PDF; Also in Spanish"),
+            ),
+        ),
     ]
     path = tmp_path / "written.xml"
-    path.write_text(write_catalogue(topics, date_generated="2026-11-25", comment="Made by a test.",
-                                    medlineplus_ids={"asthma": "4"}), encoding="utf-8")
+    path.write_text(
+        write_catalogue(
+            topics, date_generated="2026-11-25", comment="Made by a test.", medlineplus_ids={"asthma": "4"}
+        ),
+        encoding="utf-8",
+    )
     catalogue = read_catalogue(path)
     assert catalogue.topics == topics
     assert (catalogue.total, catalogue.date_generated) == (len(topics), "2026-11-25T00:00:00")
@@ -196,15 +225,27 @@ def test_written_catalogue_reads_back_as_the_same_topics(tmp_path):
 @pytest.mark.parametrize("source", ["", "upstream:responder.example.org"])
 def test_a_topic_whose_source_a_file_cannot_declare_is_not_written(source):
     # Written without the attribute, "" would read back as the export's: unknown text credited to NLM.
-    topic = Topic(id="x", title="X", url="https://example.org/x.html", language="en",
-                  summary_html="<p>Of unknown origin.</p>", source=source)
+    topic = Topic(
+        id="x",
+        title="X",
+        url="https://example.org/x.html",
+        language="en",
+        summary_html="<p>Of unknown origin.</p>",
+        source=source,
+    )
     with pytest.raises(ValueError, match="cannot be written"):
         write_catalogue([topic], date_generated="2026-11-25")
 
 
 def test_encyclopedia_entries_must_be_sites_to_be_written():
     entry = Site("Leukemia", "https://medlineplus.gov/ency/article/001299.htm", "Medical Encyclopedia")
-    topic = Topic(id="leukemia", title="Leukemia", url="https://medlineplus.gov/leukemia.html", language="en",
-                  encyclopedia=(entry,), source="medlineplus")
+    topic = Topic(
+        id="leukemia",
+        title="Leukemia",
+        url="https://medlineplus.gov/leukemia.html",
+        language="en",
+        encyclopedia=(entry,),
+        source="medlineplus",
+    )
     with pytest.raises(ValueError, match="encyclopedia"):
         write_catalogue([topic], date_generated="2026-11-25")

@@ -25,7 +25,6 @@ class Knowledge:
         self.refreshed += 1
 
 
-
 @pytest.fixture
 def upstream():
     with Upstream() as server:
@@ -37,8 +36,7 @@ def test_one_worker_claims_each_slot(upstream, tmp_path):
     db, topics, _ = open_stores(f"sqlite:///{tmp_path}/s.sqlite3")
     clock = Clock(5000.0)
     options = {"backoff": 0.01, "timeout": (10.0, 10.0)}
-    workers = [SyncScheduler(topics, Knowledge(), url, 600, clock=clock, sync_options=options)
-               for _ in range(3)]
+    workers = [SyncScheduler(topics, Knowledge(), url, 600, clock=clock, sync_options=options) for _ in range(3)]
     results = [w.run_once() for w in workers]
     assert sum(r is not None for r in results) == 1 and len(upstream.requests) == 1
     assert len(topics.all()) == TOTAL
@@ -55,8 +53,7 @@ def test_one_worker_claims_each_slot(upstream, tmp_path):
 
 def test_serve_syncs_on_a_schedule_when_configured(upstream, tmp_path):
     url = upstream.route("/cat.xml", Reply(200, REVISED, etag='"v2"'))
-    app = create_app({"data_dir": str(tmp_path), "sync_interval": 0.2, "sync_url": url,
-                      "version_check_interval": 0.0})
+    app = create_app({"data_dir": str(tmp_path), "sync_interval": 0.2, "sync_url": url, "version_check_interval": 0.0})
     services = app.extensions["infobutton"]
     scheduler = services.extra["sync"]
     try:

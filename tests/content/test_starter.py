@@ -14,9 +14,11 @@ from tests.conftest import SEED_PAGE, SHARED, require
 
 INDEX = SHARED / "medlineplus" / "topic-index-2026-10.tsv"
 HEADER = "medlineplus_id\ttitle\turl\tlanguage\n"
-PAGE = ("URL of this page: https://medlineplus.gov/asthma.html\n\nEspañol\n\n#  Asthma\n\n## Summary\n\n"
-        "Asthma text.\n\n## Related Health Topics\n\n    * Allergy\n    * Asthma in Children\n\n"
-        "Page last updated on 3 March 2026\n")
+PAGE = (
+    "URL of this page: https://medlineplus.gov/asthma.html\n\nEspañol\n\n#  Asthma\n\n## Summary\n\n"
+    "Asthma text.\n\n## Related Health Topics\n\n    * Allergy\n    * Asthma in Children\n\n"
+    "Page last updated on 3 March 2026\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +50,10 @@ def test_command_writes_the_files_and_check_reports_drift(sources, tmp_path):
 
 
 def test_index_rows_become_link_only_topics_with_their_medlineplus_ids(tmp_path):
-    index = HEADER + ("1437\tAcute Lymphocytic Leukemia\thttps://medlineplus.gov/acutelymphocyticleukemia.html"
-                      "\tEnglish\n7\tLymphoma\thttps://medlineplus.gov/lymphoma.html\tEnglish\n")
+    index = HEADER + (
+        "1437\tAcute Lymphocytic Leukemia\thttps://medlineplus.gov/acutelymphocyticleukemia.html"
+        "\tEnglish\n7\tLymphoma\thttps://medlineplus.gov/lymphoma.html\tEnglish\n"
+    )
     files = build(PAGE, "asthma.txt", index, "topic-index-2027-01.tsv")
     assert set(files) == {"seed-leukemia.xml", "topic-index-2027-01.xml", "not-in-index.xml"}
     path = tmp_path / "index.xml"
@@ -58,7 +62,8 @@ def test_index_rows_become_link_only_topics_with_their_medlineplus_ids(tmp_path)
     assert catalogue.date_generated == "2027-01-01T00:00:00"
     assert [(t.id, t.title, t.source, t.summary_html) for t in catalogue.topics] == [
         ("acutelymphocyticleukemia", "Acute Lymphocytic Leukemia", "index", ""),
-        ("lymphoma", "Lymphoma", "index", "")]
+        ("lymphoma", "Lymphoma", "index", ""),
+    ]
     assert 'id="1437"' in files["topic-index-2027-01.xml"]
     # an index that lists a not-in-index topic ships it from the index, once
     assert "lymphoma.html" not in files["not-in-index.xml"]
@@ -89,16 +94,22 @@ def test_a_page_from_elsewhere_is_no_seed():
         seed_topics(PAGE.replace("https://medlineplus.gov/", "https://example.org/"))
 
 
-@pytest.mark.parametrize("text, message", [
-    ("id\ttitle\turl\n", "header"),
-    (HEADER, "no topics"),
-    (HEADER + "x\tAcne\thttps://medlineplus.gov/acne.html\tEnglish\n", "not an English MedlinePlus"),
-    (HEADER + "1\tAcne\thttps://example.org/acne.html\tEnglish\n", "not an English MedlinePlus"),
-    (HEADER + "1\tAcne\thttps://medlineplus.gov/acne.html\tSpanish\n", "not an English MedlinePlus"),
-    (HEADER + "1\tAcne\thttps://medlineplus.gov/acne.html\tEnglish\n"
-              "2\tAcne\thttps://medlineplus.gov/acne.html\tEnglish\n", "listed twice"),
-    (HEADER + "1\tAcne\n", "fields"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("id\ttitle\turl\n", "header"),
+        (HEADER, "no topics"),
+        (HEADER + "x\tAcne\thttps://medlineplus.gov/acne.html\tEnglish\n", "not an English MedlinePlus"),
+        (HEADER + "1\tAcne\thttps://example.org/acne.html\tEnglish\n", "not an English MedlinePlus"),
+        (HEADER + "1\tAcne\thttps://medlineplus.gov/acne.html\tSpanish\n", "not an English MedlinePlus"),
+        (
+            HEADER + "1\tAcne\thttps://medlineplus.gov/acne.html\tEnglish\n"
+            "2\tAcne\thttps://medlineplus.gov/acne.html\tEnglish\n",
+            "listed twice",
+        ),
+        (HEADER + "1\tAcne\n", "fields"),
+    ],
+)
 def test_a_bad_index_is_refused(text, message):
     with pytest.raises(InvalidIndex, match=message):
         read_index(text)
@@ -109,7 +120,8 @@ def test_command_fails_cleanly_on_a_bad_index(tmp_path):
     seed.write_text(PAGE, encoding="utf-8")
     index = tmp_path / "topic-index-2026-10.tsv"
     index.write_text("nonsense\n", encoding="utf-8")
-    result = CliRunner().invoke(main, ["topics", "starter", "--seed", str(seed), "--index", str(index),
-                                       "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        main, ["topics", "starter", "--seed", str(seed), "--index", str(index), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 1 and "starter failed" in result.output
     assert not Path(tmp_path / "out").exists()

@@ -34,8 +34,9 @@ def store(tmp_path):
 
 
 def test_fetch_streams_to_a_file_and_returns_validators(upstream, tmp_path):
-    url = upstream.route("/cat.xml", Reply(200, STARTER, etag='"v1"',
-                                           headers={"Last-Modified": "Mon, 23 Nov 2026 00:00:00 GMT"}))
+    url = upstream.route(
+        "/cat.xml", Reply(200, STARTER, etag='"v1"', headers={"Last-Modified": "Mon, 23 Nov 2026 00:00:00 GMT"})
+    )
     result = fetch(url, tmp_path, **FAST)
     assert result.status == 200 and result.path.read_bytes() == STARTER
     assert (result.etag, result.last_modified) == ('"v1"', "Mon, 23 Nov 2026 00:00:00 GMT")
@@ -113,8 +114,7 @@ def test_sync_walks_back_over_days_not_published(upstream, store, tmp_path):
     with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("mplus_topics_2026-11-22.xml", STARTER)
     upstream.route("/xml/mplus_topics_2026-11-22.zip", Reply(200, zipped.read_bytes()))
-    result = sync(store, upstream.base + "/xml/mplus_topics_{date}.zip", today=date(2026, 11, 24),
-                  **FAST)
+    result = sync(store, upstream.base + "/xml/mplus_topics_{date}.zip", today=date(2026, 11, 24), **FAST)
     assert result.url.endswith("2026-11-22.zip") and result.imported.counts["added"] == TOTAL
     assert candidate_urls("x/{date}", date(2026, 11, 24))[:2] == ["x/2026-11-24", "x/2026-11-23"]
 

@@ -26,10 +26,22 @@ ASTHMA = Code(CodeSystem.ICD10CM, "J45.909")
 
 def connect_json(*entries: tuple[str, str, str]) -> bytes:
     """A MedlinePlus Connect style JSON answer: (title, url, summary html) per entry."""
-    return json.dumps({"feed": {"lang": "en", "entry": [
-        {"lang": "en", "title": {"_value": t, "type": "text"},
-         "link": [{"href": u, "rel": "alternate"}], "summary": {"_value": s, "type": "html"}}
-        for t, u, s in entries]}}).encode()
+    return json.dumps(
+        {
+            "feed": {
+                "lang": "en",
+                "entry": [
+                    {
+                        "lang": "en",
+                        "title": {"_value": t, "type": "text"},
+                        "link": [{"href": u, "rel": "alternate"}],
+                        "summary": {"_value": s, "type": "html"},
+                    }
+                    for t, u, s in entries
+                ],
+            }
+        }
+    ).encode()
 
 
 ATOM_ANSWER = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -40,9 +52,9 @@ ATOM_ANSWER = b"""<?xml version="1.0" encoding="UTF-8"?>
     <summary type="html">&lt;p&gt;El asma.&lt;/p&gt;&lt;script&gt;x()&lt;/script&gt;</summary></entry>
 </feed>"""
 
-ASTHMA_JSON = connect_json(("Asthma", "https://medlineplus.gov/asthma.html",
-                            "<p>Asthma affects the airways.</p><script>steal()</script>"))
-
+ASTHMA_JSON = connect_json(
+    ("Asthma", "https://medlineplus.gov/asthma.html", "<p>Asthma affects the airways.</p><script>steal()</script>")
+)
 
 
 @pytest.fixture
@@ -65,12 +77,15 @@ def test_json_and_atom_answers_are_parsed_and_sanitised():
 
 
 def test_entries_without_a_usable_link_are_dropped_and_look_alike_hosts_are_not_medlineplus():
-    topics = parse_json(connect_json(
-        ("Broken", "https://[medlineplus.gov/asthma.html", "<p>x</p>"),  # urlsplit raises on this
-        ("Not the web", "ftp://medlineplus.gov/asthma.html", "<p>x</p>"),
-        ("Look-alike", "https://medlineplus.gov.example.net/asthma.html", "<p>x</p>"),
-        ("Asthma", "https://www.medlineplus.gov/asthma.html", "<p>x</p>"),
-    ), "en")
+    topics = parse_json(
+        connect_json(
+            ("Broken", "https://[medlineplus.gov/asthma.html", "<p>x</p>"),  # urlsplit raises on this
+            ("Not the web", "ftp://medlineplus.gov/asthma.html", "<p>x</p>"),
+            ("Look-alike", "https://medlineplus.gov.example.net/asthma.html", "<p>x</p>"),
+            ("Asthma", "https://www.medlineplus.gov/asthma.html", "<p>x</p>"),
+        ),
+        "en",
+    )
     assert [t.title for t in topics] == ["Look-alike", "Asthma"]
     assert topics[0].id.startswith("upstream-")  # never merged with the local "asthma" topic
     assert topics[1].id == "asthma"
@@ -159,8 +174,10 @@ def test_rate_limiter_and_breaker_units():
 
 
 def test_upstream_topics_the_catalogue_holds_are_served_locally(upstream, tmp_path):
-    url = upstream.route("/connect", Reply(200, connect_json(
-        ("Leukemia", "https://medlineplus.gov/leukemia.html", "<p>Upstream text</p>"))))
+    url = upstream.route(
+        "/connect",
+        Reply(200, connect_json(("Leukemia", "https://medlineplus.gov/leukemia.html", "<p>Upstream text</p>"))),
+    )
     app = create_app({"data_dir": str(tmp_path), "upstream_url": url, "version_check_interval": 0.0})
     try:
         ask = app.extensions["infobutton"].extra["upstream"]
@@ -173,8 +190,9 @@ def test_upstream_topics_the_catalogue_holds_are_served_locally(upstream, tmp_pa
 
 def test_through_the_endpoint_unmapped_codes_ask_upstream_mapped_codes_do_not(upstream, tmp_path):
     url = upstream.route("/connect", Reply(200, ASTHMA_JSON))
-    app = create_app({"data_dir": str(tmp_path), "upstream_url": url, "upstream_timeout": 10.0,
-                      "version_check_interval": 0.0})
+    app = create_app(
+        {"data_dir": str(tmp_path), "upstream_url": url, "upstream_timeout": 10.0, "version_check_interval": 0.0}
+    )
     client = app.test_client()
     try:
         mapped = client.get("/infobutton", query_string=icd("C95.90"))
@@ -191,8 +209,15 @@ def test_through_the_endpoint_unmapped_codes_ask_upstream_mapped_codes_do_not(up
 
 def test_through_the_endpoint_upstream_failures_are_never_errors(upstream, tmp_path):
     url = upstream.route("/connect", Reply(500, b"down"))
-    app = create_app({"data_dir": str(tmp_path), "upstream_url": url, "upstream_timeout": 2.0,
-                      "version_check_interval": 0.0, "cache_ttl": 0.0})
+    app = create_app(
+        {
+            "data_dir": str(tmp_path),
+            "upstream_url": url,
+            "upstream_timeout": 2.0,
+            "version_check_interval": 0.0,
+            "cache_ttl": 0.0,
+        }
+    )
     client = app.test_client()
     try:
         assert client.get("/infobutton", query_string=icd("J45.909")).status_code == 200

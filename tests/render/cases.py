@@ -9,8 +9,9 @@ from ..conftest import ICD10CM
 
 CRITERION = Criterion(code=Code(CodeSystem.ICD10CM, "C91.00"), raw_code="C91.00")
 TEXT_CRITERION = Criterion(code=None, original_text="blood cancer")
-REQUEST = KnowledgeRequest(criteria=(CRITERION,),
-                           echo=(("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM)))
+REQUEST = KnowledgeRequest(
+    criteria=(CRITERION,), echo=(("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM))
+)
 CURATED_REASON = "curated rule for C91 and below: Lymphoid leukemia"
 NLM_EN = "From MedlinePlus.gov, U.S. National Library of Medicine"
 NLM_ES = "De MedlinePlus.gov, Biblioteca Nacional de Medicina de los Estados Unidos"
@@ -19,31 +20,50 @@ CREATED, UPDATED = "2001-03-04", "2024-05-01"
 
 def medlineplus(**extra) -> Topic:
     """A topic with MedlinePlus text (export or topic page), created and updated on different days."""
-    values = dict(id="acutelymphocyticleukemia", title="Acute Lymphocytic Leukemia",
-                  url="https://medlineplus.gov/acutelymphocyticleukemia.html", language="en",
-                  summary_html="<p>Leukemia is cancer of the white blood cells.</p>",
-                  meta_desc="Learn about ALL.", also_called=("ALL",), date_created=CREATED,
-                  date_updated=UPDATED, source="medlineplus")
+    values = dict(
+        id="acutelymphocyticleukemia",
+        title="Acute Lymphocytic Leukemia",
+        url="https://medlineplus.gov/acutelymphocyticleukemia.html",
+        language="en",
+        summary_html="<p>Leukemia is cancer of the white blood cells.</p>",
+        meta_desc="Learn about ALL.",
+        also_called=("ALL",),
+        date_created=CREATED,
+        date_updated=UPDATED,
+        source="medlineplus",
+    )
     values.update(extra)
     return Topic(**values)
 
 
 def link_only(**extra) -> Topic:
     """A topic from the topic index: title and URL, no text, no dates."""
-    values = dict(id="leukemia", title="Leukemia", url="https://medlineplus.gov/leukemia.html",
-                  language="en", source="index")
+    values = dict(
+        id="leukemia", title="Leukemia", url="https://medlineplus.gov/leukemia.html", language="en", source="index"
+    )
     values.update(extra)
     return Topic(**values)
 
 
 def upstream(**extra) -> Topic:
-    values = dict(id="upstream-1", title="Blood cancers", url="https://health.example.org/blood-cancers",
-                  language="en", summary_html="<p>Text written by the upstream.</p>",
-                  source="upstream:responder.example.org")
+    values = dict(
+        id="upstream-1",
+        title="Blood cancers",
+        url="https://health.example.org/blood-cancers",
+        language="en",
+        summary_html="<p>Text written by the upstream.</p>",
+        source="upstream:responder.example.org",
+    )
     values.update(extra)
     return Topic(**values)
 
 
-def match(topic: Topic, provenance: Provenance = Provenance.CURATED, reason: str = CURATED_REASON,
-          from_text: bool = False, criterion: Criterion = CRITERION, distance: int = 0) -> TopicMatch:
+def match(
+    topic: Topic,
+    provenance: Provenance = Provenance.CURATED,
+    reason: str = CURATED_REASON,
+    from_text: bool = False,
+    criterion: Criterion = CRITERION,
+    distance: int = 0,
+) -> TopicMatch:
     return TopicMatch(topic, criterion, None, distance, provenance, reason, from_text)

@@ -52,8 +52,9 @@ def test_entry_shape(catalogue):
         ("en", "https://medlineplus.gov/acutelymphocyticleukemia.html"),
         ("es", "https://medlineplus.gov/spanish/acutelymphocyticleukemia.html"),
     ]
-    assert all(link.get("rel") == "alternate" and link.get("type") == "text/html" and link.get("title")
-               for link in links)
+    assert all(
+        link.get("rel") == "alternate" and link.get("type") == "text/html" and link.get("title") for link in links
+    )
     assert entry.findtext("a:id", namespaces=NS).startswith("tag:medlineplus.gov,")
     summary = entry.find("a:summary", NS)
     assert summary.get("type") == "html"
@@ -65,31 +66,58 @@ def test_entry_shape(catalogue):
 
 
 def test_every_parameter_echoed_with_unsuffixed_schemes(catalogue, knowledge_schema):
-    feed = feed_for(catalogue, [
-        ("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM),
-        ("mainSearchCriteria.v.dn", "ALL"), ("mainSearchCriteria.v.c1", "92818009"),
-        ("mainSearchCriteria.v.cs1", SNOMEDCT), ("informationRecipient", "PAT"),
-        ("informationRecipient.languageCode.c", "en"), ("performer", "PROV"),
-        ("performer.languageCode.c", "en"), ("patientPerson.administrativeGenderCode.c", "F"),
-        ("ageGroup.v.c", "D002648"), ("taskContext.c.c", "PROBLISTREV"), ("encounter.c.c", "AMB"),
-        ("subTopic.v.c", "Q000175"), ("age.v.v", "7"), ("age.v.u", "a"),
-    ])
+    feed = feed_for(
+        catalogue,
+        [
+            ("mainSearchCriteria.v.c", "C91.00"),
+            ("mainSearchCriteria.v.cs", ICD10CM),
+            ("mainSearchCriteria.v.dn", "ALL"),
+            ("mainSearchCriteria.v.c1", "92818009"),
+            ("mainSearchCriteria.v.cs1", SNOMEDCT),
+            ("informationRecipient", "PAT"),
+            ("informationRecipient.languageCode.c", "en"),
+            ("performer", "PROV"),
+            ("performer.languageCode.c", "en"),
+            ("patientPerson.administrativeGenderCode.c", "F"),
+            ("ageGroup.v.c", "D002648"),
+            ("taskContext.c.c", "PROBLISTREV"),
+            ("encounter.c.c", "AMB"),
+            ("subTopic.v.c", "Q000175"),
+            ("age.v.v", "7"),
+            ("age.v.u", "a"),
+        ],
+    )
     knowledge_schema.assertValid(feed)
     cats = [(c.get("scheme"), c.get("term")) for c in feed.findall("a:category", NS)]
     assert ("mainSearchCriteria.v.c", "C91.00") in cats and ("mainSearchCriteria.v.c", "92818009") in cats
     assert [s for s, _ in cats].count("mainSearchCriteria.v.cs") == 2
     assert not any(s.endswith("1") for s, _ in cats)
-    for scheme in ("informationRecipient", "performer", "performer.languageCode", "ageGroup.v.c",
-                   "patientPerson.administrativeGenderCode.c", "taskContext.c.c", "encounter.c.c",
-                   "subTopic.v.c", "mainSearchCriteria.v.dn", "informationRecipient.languageCode.c"):
+    for scheme in (
+        "informationRecipient",
+        "performer",
+        "performer.languageCode",
+        "ageGroup.v.c",
+        "patientPerson.administrativeGenderCode.c",
+        "taskContext.c.c",
+        "encounter.c.c",
+        "subTopic.v.c",
+        "mainSearchCriteria.v.dn",
+        "informationRecipient.languageCode.c",
+    ):
         assert scheme in {s for s, _ in cats}, scheme
     titles = [e.findtext("a:title", namespaces=NS) for e in feed.findall("a:entry", NS)]
     assert titles == ["Acute Lymphocytic Leukemia", "Chronic Myeloid Leukemia", "Childhood Leukemia"]
 
 
 def test_spanish_feed(catalogue, knowledge_schema):
-    feed = feed_for(catalogue, [("mainSearchCriteria.v.c", "C9100"), ("mainSearchCriteria.v.cs", ICD10CM),
-                                ("informationRecipient.languageCode.c", "es-US")])
+    feed = feed_for(
+        catalogue,
+        [
+            ("mainSearchCriteria.v.c", "C9100"),
+            ("mainSearchCriteria.v.cs", ICD10CM),
+            ("informationRecipient.languageCode.c", "es-US"),
+        ],
+    )
     knowledge_schema.assertValid(feed)
     assert feed.get(LANG) == "es"
     entries = feed.findall("a:entry", NS)
@@ -106,8 +134,9 @@ def test_no_match_is_an_empty_valid_feed(catalogue, knowledge_schema):
 
 def test_feed_id_is_stable_for_the_same_request(catalogue):
     pairs = [("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM)]
-    assert feed_for(catalogue, pairs).findtext("a:id", namespaces=NS) == \
-        feed_for(catalogue, pairs).findtext("a:id", namespaces=NS)
+    assert feed_for(catalogue, pairs).findtext("a:id", namespaces=NS) == feed_for(catalogue, pairs).findtext(
+        "a:id", namespaces=NS
+    )
     other = feed_for(catalogue, pairs + [("age.v.v", "5")])
     assert other.findtext("a:id", namespaces=NS) != feed_for(catalogue, pairs).findtext("a:id", namespaces=NS)
 
@@ -148,27 +177,41 @@ def test_every_entry_names_its_layer_in_source_and_validates(provenance, knowled
 
 
 def test_reason_is_a_paragraph_of_the_summary_after_the_attribution():
-    feed = build(cases.match(cases.medlineplus()),
-                 cases.match(cases.link_only(), Provenance.AUTOMATIC,
-                             "matched the ICD-10-CM title 'Leukemia' to the topic name 'Leukemia'"))
+    feed = build(
+        cases.match(cases.medlineplus()),
+        cases.match(
+            cases.link_only(),
+            Provenance.AUTOMATIC,
+            "matched the ICD-10-CM title 'Leukemia' to the topic name 'Leukemia'",
+        ),
+    )
     first, second = (summary(e) for e in entries(feed))
-    assert first.endswith('<p class="infobuttonReason">Why this topic: Curated mapping \u2014 '
-                          'curated rule for C91 and below: Lymphoid leukemia</p>')
+    assert first.endswith(
+        '<p class="infobuttonReason">Why this topic: Curated mapping \u2014 '
+        "curated rule for C91 and below: Lymphoid leukemia</p>"
+    )
     assert first.index("NLMattribution") < first.index("infobuttonReason")
-    assert second.endswith("Automatic match \u2014 matched the ICD-10-CM title &#x27;Leukemia&#x27; "
-                           "to the topic name &#x27;Leukemia&#x27;</p>")
+    assert second.endswith(
+        "Automatic match \u2014 matched the ICD-10-CM title &#x27;Leukemia&#x27; "
+        "to the topic name &#x27;Leukemia&#x27;</p>"
+    )
 
 
 def test_a_display_name_match_says_it_rests_on_the_words_sent():
-    feed = build(cases.match(cases.link_only(), Provenance.AUTOMATIC, "matched the display name",
-                             from_text=True))
+    feed = build(cases.match(cases.link_only(), Provenance.AUTOMATIC, "matched the display name", from_text=True))
     assert "Automatic match (on the words sent) \u2014 matched the display name" in summary(entries(feed)[0])
 
 
 def test_reason_and_title_are_escaped_and_still_valid(knowledge_schema):
     evil = '<script>alert(1)</script><img src=x onerror=y> & "q"'
-    feed = build(cases.match(cases.link_only(title=evil), Provenance.FREE_TEXT, f"matched the words '{evil}'",
-                             criterion=cases.TEXT_CRITERION))
+    feed = build(
+        cases.match(
+            cases.link_only(title=evil),
+            Provenance.FREE_TEXT,
+            f"matched the words '{evil}'",
+            criterion=cases.TEXT_CRITERION,
+        )
+    )
     knowledge_schema.assertValid(feed)
     text = summary(entries(feed)[0])  # the HTML a client will render
     assert "<script" not in text and "<img" not in text
@@ -194,12 +237,16 @@ def test_spanish_medlineplus_text_has_the_spanish_attribution():
     assert "Por qué este tema: Asignación revisada \u2014 " in text
 
 
-@pytest.mark.parametrize("topic", [
-    cases.link_only(),
-    cases.link_only(summary_html="<p>Written here.</p>", source="local"),
-    cases.link_only(summary_html="<p>Nobody knows where this came from.</p>", source=""),
-    cases.medlineplus(summary_html="", meta_desc=""),  # a MedlinePlus topic that carries no text
-], ids=["index", "local", "unknown", "medlineplus-without-text"])
+@pytest.mark.parametrize(
+    "topic",
+    [
+        cases.link_only(),
+        cases.link_only(summary_html="<p>Written here.</p>", source="local"),
+        cases.link_only(summary_html="<p>Nobody knows where this came from.</p>", source=""),
+        cases.medlineplus(summary_html="", meta_desc=""),  # a MedlinePlus topic that carries no text
+    ],
+    ids=["index", "local", "unknown", "medlineplus-without-text"],
+)
 def test_nothing_but_medlineplus_text_is_attributed_to_nlm(topic, knowledge_schema):
     feed = build(cases.match(topic))
     knowledge_schema.assertValid(feed)
@@ -212,8 +259,9 @@ def test_nothing_but_medlineplus_text_is_attributed_to_nlm(topic, knowledge_sche
 
 def test_a_link_only_entry_says_it_links_to_the_medlineplus_page():
     feed = build(cases.match(cases.link_only()))
-    assert '<p class="infobuttonAttribution">Links to the MedlinePlus.gov page for this topic</p>' in \
-        summary(entries(feed)[0])
+    assert '<p class="infobuttonAttribution">Links to the MedlinePlus.gov page for this topic</p>' in summary(
+        entries(feed)[0]
+    )
 
 
 def test_local_text_is_credited_to_this_service():
@@ -240,15 +288,22 @@ def test_the_feed_author_is_this_service_not_nlm():
 
 
 def test_entry_updated_is_the_last_update_never_the_creation(knowledge_schema):
-    feed = build(cases.match(cases.medlineplus()),
-                 cases.match(cases.medlineplus(id="b", url="https://medlineplus.gov/b.html", date_updated="",
-                                               date_reviewed="2023-01-01")),
-                 cases.match(cases.link_only()))
+    feed = build(
+        cases.match(cases.medlineplus()),
+        cases.match(
+            cases.medlineplus(id="b", url="https://medlineplus.gov/b.html", date_updated="", date_reviewed="2023-01-01")
+        ),
+        cases.match(cases.link_only()),
+    )
     knowledge_schema.assertValid(feed)
     assert [e.findtext("a:updated", namespaces=NS) for e in entries(feed)] == [
-        f"{cases.UPDATED}T00:00:00Z", "2026-11-23T12:00:00Z", "2026-11-23T12:00:00Z"]
+        f"{cases.UPDATED}T00:00:00Z",
+        "2026-11-23T12:00:00Z",
+        "2026-11-23T12:00:00Z",
+    ]
     assert cases.CREATED not in etree.tostring(feed, encoding="unicode").replace(
-        f"tag:medlineplus.gov,{cases.CREATED}", "")  # the created date only names the entry id
+        f"tag:medlineplus.gov,{cases.CREATED}", ""
+    )  # the created date only names the entry id
 
 
 def test_an_upstream_source_that_is_not_a_host_is_credited_to_no_one(knowledge_schema):

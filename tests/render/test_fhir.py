@@ -39,10 +39,12 @@ def test_c91_00_is_a_searchset_of_document_references(client, synced_catalogue):
     assert doc.meta.tag[0].system == fhir.PROVENANCE_SYSTEM
     english, spanish = (c.attachment for c in doc.content)
     assert (english.url, english.language, english.contentType, english.title) == (
-        "https://medlineplus.gov/acutelymphocyticleukemia.html", "en", "text/html",
-        "Acute Lymphocytic Leukemia")
-    assert (spanish.url, spanish.language) == (
-        "https://medlineplus.gov/spanish/acutelymphocyticleukemia.html", "es")
+        "https://medlineplus.gov/acutelymphocyticleukemia.html",
+        "en",
+        "text/html",
+        "Acute Lymphocytic Leukemia",
+    )
+    assert (spanish.url, spanish.language) == ("https://medlineplus.gov/spanish/acutelymphocyticleukemia.html", "es")
     coding = doc.category[0].coding[0]
     assert (coding.system, coding.code) == ("http://hl7.org/fhir/sid/icd-10-cm", "C91.00")
     assert doc.context.related[0].identifier.value == "C91.00"
@@ -51,8 +53,7 @@ def test_c91_00_is_a_searchset_of_document_references(client, synced_catalogue):
 
 
 def test_round_trip_through_the_models_is_lossless(client):
-    for params in (icd("C91.00"), icd("C92.10", **{"informationRecipient.languageCode.c": "es"}),
-                   icd("Z99.89")):
+    for params in (icd("C91.00"), icd("C92.10", **{"informationRecipient.languageCode.c": "es"}), icd("Z99.89")):
         raw = json.loads(bundle_for(client, **params).data)
         again = json.loads(Bundle.model_validate(raw).model_dump_json(exclude_none=True))
         assert again == raw
@@ -77,8 +78,7 @@ def test_no_match_is_an_empty_searchset(client):
 
 
 def test_errors_for_fhir_callers_are_operation_outcomes(client):
-    r = client.get("/infobutton", query_string={"mainSearchCriteria.v.c": "C91.00",
-                                                "knowledgeResponseType": FHIR_JSON})
+    r = client.get("/infobutton", query_string={"mainSearchCriteria.v.c": "C91.00", "knowledgeResponseType": FHIR_JSON})
     assert r.status_code == 400
     assert r.mimetype == FHIR_JSON
     outcome = OperationOutcome.model_validate_json(r.data)
@@ -126,13 +126,16 @@ def documents(*matches):
 
 
 def test_layer_is_a_meta_tag_and_reason_an_extension_for_every_layer():
-    matches = [cases.match(cases.link_only(id=f"t{i}", url=f"https://medlineplus.gov/t{i}.html"),
-                           provenance, reason=f"because {i}") for i, provenance in enumerate(Provenance)]
+    matches = [
+        cases.match(
+            cases.link_only(id=f"t{i}", url=f"https://medlineplus.gov/t{i}.html"), provenance, reason=f"because {i}"
+        )
+        for i, provenance in enumerate(Provenance)
+    ]
     for i, (doc, provenance) in enumerate(zip(documents(*matches), Provenance, strict=True)):
         assert [(t.system, t.code) for t in doc.meta.tag] == [(fhir.PROVENANCE_SYSTEM, provenance.value)]
         assert doc.meta.tag[0].display
-        assert [(e.url, e.valueString) for e in doc.extension] == [
-            (fhir.REASON_EXTENSION, f"because {i}")]
+        assert [(e.url, e.valueString) for e in doc.extension] == [(fhir.REASON_EXTENSION, f"because {i}")]
         assert doc.description == doc.content[0].attachment.title  # the title, as before
 
 
@@ -150,8 +153,10 @@ def test_no_reason_no_extension():
 
 def test_author_is_whoever_wrote_the_text_and_only_then():
     medlineplus, link, far = documents(
-        cases.match(cases.medlineplus()), cases.match(cases.link_only()),
-        cases.match(cases.upstream(), Provenance.UPSTREAM, "answered upstream"))
+        cases.match(cases.medlineplus()),
+        cases.match(cases.link_only()),
+        cases.match(cases.upstream(), Provenance.UPSTREAM, "answered upstream"),
+    )
     assert [a.display for a in medlineplus.author] == ["National Library of Medicine"]
     assert link.author is None  # link-only: no text, so no author claimed
     assert "National Library" not in link.model_dump_json()
@@ -165,7 +170,9 @@ def test_author_is_whoever_wrote_the_text_and_only_then():
 def test_date_is_the_last_update_and_absent_without_one():
     updated, created_only = documents(
         cases.match(cases.medlineplus()),
-        cases.match(cases.medlineplus(id="b", url="https://medlineplus.gov/b.html", date_updated="",
-                                      date_reviewed="2023-01-01")))
+        cases.match(
+            cases.medlineplus(id="b", url="https://medlineplus.gov/b.html", date_updated="", date_reviewed="2023-01-01")
+        ),
+    )
     assert updated.date.isoformat().startswith(cases.UPDATED)
     assert created_only.date is None

@@ -21,13 +21,13 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 def feed_for(pairs):
     topics = {t.id: t for t in synced(bundled.load_topics())}
     request = parse(MultiDict(pairs).items(multi=True))
-    return atom.build(request, resolver.resolve(request, resolver.index_rules(bundled.load_rules()),
-                                                topics.get), NOW)
+    return atom.build(request, resolver.resolve(request, resolver.index_rules(bundled.load_rules()), topics.get), NOW)
 
 
 def test_medlineplus_client_paths_work():
-    doc = json.loads(json_feed.serialise(feed_for(
-        [("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM)])))
+    doc = json.loads(
+        json_feed.serialise(feed_for([("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM)]))
+    )
     feed = doc["feed"]
     assert feed["entry"][0]["title"]["_value"] == "Acute Lymphocytic Leukemia"
     assert feed["entry"][0]["link"][0]["href"] == "https://medlineplus.gov/acutelymphocyticleukemia.html"
@@ -40,8 +40,9 @@ def test_medlineplus_client_paths_work():
 
 
 def test_arrays_even_when_single_or_empty():
-    doc = json.loads(json_feed.serialise(feed_for(
-        [("mainSearchCriteria.v.c", "J45.909"), ("mainSearchCriteria.v.cs", ICD10CM)])))
+    doc = json.loads(
+        json_feed.serialise(feed_for([("mainSearchCriteria.v.c", "J45.909"), ("mainSearchCriteria.v.cs", ICD10CM)]))
+    )
     assert doc["feed"]["entry"] == []
     assert len(doc["feed"]["category"]) == 2
 
@@ -50,11 +51,10 @@ def test_jsonp_wraps_with_a_valid_callback():
     feed = feed_for([("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM)])
     body = json_feed.serialise_jsonp(feed, "app.handle_1").decode()
     assert body.startswith("/**/app.handle_1(") and body.endswith(");")
-    assert json.loads(body[len("/**/app.handle_1("):-2])["feed"]["entry"]
+    assert json.loads(body[len("/**/app.handle_1(") : -2])["feed"]["entry"]
 
 
-@pytest.mark.parametrize("callback", [None, "", "alert(1)//", "a-b", "x;evil()", "1abc", "a" * 300,
-                                      "<script>", "a..b"])
+@pytest.mark.parametrize("callback", [None, "", "alert(1)//", "a-b", "x;evil()", "1abc", "a" * 300, "<script>", "a..b"])
 def test_bad_callbacks_are_refused(callback):
     with pytest.raises(InvalidRequest) as err:
         json_feed.check_callback(callback)
@@ -71,19 +71,27 @@ def test_line_separators_escaped_for_javascript():
 
 # The same provenance, reason and attribution as the Atom feed, where MedlinePlus clients look.
 
+
 def provenance_feed():
-    return atom.build(cases.REQUEST, [
-        cases.match(cases.medlineplus()),
-        cases.match(cases.link_only(), Provenance.AUTOMATIC, "matched the ICD-10-CM title 'Leukemia'"),
-        cases.match(cases.upstream(), Provenance.UPSTREAM, "answered by responder.example.org"),
-    ], NOW, "https://ib.example.org/")
+    return atom.build(
+        cases.REQUEST,
+        [
+            cases.match(cases.medlineplus()),
+            cases.match(cases.link_only(), Provenance.AUTOMATIC, "matched the ICD-10-CM title 'Leukemia'"),
+            cases.match(cases.upstream(), Provenance.UPSTREAM, "answered by responder.example.org"),
+        ],
+        NOW,
+        "https://ib.example.org/",
+    )
 
 
 def check_provenance_document(doc):
     feed = doc["feed"]
     assert [e["source"] for e in feed["entry"]] == [
-        {"type": "text", "_value": "curated"}, {"type": "text", "_value": "automatic"},
-        {"type": "text", "_value": "upstream"}]
+        {"type": "text", "_value": "curated"},
+        {"type": "text", "_value": "automatic"},
+        {"type": "text", "_value": "upstream"},
+    ]
     assert feed["entry"][0]["title"]["_value"] == "Acute Lymphocytic Leukemia"  # MedlinePlus clients
     assert feed["author"]["name"]["_value"] == attribution.SERVICE_NAME
     medlineplus, link, far = (e["summary"]["_value"] for e in feed["entry"])
@@ -102,7 +110,7 @@ def test_json_entries_carry_source_reason_and_honest_attribution():
 
 def test_jsonp_entries_carry_the_same():
     body = json_feed.serialise_jsonp(provenance_feed(), "handle").decode()
-    check_provenance_document(json.loads(body[len("/**/handle("):-2]))
+    check_provenance_document(json.loads(body[len("/**/handle(") : -2]))
 
 
 def test_untrusted_reason_never_reaches_json_as_markup():

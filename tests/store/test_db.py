@@ -52,8 +52,9 @@ def test_failed_transaction_changes_nothing(stores):
 def test_insert_returns_id_and_bumps_version(stores):
     db, topics, mappings = stores
     version = mappings.version()
-    rule = mappings.insert(MappingRule(CodeSystem.SNOMEDCT, "93143009", "leukemia", Scope.EXACT, min_age=0,
-                                       max_age=18.5))
+    rule = mappings.insert(
+        MappingRule(CodeSystem.SNOMEDCT, "93143009", "leukemia", Scope.EXACT, min_age=0, max_age=18.5)
+    )
     assert rule.id is not None and mappings.version() == version + 1
     assert mappings.rules()[-1] == rule
 
@@ -64,8 +65,11 @@ def test_topic_rows_from_a_newer_version_still_load():
 
     from infobutton.store.topics import from_json, to_json
 
-    topic = replace(bundled.load_topics()[0], sites=(Site("Leukemia", "https://example.org/", "Start Here"),),
-                    twin=TopicRef("leukemia-es", "Leucemia", "https://medlineplus.gov/spanish/leukemia.html"))
+    topic = replace(
+        bundled.load_topics()[0],
+        sites=(Site("Leukemia", "https://example.org/", "Start Here"),),
+        twin=TopicRef("leukemia-es", "Leucemia", "https://medlineplus.gov/spanish/leukemia.html"),
+    )
     data = json.loads(to_json(topic))
     data["field_from_the_future"] = 1
     data["sites"][0]["rating"] = 5
@@ -78,8 +82,10 @@ def test_source_survives_the_store_and_rows_written_before_it_load_as_unknown(st
 
     db, topics, _ = stores
     sources = ("medlineplus", "index", "upstream:connect.example.org", "local", "")
-    written = [Topic(id=f"t{i}", title=f"Topic {i}", url=f"https://medlineplus.gov/t{i}.html", language="en",
-                     source=source) for i, source in enumerate(sources)]
+    written = [
+        Topic(id=f"t{i}", title=f"Topic {i}", url=f"https://medlineplus.gov/t{i}.html", language="en", source=source)
+        for i, source in enumerate(sources)
+    ]
     topics.upsert(written)
     assert [topics.get(t.id).source for t in written] == list(sources)
     assert {t.id: t.source for t in topics.all()} == {t.id: t.source for t in written}
@@ -93,8 +99,9 @@ def test_source_survives_the_store_and_rows_written_before_it_load_as_unknown(st
 
 def test_a_new_source_is_a_change_and_the_same_source_is_not(stores):
     _, topics, _ = stores
-    link_only = Topic(id="asthma", title="Asthma", url="https://medlineplus.gov/asthma.html", language="en",
-                      source="index")
+    link_only = Topic(
+        id="asthma", title="Asthma", url="https://medlineplus.gov/asthma.html", language="en", source="index"
+    )
     assert topics.upsert([link_only])["added"] == 1
     version = topics.version()
     assert topics.upsert([link_only])["unchanged"] == 1 and topics.version() == version

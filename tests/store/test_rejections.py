@@ -32,7 +32,9 @@ def test_reject_is_stored_with_who_when_and_why_and_audited(store):
     assert rejections.get(E11).actor == "ana"
     events, total = rejections.audit()
     assert total == 2 and {(e.action, e.actor, e.code, e.topic_id) for e in events} == {
-        ("reject", "ana", "E11", "diabetestype2"), ("reject", "ana", "C91", "leukemia")}
+        ("reject", "ana", "E11", "diabetestype2"),
+        ("reject", "ana", "C91", "leukemia"),
+    }
     assert mappings.version() == version  # rejecting changes no mapping and makes no version
 
 

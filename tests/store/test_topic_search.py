@@ -19,8 +19,7 @@ def catalogue_topics():
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def stores(request, tmp_path):
-    url = f"sqlite:///{tmp_path}/s.sqlite3" if request.param == "sqlite" \
-        else request.getfixturevalue("postgres_url")
+    url = f"sqlite:///{tmp_path}/s.sqlite3" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     db, topics, mappings = open_stores(url)
     topics.upsert(catalogue_topics())
     yield db, topics
@@ -70,8 +69,12 @@ def test_query_syntax_is_never_interpreted(stores):
 
 def test_index_follows_updates_in_the_same_transaction(stores):
     _, topics = stores
-    asthma_like = replace(topics.get("childhoodleukemia"), title="Quixotic Wheeze",
-                          summary_html="<p>Nothing about blood.</p>", also_called=())
+    asthma_like = replace(
+        topics.get("childhoodleukemia"),
+        title="Quixotic Wheeze",
+        summary_html="<p>Nothing about blood.</p>",
+        also_called=(),
+    )
     topics.upsert([asthma_like])
     assert ids(topics.search("quixotic wheeze", "en", 3)) == ["childhoodleukemia"]
     assert "childhoodleukemia" not in ids(topics.search("childhood", "en", 5))

@@ -15,8 +15,12 @@ from ..conftest import ICD10CM, icd
 
 SEEDED = len(bundled.load_rules())  # rules a fresh database is seeded with
 
-NEW = {"code_system": "ICD-10-CM", "code": "D47.9", "topic_id": "leukemia",
-       "reason": "a rule a librarian adds in the test"}
+NEW = {
+    "code_system": "ICD-10-CM",
+    "code": "D47.9",
+    "topic_id": "leukemia",
+    "reason": "a rule a librarian adds in the test",
+}
 
 
 def bearer(token: str) -> dict:
@@ -49,8 +53,11 @@ def create(client, headers, **fields):
 
 # -- 401 / 403 -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer ibk_nope.nope"},
-                                     {"Authorization": "Bearer "}, {"Authorization": "Basic eDp5"}])
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer ibk_nope.nope"}, {"Authorization": "Bearer "}, {"Authorization": "Basic eDp5"}],
+)
 def test_401_without_or_with_a_bad_token(client, headers):
     r = client.get("/admin/api/mappings", headers=headers)
     assert r.status_code == 401
@@ -78,10 +85,13 @@ def test_403_for_a_role_that_may_not_act(client, tokens):
 
 def test_me_says_who(client, tokens):
     assert client.get("/admin/api/me", headers=bearer(tokens["admin"])).get_json() == {
-        "name": "admin-person", "role": "admin"}
+        "name": "admin-person",
+        "role": "admin",
+    }
 
 
 # -- reads -------------------------------------------------------------------------------------
+
 
 def test_topics_search(client, editor):
     r = client.get("/admin/api/topics", query_string={"q": "myeloid"}, headers=editor)
@@ -93,8 +103,7 @@ def test_topics_search(client, editor):
 
 
 def test_mappings_filter_and_page(client, editor):
-    r = client.get("/admin/api/mappings", query_string={"code_system": ICD10CM, "code": "c91"},
-                   headers=editor)
+    r = client.get("/admin/api/mappings", query_string={"code_system": ICD10CM, "code": "c91"}, headers=editor)
     body = r.get_json()
     assert r.status_code == 200 and body["total"] == 2
     assert {m["topic_id"] for m in body["items"]} == {"leukemia", "childhoodleukemia"}
@@ -120,6 +129,7 @@ def test_404_for_an_unknown_mapping(client, editor):
 
 # -- create / update / delete ----------------------------------------------------------------
 
+
 def test_create_is_201_with_id_and_served_at_once(client, editor):
     assert topics_for(client, "D47.9") == []
     r = create(client, editor)
@@ -137,9 +147,18 @@ def test_create_normalises_the_code(client, editor):
 
 def test_422_names_every_bad_field_and_writes_nothing(client, services, editor):
     version = services.mappings.version()
-    r = client.post("/admin/api/mappings", headers=editor, json={
-        "code_system": "ICD-10-CM", "code": "C99.99", "topic_id": "no-such-topic",
-        "scope": "everything", "priority": "high", "prority": 3})
+    r = client.post(
+        "/admin/api/mappings",
+        headers=editor,
+        json={
+            "code_system": "ICD-10-CM",
+            "code": "C99.99",
+            "topic_id": "no-such-topic",
+            "scope": "everything",
+            "priority": "high",
+            "prority": 3,
+        },
+    )
     assert r.status_code == 422
     errors = {e["field"]: e["message"] for e in r.get_json()["errors"]}
     assert set(errors) == {"code", "topic_id", "scope", "priority", "prority"}
@@ -147,17 +166,20 @@ def test_422_names_every_bad_field_and_writes_nothing(client, services, editor):
     assert services.mappings.version() == version
 
 
-@pytest.mark.parametrize("fields, field", [
-    ({"code_system": "SNOMED CT", "code": "93143008"}, "code"),  # Verhoeff check digit
-    ({"code_system": "LOINC", "code": "2345-8"}, "code"),  # mod-10 check digit (2345-7 is right)
-    ({"code_system": "RxNorm", "code": "12AB"}, "code"),
-    ({"code_system": "NDC", "code": "1234"}, "code"),
-    ({"code_system": "ICD-10-CM", "code": "C00-D49"}, "code"),  # a chapter is not a code to map
-    ({"topic_id": "leukemia-es"}, "topic_id"),  # map the English topic
-    ({"min_age": 18, "max_age": 5}, "max_age"),
-    ({"gender": "X"}, "gender"),
-    ({"code_system": "Klingon"}, "code_system"),
-])
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"code_system": "SNOMED CT", "code": "93143008"}, "code"),  # Verhoeff check digit
+        ({"code_system": "LOINC", "code": "2345-8"}, "code"),  # mod-10 check digit (2345-7 is right)
+        ({"code_system": "RxNorm", "code": "12AB"}, "code"),
+        ({"code_system": "NDC", "code": "1234"}, "code"),
+        ({"code_system": "ICD-10-CM", "code": "C00-D49"}, "code"),  # a chapter is not a code to map
+        ({"topic_id": "leukemia-es"}, "topic_id"),  # map the English topic
+        ({"min_age": 18, "max_age": 5}, "max_age"),
+        ({"gender": "X"}, "gender"),
+        ({"code_system": "Klingon"}, "code_system"),
+    ],
+)
 def test_422_for_each_kind_of_bad_rule(client, editor, fields, field):
     r = client.post("/admin/api/mappings", json={**NEW, **fields}, headers=editor)
     assert r.status_code == 422
@@ -180,16 +202,18 @@ def test_valid_codes_of_other_systems_are_accepted(client, editor):
 
 
 def test_422_for_a_duplicate_rule(client, editor):
-    r = client.post("/admin/api/mappings", headers=editor, json={
-        "code_system": "ICD-10-CM", "code": "C91", "topic_id": "leukemia"})
+    r = client.post(
+        "/admin/api/mappings", headers=editor, json={"code_system": "ICD-10-CM", "code": "C91", "topic_id": "leukemia"}
+    )
     assert r.status_code == 422 and "duplicates mapping" in r.get_json()["errors"][0]["message"]
     # the same code and topic limited to children is a different rule
     create(client, editor, code="C91", topic_id="leukemia", max_age=18)
 
 
 def test_400_for_a_body_that_is_not_a_json_object(client, editor):
-    r = client.post("/admin/api/mappings", data="code=C91", headers=editor,
-                    content_type="application/x-www-form-urlencoded")
+    r = client.post(
+        "/admin/api/mappings", data="code=C91", headers=editor, content_type="application/x-www-form-urlencoded"
+    )
     assert r.status_code == 400 and r.get_json()["parameter"] == "body"
     r = client.post("/admin/api/mappings", json=[NEW], headers=editor)
     assert r.status_code == 400
@@ -197,8 +221,11 @@ def test_400_for_a_body_that_is_not_a_json_object(client, editor):
 
 def test_update_is_200_and_live(client, editor):
     body = create(client, editor).get_json()
-    r = client.put(f"/admin/api/mappings/{body['id']}", headers={**editor, "If-Match": f'"{body["revision"]}"'},
-                   json={**NEW, "topic_id": "acutemyeloidleukemia"})
+    r = client.put(
+        f"/admin/api/mappings/{body['id']}",
+        headers={**editor, "If-Match": f'"{body["revision"]}"'},
+        json={**NEW, "topic_id": "acutemyeloidleukemia"},
+    )
     assert r.status_code == 200 and r.get_json()["topic_id"] == "acutemyeloidleukemia"
     assert r.get_json()["revision"] != body["revision"]
     assert topics_for(client, "D47.9") == ["acutemyeloidleukemia"]
@@ -209,8 +236,9 @@ def test_428_without_if_match(client, editor):
     r = client.put(f"/admin/api/mappings/{body['id']}", json=NEW, headers=editor)
     assert r.status_code == 428 and r.get_json()["parameter"] == "If-Match"
     # the revision in the body does as well as If-Match
-    r = client.put(f"/admin/api/mappings/{body['id']}", headers=editor,
-                   json={**NEW, "priority": 2, "revision": body["revision"]})
+    r = client.put(
+        f"/admin/api/mappings/{body['id']}", headers=editor, json={**NEW, "priority": 2, "revision": body["revision"]}
+    )
     assert r.status_code == 200
 
 
@@ -230,8 +258,11 @@ def test_two_editors_change_the_same_mapping_the_second_gets_409(client, service
     assert current["priority"] == 7 and current["revision"] == r1.get_json()["revision"]
     # nothing lost: the first edit stands; the second succeeds once merged onto the current one
     assert services.mappings.get(body["id"]).priority == 7
-    r3 = client.put(url, json={**NEW, "priority": 7, "reason": "other wording"},
-                    headers={**second, "If-Match": f'"{current["revision"]}"'})
+    r3 = client.put(
+        url,
+        json={**NEW, "priority": 7, "reason": "other wording"},
+        headers={**second, "If-Match": f'"{current["revision"]}"'},
+    )
     assert r3.status_code == 200
     stored = services.mappings.get(body["id"])
     assert (stored.priority, stored.reason) == (7, "other wording")
@@ -252,10 +283,14 @@ def test_delete_is_204_and_409_for_a_stale_revision(client, editor):
 
 # -- audit, versions, restore ----------------------------------------------------------------
 
+
 def test_audit_says_who_when_what_before_after_and_why(client, editor):
     body = create(client, editor).get_json()
-    client.put(f"/admin/api/mappings/{body['id']}", headers={**editor, "If-Match": f'"{body["revision"]}"'},
-               json={**NEW, "priority": 4, "change_reason": "rank above the overview"})
+    client.put(
+        f"/admin/api/mappings/{body['id']}",
+        headers={**editor, "If-Match": f'"{body["revision"]}"'},
+        json={**NEW, "priority": 4, "change_reason": "rank above the overview"},
+    )
     entries = client.get(f"/admin/api/audit?mapping_id={body['id']}", headers=editor).get_json()["items"]
     update, created = entries
     assert (update["actor"], update["action"]) == ("editor-person", "update")
@@ -287,7 +322,8 @@ def test_every_change_makes_a_version_and_restore_brings_an_old_one_back(client,
     now = client.get("/admin/api/mappings?limit=500", headers=editor).get_json()["items"]
     strip = [{k: v for k, v in m.items() if k != "revision"} for m in now]
     assert sorted(strip, key=lambda m: m["id"]) == sorted(
-        [{k: v for k, v in m.items() if k != "revision"} for m in snapshot], key=lambda m: m["id"])
+        [{k: v for k, v in m.items() if k != "revision"} for m in snapshot], key=lambda m: m["id"]
+    )
     # restoring what is already current changes nothing and makes no version
     again = client.post("/admin/api/versions/5/restore", headers=editor).get_json()
     assert again == {"restored": 5, "version": 5, "changed": False}
@@ -320,16 +356,16 @@ def test_export_imports_back_unchanged(client, services, editor):
     exported = client.get("/admin/api/mappings/export", headers=editor)
     assert exported.status_code == 200 and exported.mimetype == "text/csv"
     text = exported.get_data(as_text=True)
-    r = client.post("/admin/api/mappings/import?dry_run=1&mode=replace", data=text.encode(),
-                    content_type="text/csv", headers=editor)
+    r = client.post(
+        "/admin/api/mappings/import?dry_run=1&mode=replace", data=text.encode(), content_type="text/csv", headers=editor
+    )
     body = r.get_json()
     assert r.status_code == 200
     assert (body["added"], body["changed"], body["removed"], body["unchanged"]) == ([], [], [], SEEDED + 1)
 
     # into an empty set: the same rules, and the same export, byte for byte
     before = services.mappings.version()
-    r = client.post("/admin/api/mappings/import?mode=replace", data=CSV_HEADER, headers=editor,
-                    content_type="text/csv")
+    r = client.post("/admin/api/mappings/import?mode=replace", data=CSV_HEADER, headers=editor, content_type="text/csv")
     assert r.status_code == 200 and len(r.get_json()["removed"]) == SEEDED + 1
     assert services.mappings.count() == 0
     r = client.post("/admin/api/mappings/import", data=text, headers=editor, content_type="text/csv")
@@ -338,39 +374,44 @@ def test_export_imports_back_unchanged(client, services, editor):
 
 
 def test_import_dry_run_shows_the_diff_and_writes_nothing(client, services, editor):
-    text = CSV_HEADER + ("ICD-10-CM,D47.9,leukemia,descendants,0,,,,new\n"
-                         "ICD-10-CM,C91,leukemia,descendants,3,,,,reranked\n")
+    text = CSV_HEADER + (
+        "ICD-10-CM,D47.9,leukemia,descendants,0,,,,new\nICD-10-CM,C91,leukemia,descendants,3,,,,reranked\n"
+    )
     version = services.mappings.version()
-    body = client.post("/admin/api/mappings/import?dry_run=1", data=text, headers=editor,
-                       content_type="text/csv").get_json()
+    body = client.post(
+        "/admin/api/mappings/import?dry_run=1", data=text, headers=editor, content_type="text/csv"
+    ).get_json()
     assert [m["code"] for m in body["added"]] == ["D47.9"]
     assert [(c["before"]["priority"], c["after"]["priority"]) for c in body["changed"]] == [(0, 3)]
     assert body["removed"] == [] and body["dry_run"] is True and body["version"] is None
     assert services.mappings.version() == version and topics_for(client, "D47.9") == []
 
-    body = client.post(f"/admin/api/mappings/import?base_version={version}", data=text,
-                       headers=editor, content_type="text/csv").get_json()
+    body = client.post(
+        f"/admin/api/mappings/import?base_version={version}", data=text, headers=editor, content_type="text/csv"
+    ).get_json()
     assert body["version"] == version + 1
     assert topics_for(client, "D47.9") == ["leukemia"]
     # committing another diff reviewed at the old version is refused: the set moved on
     other = CSV_HEADER + "ICD-10-CM,C94.3,acutemyeloidleukemia,descendants,0,,,,\n"
-    r = client.post(f"/admin/api/mappings/import?base_version={version}", data=other,
-                    headers=editor, content_type="text/csv")
+    r = client.post(
+        f"/admin/api/mappings/import?base_version={version}", data=other, headers=editor, content_type="text/csv"
+    )
     assert r.status_code == 409 and services.mappings.version() == version + 1
 
 
 def test_csv_with_bad_lines_writes_nothing_and_names_each_line(client, services, editor):
-    text = CSV_HEADER + ("ICD-10-CM,D47.9,leukemia,descendants,0,,,,fine\n"
-                         "ICD-10-CM,C99.99,leukemia,descendants,0,,,,no such code\n"
-                         "ICD-10-CM,C94.80,no-such-topic,descendants,0,,,,\n"
-                         "ICD-10-CM,C94.3,leukemia,sideways,0,,,,\n"
-                         "ICD-10-CM,D47.9,leukemia,descendants,1,,,,same rule again\n")
+    text = CSV_HEADER + (
+        "ICD-10-CM,D47.9,leukemia,descendants,0,,,,fine\n"
+        "ICD-10-CM,C99.99,leukemia,descendants,0,,,,no such code\n"
+        "ICD-10-CM,C94.80,no-such-topic,descendants,0,,,,\n"
+        "ICD-10-CM,C94.3,leukemia,sideways,0,,,,\n"
+        "ICD-10-CM,D47.9,leukemia,descendants,1,,,,same rule again\n"
+    )
     version = services.mappings.version()
     r = client.post("/admin/api/mappings/import", data=text, headers=editor, content_type="text/csv")
     assert r.status_code == 422
     errors = r.get_json()["errors"]
-    assert [(e["line"], e["field"]) for e in errors] == [
-        (3, "code"), (4, "topic_id"), (5, "scope"), (6, "line")]
+    assert [(e["line"], e["field"]) for e in errors] == [(3, "code"), (4, "topic_id"), (5, "scope"), (6, "line")]
     assert "line 2" in errors[3]["message"]
     assert services.mappings.version() == version and topics_for(client, "D47.9") == []
 
@@ -379,37 +420,33 @@ def test_import_as_a_multipart_file_and_bad_input(client, editor):
     from io import BytesIO
 
     text = CSV_HEADER + "ICD-10-CM,D47.9,leukemia,descendants,0,,,,file upload\n"
-    r = client.post("/admin/api/mappings/import", headers=editor,
-                    data={"file": (BytesIO(text.encode()), "m.csv")})
+    r = client.post("/admin/api/mappings/import", headers=editor, data={"file": (BytesIO(text.encode()), "m.csv")})
     assert r.status_code == 200 and len(r.get_json()["added"]) == 1
     assert client.post("/admin/api/mappings/import", data=b"", headers=editor).status_code == 400
-    r = client.post("/admin/api/mappings/import", data=b"\xff\xfe", headers=editor,
-                    content_type="text/csv")
+    r = client.post("/admin/api/mappings/import", data=b"\xff\xfe", headers=editor, content_type="text/csv")
     assert r.status_code == 400
-    r = client.post("/admin/api/mappings/import?mode=everything", data=text, headers=editor,
-                    content_type="text/csv")
+    r = client.post("/admin/api/mappings/import?mode=everything", data=text, headers=editor, content_type="text/csv")
     assert r.status_code == 400
-    r = client.post("/admin/api/mappings/import", data="a,b\n1,2\n", headers=editor,
-                    content_type="text/csv")
+    r = client.post("/admin/api/mappings/import", data="a,b\n1,2\n", headers=editor, content_type="text/csv")
     assert r.status_code == 422 and r.get_json()["errors"][0]["field"] == "header"
 
 
 def test_import_bigger_than_the_answer_limit(client, services, editor):
-    rows = "".join(f"ICD-10-CM,C91,leukemia,descendants,0,{a},{a + 1},,{'x' * 900}\n"
-                   for a in range(100))
+    rows = "".join(f"ICD-10-CM,C91,leukemia,descendants,0,{a},{a + 1},,{'x' * 900}\n" for a in range(100))
     assert len(rows) > services.settings.max_body_bytes
-    r = client.post("/admin/api/mappings/import?dry_run=1", data=CSV_HEADER + rows,
-                    headers=editor, content_type="text/csv")
+    r = client.post(
+        "/admin/api/mappings/import?dry_run=1", data=CSV_HEADER + rows, headers=editor, content_type="text/csv"
+    )
     assert r.status_code == 200 and len(r.get_json()["added"]) == 100
 
 
 # -- preview ---------------------------------------------------------------------------------
 
+
 def test_preview_shows_now_and_after_and_writes_nothing(client, services, editor):
     version = services.mappings.version()
     change = json.dumps({"op": "add", "rule": {**NEW, "topic_id": "acutemyeloidleukemia"}})
-    r = client.get("/admin/api/preview", query_string={**icd("D47.9"), "with": change},
-                   headers=editor)
+    r = client.get("/admin/api/preview", query_string={**icd("D47.9"), "with": change}, headers=editor)
     assert r.status_code == 200
     body = r.get_json()
     assert body["now"] == [] and [m["topic_id"] for m in body["after"]] == ["acutemyeloidleukemia"]
@@ -420,27 +457,38 @@ def test_preview_shows_now_and_after_and_writes_nothing(client, services, editor
 def test_preview_of_update_and_delete_and_context(client, services, editor):
     c91 = next(r for r in services.mappings.rules() if (r.code, r.topic_id) == ("C91.0", "acutelymphocyticleukemia"))
     delete = json.dumps({"op": "delete", "id": c91.id})
-    body = client.get("/admin/api/preview", query_string={**icd("C91.00"), "with": delete},
-                      headers=editor).get_json()
+    body = client.get("/admin/api/preview", query_string={**icd("C91.00"), "with": delete}, headers=editor).get_json()
     assert [m["topic_id"] for m in body["now"]] == ["acutelymphocyticleukemia", "leukemia"]
     assert [m["topic_id"] for m in body["after"]] == ["leukemia"]
-    child = client.get("/admin/api/preview", query_string={**icd("C91.00", **{"age.v.v": "7"}),
-                       "with": delete}, headers=editor).get_json()
+    child = client.get(
+        "/admin/api/preview", query_string={**icd("C91.00", **{"age.v.v": "7"}), "with": delete}, headers=editor
+    ).get_json()
     assert "childhoodleukemia" in [m["topic_id"] for m in child["now"]]
-    update = json.dumps({"op": "update", "id": c91.id, "rule": {
-        "code_system": "ICD-10-CM", "code": "C91.0", "topic_id": "chroniclymphocyticleukemia",
-        "priority": 10}})
-    body = client.get("/admin/api/preview", query_string={**icd("C91.00"), "with": update},
-                      headers=editor).get_json()
+    update = json.dumps(
+        {
+            "op": "update",
+            "id": c91.id,
+            "rule": {
+                "code_system": "ICD-10-CM",
+                "code": "C91.0",
+                "topic_id": "chroniclymphocyticleukemia",
+                "priority": 10,
+            },
+        }
+    )
+    body = client.get("/admin/api/preview", query_string={**icd("C91.00"), "with": update}, headers=editor).get_json()
     assert body["after"][0]["topic_id"] == "chroniclymphocyticleukemia"
 
 
-@pytest.mark.parametrize("with_, status", [
-    ("not json", 400),
-    (json.dumps({"op": "frobnicate"}), 400),
-    (json.dumps({"op": "delete", "id": 99999}), 404),
-    (json.dumps({"op": "add", "rule": {**NEW, "code": "C99.99"}}), 422),
-])
+@pytest.mark.parametrize(
+    "with_, status",
+    [
+        ("not json", 400),
+        (json.dumps({"op": "frobnicate"}), 400),
+        (json.dumps({"op": "delete", "id": 99999}), 404),
+        (json.dumps({"op": "add", "rule": {**NEW, "code": "C99.99"}}), 422),
+    ],
+)
 def test_preview_errors(client, editor, with_, status):
     r = client.get("/admin/api/preview", query_string={**icd("C91"), "with": with_}, headers=editor)
     assert r.status_code == status
@@ -453,6 +501,7 @@ def test_preview_needs_a_valid_infobutton_request(client, editor):
 
 # -- tokens over the API ---------------------------------------------------------------------
 
+
 def test_token_management_for_admins(client, tokens):
     admin = bearer(tokens["admin"])
     r = client.post("/admin/api/tokens", json={"name": "script", "role": "viewer"}, headers=admin)
@@ -461,16 +510,15 @@ def test_token_management_for_admins(client, tokens):
     assert client.get("/admin/api/me", headers=bearer(token)).get_json()["role"] == "viewer"
     listed = client.get("/admin/api/tokens", headers=admin).get_json()["items"]
     assert "script" in [t["name"] for t in listed] and token not in json.dumps(listed)
-    assert client.post("/admin/api/tokens", json={"name": "script", "role": "viewer"},
-                       headers=admin).status_code == 409
-    assert client.post("/admin/api/tokens", json={"name": "x", "role": "root"},
-                       headers=admin).status_code == 422
+    assert client.post("/admin/api/tokens", json={"name": "script", "role": "viewer"}, headers=admin).status_code == 409
+    assert client.post("/admin/api/tokens", json={"name": "x", "role": "root"}, headers=admin).status_code == 422
     assert client.delete("/admin/api/tokens/script", headers=admin).status_code == 204
     assert client.get("/admin/api/me", headers=bearer(token)).status_code == 401
     assert client.delete("/admin/api/tokens/script", headers=admin).status_code == 404
 
 
 # -- live effect across instances ------------------------------------------------------------
+
 
 def test_a_second_instance_serves_the_change_without_a_restart(tmp_path):
     """Two apps on one SQLite file stand in for two workers; the second has its own caches and
@@ -497,9 +545,9 @@ def test_a_second_instance_serves_the_change_without_a_restart(tmp_path):
 
 # -- PostgreSQL ------------------------------------------------------------------------------
 
+
 def test_write_version_restore_path_on_postgresql(tmp_path, postgres_url):
-    app = create_app(Settings(data_dir=str(tmp_path), database_url=postgres_url,
-                              version_check_interval=0.0))
+    app = create_app(Settings(data_dir=str(tmp_path), database_url=postgres_url, version_check_interval=0.0))
     try:
         client, services = app.test_client(), app.extensions["infobutton"]
         editor = bearer(services.extra["tokens"].create("pg-editor", "editor"))

@@ -12,11 +12,11 @@ from infobutton.request import parse
 
 from ..conftest import icd
 
-DIABETES = Topic(id="diabetestype2", title="Diabetes Type 2", language="en",
-                 url="https://medlineplus.gov/diabetestype2.html")
+DIABETES = Topic(
+    id="diabetestype2", title="Diabetes Type 2", language="en", url="https://medlineplus.gov/diabetestype2.html"
+)
 E11 = {"code_system": "ICD-10-CM", "code": "E11", "topic_id": "diabetestype2"}
-EVIDENCE = ("ICD-10-CM title \u2018Type 2 diabetes mellitus\u2019 (E11) holds the topic name"
-            " \u2018Diabetes Type 2\u2019")
+EVIDENCE = "ICD-10-CM title \u2018Type 2 diabetes mellitus\u2019 (E11) holds the topic name \u2018Diabetes Type 2\u2019"
 
 
 def bearer(token: str) -> dict:
@@ -47,12 +47,24 @@ def test_the_gap_report_carries_each_codes_suggestions(client, services, who):
     items = {g["code"]: g for g in r.get_json()["items"]}
     [s] = items["E11.9"]["suggestions"]
     assert s == {
-        "code_system": "ICD-10-CM", "code_system_oid": "2.16.840.1.113883.6.90", "code": "E11",
-        "topic_id": "diabetestype2", "topic_title": "Diabetes Type 2", "scope": "descendants",
-        "confident": True, "doubts": [], "covers": ["E11.65", "E11.9"],  # gap report order
-        "evidence": {"code": "E11", "title": "Type 2 diabetes mellitus", "name": "Diabetes Type 2",
-                     "kind": "title", "words": ["2", "diabete", "type"], "exact": False,
-                     "text": EVIDENCE},
+        "code_system": "ICD-10-CM",
+        "code_system_oid": "2.16.840.1.113883.6.90",
+        "code": "E11",
+        "topic_id": "diabetestype2",
+        "topic_title": "Diabetes Type 2",
+        "scope": "descendants",
+        "confident": True,
+        "doubts": [],
+        "covers": ["E11.65", "E11.9"],  # gap report order
+        "evidence": {
+            "code": "E11",
+            "title": "Type 2 diabetes mellitus",
+            "name": "Diabetes Type 2",
+            "kind": "title",
+            "words": ["2", "diabete", "type"],
+            "exact": False,
+            "text": EVIDENCE,
+        },
         "reason": "suggested: " + EVIDENCE,
     }
     assert items["E11.65"]["suggestions"] == [s]
@@ -60,8 +72,7 @@ def test_the_gap_report_carries_each_codes_suggestions(client, services, who):
 
 
 def test_suggestions_for_codes_or_a_prefix(client, who):
-    r = client.get("/admin/api/suggestions", query_string={"codes": "E11.9,C91.00"},
-                   headers=who["viewer"])
+    r = client.get("/admin/api/suggestions", query_string={"codes": "E11.9,C91.00"}, headers=who["viewer"])
     body = r.get_json()
     assert r.status_code == 200
     assert (body["total"], body["confident"], body["codes"]) == (1, 1, 2)
@@ -70,10 +81,17 @@ def test_suggestions_for_codes_or_a_prefix(client, who):
     assert r.get_json()["codes"] == 87 and len(r.get_json()["items"][0]["covers"]) == 87
 
 
-@pytest.mark.parametrize("query, parameter", [
-    ("", "codes"), ("codes=E11.9&prefix=E11", "prefix"), ("codes=NOPE", "codes"),
-    ("prefix=S", "prefix"), ("prefix=%3C", "prefix"), ("gaps=1&days=0", "days"),
-])
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ("", "codes"),
+        ("codes=E11.9&prefix=E11", "prefix"),
+        ("codes=NOPE", "codes"),
+        ("prefix=S", "prefix"),
+        ("prefix=%3C", "prefix"),
+        ("gaps=1&days=0", "days"),
+    ],
+)
 def test_400_for_bad_suggestion_queries(client, who, query, parameter):
     r = client.get(f"/admin/api/suggestions?{query}", headers=who["viewer"])
     assert r.status_code == 400 and r.mimetype == "application/problem+json"
@@ -101,24 +119,34 @@ def test_accept_creates_an_audited_curated_rule_that_is_served_at_once(client, s
     assert r.headers["Location"] == f"/admin/api/mappings/{rule['id']}"
     assert r.headers["ETag"] == f'"{rule["revision"]}"'
     assert (rule["code"], rule["topic_id"], rule["scope"], rule["reason"]) == (
-        "E11", "diabetestype2", "descendants", "suggested: " + EVIDENCE)
+        "E11",
+        "diabetestype2",
+        "descendants",
+        "suggested: " + EVIDENCE,
+    )
     assert answer(services, "E11.9") == [("diabetestype2", "curated")]
     [entry] = client.get(f"/admin/api/audit?mapping_id={rule['id']}", headers=who["viewer"]).get_json()["items"]
-    assert (entry["actor"], entry["action"], entry["reason"]) == ("editor-person", "accept",
-                                                                 "accepted suggested: " + EVIDENCE)
+    assert (entry["actor"], entry["action"], entry["reason"]) == (
+        "editor-person",
+        "accept",
+        "accepted suggested: " + EVIDENCE,
+    )
     # No longer a suggestion, no longer a gap.
     again = client.post("/admin/api/suggestions/accept", json=E11, headers=who["editor"])
     assert again.status_code == 409 and again.get_json()["parameter"] == "topic_id"
     assert client.get("/admin/api/gaps", headers=who["viewer"]).get_json()["items"] == []
 
 
-@pytest.mark.parametrize("body, status, field", [
-    ({**E11, "topic_id": "leukemia"}, 409, "topic_id"),  # no title of E11 holds it
-    ({**E11, "code": "E11.999"}, 422, "code"),
-    ({**E11, "topic_id": "nosuchtopic"}, 422, "topic_id"),
-    ({"code": "E11"}, 422, "topic_id"),
-    ({**E11, "code_system": "nonsense"}, 422, "code_system"),
-])
+@pytest.mark.parametrize(
+    "body, status, field",
+    [
+        ({**E11, "topic_id": "leukemia"}, 409, "topic_id"),  # no title of E11 holds it
+        ({**E11, "code": "E11.999"}, 422, "code"),
+        ({**E11, "topic_id": "nosuchtopic"}, 422, "topic_id"),
+        ({"code": "E11"}, 422, "topic_id"),
+        ({**E11, "code_system": "nonsense"}, 422, "code_system"),
+    ],
+)
 def test_accept_refuses_what_is_not_a_current_suggestion(client, services, who, body, status, field):
     version = services.mappings.version()
     r = client.post("/admin/api/suggestions/accept", json=body, headers=who["editor"])
@@ -133,39 +161,41 @@ def test_400_for_a_body_that_is_not_a_json_object(client, who):
 
 def test_reject_suppresses_until_unrejected(client, services, who):
     editor, viewer = who["editor"], who["viewer"]
-    r = client.post("/admin/api/suggestions/reject", json={**E11, "reason": "diabetes page instead"},
-                    headers=editor)
+    r = client.post("/admin/api/suggestions/reject", json={**E11, "reason": "diabetes page instead"}, headers=editor)
     assert r.status_code == 201
     assert {k: r.get_json()[k] for k in ("code", "topic_id", "actor", "reason")} == {
-        "code": "E11", "topic_id": "diabetestype2", "actor": "editor-person",
-        "reason": "diabetes page instead"}
+        "code": "E11",
+        "topic_id": "diabetestype2",
+        "actor": "editor-person",
+        "reason": "diabetes page instead",
+    }
     assert client.post("/admin/api/suggestions/reject", json=E11, headers=editor).status_code == 200
     listed = client.get("/admin/api/suggestions?codes=E11.9,E11.65", headers=viewer).get_json()
     assert listed["items"] == []
     assert client.post("/admin/api/suggestions/accept", json=E11, headers=editor).status_code == 409
-    assert [x["code"] for x in client.get("/admin/api/suggestions/rejections",
-                                          headers=viewer).get_json()["items"]] == ["E11"]
-    r = client.delete("/admin/api/suggestions/rejections", query_string={**E11, "reason": "oops"},
-                      headers=editor)
+    assert [x["code"] for x in client.get("/admin/api/suggestions/rejections", headers=viewer).get_json()["items"]] == [
+        "E11"
+    ]
+    r = client.delete("/admin/api/suggestions/rejections", query_string={**E11, "reason": "oops"}, headers=editor)
     assert r.status_code == 204
     r = client.delete("/admin/api/suggestions/rejections", query_string=E11, headers=editor)
     assert r.status_code == 404
     assert client.get("/admin/api/suggestions?codes=E11.9", headers=viewer).get_json()["total"] == 1
     events, _ = services.extra["suggestions"].rejections.audit()
     assert [(e.action, e.actor, e.reason) for e in events] == [
-        ("unreject", "editor-person", "oops"), ("reject", "editor-person", "diabetes page instead")]
+        ("unreject", "editor-person", "oops"),
+        ("reject", "editor-person", "diabetes page instead"),
+    ]
 
 
 def test_reject_validates(client, who):
-    r = client.post("/admin/api/suggestions/reject", json={"code": "E11.999", "topic_id": "x"},
-                    headers=who["editor"])
+    r = client.post("/admin/api/suggestions/reject", json={"code": "E11.999", "topic_id": "x"}, headers=who["editor"])
     assert r.status_code == 422
     assert {e["field"] for e in r.get_json()["errors"]} == {"code", "topic_id"}
 
 
 def test_accept_and_reject_on_postgresql(tmp_path, postgres_url):
-    app = create_app(Settings(data_dir=str(tmp_path), database_url=postgres_url,
-                              version_check_interval=0.0))
+    app = create_app(Settings(data_dir=str(tmp_path), database_url=postgres_url, version_check_interval=0.0))
     try:
         client, services = app.test_client(), app.extensions["infobutton"]
         headers = prepare(services)
@@ -174,8 +204,10 @@ def test_accept_and_reject_on_postgresql(tmp_path, postgres_url):
         r = client.post("/admin/api/suggestions/reject", json=E11, headers=headers["editor"])
         assert r.status_code == 201
         assert client.get("/admin/api/suggestions?codes=E11.9", headers=headers["viewer"]).get_json()["total"] == 0
-        assert client.delete("/admin/api/suggestions/rejections", query_string=E11,
-                             headers=headers["editor"]).status_code == 204
+        assert (
+            client.delete("/admin/api/suggestions/rejections", query_string=E11, headers=headers["editor"]).status_code
+            == 204
+        )
         version = services.mappings.version()
         r = client.post("/admin/api/suggestions/accept", json=E11, headers=headers["editor"])
         assert r.status_code == 201 and services.mappings.version() == version + 1

@@ -75,8 +75,10 @@ def test_failed_sign_ins_are_rate_limited(client, services, token):
 
 def test_forms_without_the_csrf_token_are_refused(signed_in, services):
     version = services.mappings.version()
-    r = signed_in.post("/admin/mappings/new", data={"code_system": "ICD-10-CM", "code": "D47.9",
-                                                    "topic_id": "leukemia", "action": "save"})
+    r = signed_in.post(
+        "/admin/mappings/new",
+        data={"code_system": "ICD-10-CM", "code": "D47.9", "topic_id": "leukemia", "action": "save"},
+    )
     assert r.status_code == 403 and services.mappings.version() == version
     r = signed_in.post("/admin/signin", data={"csrf": "forged", "token": "x"})
     assert r.status_code == 403
@@ -92,9 +94,18 @@ def test_the_api_with_the_session_cookie_needs_the_csrf_header(signed_in):
 
 def test_add_form_validates_inline_and_writes_nothing(signed_in, services):
     version = services.mappings.version()
-    r = signed_in.post("/admin/mappings/new", data={
-        "csrf": csrf(signed_in), "code_system": "ICD-10-CM", "code": "C99.99",
-        "topic_id": "nope", "scope": "descendants", "priority": "0", "action": "save"})
+    r = signed_in.post(
+        "/admin/mappings/new",
+        data={
+            "csrf": csrf(signed_in),
+            "code_system": "ICD-10-CM",
+            "code": "C99.99",
+            "topic_id": "nope",
+            "scope": "descendants",
+            "priority": "0",
+            "action": "save",
+        },
+    )
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and services.mappings.version() == version
     assert 'id="code-error"' in html and 'id="topic_id-error"' in html
@@ -103,8 +114,14 @@ def test_add_form_validates_inline_and_writes_nothing(signed_in, services):
 
 
 def test_add_form_previews_then_saves_and_it_is_served(signed_in, client, services):
-    form = {"csrf": csrf(signed_in), "code_system": "ICD-10-CM", "code": "D47.9",
-            "topic_id": "acutemyeloidleukemia", "scope": "descendants", "priority": "0"}
+    form = {
+        "csrf": csrf(signed_in),
+        "code_system": "ICD-10-CM",
+        "code": "D47.9",
+        "topic_id": "acutemyeloidleukemia",
+        "scope": "descendants",
+        "priority": "0",
+    }
     r = signed_in.post("/admin/mappings/new", data={**form, "action": "preview"})
     html = r.get_data(as_text=True)
     after = re.search(r'id="preview-after">(.*?)</ol>', html, re.S).group(1)
@@ -126,51 +143,67 @@ def test_edit_with_a_stale_revision_shows_the_conflict(signed_in, services):
     rule = services.mappings.rules()[0]
     page = signed_in.get(f"/admin/mappings/{rule.id}").get_data(as_text=True)
     old_revision = re.search(r'name="revision" value="([^"]+)"', page).group(1)
-    fields = {"code_system": "ICD-10-CM", "code": rule.code, "topic_id": rule.topic_id,
-              "scope": rule.scope.value, "priority": "9", "reason": rule.reason}
+    fields = {
+        "code_system": "ICD-10-CM",
+        "code": rule.code,
+        "topic_id": rule.topic_id,
+        "scope": rule.scope.value,
+        "priority": "9",
+        "reason": rule.reason,
+    }
     from infobutton.store.mappings import revision
 
-    services.mappings.update(rule.id, dataclasses.replace(rule, priority=3),
-                             expected=revision(rule), actor="someone else")
-    r = signed_in.post(f"/admin/mappings/{rule.id}", data={
-        **fields, "csrf": csrf(signed_in), "revision": old_revision, "action": "save"})
+    services.mappings.update(
+        rule.id, dataclasses.replace(rule, priority=3), expected=revision(rule), actor="someone else"
+    )
+    r = signed_in.post(
+        f"/admin/mappings/{rule.id}",
+        data={**fields, "csrf": csrf(signed_in), "revision": old_revision, "action": "save"},
+    )
     assert r.status_code == 409 and "Someone else changed this mapping" in r.get_data(as_text=True)
     assert services.mappings.get(rule.id).priority == 3
     html = r.get_data(as_text=True)
     new_revision = re.search(r'name="revision" value="([^"]+)"', html).group(1)
-    r = signed_in.post(f"/admin/mappings/{rule.id}", data={
-        **fields, "csrf": csrf(signed_in), "revision": new_revision, "action": "save"})
+    r = signed_in.post(
+        f"/admin/mappings/{rule.id}",
+        data={**fields, "csrf": csrf(signed_in), "revision": new_revision, "action": "save"},
+    )
     assert r.status_code == 303 and services.mappings.get(rule.id).priority == 9
 
 
 def test_import_wizard_shows_the_diff_then_commits(signed_in, services):
-    text = ("code_system,code,topic_id,scope,priority,min_age,max_age,gender,reason\n"
-            "ICD-10-CM,D47.9,leukemia,descendants,0,,,,from the wizard\n")
+    text = (
+        "code_system,code,topic_id,scope,priority,min_age,max_age,gender,reason\n"
+        "ICD-10-CM,D47.9,leukemia,descendants,0,,,,from the wizard\n"
+    )
     token = csrf(signed_in)
-    r = signed_in.post("/admin/import", data={"csrf": token, "csv": text, "mode": "merge",
-                                              "action": "review"})
+    r = signed_in.post("/admin/import", data={"csrf": token, "csv": text, "mode": "merge", "action": "review"})
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "1 to add, 0 to change, 0 to remove, 0 unchanged" in html
     assert services.mappings.count() == SEEDED
     base = re.search(r'name="base_version" value="(\d+)"', html).group(1)
-    r = signed_in.post("/admin/import", data={"csrf": token, "csv": text, "mode": "merge",
-                                              "base_version": base, "action": "commit"})
+    r = signed_in.post(
+        "/admin/import", data={"csrf": token, "csv": text, "mode": "merge", "base_version": base, "action": "commit"}
+    )
     assert r.status_code == 303 and services.mappings.count() == SEEDED + 1
 
 
 def test_import_wizard_lists_every_bad_line(signed_in, services):
-    text = ("code_system,code,topic_id\nICD-10-CM,D47.9,leukemia\nICD-10-CM,C99.99,leukemia\n"
-            "ICD-10-CM,C94.3,nope\n")
-    r = signed_in.post("/admin/import", data={"csrf": csrf(signed_in), "csv": text,
-                                              "mode": "merge", "action": "review"})
+    text = "code_system,code,topic_id\nICD-10-CM,D47.9,leukemia\nICD-10-CM,C99.99,leukemia\nICD-10-CM,C94.3,nope\n"
+    r = signed_in.post(
+        "/admin/import", data={"csrf": csrf(signed_in), "csv": text, "mode": "merge", "action": "review"}
+    )
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and "Line 3 (code)" in html and "Line 4 (topic_id)" in html
     assert services.mappings.count() == SEEDED
 
 
 def test_history_restore_in_one_click(signed_in, services, client):
-    signed_in.post("/admin/api/mappings", headers={"X-CSRF-Token": csrf(signed_in)},
-                   json={"code_system": "ICD-10-CM", "code": "D47.9", "topic_id": "leukemia"})
+    signed_in.post(
+        "/admin/api/mappings",
+        headers={"X-CSRF-Token": csrf(signed_in)},
+        json={"code_system": "ICD-10-CM", "code": "D47.9", "topic_id": "leukemia"},
+    )
     html = signed_in.get("/admin/history").get_data(as_text=True)
     assert "Lena Librarian" in html and "Undo this change (restore version 1)" in html
     r = signed_in.post("/admin/versions/1/restore", data={"csrf": csrf(signed_in)})
@@ -224,8 +257,10 @@ def test_tokens_never_reach_the_logs(client, services, caplog):
 
 def test_public_answers_carry_no_session_and_the_cookie_stays_under_admin(client, services):
     """The admin session never touches the infobutton path: no cookie set, none sent there."""
-    r = client.get("/infobutton", query_string={"mainSearchCriteria.v.c": "C91.00",
-                                                "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.90"})
+    r = client.get(
+        "/infobutton",
+        query_string={"mainSearchCriteria.v.c": "C91.00", "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.90"},
+    )
     assert r.status_code == 200 and "Set-Cookie" not in r.headers
     signin = client.get("/admin/signin")
     cookie = signin.headers.get("Set-Cookie", "")

@@ -13,8 +13,9 @@ from infobutton.models import Topic
 from ..conftest import icd
 from .test_admin_ui import csrf_of, sign_in
 
-DIABETES = Topic(id="diabetestype2", title="Diabetes Type 2", language="en",
-                 url="https://medlineplus.gov/diabetestype2.html")
+DIABETES = Topic(
+    id="diabetestype2", title="Diabetes Type 2", language="en", url="https://medlineplus.gov/diabetestype2.html"
+)
 FORM = {"code_system": "ICD-10-CM", "code": "E11", "topic_id": "diabetestype2", "days": "7"}
 
 
@@ -37,10 +38,9 @@ def page(client) -> str:
 
 def test_editors_see_the_evidence_and_the_buttons(client, services, gap):
     text = page(signed_in_as(client, services, "editor"))
-    row = text[text.index("<strong>E11.9</strong>"):text.index("</tr>", text.index("<strong>E11.9</strong>"))]
+    row = text[text.index("<strong>E11.9</strong>") : text.index("</tr>", text.index("<strong>E11.9</strong>"))]
     assert "E11 and below → Diabetes Type 2" in row and "confident" in row
-    assert ("ICD-10-CM title ‘Type 2 diabetes mellitus’ (E11) holds the topic name ‘Diabetes Type 2’"
-            in row)
+    assert "ICD-10-CM title ‘Type 2 diabetes mellitus’ (E11) holds the topic name ‘Diabetes Type 2’" in row
     assert 'action="/admin/suggestions/accept"' in row and 'action="/admin/suggestions/reject"' in row
     assert len(re.findall(r'name="csrf" value="[^"]+"', row)) == 2
     assert row.count('name="days" value="7"') == 2  # back to the same period after the click
@@ -83,7 +83,7 @@ def test_reject_then_unreject(client, services, gap):
     text = page(client)
     assert "diabetestype2 will not be suggested for E11" in text
     assert "E11 and below → Diabetes Type 2" not in text
-    rejected = text[text.index('id="rejections"'):]
+    rejected = text[text.index('id="rejections"') :]
     assert "<strong>E11</strong>" in rejected and "editor person" in rejected
     assert 'action="/admin/suggestions/unreject"' in rejected
     [r] = services.extra["suggestions"].rejections.all()

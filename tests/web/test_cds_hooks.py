@@ -45,8 +45,7 @@ def condition(cid, *codings, text=None, verification=None):
 
 
 def bundle(*resources, next_url=None):
-    body = {"resourceType": "Bundle", "type": "searchset",
-            "entry": [{"resource": r} for r in resources]}
+    body = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
     if next_url:
         body["link"] = [{"relation": "next", "url": next_url}]
     return body
@@ -58,8 +57,11 @@ UNMATCHED = condition("c3", (ICD, "Z99.89", None))  # unmapped, and no words for
 
 
 def call(hook="patient-view", prefetch=None, **extra):
-    body = {"hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", "hook": hook,
-            "context": {"userId": "Practitioner/u1", "patientId": "p1"}}
+    body = {
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "hook": hook,
+        "context": {"userId": "Practitioner/u1", "patientId": "p1"},
+    }
     if prefetch is not None:
         body["prefetch"] = prefetch
     body.update(extra)
@@ -181,8 +183,12 @@ def test_a_condition_known_only_by_its_text_gets_no_card(client):
 def test_a_code_matched_only_by_its_display_name_gets_no_card(client):
     # No SNOMED CT map is configured: 44054006 is matched on its display name alone (layer 1b,
     # labelled automatic, from text). The infobutton answers it; a card never does.
-    sent = {"mainSearchCriteria.v.c": "44054006", "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.96",
-            "mainSearchCriteria.v.dn": "Diabetes mellitus type 2", "knowledgeResponseType": "application/json"}
+    sent = {
+        "mainSearchCriteria.v.c": "44054006",
+        "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.96",
+        "mainSearchCriteria.v.dn": "Diabetes mellitus type 2",
+        "knowledgeResponseType": "application/json",
+    }
     (entry,) = client.get("/infobutton", query_string=sent).json["feed"]["entry"]
     assert entry["title"]["_value"] == "Diabetes Type 2" and entry["source"]["_value"] == "automatic"
     diabetes = condition("c6", (SCT, "44054006", "Diabetes mellitus type 2"))
@@ -204,9 +210,16 @@ def test_no_conditions_no_cards(client):
 
 def test_without_prefetch_fetches_from_the_fhir_server_with_the_token(client):
     with FhirServer([ALL, CML]) as fhir:
-        body = call(fhirServer=fhir.url, fhirAuthorization={
-            "access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
-            "scope": "patient/Patient.read patient/Condition.read", "subject": "cds-service"})
+        body = call(
+            fhirServer=fhir.url,
+            fhirAuthorization={
+                "access_token": TOKEN,
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "scope": "patient/Patient.read patient/Condition.read",
+                "subject": "cds-service",
+            },
+        )
         r = post(client, PV, body)
     assert r.status_code == 200
     assert len(r.json["cards"]) == 2  # both pages of the search were read
@@ -221,8 +234,11 @@ def test_without_prefetch_fetches_from_the_fhir_server_with_the_token(client):
 
 def test_partial_prefetch_fetches_only_what_is_missing(client):
     with FhirServer([ALL]) as fhir:
-        body = call(prefetch={"patient": patient(years=40), "conditions": None}, fhirServer=fhir.url,
-                    fhirAuthorization={"access_token": TOKEN, "token_type": "Bearer"})
+        body = call(
+            prefetch={"patient": patient(years=40), "conditions": None},
+            fhirServer=fhir.url,
+            fhirAuthorization={"access_token": TOKEN, "token_type": "Bearer"},
+        )
         r = post(client, PV, body)
     assert r.status_code == 200
     assert [p for p, _ in fhir.requests if "Patient" in p] == []
@@ -239,8 +255,9 @@ def test_neither_prefetch_nor_fhir_server_is_412(client):
 @pytest.mark.parametrize("status", [401, 500])
 def test_fhir_server_failure_is_412(client, status):
     with FhirServer([ALL], status=status) as fhir:
-        r = post(client, PV, call(fhirServer=fhir.url, fhirAuthorization={"access_token": TOKEN,
-                                                                           "token_type": "Bearer"}))
+        r = post(
+            client, PV, call(fhirServer=fhir.url, fhirAuthorization={"access_token": TOKEN, "token_type": "Bearer"})
+        )
     assert r.status_code == 412
     assert str(status) in r.json["detail"]
     assert TOKEN not in r.get_data(as_text=True)
@@ -268,21 +285,26 @@ def test_fhir_server_allow_list(app):
         strict.extensions["infobutton"].close()
 
 
-@pytest.mark.parametrize("body,parameter", [
-    (b"{not json", "body"),
-    (b"", "body"),
-    (b"[1, 2]", "body"),
-    (call(hook="order-select", prefetch={}), "hook"),
-    ({"hook": "patient-view", "context": {"patientId": "p1"}}, "hookInstance"),
-    (call(context="p1"), "context"),
-    (call(context={"userId": "u"}), "context.patientId"),
-    (call(context={"patientId": "../../admin"}), "context.patientId"),
-    (call(fhirServer="file:///etc/passwd"), "fhirServer"),
-    (call(fhirServer="http://127.0.0.1/fhir", fhirAuthorization={"token_type": "Bearer"}),
-     "fhirAuthorization.access_token"),
-    (call(prefetch={"conditions": "Condition?patient=p1"}), "prefetch.conditions"),
-    (call(prefetch=["x"]), "prefetch"),
-])
+@pytest.mark.parametrize(
+    "body,parameter",
+    [
+        (b"{not json", "body"),
+        (b"", "body"),
+        (b"[1, 2]", "body"),
+        (call(hook="order-select", prefetch={}), "hook"),
+        ({"hook": "patient-view", "context": {"patientId": "p1"}}, "hookInstance"),
+        (call(context="p1"), "context"),
+        (call(context={"userId": "u"}), "context.patientId"),
+        (call(context={"patientId": "../../admin"}), "context.patientId"),
+        (call(fhirServer="file:///etc/passwd"), "fhirServer"),
+        (
+            call(fhirServer="http://127.0.0.1/fhir", fhirAuthorization={"token_type": "Bearer"}),
+            "fhirAuthorization.access_token",
+        ),
+        (call(prefetch={"conditions": "Condition?patient=p1"}), "prefetch.conditions"),
+        (call(prefetch=["x"]), "prefetch"),
+    ],
+)
 def test_malformed_bodies_are_400_with_a_reason(client, body, parameter):
     r = post(client, PV, body)
     assert r.status_code == 400, r.data
@@ -296,16 +318,23 @@ def test_unknown_service_is_404(client):
 
 
 def test_cors_preflight_and_responses(client):
-    pre = client.options(PV, headers={"Origin": "https://ehr.example.org",
-                                      "Access-Control-Request-Method": "POST",
-                                      "Access-Control-Request-Headers": "authorization,content-type"})
+    pre = client.options(
+        PV,
+        headers={
+            "Origin": "https://ehr.example.org",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
     assert pre.status_code == 200
     assert pre.headers["Access-Control-Allow-Origin"] == "*"
     assert "POST" in pre.headers["Access-Control-Allow-Methods"]
     assert "Authorization" in pre.headers["Access-Control-Allow-Headers"]
     assert "Content-Type" in pre.headers["Access-Control-Allow-Headers"]
-    for r in (client.get("/cds-services", headers={"Origin": "https://ehr.example.org"}),
-              post(client, PV, b"{", Origin="https://ehr.example.org")):
+    for r in (
+        client.get("/cds-services", headers={"Origin": "https://ehr.example.org"}),
+        post(client, PV, b"{", Origin="https://ehr.example.org"),
+    ):
         assert r.headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Origin" not in client.get("/healthz").headers
 
@@ -313,21 +342,47 @@ def test_cors_preflight_and_responses(client):
 def test_order_select_cards_for_selected_orders_with_mappings(client, services):
     services.mappings.insert(MappingRule(CodeSystem.RXNORM, "282388", "chronicmyeloidleukemia", Scope.EXACT))
     draft = bundle(
-        {"resourceType": "MedicationRequest", "id": "m1", "status": "draft", "intent": "order",
-         "medicationCodeableConcept": {"coding": [
-             {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "282388",
-              "display": "imatinib"}]}},
-        {"resourceType": "ServiceRequest", "id": "s1", "status": "draft", "intent": "order",
-         "code": {"coding": [{"system": SCT, "code": "93143009", "display": "Leukemia"}]}},
-        {"resourceType": "ServiceRequest", "id": "s2", "status": "draft", "intent": "order",
-         "code": {"coding": [{"system": SCT, "code": "91861009", "display": "AML"}]}},
-        {"resourceType": "MedicationRequest", "id": "m2", "status": "draft", "intent": "order",
-         "medicationCodeableConcept": {"coding": [
-             {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1191", "display": "aspirin"}]}},
+        {
+            "resourceType": "MedicationRequest",
+            "id": "m1",
+            "status": "draft",
+            "intent": "order",
+            "medicationCodeableConcept": {
+                "coding": [
+                    {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "282388", "display": "imatinib"}
+                ]
+            },
+        },
+        {
+            "resourceType": "ServiceRequest",
+            "id": "s1",
+            "status": "draft",
+            "intent": "order",
+            "code": {"coding": [{"system": SCT, "code": "93143009", "display": "Leukemia"}]},
+        },
+        {
+            "resourceType": "ServiceRequest",
+            "id": "s2",
+            "status": "draft",
+            "intent": "order",
+            "code": {"coding": [{"system": SCT, "code": "91861009", "display": "AML"}]},
+        },
+        {
+            "resourceType": "MedicationRequest",
+            "id": "m2",
+            "status": "draft",
+            "intent": "order",
+            "medicationCodeableConcept": {
+                "coding": [
+                    {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1191", "display": "aspirin"}
+                ]
+            },
+        },
     )
     body = call(hook="order-select", prefetch={"patient": patient()})
-    body["context"].update(selections=["MedicationRequest/m1", "ServiceRequest/s1", "MedicationRequest/m2"],
-                           draftOrders=draft)
+    body["context"].update(
+        selections=["MedicationRequest/m1", "ServiceRequest/s1", "MedicationRequest/m2"], draftOrders=draft
+    )
     r = post(client, OS, body)
     assert r.status_code == 200
     assert summaries(r) == ["Patient education: Chronic Myeloid Leukemia", "Patient education: Leukemia"]
@@ -353,30 +408,49 @@ def test_condition_text_is_escaped_in_markdown(client):
 def test_feedback_is_stored_without_patient_data(client, services):
     r = post(client, PV, call(prefetch={"patient": patient(), "conditions": bundle(ALL)}))
     card = r.json["cards"][0]["uuid"]
-    feedback = {"feedback": [
-        {"card": card, "outcome": "accepted", "acceptedSuggestions": [{"id": "s1"}],
-         "outcomeTimestamp": "2024-05-01T10:00:00Z"},
-        {"card": card, "outcome": "overridden", "outcomeTimestamp": "2024-05-01T10:01:00Z",
-         "overrideReason": {"reason": {"system": "http://example.org/reasons", "code": "not-relevant"},
-                            "userComment": "Patient Jane Doe already has the leaflet"}},
-    ]}
+    feedback = {
+        "feedback": [
+            {
+                "card": card,
+                "outcome": "accepted",
+                "acceptedSuggestions": [{"id": "s1"}],
+                "outcomeTimestamp": "2024-05-01T10:00:00Z",
+            },
+            {
+                "card": card,
+                "outcome": "overridden",
+                "outcomeTimestamp": "2024-05-01T10:01:00Z",
+                "overrideReason": {
+                    "reason": {"system": "http://example.org/reasons", "code": "not-relevant"},
+                    "userComment": "Patient Jane Doe already has the leaflet",
+                },
+            },
+        ]
+    }
     r = post(client, PV + "/feedback", feedback)
     assert r.status_code == 200 and r.json == {}
     rows = services.extra["cds_feedback"].all()
-    assert [(row["card_id"], row["outcome"], row["accepted_suggestions"], row["override_code"])
-            for row in rows] == [(card, "accepted", 1, None), (card, "overridden", 0, "not-relevant")]
+    assert [(row["card_id"], row["outcome"], row["accepted_suggestions"], row["override_code"]) for row in rows] == [
+        (card, "accepted", 1, None),
+        (card, "overridden", 0, "not-relevant"),
+    ]
     dump = repr(services.db.query("SELECT * FROM cds_feedback"))
     assert "Jane" not in dump and "p1" not in dump and "Practitioner" not in dump
 
 
-@pytest.mark.parametrize("body,parameter", [
-    ({}, "feedback"),
-    ({"feedback": []}, "feedback"),
-    ({"feedback": [{"card": "x", "outcome": "ignored", "outcomeTimestamp": "2024-01-01T00:00:00Z"}]},
-     "feedback[0].outcome"),
-    ({"feedback": [{"card": "x", "outcome": "accepted"}]}, "feedback[0].outcomeTimestamp"),
-    ({"feedback": [{"outcome": "accepted", "outcomeTimestamp": "2024-01-01T00:00:00Z"}]}, "feedback[0].card"),
-])
+@pytest.mark.parametrize(
+    "body,parameter",
+    [
+        ({}, "feedback"),
+        ({"feedback": []}, "feedback"),
+        (
+            {"feedback": [{"card": "x", "outcome": "ignored", "outcomeTimestamp": "2024-01-01T00:00:00Z"}]},
+            "feedback[0].outcome",
+        ),
+        ({"feedback": [{"card": "x", "outcome": "accepted"}]}, "feedback[0].outcomeTimestamp"),
+        ({"feedback": [{"outcome": "accepted", "outcomeTimestamp": "2024-01-01T00:00:00Z"}]}, "feedback[0].card"),
+    ],
+)
 def test_bad_feedback_is_400(client, body, parameter):
     r = post(client, PV + "/feedback", body)
     assert r.status_code == 400 and r.json["parameter"] == parameter

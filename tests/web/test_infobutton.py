@@ -41,10 +41,16 @@ def test_get_and_post_answer_the_same(client, path, synced_catalogue):
     assert titles(got) == titles(posted) == ["Leucemia mieloide crónica", "Leucemia"]
 
 
-@pytest.mark.parametrize("response_type,mimetype", [
-    ("text/xml", "text/xml"), ("text/XML", "text/xml"), ("application/atom+xml", "text/xml"),
-    ("application/json", "application/json"), ("APPLICATION/JSON", "application/json"),
-])
+@pytest.mark.parametrize(
+    "response_type,mimetype",
+    [
+        ("text/xml", "text/xml"),
+        ("text/XML", "text/xml"),
+        ("application/atom+xml", "text/xml"),
+        ("application/json", "application/json"),
+        ("APPLICATION/JSON", "application/json"),
+    ],
+)
 def test_knowledge_response_type(client, response_type, mimetype):
     r = client.get("/infobutton", query_string=icd("C91.00", knowledgeResponseType=response_type))
     assert r.status_code == 200 and r.mimetype == mimetype
@@ -54,23 +60,28 @@ def test_accept_header_negotiates_and_parameter_wins(client):
     r = client.get("/infobutton", query_string=icd("C91.00"), headers={"Accept": "application/json"})
     assert r.mimetype == "application/json"
     assert r.json["feed"]["entry"][0]["title"]["_value"] == "Acute Lymphocytic Leukemia"
-    r = client.get("/infobutton", query_string=icd("C91.00", knowledgeResponseType="text/xml"),
-                   headers={"Accept": "application/json"})
+    r = client.get(
+        "/infobutton",
+        query_string=icd("C91.00", knowledgeResponseType="text/xml"),
+        headers={"Accept": "application/json"},
+    )
     assert r.mimetype == "text/xml"
     assert client.get("/infobutton", query_string=icd("C91.00"), headers={"Accept": "*/*"}).mimetype == "text/xml"
 
 
 def test_jsonp(client):
-    r = client.get("/infobutton", query_string=icd("C91.00", knowledgeResponseType="text/javascript",
-                                                   callback="handle"))
+    r = client.get(
+        "/infobutton", query_string=icd("C91.00", knowledgeResponseType="text/javascript", callback="handle")
+    )
     assert r.status_code == 200 and r.mimetype == "application/javascript"
     assert r.data.startswith(b"/**/handle(")
 
 
 def test_jsonp_bad_callback_is_400_and_not_echoed(client):
     evil = "alert(document.cookie)//"
-    r = client.get("/infobutton", query_string=icd("C91.00", knowledgeResponseType="application/javascript",
-                                                   callback=evil))
+    r = client.get(
+        "/infobutton", query_string=icd("C91.00", knowledgeResponseType="application/javascript", callback=evil)
+    )
     assert r.status_code == 400
     assert r.mimetype == "application/problem+json"
     assert r.json["parameter"] == "callback"
@@ -82,13 +93,16 @@ def test_no_match_is_200_with_no_entries(client):
     assert r.status_code == 200 and r.json["feed"]["entry"] == []
 
 
-@pytest.mark.parametrize("params,parameter", [
-    ({}, "mainSearchCriteria.v.c"),
-    ({"mainSearchCriteria.v.c": "C91.00"}, "mainSearchCriteria.v.cs"),
-    (icd("C91.00", **{"age.v.v": "old"}), "age.v.v"),
-    (icd("C91.00", knowledgeResponseType="application/pdf"), "knowledgeResponseType"),
-    (icd("C91.00", **{"mainSearchCriteria.v.dn": "x" * 5000}), "mainSearchCriteria.v.dn"),
-])
+@pytest.mark.parametrize(
+    "params,parameter",
+    [
+        ({}, "mainSearchCriteria.v.c"),
+        ({"mainSearchCriteria.v.c": "C91.00"}, "mainSearchCriteria.v.cs"),
+        (icd("C91.00", **{"age.v.v": "old"}), "age.v.v"),
+        (icd("C91.00", knowledgeResponseType="application/pdf"), "knowledgeResponseType"),
+        (icd("C91.00", **{"mainSearchCriteria.v.dn": "x" * 5000}), "mainSearchCriteria.v.dn"),
+    ],
+)
 def test_errors_name_the_parameter_in_the_callers_format(client, params, parameter):
     as_json = client.get("/infobutton", query_string=params, headers={"Accept": "application/json"})
     assert 400 <= as_json.status_code < 500
@@ -109,10 +123,14 @@ def test_oversize_url_and_body(client):
 
 
 def test_garbage_never_500(client):
-    for qs in ["mainSearchCriteria.v.c=%ff%fe&mainSearchCriteria.v.cs=%00",
-               "mainSearchCriteria.v.c=C91.00&mainSearchCriteria.v.cs=2.16.840.1.113883.6.90&age.v.v=1e400",
-               "mainSearchCriteria.v.c99999=1", "mainSearchCriteria.v.ot=%00%01",
-               "knowledgeResponseType=&mainSearchCriteria.v.ot=x", "callback=%3Cscript%3E&mainSearchCriteria.v.ot=x"]:
+    for qs in [
+        "mainSearchCriteria.v.c=%ff%fe&mainSearchCriteria.v.cs=%00",
+        "mainSearchCriteria.v.c=C91.00&mainSearchCriteria.v.cs=2.16.840.1.113883.6.90&age.v.v=1e400",
+        "mainSearchCriteria.v.c99999=1",
+        "mainSearchCriteria.v.ot=%00%01",
+        "knowledgeResponseType=&mainSearchCriteria.v.ot=x",
+        "callback=%3Cscript%3E&mainSearchCriteria.v.ot=x",
+    ]:
         r = client.get("/infobutton?" + qs)
         assert r.status_code < 500, (qs, r.data)
     assert client.put("/infobutton").status_code == 405
@@ -158,8 +176,12 @@ def test_healthz(client):
 
 
 def test_json_is_utf8_not_escaped(client, synced_catalogue):
-    r = client.get("/infobutton", query_string=icd("C91.00", knowledgeResponseType="application/json",
-                                                   **{"informationRecipient.languageCode.c": "es"}))
+    r = client.get(
+        "/infobutton",
+        query_string=icd(
+            "C91.00", knowledgeResponseType="application/json", **{"informationRecipient.languageCode.c": "es"}
+        ),
+    )
     assert "Leucemia linfocítica aguda".encode() in r.data  # UTF-8, not \\u escapes
     json.loads(r.data)
 
@@ -174,14 +196,16 @@ def test_every_surface_says_where_each_answer_came_from(client):
     assert atom_feed.findtext("a:author/a:name", namespaces=NS) == attribution.SERVICE_NAME
     assert atom_feed.findtext("a:author/a:uri", namespaces=NS) == "http://localhost/"
     for kind in ("application/json", "application/javascript"):
-        body = client.get("/infobutton", query_string=icd("C91.00", knowledgeResponseType=kind,
-                                                          callback="cb")).get_data(as_text=True)
+        body = client.get(
+            "/infobutton", query_string=icd("C91.00", knowledgeResponseType=kind, callback="cb")
+        ).get_data(as_text=True)
         entries = json.loads(body.removeprefix("/**/cb(").removesuffix(");"))["feed"]["entry"]
-        assert [e["source"]["_value"] for e in entries] == [e.findtext("a:source", namespaces=NS)
-                                                            for e in atom_entries]
-    bundle = fhir.parse(client.get("/infobutton", query_string=icd(
-        "C91.00", knowledgeResponseType="application/fhir+json")).data)
+        assert [e["source"]["_value"] for e in entries] == [e.findtext("a:source", namespaces=NS) for e in atom_entries]
+    bundle = fhir.parse(
+        client.get("/infobutton", query_string=icd("C91.00", knowledgeResponseType="application/fhir+json")).data
+    )
     assert [e.resource.meta.tag[0].code for e in bundle.entry] == [
-        e.findtext("a:source", namespaces=NS) for e in atom_entries]
+        e.findtext("a:source", namespaces=NS) for e in atom_entries
+    ]
     page = client.get("/application", query_string=icd("C91.00")).get_data(as_text=True)
     assert page.count('<p class="why">') == len(atom_entries)

@@ -30,8 +30,11 @@ def test_application_path_is_the_click_page(client):
 
 
 def test_application_is_html_whatever_type_is_asked(client):
-    r = client.get("/application", query_string=icd("C91.00", knowledgeResponseType="application/json"),
-                   headers={"Accept": "application/json"})
+    r = client.get(
+        "/application",
+        query_string=icd("C91.00", knowledgeResponseType="application/json"),
+        headers={"Accept": "application/json"},
+    )
     assert r.mimetype == "text/html"
 
 
@@ -79,8 +82,14 @@ def test_errors_on_pages_are_pages_with_the_headers(client):
     assert r.status_code == 400 and r.mimetype == "text/html"
     assert b"code system" in r.data
     assert_page_headers(r)
-    r = client.get("/application", query_string={"mainSearchCriteria.v.c": "C91.00", "age.v.v": "old",
-                                                 "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.90"})
+    r = client.get(
+        "/application",
+        query_string={
+            "mainSearchCriteria.v.c": "C91.00",
+            "age.v.v": "old",
+            "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.90",
+        },
+    )
     assert r.status_code == 400 and b"<code>age.v.v</code>" in r.data  # the page names the parameter
     assert b'href="/static/page.css"' in r.data
 
@@ -93,9 +102,12 @@ def test_demo_page(client, synced_catalogue):
     form = page.find(".//form")
     assert urlsplit(form.get("action")).path == "/application"
     fields = {e.get("name"): e for e in form.iter("input", "select")}
-    query = {"mainSearchCriteria.v.c": fields["mainSearchCriteria.v.c"].get("value"),
-             "mainSearchCriteria.v.cs": fields["mainSearchCriteria.v.cs"].find("option").get("value"),
-             "informationRecipient.languageCode.c": "es", "age.v.v": ""}
+    query = {
+        "mainSearchCriteria.v.c": fields["mainSearchCriteria.v.c"].get("value"),
+        "mainSearchCriteria.v.cs": fields["mainSearchCriteria.v.cs"].find("option").get("value"),
+        "informationRecipient.languageCode.c": "es",
+        "age.v.v": "",
+    }
     assert titles(client.get("/application", query_string=query))[0] == "Leucemia linfocítica aguda"
     for a in page.findall(".//section//a"):
         href = a.get("href")

@@ -18,8 +18,11 @@ def entries(response):
 
 def test_openemr_icd9_request_is_answered_through_the_cms_gem(client):
     """OpenEMR sends ICD-9-CM 204.00 (acute lymphoid leukemia): answered as ICD-10-CM C91.00."""
-    found = entries(client.get("/infobutton", query_string={
-        "mainSearchCriteria.v.c": "204.00", "mainSearchCriteria.v.cs": ICD9CM, **JSON}))
+    found = entries(
+        client.get(
+            "/infobutton", query_string={"mainSearchCriteria.v.c": "204.00", "mainSearchCriteria.v.cs": ICD9CM, **JSON}
+        )
+    )
     assert found[0]["title"]["_value"] == "Acute Lymphocytic Leukemia"
     assert {e["source"]["_value"] for e in found} == {"curated"}
     assert "CMS GEM: ICD-9-CM 204.00" in found[0]["summary"]["_value"]
@@ -27,23 +30,32 @@ def test_openemr_icd9_request_is_answered_through_the_cms_gem(client):
 
 def test_snomed_code_with_a_local_map_resolves_as_icd10cm(tmp_path):
     """A hospital's NLM SNOMED CT → ICD-10-CM map makes a code we have no rule for curated via C91.10."""
-    header = ("id\teffectiveTime\tactive\tmoduleId\trefsetId\treferencedComponentId\treferencedComponentName\t"
-              "mapGroup\tmapPriority\tmapRule\tmapAdvice\tmapTarget\tmapTargetName\tcorrelationId\t"
-              "mapCategoryId\tmapCategoryName")
-    row = ("0a1b2c3d-0000-0000-0000-000000000001\t20250301\t1\t5991000124107\t6011000124106\t277473004\t"
-           "B-cell chronic lymphocytic leukemia (disorder)\t1\t1\tTRUE\tALWAYS C91.10\tC91.10\t"
-           "Chronic lymphocytic leukemia of B-cell type not having achieved remission\t447561005\t"
-           "447637006\tMAP SOURCE CONCEPT IS PROPERLY CLASSIFIED")
+    header = (
+        "id\teffectiveTime\tactive\tmoduleId\trefsetId\treferencedComponentId\treferencedComponentName\t"
+        "mapGroup\tmapPriority\tmapRule\tmapAdvice\tmapTarget\tmapTargetName\tcorrelationId\t"
+        "mapCategoryId\tmapCategoryName"
+    )
+    row = (
+        "0a1b2c3d-0000-0000-0000-000000000001\t20250301\t1\t5991000124107\t6011000124106\t277473004\t"
+        "B-cell chronic lymphocytic leukemia (disorder)\t1\t1\tTRUE\tALWAYS C91.10\tC91.10\t"
+        "Chronic lymphocytic leukemia of B-cell type not having achieved remission\t447561005\t"
+        "447637006\tMAP SOURCE CONCEPT IS PROPERLY CLASSIFIED"
+    )
     path = tmp_path / "tls_Icd10cmHumanReadableMap_US1000124_20250301.tsv"
     path.write_text(header + "\n" + row + "\n", encoding="utf-8")
     app = create_app(Settings(data_dir=str(tmp_path), version_check_interval=0.0, snomed_map=str(path)))
     try:
-        found = entries(app.test_client().get("/infobutton", query_string={
-            "mainSearchCriteria.v.c": "277473004", "mainSearchCriteria.v.cs": SNOMEDCT, **JSON}))
+        found = entries(
+            app.test_client().get(
+                "/infobutton",
+                query_string={"mainSearchCriteria.v.c": "277473004", "mainSearchCriteria.v.cs": SNOMEDCT, **JSON},
+            )
+        )
         assert found[0]["title"]["_value"] == "Chronic Lymphocytic Leukemia"
         knowledge = app.extensions["infobutton"].knowledge
-        [match, *_] = knowledge.resolve(parse([("mainSearchCriteria.v.c", "277473004"),
-                                               ("mainSearchCriteria.v.cs", SNOMEDCT)]))
+        [match, *_] = knowledge.resolve(
+            parse([("mainSearchCriteria.v.c", "277473004"), ("mainSearchCriteria.v.cs", SNOMEDCT)])
+        )
         assert match.provenance.value == "curated" and "SNOMED CT map (NLM): 277473004" in match.reason
     finally:
         app.extensions["infobutton"].close()
@@ -51,8 +63,11 @@ def test_snomed_code_with_a_local_map_resolves_as_icd10cm(tmp_path):
 
 def test_display_name_never_overrides_a_valid_icd10cm_code(client):
     """J06.9 (a cold) sent with a leukemia display name gets no leukemia topic, on any surface."""
-    query = {"mainSearchCriteria.v.c": "J06.9", "mainSearchCriteria.v.cs": ICD10CM,
-             "mainSearchCriteria.v.dn": "Acute myeloid leukemia"}
+    query = {
+        "mainSearchCriteria.v.c": "J06.9",
+        "mainSearchCriteria.v.cs": ICD10CM,
+        "mainSearchCriteria.v.dn": "Acute myeloid leukemia",
+    }
     assert entries(client.get("/infobutton", query_string={**query, **JSON})) == []
     bundle = client.get("/infobutton", query_string={**query, "knowledgeResponseType": "application/fhir+json"})
     assert bundle.status_code == 200 and not bundle.json.get("entry")
@@ -63,8 +78,11 @@ def test_display_name_never_overrides_a_valid_icd10cm_code(client):
 def test_fresh_install_answers_e11_9_with_the_medlineplus_link_honestly(client):
     """A code nobody mapped: the starter catalogue's link-only Diabetes Type 2, labelled automatic,
     with the evidence, and no text attributed to NLM (the topic carries none)."""
-    [entry] = entries(client.get("/infobutton", query_string={
-        "mainSearchCriteria.v.c": "E11.9", "mainSearchCriteria.v.cs": ICD10CM, **JSON}))
+    [entry] = entries(
+        client.get(
+            "/infobutton", query_string={"mainSearchCriteria.v.c": "E11.9", "mainSearchCriteria.v.cs": ICD10CM, **JSON}
+        )
+    )
     assert entry["link"][0]["href"] == "https://medlineplus.gov/diabetestype2.html"
     assert entry["source"]["_value"] == "automatic"
     summary = entry["summary"]["_value"]
@@ -76,22 +94,47 @@ def test_cds_cards_come_from_codes_never_from_a_display_name(client):
     """Through the real resolver: a SNOMED CT condition we hold no rule or map for is matched by its
     display name (automatic, from text) and gets no card; an unmapped ICD-10-CM code whose own title
     names a topic does get one, saying why."""
-    def condition(cid, system, code, display):
-        return {"resourceType": "Condition", "id": cid, "subject": {"reference": "Patient/p1"},
-                "code": {"coding": [{"system": system, "code": code, "display": display}]}}
 
-    body = {"hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", "hook": "patient-view",
-            "context": {"userId": "Practitioner/u1", "patientId": "p1"},
-            "prefetch": {"patient": {"resourceType": "Patient", "id": "p1", "gender": "male",
-                                     "birthDate": "1970-01-01"},
-                         "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [
-                             {"resource": condition("c1", "http://snomed.info/sct", "118613001",
-                                                    "Hairy cell leukemia")},
-                             {"resource": condition("c2", "http://hl7.org/fhir/sid/icd-10-cm", "E11.9",
-                                                    "Type 2 diabetes mellitus without complications")}]}}}
-    page = client.get("/infobutton", query_string={
-        "mainSearchCriteria.v.c": "118613001", "mainSearchCriteria.v.cs": SNOMEDCT,
-        "mainSearchCriteria.v.dn": "Hairy cell leukemia", **JSON})
+    def condition(cid, system, code, display):
+        return {
+            "resourceType": "Condition",
+            "id": cid,
+            "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [{"system": system, "code": code, "display": display}]},
+        }
+
+    body = {
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "hook": "patient-view",
+        "context": {"userId": "Practitioner/u1", "patientId": "p1"},
+        "prefetch": {
+            "patient": {"resourceType": "Patient", "id": "p1", "gender": "male", "birthDate": "1970-01-01"},
+            "conditions": {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [
+                    {"resource": condition("c1", "http://snomed.info/sct", "118613001", "Hairy cell leukemia")},
+                    {
+                        "resource": condition(
+                            "c2",
+                            "http://hl7.org/fhir/sid/icd-10-cm",
+                            "E11.9",
+                            "Type 2 diabetes mellitus without complications",
+                        )
+                    },
+                ],
+            },
+        },
+    }
+    page = client.get(
+        "/infobutton",
+        query_string={
+            "mainSearchCriteria.v.c": "118613001",
+            "mainSearchCriteria.v.cs": SNOMEDCT,
+            "mainSearchCriteria.v.dn": "Hairy cell leukemia",
+            **JSON,
+        },
+    )
     assert [e["source"]["_value"] for e in entries(page)] == ["automatic"]  # shown on the page, labelled
     response = client.post("/cds-services/infobutton-patient-view", json=body)
     assert response.status_code == 200, response.data
