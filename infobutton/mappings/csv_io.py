@@ -16,17 +16,31 @@ __all__ = ["FIELDS", "LineError", "format_rules", "parse", "parse_checked"]
 
 @dataclass(frozen=True)
 class LineError:
+    """What is wrong with one line: its number as an editor shows it, the column, why."""
+
     line: int
     field: str
     message: str
 
 
+REQUIRED = ("code_system", "code", "topic_id")
+
+
+def _reader(text: str) -> tuple[csv.DictReader, LineError | None]:
+    """A reader over ``text`` (a byte-order mark, as spreadsheets save, dropped), or the header's
+    error when a required column is missing."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    missing = set(REQUIRED) - set(reader.fieldnames or ())
+    if missing:
+        return reader, LineError(1, "header", f"missing columns: {', '.join(sorted(missing))}")
+    return reader, None
+
+
 def parse_checked(text: str, topic_of: Callable[[str], Topic | None]) -> tuple[list[MappingRule], list[LineError]]:
     """Like ``parse``, and every rule also passes ``check`` and appears once (one error per line)."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"code_system", "code", "topic_id"} - set(reader.fieldnames or ())
-    if missing:
-        return [], [LineError(1, "header", f"missing columns: {', '.join(sorted(missing))}")]
+    reader, header = _reader(text)
+    if header is not None:
+        return [], [header]
     rules, errors, seen = [], [], {}
     for row in reader:
         line = reader.line_num
@@ -50,10 +64,9 @@ def parse_checked(text: str, topic_of: Callable[[str], Topic | None]) -> tuple[l
 
 def parse(text: str) -> tuple[list[MappingRule], list[LineError]]:
     """All rules of a CSV text, and one error per bad line (line numbers as an editor shows them)."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"code_system", "code", "topic_id"} - set(reader.fieldnames or ())
-    if missing:
-        return [], [LineError(1, "header", f"missing columns: {', '.join(sorted(missing))}")]
+    reader, header = _reader(text)
+    if header is not None:
+        return [], [header]
     rules, errors = [], []
     for row in reader:
         try:
