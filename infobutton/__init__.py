@@ -8,6 +8,8 @@ import re
 from flask import Flask
 
 from .config import Settings
+from .services import Services, build_services
+from .web import register_blueprints
 
 _QUERY = re.compile(r"\?[^ \"]*")
 
@@ -21,15 +23,13 @@ class _DropQueryStrings(logging.Filter):
         return True
 
 
-def create_app(config: dict | Settings | None = None, *, services=None) -> Flask:
+def create_app(config: dict | Settings | None = None, *, services: Services | None = None, warm: bool = True) -> Flask:
     """The one place things are wired: settings, services, blueprints and error handlers.
 
     ``config`` is a Settings or a dict of Settings fields overriding the environment;
-    ``services`` lets tests inject prepared services.
+    ``services`` lets tests inject prepared services; ``warm=False`` (commands) leaves the code
+    tables and the topic-name index to load on first use.
     """
-    from .services import build_services
-    from .web import register_blueprints
-
     if isinstance(config, Settings):
         settings = config
     else:
@@ -37,7 +37,7 @@ def create_app(config: dict | Settings | None = None, *, services=None) -> Flask
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.ensure_ascii = False
-    app.extensions["infobutton"] = services or build_services(settings)
+    app.extensions["infobutton"] = services or build_services(settings, warm=warm)
     register_blueprints(app)
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, _DropQueryStrings) for f in werkzeug_log.filters):

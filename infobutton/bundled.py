@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from . import mapping_csv
 from .content import medlineplus_xml
+from .mappings import csv_io
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def topic_files() -> list[Path]:
 def load_rules():
     rules = []
     for path in mapping_files():
-        parsed, errors = mapping_csv.parse(path.read_text(encoding="utf-8"))
+        parsed, errors = csv_io.parse(path.read_text(encoding="utf-8"))
         if errors:
             first = errors[0]
             raise ValueError(f"{path.name}:{first.line}: {first.field}: {first.message}")

@@ -7,9 +7,11 @@ import logging
 
 import click
 
-from . import mapping_cli
+from . import create_app
 from .config import Settings
 from .content import cli as content_cli
+from .mappings import cli as mappings_cli
+from .services import build_services
 
 # Path only (%(U)s): query strings carry patient context and never reach the logs.
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
@@ -51,13 +53,12 @@ def gunicorn_options(host: str, port: int, workers: int, settings: Settings) -> 
 def serve(host: str, port: int, workers: int) -> None:
     """Run the service under gunicorn (SQLite in INFOBUTTON_DATA_DIR unless
     INFOBUTTON_DATABASE_URL says otherwise), creating and seeding the database on first start."""
+    # Lazy: gunicorn (and its arbiter machinery) only for the one command that serves.
     from gunicorn.app.base import BaseApplication
 
-    from . import create_app
-    from .services import build_services
-
     settings = Settings.from_env()
-    # Migrate and seed once, in the arbiter, before any worker starts.
+    # Migrate and seed once, in the arbiter, before any worker starts; the tables it warms are
+    # inherited by the forked workers. Each worker then builds its own app (``load``).
     build_services(settings).close()
     click.echo(f"infobutton: database {settings.resolved_database_url}", err=True)
 
@@ -72,5 +73,5 @@ def serve(host: str, port: int, workers: int) -> None:
     Server().run()
 
 
-for _group in (content_cli.topics, mapping_cli.admin, mapping_cli.mappings):
+for _group in (content_cli.topics, mappings_cli.admin, mappings_cli.mappings):
     main.add_command(_group)

@@ -9,6 +9,30 @@ import enum
 import functools
 from dataclasses import dataclass
 
+MAX_AGE_YEARS = 150
+
+# MeSH age groups (ageGroup.v.c, IG §2.1.3) → [min, max) in years.
+AGE_GROUPS = {
+    "D007231": (0, 1 / 12),  # Infant, Newborn
+    "D007223": (0, 2),  # Infant
+    "D002675": (2, 6),  # Child, Preschool
+    "D002648": (6, 13),  # Child
+    "D000293": (13, 19),  # Adolescent
+    "D055815": (19, 25),  # Young Adult
+    "D000328": (19, 45),  # Adult
+    "D008875": (45, 65),  # Middle Aged
+    "D000368": (65, 80),  # Aged
+    "D000369": (80, MAX_AGE_YEARS),  # Aged, 80 and over
+}
+
+# Admin roles, least to most: each may do what every lower one may.
+ROLES = ("viewer", "editor", "admin")
+
+
+def role_allows(role: str, needed: str) -> bool:
+    """viewer < editor < admin: a role may do what every lower role may."""
+    return ROLES.index(role) >= ROLES.index(needed)
+
 
 class InvalidRequest(Exception):
     """The one domain error for bad client input; the error handler turns it into a 4xx.
@@ -88,6 +112,15 @@ class Criterion:
     raw_code: str | None = None
     display_name: str | None = None
     original_text: str | None = None
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One thing a CDS Hooks call asks about: a condition or an order, with the criteria it carries."""
+
+    kind: str  # Condition | MedicationRequest | ServiceRequest
+    label: str  # the EHR's text for it (untrusted: escape before display)
+    criteria: tuple[Criterion, ...]
 
 
 @dataclass(frozen=True)

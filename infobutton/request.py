@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 
 from . import terminology
-from .models import Criterion, Gender, InvalidRequest, KnowledgeRequest, Recipient
+from .models import AGE_GROUPS, MAX_AGE_YEARS, Criterion, Gender, InvalidRequest, KnowledgeRequest, Recipient
 
 MAX_VALUE_LENGTH = 512
 MAX_PARAMETERS = 200
@@ -77,21 +77,6 @@ _AGE_UNITS = {
     "d": 1 / 365.25,
     "h": 1 / (365.25 * 24),
     "min": 1 / (365.25 * 24 * 60),
-}
-MAX_AGE_YEARS = 150
-
-# MeSH age groups (ageGroup.v.c, IG §2.1.3) → [min, max) in years.
-AGE_GROUPS = {
-    "D007231": (0, 1 / 12),  # Infant, Newborn
-    "D007223": (0, 2),  # Infant
-    "D002675": (2, 6),  # Child, Preschool
-    "D002648": (6, 13),  # Child
-    "D000293": (13, 19),  # Adolescent
-    "D055815": (19, 25),  # Young Adult
-    "D000328": (19, 45),  # Adult
-    "D008875": (45, 65),  # Middle Aged
-    "D000368": (65, 80),  # Aged
-    "D000369": (80, MAX_AGE_YEARS),  # Aged, 80 and over
 }
 
 

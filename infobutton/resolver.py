@@ -31,6 +31,7 @@ from . import terminology
 from .concepts import NOT_THE_PATIENTS, ConceptMatch, most_specific
 from .crosswalk import Translation
 from .models import (
+    AGE_GROUPS,
     Code,
     CodeSystem,
     Criterion,
@@ -41,7 +42,6 @@ from .models import (
     Topic,
     TopicMatch,
 )
-from .request import AGE_GROUPS
 
 RuleIndex = Mapping[tuple, tuple[MappingRule, ...]]
 TopicLookup = Callable[[str], "Topic | None"]

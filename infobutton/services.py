@@ -1,15 +1,36 @@
-"""The services one app (one worker) uses, built in one place and injected into the views."""
+"""The services one app (one worker) uses: built in one place (``build_services``), one typed
+field each, and read by the views and commands through ``current_services()``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
 
+from . import bundled, terminology
 from .config import Settings
+from .content.schedule import SyncScheduler
+from .content.sync import DEFAULT_URL
+from .content.upstream import UpstreamResponder
 from .crosswalk import Crosswalk
 from .knowledge import KnowledgeService
+from .mappings.service import MappingAdmin
+from .mappings.suggestion_service import SuggestionAdmin
+from .models import Code, KnowledgeRequest
+from .shared_cache import RedisResponseCache
 from .store import Database, SqlMappingStore, SqlTopicStore, open_stores
+from .store.cds_feedback import FeedbackStore
+from .store.history import SqlHistoryStore
+from .store.rejections import SqlRejectionStore
+from .store.tokens import SqlTokenStore
+from .store.usage import SqlUsageStore
+from .usage import UsageRecorder
+
+# Called as hook(knowledge_request, answered_codes) for every answered request, cached or not:
+# answered_codes is the frozenset of the request's Codes a mapping rule answered. Cheap by design;
+# hooks must not store patient context.
+AnswerHook = Callable[[KnowledgeRequest, frozenset[Code]], None]
 
 
 @dataclass
@@ -19,13 +40,19 @@ class Services:
     topics: SqlTopicStore
     mappings: SqlMappingStore
     knowledge: KnowledgeService
-    extra: dict = field(default_factory=dict)  # services later modules add (admin, content …)
-    # Called as hook(knowledge_request, answered_codes) for every answered request, cached or
-    # not: answered_codes is the frozenset of the request's Codes a mapping rule answered (usage
-    # counts for the gap report). Cheap by design; hooks must not store patient context.
-    on_answer: list = field(default_factory=list)
+    history: SqlHistoryStore
+    tokens: SqlTokenStore
+    usage: UsageRecorder  # usage counts for the gap report
+    mapping_admin: MappingAdmin
+    rejections: SqlRejectionStore
+    suggestions: SuggestionAdmin
+    cds_feedback: FeedbackStore
+    upstream: UpstreamResponder | None = None  # INFOBUTTON_UPSTREAM_URL; off by default
+    sync: SyncScheduler | None = None  # INFOBUTTON_SYNC_INTERVAL; off by default
+    # Filled by build_services only; the answer view calls each without knowing who listens.
+    on_answer: list[AnswerHook] = field(default_factory=list)
     # Called with no arguments before the database closes (a worker stopping): flush buffers.
-    on_close: list = field(default_factory=list)
+    on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
         for hook in self.on_close:
@@ -33,17 +60,15 @@ class Services:
         self.db.close()
 
 
-def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
-    """Connect to the configured database, migrate it, seed it when empty, wire the caches."""
-    from . import bundled, mapping_admin, suggestion_admin, terminology
-    from .content import wiring as content_wiring
+def build_services(settings: Settings, *, seed: bool | None = None, warm: bool = True) -> Services:
+    """Connect to the configured database, migrate it, seed it when empty, build every service.
 
+    ``warm`` loads the code tables and the topic-name index now rather than on first use: what a
+    server wants before its first request, and what a one-shot command need not pay for."""
     crosswalk = Crosswalk.from_settings(settings)  # a bad INFOBUTTON_SNOMED_MAP fails here, at start
     db, topics, mappings = open_stores(settings.resolved_database_url)
     if settings.seed if seed is None else seed:
         bundled.seed(topics, mappings)
-    terminology.warm_up()
-    crosswalk.warm_up()
     knowledge = KnowledgeService(
         db,
         topics,
@@ -54,23 +79,61 @@ def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
         check_interval=settings.version_check_interval,
         search=topics.search,
         translate=crosswalk.to_icd10cm,
-        shared=_shared_cache(settings),
+        shared=RedisResponseCache(settings.redis_url, settings.cache_ttl) if settings.redis_url else None,
     )
-    knowledge.concept_index()  # topic names indexed now, not on the first request
-    services = Services(settings, db, topics, mappings, knowledge)
-    content_wiring.wire(services)  # upstream responder, scheduled catalogue sync
-    mapping_admin.wire(services)  # tokens, mapping admin, usage counts for the gap report
-    suggestion_admin.wire(services)  # suggested mappings, accepted and rejected
+    if warm:
+        terminology.warm_up()
+        crosswalk.warm_up()
+        knowledge.concept_index()
+    history = SqlHistoryStore(db)
+    usage = UsageRecorder(SqlUsageStore(db), knowledge)
+    mapping_admin = MappingAdmin(mappings, history, knowledge)
+    rejections = SqlRejectionStore(db)
+    services = Services(
+        settings=settings,
+        db=db,
+        topics=topics,
+        mappings=mappings,
+        knowledge=knowledge,
+        history=history,
+        tokens=SqlTokenStore(db),
+        usage=usage,
+        mapping_admin=mapping_admin,
+        rejections=rejections,
+        suggestions=SuggestionAdmin(knowledge, rejections, mapping_admin, usage),
+        cds_feedback=FeedbackStore(db),
+        upstream=_upstream(settings, knowledge),
+        sync=_sync(settings, topics, knowledge),
+    )
+    knowledge.upstream = services.upstream
+    services.on_answer.append(usage.record)
+    services.on_close.append(usage.flush)  # a worker that stops keeps its last counts
+    if services.sync is not None:
+        scheduler = services.sync
+        # Started by the first answered request, so the gunicorn arbiter never holds the thread.
+        services.on_answer.append(lambda _request, _answered: scheduler.start())
+        services.on_close.append(scheduler.stop)
     return services
 
 
-def _shared_cache(settings: Settings):
-    if not settings.redis_url:
+def _upstream(settings: Settings, knowledge: KnowledgeService) -> UpstreamResponder | None:
+    if not settings.upstream_url:
         return None
-    from .shared_cache import RedisResponseCache
+    return UpstreamResponder(
+        settings.upstream_url,
+        ttl=settings.upstream_ttl,
+        timeout=settings.upstream_timeout,
+        rate_per_minute=settings.upstream_rate,
+        local=knowledge.topic,  # cached, dropped when topics change
+    )
 
-    return RedisResponseCache(settings.redis_url, settings.cache_ttl)
+
+def _sync(settings: Settings, topics: SqlTopicStore, knowledge: KnowledgeService) -> SyncScheduler | None:
+    if settings.sync_interval <= 0:
+        return None
+    return SyncScheduler(topics, knowledge, settings.sync_url or DEFAULT_URL, settings.sync_interval)
 
 
 def current_services() -> Services:
+    """The current app's services (inside a request or an app context)."""
     return current_app.extensions["infobutton"]

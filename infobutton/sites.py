@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .models import KnowledgeRequest, Site
-from .request import AGE_GROUPS
+from .models import AGE_GROUPS, KnowledgeRequest, Site
 
 ADULT_AGE = 18  # years
 # "Adult …", "… in Adults", "adultos"; not the disease name "Adult T-cell leukemia/lymphoma".

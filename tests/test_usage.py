@@ -53,7 +53,7 @@ def test_only_code_and_day_are_stored(services):
 
 def test_each_criterion_counts_on_its_own(client, services):
     """A request with a mapped and an unmapped code: only the unmapped one is a gap."""
-    usage = services.extra["usage"]
+    usage = services.usage
     client.get(
         "/infobutton",
         query_string={
@@ -74,7 +74,7 @@ def test_a_rule_for_other_patients_leaves_a_gap(client, services):
     services.knowledge.refresh_now()
     client.get("/infobutton", query_string=icd("E11.9", **{"age.v.v": "7"}))
     client.get("/infobutton", query_string=icd("E11.9", **{"age.v.v": "70"}))  # the rule is not for adults
-    services.extra["usage"].flush()
+    services.usage.flush()
     assert [(r[2], r[3], r[4]) for r in rows(services)] == [("E11.9", 2, 1)]
 
 
@@ -82,17 +82,17 @@ def test_a_topic_found_only_by_text_search_is_still_a_gap(client, services):
     """An invalid code answered by free-text search has no mapping: the librarians should see it."""
     r = client.get("/infobutton", query_string=icd("LEUKEMIA", knowledgeResponseType="application/json"))
     assert r.get_json()["feed"]["entry"]  # the search found something
-    services.extra["usage"].flush()
+    services.usage.flush()
     assert [(r[2], r[4]) for r in rows(services)] == [("LEUKEMIA", 1)]
 
 
 def test_gap_report_over_http_via_the_on_answer_hook(client, services):
-    assert services.extra["usage"].record in services.on_answer
+    assert services.usage.record in services.on_answer
     for _ in range(2):
         client.get("/infobutton", query_string=icd("E11.9"))  # second answer comes from the cache
     client.get("/infobutton", query_string=icd("J45.909"))
     client.get("/infobutton", query_string=icd("C91.00"))
-    token = services.extra["tokens"].create("v", "viewer")
+    token = services.tokens.create("v", "viewer")
     body = client.get("/admin/api/gaps?days=1", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert [(g["code"], g["unmatched"]) for g in body["items"]] == [("E11.9", 2), ("J45.909", 1)]
     assert body["items"][0]["display"].startswith("Type 2 diabetes")

@@ -7,26 +7,16 @@ Pure and tolerant: resources come from EHRs; a field of the wrong shape is skipp
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 
 from .. import terminology
-from ..models import Criterion, Gender, InvalidRequest, KnowledgeRequest, Recipient
+from ..models import Criterion, Gender, InvalidRequest, KnowledgeRequest, Recipient, Subject
 from ..request import MAX_CRITERIA, MAX_VALUE_LENGTH
 
 _GENDER = {"female": Gender.FEMALE, "male": Gender.MALE, "other": Gender.UNDIFFERENTIATED}
 _BIRTH_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 # Condition.verificationStatus values that mean "this is not the patient's condition".
 _NOT_THE_PATIENTS = {"refuted", "entered-in-error"}
-
-
-@dataclass(frozen=True)
-class Subject:
-    """One thing to find topics for: a condition or an order, with the criteria it carries."""
-
-    kind: str  # Condition | MedicationRequest | ServiceRequest
-    label: str  # the EHR's text for it (untrusted: escape before display)
-    criteria: tuple[Criterion, ...]
 
 
 def _dict(value) -> dict:

@@ -1,8 +1,9 @@
 """``infobutton topics …``: import a catalogue file, import a topic page, sync from upstream, and
 (re)build the shipped starter catalogue.
 
-Each command opens the configured database (INFOBUTTON_DATABASE_URL / INFOBUTTON_DATA_DIR), does
-its work in one transaction and prints the counts; running services pick the change up through
+Each command runs in the app's context (``commands.script_info``; the database is never seeded
+here, so an import into an empty database holds only what was imported), does its work in one
+transaction and prints the counts; running services pick the change up through
 ``topic_version`` without a restart. Any failure exits with status 1 and says why; nothing is
 changed.
 """
@@ -13,9 +14,10 @@ import contextlib
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
-from ..config import Settings
-from ..store import open_stores
+from ..commands import script_info
+from ..services import current_services
 from ..store.topics import ImportRefused
 from .catalogue import MAX_WITHDRAW, import_catalogue, import_page
 from .fetch import FetchError, fetch
@@ -27,16 +29,6 @@ from .sync import DEFAULT_URL, SyncError, sync
 
 def _is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
-
-
-@contextlib.contextmanager
-def _store():
-    settings = Settings.from_env()
-    db, topics, _ = open_stores(settings.resolved_database_url)
-    try:
-        yield topics
-    finally:
-        db.close()
 
 
 @contextlib.contextmanager
@@ -54,8 +46,10 @@ def _local_file(source: str, max_bytes: int | None = None):
 
 
 @click.group()
-def topics() -> None:
+@click.pass_context
+def topics(ctx: click.Context) -> None:
     """Topic content: MedlinePlus catalogue import, topic pages, upstream sync."""
+    ctx.obj = script_info(seed=False)
 
 
 @topics.command("import")
@@ -73,11 +67,14 @@ def topics() -> None:
     show_default=True,
     help="Largest fraction of active topics one import may withdraw.",
 )
+@with_appcontext
 def import_command(source: str, force: bool, max_withdraw: float) -> None:
     """Import a MedlinePlus health-topics file (FILE or URL; .xml or .zip), all or nothing."""
     try:
-        with _local_file(source) as path, _store() as store:
-            result = import_catalogue(store, path, source=source, force=force, max_withdraw=max_withdraw)
+        with _local_file(source) as path:
+            result = import_catalogue(
+                current_services().topics, path, source=source, force=force, max_withdraw=max_withdraw
+            )
     except (InvalidCatalogue, ImportRefused, FetchError) as exc:
         raise click.ClickException(f"import refused: {exc}") from None
     click.echo(result.describe())
@@ -85,6 +82,7 @@ def import_command(source: str, force: bool, max_withdraw: float) -> None:
 
 @topics.command("import-page")
 @click.argument("source")
+@with_appcontext
 def import_page_command(source: str) -> None:
     """Import one MedlinePlus health topic page (HTML or plain-text rendering; FILE or URL)."""
     try:
@@ -92,8 +90,7 @@ def import_page_command(source: str) -> None:
             if path.stat().st_size > MAX_PAGE_BYTES:
                 raise InvalidPage(f"{source} is larger than the {MAX_PAGE_BYTES:,}-byte limit")
             page = parse_page(path.read_bytes(), base_url=source if _is_url(source) else "")
-        with _store() as store:
-            topic, counts = import_page(store, page)
+        topic, counts = import_page(current_services().topics, page)
     except (InvalidPage, FetchError, OSError) as exc:
         raise click.ClickException(f"import-page failed: {exc}") from None
     state = next((k for k in ("added", "updated") if counts[k]), "unchanged")
@@ -112,12 +109,12 @@ def import_page_command(source: str) -> None:
     f"Default: INFOBUTTON_SYNC_URL or {DEFAULT_URL}",
 )
 @click.option("--force", is_flag=True, help="Ignore stored validators and the import guards.")
+@with_appcontext
 def sync_command(url: str | None, force: bool) -> None:
     """Fetch the catalogue from upstream (conditional GET, retries) and import it."""
-    settings = Settings.from_env()
+    services = current_services()
     try:
-        with _store() as store:
-            result = sync(store, url or settings.sync_url or DEFAULT_URL, force=force)
+        result = sync(services.topics, url or services.settings.sync_url or DEFAULT_URL, force=force)
     except SyncError as exc:
         raise click.ClickException(f"sync failed: {exc}") from None
     click.echo(result.describe())

@@ -28,8 +28,8 @@ from xml.etree.ElementTree import Comment, Element, ParseError, SubElement, inde
 
 from defusedxml import DefusedXmlException, ElementTree
 
+from ..html_safety import sanitise
 from ..models import Site, Topic, TopicRef
-from .sanitise import sanitise
 
 LANGUAGES = {"english": "en", "spanish": "es", "en": "en", "es": "es"}
 MAX_BYTES = 512 * 1024 * 1024  # the real daily file is ~30 MB uncompressed

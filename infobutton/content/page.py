@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
+from ..html_safety import sanitise
 from ..models import Site, Topic, TopicRef
-from ..store.search import fold
+from ..text import fold
 from .medlineplus_xml import language_of, on_medlineplus, topic_id
-from .sanitise import sanitise
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024
 

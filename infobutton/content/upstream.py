@@ -38,10 +38,10 @@ import cachetools
 import requests
 from defusedxml import DefusedXmlException, ElementTree
 
+from ..html_safety import sanitise
 from ..models import Code, Topic
 from .fetch import USER_AGENT
 from .medlineplus_xml import host, on_medlineplus, topic_id
-from .sanitise import sanitise
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 from urllib.parse import quote, urlencode, urljoin
 
-from ..cds.clinical import Subject
-from ..models import Provenance, TopicMatch
+from ..models import Gender, KnowledgeRequest, Provenance, Subject, TopicMatch
+from ..request import query_pairs
 from . import attribution
 
 TOPIC_SYSTEM = "https://medlineplus.gov/healthtopics.html"
@@ -46,18 +47,20 @@ def _subject_text(subject: Subject) -> str:
     return subject.label or codes
 
 
-def page_url(subject: Subject, base_url: str, language: str = "en", patient: tuple = ()) -> str:
-    """Our click page for the subject's codes, for the patient handout; ``patient`` holds the
-    (parameter, value) pairs of the context the card was chosen for (age, gender)."""
-    params: list[tuple[str, str]] = []
-    for index, criterion in enumerate(c for c in subject.criteria if c.code is not None):
-        suffix = str(index) if index else ""
-        params += [
-            (f"mainSearchCriteria.v.c{suffix}", criterion.code.value),
-            (f"mainSearchCriteria.v.cs{suffix}", criterion.code.system.oid),
-        ]
-    params += [*patient, ("informationRecipient.languageCode.c", language)]
-    return urljoin(base_url, "application") + "?" + urlencode(params)
+def page_url(
+    subject: Subject, base_url: str, language: str = "en", age: float | None = None, gender: Gender | None = None
+) -> str:
+    """Our click page for the subject's codes, for the patient handout, in the patient context the
+    card was chosen for (age in whole years, gender): the parameters as ``query_pairs`` writes them."""
+    echo = (("patientPerson.administrativeGenderCode.c", gender.value),) if gender is not None else ()
+    request = KnowledgeRequest(
+        criteria=tuple(
+            replace(c, display_name=None, original_text=None) for c in subject.criteria if c.code is not None
+        ),
+        age_years=None if age is None else int(age),
+        echo=echo,
+    )
+    return urljoin(base_url, "application") + "?" + urlencode(query_pairs(request, language))
 
 
 def from_text(match: TopicMatch) -> bool:
@@ -71,7 +74,13 @@ def card_matches(matches: list[TopicMatch]) -> list[TopicMatch]:
     return [m for m in matches if not from_text(m)]
 
 
-def card(subject: Subject, matches: list[TopicMatch], base_url: str, patient: tuple = ()) -> dict:
+def card(
+    subject: Subject,
+    matches: list[TopicMatch],
+    base_url: str,
+    age: float | None = None,
+    gender: Gender | None = None,
+) -> dict:
     """The card for one condition or order and its ranked topics (already ``card_matches``)."""
     first = matches[0].topic
     titles = ", ".join(m.topic.title for m in matches)
@@ -99,7 +108,11 @@ def card(subject: Subject, matches: list[TopicMatch], base_url: str, patient: tu
             links.append({"label": _shorten(label, 100), "url": topic.twin.url, "type": "absolute"})
     if any(c.code is not None for c in subject.criteria):
         links.append(
-            {"label": "Printable patient page", "url": page_url(subject, base_url, patient=patient), "type": "absolute"}
+            {
+                "label": "Printable patient page",
+                "url": page_url(subject, base_url, age=age, gender=gender),
+                "type": "absolute",
+            }
         )
     return {
         "uuid": str(uuid.uuid4()),
@@ -115,21 +128,13 @@ def card(subject: Subject, matches: list[TopicMatch], base_url: str, patient: tu
     }
 
 
-def patient_parameters(age: float | None, gender) -> tuple:
-    """URL-IG parameters for the patient context a card was chosen with."""
-    pairs = []
-    if age is not None:
-        pairs += [("age.v.v", str(int(age))), ("age.v.u", "a")]
-    if gender is not None:
-        pairs.append(("patientPerson.administrativeGenderCode.c", gender.value))
-    return tuple(pairs)
-
-
 def cards(
-    answers: list[tuple[Subject, list[TopicMatch]]], base_url: str, age: float | None = None, gender=None
+    answers: list[tuple[Subject, list[TopicMatch]]],
+    base_url: str,
+    age: float | None = None,
+    gender: Gender | None = None,
 ) -> dict:
     """The CDS Hooks response: a card for every subject with topics not found on text, none for
     the others."""
-    patient = patient_parameters(age, gender)
     shown = [(subject, card_matches(matches)) for subject, matches in answers]
-    return {"cards": [card(subject, matches, base_url, patient) for subject, matches in shown if matches]}
+    return {"cards": [card(subject, matches, base_url, age, gender) for subject, matches in shown if matches]}

@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from .. import sites, terminology
-from ..content.sanitise import sanitise
+from ..html_safety import sanitise
 from ..models import CodeSystem, KnowledgeRequest, Topic, TopicMatch
 from ..request import query_pairs
 from . import attribution

@@ -11,7 +11,7 @@ from http import HTTPStatus
 
 from lxml import etree
 
-from . import safe_json
+from . import fhir, safe_json
 
 PROBLEM_NS = "urn:ietf:rfc:7807"
 
@@ -37,8 +37,6 @@ def render(kind: str, body: dict) -> tuple[bytes, str]:
     if kind == "json":
         return safe_json.dumps(body), "application/problem+json"
     if kind == "fhir":  # FHIR callers get an OperationOutcome (FHIR R4 §3.1.0.4)
-        from . import fhir
-
         return fhir.operation_outcome(body)
     if kind == "html":
         where = f"<code>{escape(body['parameter'])}</code>: " if body.get("parameter") else ""

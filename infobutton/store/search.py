@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 
 from ..models import Topic
+from ..text import fold
 from .db import Database
 
 _TAG = re.compile(r"<[^>]+>")
@@ -50,12 +50,6 @@ STOPWORDS = {
 }
 MAX_TERMS = 12
 _PG_CONFIG = {"en": "english", "es": "spanish"}
-
-
-def fold(text: str) -> str:
-    """Lower case without diacritics (crónica → cronica), the same for documents and queries."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
 def plain(summary_html: str) -> str:

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 import cachetools
 
-from ..models import InvalidRequest
+from ..models import ROLES, InvalidRequest
 from .db import Database
 
 SCHEMA = """
@@ -39,14 +39,8 @@ CREATE TABLE IF NOT EXISTS admin_signin_failures (
 CREATE INDEX IF NOT EXISTS admin_signin_failures_client ON admin_signin_failures (client, at)
 """
 
-ROLES = ("viewer", "editor", "admin")
 PREFIX = "ibk_"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32, "maxmem": 64 * 1024 * 1024}
-
-
-def role_allows(role: str, needed: str) -> bool:
-    """viewer < editor < admin: a role may do what every lower role may."""
-    return ROLES.index(role) >= ROLES.index(needed)
 
 
 def _hash(secret: str, salt: bytes) -> str:

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..models import InvalidRequest
 from ..render import negotiate_leniently, problem
+from . import admin_ui, cds_hooks, infobutton, pages
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,6 @@ def _unexpected(exc: Exception):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin_ui, cds_hooks, infobutton, pages
-
     app.register_blueprint(infobutton.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(cds_hooks.bp)

@@ -12,22 +12,22 @@ import json
 from flask import Blueprint, Response, g, jsonify, request
 
 from .. import terminology
-from ..mapping_admin import MappingAdmin, ValidationFailed, mapping_json, parse_changes
+from ..mappings.openapi import document
+from ..mappings.service import MappingAdmin, mapping_json, parse_changes
+from ..mappings.suggestion_service import SuggestionAdmin, rejection_json, suggestion_json
+from ..mappings.validation import ValidationFailed
 from ..models import InvalidRequest
-from ..openapi import document
 from ..render import problem
 from ..services import current_services
-from ..store.history import SqlHistoryStore
 from ..store.mappings import MappingConflict, revision, rule_from_dict
 from ..store.tokens import SqlTokenStore
-from ..suggestion_admin import SuggestionAdmin, rejection_json, suggestion_json
 from .admin_auth import Unauthenticated, require
 
 bp = Blueprint("admin_api", __name__)
 
 
 def _admin() -> MappingAdmin:
-    return current_services().extra["mapping_admin"]
+    return current_services().mapping_admin
 
 
 def _problem(status: int, detail: str, parameter: str | None = None, **extra) -> Response:
@@ -280,7 +280,7 @@ def audit():
     limit, offset = _int("limit", 50, 1, 500), _int("offset", 0, 0, 10**9)
     mapping_id = _int("mapping_id", 0, 1, 10**12) if request.args.get("mapping_id") else None
     version = _int("version", 0, 1, 10**12) if request.args.get("version") else None
-    entries, total = SqlHistoryStore(current_services().db).audit(
+    entries, total = current_services().history.audit(
         mapping_id=mapping_id, version=version, limit=limit, offset=offset
     )
     return _page([_audit_json(e) for e in entries], total, limit, offset)
@@ -290,7 +290,7 @@ def audit():
 @require("viewer")
 def versions():
     limit, offset = _int("limit", 50, 1, 500), _int("offset", 0, 0, 10**9)
-    found, total = SqlHistoryStore(current_services().db).versions(limit, offset)
+    found, total = current_services().history.versions(limit, offset)
     page = _page([v.__dict__ for v in found], total, limit, offset)
     return page | {"current": current_services().mappings.version()}
 
@@ -298,7 +298,7 @@ def versions():
 @bp.get("/admin/api/versions/<int:n>")
 @require("viewer")
 def version(n: int):
-    history = SqlHistoryStore(current_services().db)
+    history = current_services().history
     found = history.version(n)
     if found is None:
         raise InvalidRequest("n", f"no mapping version {n}", 404)
@@ -317,10 +317,8 @@ def restore(n: int):
 @bp.get("/admin/api/gaps")
 @require("viewer")
 def gaps():
-    report = (
-        current_services()
-        .extra["usage"]
-        .gaps(days=_int("days", 30, 1, 3650), limit=_int("limit", 200, 1, 1000), include_mapped=_flag("include_mapped"))
+    report = current_services().usage.gaps(
+        days=_int("days", 30, 1, 3650), limit=_int("limit", 200, 1, 1000), include_mapped=_flag("include_mapped")
     )
     return {"days": _int("days", 30, 1, 3650), "items": _suggestions().annotate_gaps(report)}
 
@@ -329,7 +327,7 @@ def gaps():
 
 
 def _suggestions() -> SuggestionAdmin:
-    return current_services().extra["suggestions"]
+    return current_services().suggestions
 
 
 @bp.get("/admin/api/suggestions")
@@ -383,7 +381,7 @@ def unreject_suggestion():
 
 
 def _tokens() -> SqlTokenStore:
-    return current_services().extra["tokens"]
+    return current_services().tokens
 
 
 @bp.get("/admin/api/tokens")

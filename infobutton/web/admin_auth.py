@@ -18,9 +18,9 @@ from flask import Flask, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from ..config import Settings, default_data_dir
-from ..models import InvalidRequest
+from ..models import InvalidRequest, role_allows
 from ..services import current_services
-from ..store.tokens import SqlTokenStore, TokenInfo, role_allows
+from ..store.tokens import SqlTokenStore, TokenInfo
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 CSRF_HEADER = "X-CSRF-Token"
@@ -77,7 +77,7 @@ def init_session(app: Flask, settings: Settings) -> None:
 
 
 def tokens() -> SqlTokenStore:
-    return current_services().extra["tokens"]
+    return current_services().tokens
 
 
 # -- CSRF (the synchroniser token pattern) --------------------------------------------------

@@ -12,14 +12,12 @@ from contextlib import contextmanager
 from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, url_for
 
 from .. import terminology
-from ..mapping_admin import MappingAdmin, ValidationFailed, mapping_json
-from ..mapping_csv import FIELDS
-from ..models import CodeSystem, InvalidRequest
+from ..mappings.service import MappingAdmin, mapping_json
+from ..mappings.suggestion_service import SuggestionAdmin
+from ..mappings.validation import FIELDS, ValidationFailed
+from ..models import ROLES, Code, CodeSystem, InvalidRequest, role_allows
 from ..services import current_services
-from ..store.history import SqlHistoryStore
 from ..store.mappings import MappingConflict, revision, rule_from_dict
-from ..store.tokens import ROLES, role_allows
-from ..suggestion_admin import SuggestionAdmin
 from . import admin_api, admin_auth
 
 bp = Blueprint("admin_ui", __name__, url_prefix="/admin")
@@ -40,7 +38,7 @@ ADMIN_CSP = (
 
 
 def _admin() -> MappingAdmin:
-    return current_services().extra["mapping_admin"]
+    return current_services().mapping_admin
 
 
 @bp.context_processor
@@ -193,8 +191,6 @@ def mappings():
 
 
 def _code(rule):
-    from ..models import Code
-
     return Code(rule.code_system, rule.code)
 
 
@@ -288,7 +284,7 @@ def edit_mapping(rule_id: int):
     preview, preview_errors = _preview(fields, rule_id)
     if request.method == "POST":
         errors = errors or preview_errors
-    history, _ = SqlHistoryStore(current_services().db).audit(mapping_id=rule_id, limit=20)
+    history, _ = current_services().history.audit(mapping_id=rule_id, limit=20)
     status = 409 if conflict else 422 if errors else 200
     return _page(
         "admin/mapping_form.html",
@@ -380,7 +376,7 @@ def _entry(entry) -> dict:
 @bp.get("/history")
 def history():
     _user()
-    store = SqlHistoryStore(current_services().db)
+    store = current_services().history
     try:
         offset = max(int(request.args.get("offset", 0)), 0)
     except ValueError:
@@ -418,7 +414,7 @@ def restore(n: int):
 def gaps():
     _user()
     days = _days(request.args)
-    report = current_services().extra["usage"].gaps(days=days)
+    report = current_services().usage.gaps(days=days)
     suggestions = _suggestions()
     return _page(
         "admin/gaps.html", report=suggestions.annotate_gaps(report), days=days, rejections=suggestions.rejections.all()
@@ -437,7 +433,7 @@ def _days(values) -> int:
 
 
 def _suggestions() -> SuggestionAdmin:
-    return current_services().extra["suggestions"]
+    return current_services().suggestions
 
 
 def _suggestion_form() -> tuple[dict, str]:

@@ -17,7 +17,6 @@ from ..cds import clinical, discovery, hook_call, prefetch
 from ..models import InvalidRequest
 from ..render import cds_cards, safe_json
 from ..services import current_services
-from ..store.cds_feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 bp = Blueprint("cds_hooks", __name__, url_prefix="/cds-services")
@@ -32,12 +31,6 @@ CORS_HEADERS = {
     "Access-Control-Max-Age": "86400",
 }
 OUTCOMES = ("accepted", "overridden")
-
-
-@bp.record_once
-def _feedback_store(state) -> None:
-    services = state.app.extensions["infobutton"]
-    services.extra.setdefault("cds_feedback", FeedbackStore(services.db))
 
 
 @bp.before_request
@@ -173,5 +166,5 @@ def _feedback_items(body) -> list[dict]:
 def feedback(service_id: str):
     service = _service(service_id)
     items = _feedback_items(_body())
-    current_services().extra["cds_feedback"].add(service.id, items)
+    current_services().cds_feedback.add(service.id, items)
     return _json({})

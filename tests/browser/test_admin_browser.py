@@ -26,7 +26,7 @@ D47_9 = f"mainSearchCriteria.v.c=D47.9&mainSearchCriteria.v.cs={ICD10CM}"
 def server(tmp_path_factory):
     app = create_app(Settings(data_dir=str(tmp_path_factory.mktemp("admin-browser")), version_check_interval=0.2))
     services = app.extensions["infobutton"]
-    token = services.extra["tokens"].create("Lena Librarian", "editor")
+    token = services.tokens.create("Lena Librarian", "editor")
     with serve(app) as base:
         yield base, token, services
     services.close()

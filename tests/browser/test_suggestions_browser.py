@@ -28,11 +28,11 @@ def server(tmp_path):
     app = create_app(Settings(data_dir=str(tmp_path), version_check_interval=0.0))
     services = app.extensions["infobutton"]
     services.topics.upsert(TOPICS)
-    token = services.extra["tokens"].create("Lena Librarian", "editor")
+    token = services.tokens.create("Lena Librarian", "editor")
     client = app.test_client()
     for code in ("E11.9", "K50.00"):
         client.get("/infobutton", query_string=icd(code))
-    services.extra["usage"].flush()
+    services.usage.flush()
     with serve(app) as base:
         yield base, token, services
     services.close()

@@ -55,7 +55,7 @@ def test_serve_syncs_on_a_schedule_when_configured(upstream, tmp_path):
     url = upstream.route("/cat.xml", Reply(200, REVISED, etag='"v2"'))
     app = create_app({"data_dir": str(tmp_path), "sync_interval": 0.2, "sync_url": url, "version_check_interval": 0.0})
     services = app.extensions["infobutton"]
-    scheduler = services.extra["sync"]
+    scheduler = services.sync
     try:
         client = app.test_client()
         assert client.get("/infobutton", query_string=icd("C95.90")).status_code == 200
@@ -71,5 +71,5 @@ def test_serve_syncs_on_a_schedule_when_configured(upstream, tmp_path):
 
 
 def test_sync_is_off_by_default(app):
-    assert "sync" not in app.extensions["infobutton"].extra
-    assert "upstream" not in app.extensions["infobutton"].extra
+    assert app.extensions["infobutton"].sync is None
+    assert app.extensions["infobutton"].upstream is None

@@ -180,7 +180,7 @@ def test_upstream_topics_the_catalogue_holds_are_served_locally(upstream, tmp_pa
     )
     app = create_app({"data_dir": str(tmp_path), "upstream_url": url, "version_check_interval": 0.0})
     try:
-        ask = app.extensions["infobutton"].extra["upstream"]
+        ask = app.extensions["infobutton"].upstream
         (topic,) = ask(ASTHMA, "en", 3)
         assert topic.summary_html != "<p>Upstream text</p>" and topic.meta_desc  # the local topic
         assert topic.source == "medlineplus"

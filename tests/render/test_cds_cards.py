@@ -5,8 +5,7 @@ import json
 
 import pytest
 
-from infobutton.cds.clinical import Subject
-from infobutton.models import Code, CodeSystem, Criterion, Provenance, Topic, TopicMatch
+from infobutton.models import Code, CodeSystem, Criterion, Provenance, Subject, Topic, TopicMatch
 from infobutton.render import attribution, cds_cards
 
 from . import cases

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from infobutton.models import InvalidRequest
+from infobutton.models import InvalidRequest, role_allows
 from infobutton.store import open_stores
-from infobutton.store.tokens import SqlTokenStore, role_allows
+from infobutton.store.tokens import SqlTokenStore
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def bearer(token: str) -> dict:
 
 @pytest.fixture
 def tokens(services):
-    store = services.extra["tokens"]
+    store = services.tokens
     return {role: store.create(f"{role}-person", role) for role in ("viewer", "editor", "admin")}
 
 
@@ -68,7 +68,7 @@ def test_401_without_or_with_a_bad_token(client, headers):
 
 def test_401_for_a_revoked_token(client, services, tokens):
     assert client.get("/admin/api/me", headers=bearer(tokens["editor"])).status_code == 200
-    services.extra["tokens"].revoke("editor-person")
+    services.tokens.revoke("editor-person")
     assert client.get("/admin/api/me", headers=bearer(tokens["editor"])).status_code == 401
 
 
@@ -243,9 +243,9 @@ def test_428_without_if_match(client, editor):
 
 
 def test_two_editors_change_the_same_mapping_the_second_gets_409(client, services, tokens):
-    services.extra["tokens"].create("second-editor", "editor")
+    services.tokens.create("second-editor", "editor")
     first, second = bearer(tokens["editor"]), None
-    second = bearer(services.extra["tokens"].create("third-editor", "editor"))
+    second = bearer(services.tokens.create("third-editor", "editor"))
     body = create(client, first).get_json()
     url, read = f"/admin/api/mappings/{body['id']}", f'"{body["revision"]}"'
     # both read revision `read`; the first saves a new priority
@@ -529,7 +529,7 @@ def test_a_second_instance_serves_the_change_without_a_restart(tmp_path):
     try:
         one, two = first.test_client(), second.test_client()
         assert topics_for(two, "D47.9") == []  # cached in the second instance
-        token = first.extensions["infobutton"].extra["tokens"].create("ed", "editor")
+        token = first.extensions["infobutton"].tokens.create("ed", "editor")
         create(one, bearer(token))
         assert topics_for(one, "D47.9") == ["leukemia"]  # this instance: at once
         deadline = time.monotonic() + 30.0
@@ -550,7 +550,7 @@ def test_write_version_restore_path_on_postgresql(tmp_path, postgres_url):
     app = create_app(Settings(data_dir=str(tmp_path), database_url=postgres_url, version_check_interval=0.0))
     try:
         client, services = app.test_client(), app.extensions["infobutton"]
-        editor = bearer(services.extra["tokens"].create("pg-editor", "editor"))
+        editor = bearer(services.tokens.create("pg-editor", "editor"))
         assert services.mappings.version() == 1
         body = create(client, editor).get_json()
         assert topics_for(client, "D47.9") == ["leukemia"]

@@ -25,7 +25,7 @@ def bearer(token: str) -> dict:
 
 def prepare(services) -> dict:
     services.topics.upsert([DIABETES])
-    store = services.extra["tokens"]
+    store = services.tokens
     return {role: bearer(store.create(f"{role}-person", role)) for role in ("viewer", "editor")}
 
 
@@ -107,7 +107,7 @@ def test_roles_viewers_see_editors_act(client, services, who):
     r = client.delete("/admin/api/suggestions/rejections", query_string=E11, headers=who["viewer"])
     assert r.status_code == 403
     assert client.get("/admin/api/suggestions/rejections", headers=who["viewer"]).status_code == 200
-    assert services.mappings.version() == version and services.extra["suggestions"].rejections.all() == []
+    assert services.mappings.version() == version and services.suggestions.rejections.all() == []
 
 
 def test_accept_creates_an_audited_curated_rule_that_is_served_at_once(client, services, who):
@@ -181,7 +181,7 @@ def test_reject_suppresses_until_unrejected(client, services, who):
     r = client.delete("/admin/api/suggestions/rejections", query_string=E11, headers=editor)
     assert r.status_code == 404
     assert client.get("/admin/api/suggestions?codes=E11.9", headers=viewer).get_json()["total"] == 1
-    events, _ = services.extra["suggestions"].rejections.audit()
+    events, _ = services.suggestions.rejections.audit()
     assert [(e.action, e.actor, e.reason) for e in events] == [
         ("unreject", "editor-person", "oops"),
         ("reject", "editor-person", "diabetes page instead"),

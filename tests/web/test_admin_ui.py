@@ -22,7 +22,7 @@ def csrf_of(html: str) -> str:
 
 @pytest.fixture
 def token(services):
-    return services.extra["tokens"].create("Lena Librarian", "admin")
+    return services.tokens.create("Lena Librarian", "admin")
 
 
 def sign_in(client, token: str):
@@ -226,14 +226,14 @@ def test_token_management_page(signed_in, services):
     r = signed_in.post("/admin/tokens", data={"csrf": csrf(signed_in), "name": "bot", "role": "viewer"})
     html = r.get_data(as_text=True)
     token = re.search(r'id="new-token">([^<]+)<', html).group(1)
-    assert services.extra["tokens"].verify(token).role == "viewer"
+    assert services.tokens.verify(token).role == "viewer"
     assert token not in signed_in.get("/admin/tokens").get_data(as_text=True)
     signed_in.post("/admin/tokens/bot/revoke", data={"csrf": csrf(signed_in)})
-    assert services.extra["tokens"].verify(token) is None
+    assert services.tokens.verify(token) is None
 
 
 def test_viewers_cannot_open_editor_pages(client, services):
-    sign_in(client, services.extra["tokens"].create("viewer", "viewer"))
+    sign_in(client, services.tokens.create("viewer", "viewer"))
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/mappings/new").status_code == 403
     assert client.get("/admin/tokens").status_code == 403
@@ -241,13 +241,13 @@ def test_viewers_cannot_open_editor_pages(client, services):
 
 def test_revoking_a_token_ends_its_sessions(client, services, token):
     sign_in(client, token)
-    services.extra["tokens"].revoke("Lena Librarian")
+    services.tokens.revoke("Lena Librarian")
     assert client.get("/admin/").status_code == 302
 
 
 def test_tokens_never_reach_the_logs(client, services, caplog):
     caplog.set_level(logging.DEBUG)
-    token = services.extra["tokens"].create("logged", "editor")
+    token = services.tokens.create("logged", "editor")
     sign_in(client, token)
     sign_in(client, token + "x")
     client.get("/admin/api/me", headers={"Authorization": f"Bearer {token}"})

@@ -23,11 +23,11 @@ FORM = {"code_system": "ICD-10-CM", "code": "E11", "topic_id": "diabetestype2", 
 def gap(client, services):
     services.topics.upsert([DIABETES])
     client.get("/infobutton", query_string=icd("E11.9"))
-    services.extra["usage"].flush()
+    services.usage.flush()
 
 
 def signed_in_as(client, services, role: str):
-    token = services.extra["tokens"].create(f"{role} person", role)
+    token = services.tokens.create(f"{role} person", role)
     assert sign_in(client, token).status_code == 303
     return client
 
@@ -86,13 +86,13 @@ def test_reject_then_unreject(client, services, gap):
     rejected = text[text.index('id="rejections"') :]
     assert "<strong>E11</strong>" in rejected and "editor person" in rejected
     assert 'action="/admin/suggestions/unreject"' in rejected
-    [r] = services.extra["suggestions"].rejections.all()
+    [r] = services.suggestions.rejections.all()
     assert (r.code, r.topic_id, r.actor, r.reason) == ("E11", "diabetestype2", "editor person", "no")
     r = client.post("/admin/suggestions/unreject", data={**FORM, "csrf": token})
     assert r.status_code == 303
     text = page(client)
     assert "E11 and below → Diabetes Type 2" in text
-    assert services.extra["suggestions"].rejections.all() == []
+    assert services.suggestions.rejections.all() == []
 
 
 def test_the_api_with_the_session_cookie_needs_the_csrf_header(client, services, gap):
@@ -114,9 +114,9 @@ def test_a_refused_button_is_a_message_not_an_error_page(client, services, gap):
         r = client.post(f"/admin/suggestions/{action}", data=bad)
         assert r.status_code == 303 and r.headers["Location"] == "/admin/gaps?days=30"
         assert "no topic 'nosuchtopic'" in page(client)
-    assert services.extra["suggestions"].rejections.all() == []
+    assert services.suggestions.rejections.all() == []
     # Un-rejecting what is not rejected changes nothing and says nothing.
     r = client.post("/admin/suggestions/unreject", data={**FORM, "csrf": token})
     assert r.status_code == 303 and "may be suggested" not in page(client)
-    assert services.extra["suggestions"].rejections.audit()[1] == 0
+    assert services.suggestions.rejections.audit()[1] == 0
     assert client.get("/admin/gaps?days=x").status_code == 200

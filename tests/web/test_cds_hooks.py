@@ -429,7 +429,7 @@ def test_feedback_is_stored_without_patient_data(client, services):
     }
     r = post(client, PV + "/feedback", feedback)
     assert r.status_code == 200 and r.json == {}
-    rows = services.extra["cds_feedback"].all()
+    rows = services.cds_feedback.all()
     assert [(row["card_id"], row["outcome"], row["accepted_suggestions"], row["override_code"]) for row in rows] == [
         (card, "accepted", 1, None),
         (card, "overridden", 0, "not-relevant"),

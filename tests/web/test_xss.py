@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from infobutton.cds.clinical import Subject
-from infobutton.models import Provenance
+from infobutton.models import Provenance, Subject
 from infobutton.render import FORMATS, RenderContext, cds_cards
 
 from ..conftest import ICD10CM

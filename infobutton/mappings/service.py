@@ -10,26 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from . import mapping_csv, resolver, terminology
-from .models import InvalidRequest, MappingRule, TopicMatch
-from .request import parse as parse_request
-from .store.history import SqlHistoryStore
-from .store.mappings import Change, identity, revision, rule_from_dict, rule_to_dict
-from .store.tokens import SqlTokenStore
-from .store.usage import SqlUsageStore
+from .. import resolver, terminology
+from ..knowledge import KnowledgeService
+from ..models import InvalidRequest, MappingRule, TopicMatch
+from ..request import parse as parse_request
+from ..store.history import SqlHistoryStore
+from ..store.mappings import Change, SqlMappingStore, identity, revision, rule_from_dict, rule_to_dict
+from . import csv_io
+from .validation import FIELDS, ValidationFailed, check, check_code, check_topic, rule_and_errors
 
-RULE_FIELDS = set(mapping_csv.FIELDS)
-
-
-class ValidationFailed(InvalidRequest):
-    """422 with one message per bad field (``field``) or CSV line (``line``)."""
-
-    def __init__(self, errors: list[dict]):
-        first = errors[0]
-        super().__init__(str(first.get("field", "body")), first["message"], 422)
-        self.errors = errors
+RULE_FIELDS = set(FIELDS)
 
 
 @dataclass
@@ -84,10 +76,10 @@ def match_json(match: TopicMatch) -> dict:
 
 
 class MappingAdmin:
-    def __init__(self, services):
-        self.services = services
-        self.store = services.mappings
-        self.history = SqlHistoryStore(services.db)
+    def __init__(self, store: SqlMappingStore, history: SqlHistoryStore, knowledge: KnowledgeService):
+        self.store = store
+        self.history = history
+        self.knowledge = knowledge  # validates against served topics; refreshed after each change
 
     # -- validation --------------------------------------------------------------------------
 
@@ -100,17 +92,17 @@ class MappingAdmin:
             for k in data
             if k not in RULE_FIELDS | {"id", "revision", "change_reason", "code_system_oid"}
         ]
-        rule, problems = mapping_csv.rule_and_errors(data)
+        rule, problems = rule_and_errors(data)
         if rule is not None:
-            problems = mapping_csv.check(rule, self.services.knowledge.topic)
+            problems = check(rule, self.knowledge.topic)
         else:  # still say everything that is wrong, not only the first kind of problem
             bad = {f for f, _ in problems}
             code, topic_id = str(data.get("code") or "").strip(), str(data.get("topic_id") or "").strip()
             if code and not bad & {"code_system", "code"}:
                 system = terminology.code_system(str(data["code_system"]), "code_system")
-                problems += mapping_csv.check_code(system, code)
+                problems += check_code(system, code)
             if topic_id and "topic_id" not in bad:
-                problems += mapping_csv.check_topic(topic_id, self.services.knowledge.topic)
+                problems += check_topic(topic_id, self.knowledge.topic)
         if rule is not None and not problems:
             for other in self.store.find(code_system=rule.code_system, code=rule.code, limit=10_000)[0]:
                 if other.id != exclude_id and identity(other) == identity(rule):
@@ -125,7 +117,7 @@ class MappingAdmin:
     def create(self, data: dict, actor: str) -> MappingRule:
         rule = self.rule_from(data)
         added = self.store.create(rule, actor=actor, reason=_reason(data))
-        self.services.knowledge.refresh_now()
+        self.knowledge.refresh_now()
         return added
 
     def create_many(
@@ -149,7 +141,7 @@ class MappingAdmin:
         if not rules:
             return [], None
         version = self.store.apply([Change(None, r) for r in rules], actor=actor, action=action, reason=reason[:1000])
-        self.services.knowledge.refresh_now()
+        self.knowledge.refresh_now()
         added = [entry.after for entry in self.history.audit(version=version, limit=len(rules))[0]]
         return [rule_from_dict(a) for a in reversed(added)], version
 
@@ -158,17 +150,17 @@ class MappingAdmin:
             raise InvalidRequest("id", f"no mapping {rule_id}", 404)
         rule = self.rule_from(data, exclude_id=rule_id)
         updated = self.store.update(rule_id, rule, expected=expected, actor=actor, reason=_reason(data))
-        self.services.knowledge.refresh_now()
+        self.knowledge.refresh_now()
         return updated
 
     def delete(self, rule_id: int, expected: str | None, actor: str, reason: str = "") -> int:
         version = self.store.delete(rule_id, expected=expected, actor=actor, reason=reason)
-        self.services.knowledge.refresh_now()
+        self.knowledge.refresh_now()
         return version
 
     def restore(self, n: int, actor: str, reason: str = "") -> int | None:
         version = self.store.restore(n, actor=actor, reason=reason)
-        self.services.knowledge.refresh_now()
+        self.knowledge.refresh_now()
         return version
 
     # -- CSV -----------------------------------------------------------------------------------
@@ -179,7 +171,7 @@ class MappingAdmin:
         if mode not in ("merge", "replace"):
             raise InvalidRequest("mode", "must be merge or replace", 400)
         base = self.store.version()
-        rules, errors = mapping_csv.parse_checked(text, self.services.knowledge.topic)
+        rules, errors = csv_io.parse_checked(text, self.knowledge.topic)
         if errors:
             raise ValidationFailed([{"line": e.line, "field": e.field, "message": e.message} for e in errors])
         current = {identity(r): r for r in self.store.rules()}
@@ -220,11 +212,11 @@ class MappingAdmin:
             reason=reason or f"CSV import ({mode})",
             expected_version=expected_version,
         )
-        self.services.knowledge.refresh_now()
+        self.knowledge.refresh_now()
         return plan, version
 
     def export_csv(self) -> str:
-        return mapping_csv.format_rules(self.store.rules())
+        return csv_io.format_rules(self.store.rules())
 
     # -- preview -------------------------------------------------------------------------------
 
@@ -257,7 +249,7 @@ class MappingAdmin:
         """What the request returns now and with the proposed changes (pure: no writes)."""
         request = parse_request(params)
         proposed = self.proposed_rules(changes)
-        knowledge = self.services.knowledge
+        knowledge = self.knowledge
         knowledge.refresh_if_stale()
         now = knowledge.resolve(request)
         after = resolver.resolve(request, resolver.index_rules(proposed), knowledge.topic, knowledge.max_topics)
@@ -281,22 +273,8 @@ def parse_changes(values: list[str]) -> list[dict]:
 
 
 def _with_id(rule: MappingRule, rule_id: int) -> MappingRule:
-    from dataclasses import replace
-
     return replace(rule, id=rule_id)
 
 
 def _reason(data: dict) -> str:
     return str(data.get("change_reason") or data.get("reason") or "").strip()[:1000]
-
-
-def wire(services) -> None:
-    """Add the admin services to a Services and hook usage counting into every answer."""
-    from .usage import UsageRecorder
-
-    services.extra["tokens"] = SqlTokenStore(services.db)
-    services.extra["mapping_admin"] = MappingAdmin(services)
-    recorder = UsageRecorder(SqlUsageStore(services.db), services.knowledge)
-    services.extra["usage"] = recorder
-    services.on_answer.append(recorder.record)
-    services.on_close.append(recorder.flush)  # a worker that stops keeps its last counts

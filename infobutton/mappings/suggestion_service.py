@@ -1,7 +1,7 @@
 """Suggested mappings for librarians: which codes to look at, accept and reject.
 
 The API, the web UI and the CLI all go through ``SuggestionAdmin``: suggestions come from the pure
-``suggestions.suggest`` over the worker's current rules, topics and rejections; an accepted
+``mappings.suggestions.suggest`` over the worker's current rules, topics and rejections; an accepted
 suggestion becomes a curated rule through ``MappingAdmin`` (validated, audited as ``accept`` with
 the evidence as its reason, one version per batch, live at once here and within
 ``version_check_interval`` elsewhere); rejections are kept in ``store.rejections``.
@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from . import mapping_csv, terminology
-from .knowledge import KnowledgeService
-from .mapping_admin import MappingAdmin, ValidationFailed
-from .models import Code, CodeSystem, InvalidRequest, MappingRule
-from .store.rejections import Key, Rejection, SqlRejectionStore
+from .. import terminology
+from ..knowledge import KnowledgeService
+from ..models import Code, CodeSystem, InvalidRequest, MappingRule
+from ..store.rejections import Key, Rejection, SqlRejectionStore
+from ..usage import UsageRecorder
+from .service import MappingAdmin
 from .suggestions import Suggestion, suggest
-from .usage import UsageRecorder
+from .validation import ValidationFailed, check_code
 
 MAX_CODES = 5000  # billable codes one prefix may cover (a chapter such as C has 1,226)
 
@@ -170,7 +171,7 @@ class SuggestionAdmin:
             errors.append({"field": "code", "message": "required"})
         elif system is not None:
             code = terminology.normalise(system, code)
-            errors += [{"field": f, "message": m} for f, m in mapping_csv.check_code(system, code)]
+            errors += [{"field": f, "message": m} for f, m in check_code(system, code)]
         if not topic_id:
             errors.append({"field": "topic_id", "message": "required"})
         elif self.knowledge.topic(topic_id) is None:
@@ -187,10 +188,3 @@ class SuggestionAdmin:
     def unreject(self, items: list[dict], actor: str, reason: str = "") -> list[Key]:
         keys = [self.key_of(item) for item in items]
         return self.rejections.unreject(keys, actor=actor, reason=reason.strip()[:1000])
-
-
-def wire(services) -> None:
-    """Add ``SuggestionAdmin`` to a Services that ``mapping_admin.wire`` has wired already."""
-    services.extra["suggestions"] = SuggestionAdmin(
-        services.knowledge, SqlRejectionStore(services.db), services.extra["mapping_admin"], services.extra["usage"]
-    )

@@ -103,8 +103,7 @@ def diabetes(run, tmp_path):
 
 def _answer(app, code: str):
     from infobutton.request import parse
-
-    from .conftest import icd
+    from tests.conftest import icd
 
     knowledge = app.extensions["infobutton"].knowledge
     knowledge.refresh_if_stale()
@@ -130,7 +129,6 @@ def test_suggest_lists_proposals_with_their_evidence(diabetes):
 def test_suggest_apply_creates_audited_curated_rules_as_one_version(diabetes, tmp_path):
     from infobutton import create_app
     from infobutton.config import Settings
-    from infobutton.store.history import SqlHistoryStore
 
     app = create_app(Settings(data_dir=str(tmp_path), version_check_interval=0.0))
     try:
@@ -150,10 +148,10 @@ def test_suggest_apply_creates_audited_curated_rules_as_one_version(diabetes, tm
             " \u2018Diabetes Type 2\u2019"
         )
         assert _answer(app, "E10.65")[0][:2] == ("diabetestype1", "curated")
-        version = SqlHistoryStore(services.db).version(before + 1)
+        version = services.history.version(before + 1)
         assert (version.actor, version.action) == ("ana", "accept")
         assert "E11 \u2192 diabetestype2" in version.reason and "Type 1 diabetes mellitus" in version.reason
-        entries, total = SqlHistoryStore(services.db).audit(version=before + 1)
+        entries, total = services.history.audit(version=before + 1)
         assert total == 2 and {e.after["code"] for e in entries} == {"E11", "E10"}
         assert not [r for r in services.mappings.rules() if r.topic_id == "cataract"]
         again = diabetes("mappings", "suggest", "--codes", "E11.9,E10.9", "--apply")
@@ -178,10 +176,10 @@ def test_suggest_reject_and_unreject(diabetes):
 
 
 def test_suggest_for_the_gap_report(diabetes, app, client):
-    from .conftest import icd
+    from tests.conftest import icd
 
     client.get("/infobutton", query_string=icd("E11.65"))
-    app.extensions["infobutton"].extra["usage"].flush()
+    app.extensions["infobutton"].usage.flush()
     out = diabetes("mappings", "suggest", "--gaps", "--days", "7").stdout
     assert out.startswith("E11 -> diabetestype2\t") and "covers: E11.65\n" in out
 

@@ -6,8 +6,8 @@ import pytest
 
 from infobutton import resolver
 from infobutton.concepts import ConceptIndex
+from infobutton.mappings.suggestions import parse_pair, suggest
 from infobutton.models import Code, CodeSystem, MappingRule, Scope, Topic
-from infobutton.suggestions import parse_pair, suggest
 
 ICD = CodeSystem.ICD10CM
 

@@ -25,9 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from . import mapping_csv, resolver, terminology
-from .concepts import NAME_KINDS, ConceptMatch
-from .models import Code, CodeSystem, MappingRule, Scope, Topic
+from .. import resolver, terminology
+from ..concepts import NAME_KINDS, ConceptMatch
+from ..models import Code, CodeSystem, MappingRule, Scope, Topic
+from .validation import check_topic
 
 ICD = CodeSystem.ICD10CM
 
@@ -116,9 +117,9 @@ def _evidence(value: str, title: str, match: ConceptMatch) -> Evidence:
 
 
 def _servable(topic_of: TopicLookup, topic_id: str) -> Topic | None:
-    """A topic a rule may name, by the check accepting the rule makes (``mapping_csv.check_topic``:
+    """A topic a rule may name, by the check accepting the rule makes (``check_topic``:
     active and English; Spanish twins are served through it)."""
-    return None if mapping_csv.check_topic(topic_id, topic_of) else topic_of(topic_id)
+    return None if check_topic(topic_id, topic_of) else topic_of(topic_id)
 
 
 def _gives(code: Code, topic_id: str, rules: RuleIndex) -> bool:

@@ -9,16 +9,14 @@ import getpass
 import sys
 
 import click
+from flask.cli import with_appcontext
 
-from .config import Settings
-from .models import InvalidRequest
-from .store.tokens import ROLES
-
-
-def _services():
-    from .services import build_services
-
-    return build_services(Settings.from_env())
+from .. import terminology
+from ..commands import script_info
+from ..models import ROLES, InvalidRequest
+from ..services import current_services
+from . import csv_io
+from .suggestions import parse_pair
 
 
 def _actor(actor: str | None) -> str:
@@ -45,8 +43,10 @@ def _fail(exc: InvalidRequest) -> None:
 
 
 @click.group("admin")
-def admin() -> None:
+@click.pass_context
+def admin(ctx: click.Context) -> None:
     """API tokens for the admin API and web UI."""
+    ctx.obj = script_info()
 
 
 @admin.command("create-token")
@@ -57,50 +57,44 @@ def admin() -> None:
     required=True,
     help="viewer: read; editor: change mappings; admin: also manage tokens.",
 )
+@with_appcontext
 def create_token(name: str, role: str) -> None:
     """Create a token; it is printed once, as the last line, and only its hash is stored."""
-    services = _services()
     try:
-        token = services.extra["tokens"].create(name, role)
+        token = current_services().tokens.create(name, role)
     except InvalidRequest as exc:
         _fail(exc)
-    finally:
-        services.close()
     click.echo(f"Created token {name!r} (role {role}). Keep it secret; it is not shown again:", err=True)
     click.echo(token)
 
 
 @admin.command("revoke-token")
 @click.argument("name")
+@with_appcontext
 def revoke_token(name: str) -> None:
     """Revoke the token called NAME (effective at once, in every worker)."""
-    services = _services()
-    try:
-        if not services.extra["tokens"].revoke(name):
-            click.echo(f"no token named {name!r}", err=True)
-            sys.exit(1)
-    finally:
-        services.close()
+    if not current_services().tokens.revoke(name):
+        click.echo(f"no token named {name!r}", err=True)
+        sys.exit(1)
     click.echo(f"revoked {name}")
 
 
 @admin.command("list-tokens")
+@with_appcontext
 def list_tokens() -> None:
     """Names, roles and dates of the tokens (never the tokens)."""
-    services = _services()
-    try:
-        for t in services.extra["tokens"].list():
-            click.echo(f"{t.name}\t{t.role}\tcreated {t.created_at}\tlast used {t.last_used_at or '-'}")
-    finally:
-        services.close()
+    for t in current_services().tokens.list():
+        click.echo(f"{t.name}\t{t.role}\tcreated {t.created_at}\tlast used {t.last_used_at or '-'}")
 
 
 # -- mappings ----------------------------------------------------------------------------------
 
 
 @click.group("mappings")
-def mappings() -> None:
+@click.pass_context
+def mappings(ctx: click.Context) -> None:
     """Code → topic mappings: import, export, validate and list."""
+    ctx.obj = script_info()
 
 
 @mappings.command("import")
@@ -115,17 +109,15 @@ def mappings() -> None:
 @click.option("--dry-run", is_flag=True, help="Show the diff, write nothing.")
 @click.option("--reason", default="", help="Why, for the audit log.")
 @click.option("--actor", default=None, help="Name in the audit log (default cli:<user>).")
+@with_appcontext
 def import_(path, mode: str, dry_run: bool, reason: str, actor: str | None) -> None:
     """Import a CSV file (all lines valid, or nothing is written)."""
-    services = _services()
     try:
-        plan, version = services.extra["mapping_admin"].import_csv(
+        plan, version = current_services().mapping_admin.import_csv(
             path.read(), mode=mode, actor=_actor(actor), reason=reason, dry_run=dry_run
         )
     except InvalidRequest as exc:
         _fail(exc)
-    finally:
-        services.close()
     for rule in plan.added:
         click.echo(f"+ {rule.code_system.label} {rule.code} -> {rule.topic_id}")
     for before, after in plan.changed:
@@ -152,26 +144,18 @@ def import_(path, mode: str, dry_run: bool, reason: str, actor: str | None) -> N
     default="-",
     help="File to write (default: standard output).",
 )
+@with_appcontext
 def export(output) -> None:
     """All mappings as CSV (imports back unchanged)."""
-    services = _services()
-    try:
-        output.write(services.extra["mapping_admin"].export_csv())
-    finally:
-        services.close()
+    output.write(current_services().mapping_admin.export_csv())
 
 
 @mappings.command("validate")
 @click.argument("path", type=click.File("r", encoding="utf-8-sig"))
+@with_appcontext
 def validate(path) -> None:
     """Check a CSV file as an import would (codes exist, topics served, no duplicates)."""
-    from . import mapping_csv
-
-    services = _services()
-    try:
-        rules, errors = mapping_csv.parse_checked(path.read(), services.knowledge.topic)
-    finally:
-        services.close()
+    rules, errors = csv_io.parse_checked(path.read(), current_services().knowledge.topic)
     for e in errors:
         click.echo(f"line {e.line}: {e.field}: {e.message}", err=True)
     if errors:
@@ -184,20 +168,16 @@ def validate(path) -> None:
 @click.option("--code", default=None)
 @click.option("--topic", "topic_id", default=None)
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100000))
+@with_appcontext
 def list_(code_system: str | None, code: str | None, topic_id: str | None, limit: int) -> None:
     """Mappings as tab-separated lines: id, system, code, topic, scope, priority, reason."""
-    from . import terminology
-
-    services = _services()
     try:
         system = terminology.code_system(code_system, "--code-system") if code_system else None
         if code and system:
             code = terminology.normalise(system, code)
-        rules, total = services.mappings.find(code_system=system, code=code, topic_id=topic_id, limit=limit)
+        rules, total = current_services().mappings.find(code_system=system, code=code, topic_id=topic_id, limit=limit)
     except InvalidRequest as exc:
         _fail(exc)
-    finally:
-        services.close()
     for r in rules:
         click.echo(
             "\t".join(
@@ -212,8 +192,6 @@ def list_(code_system: str | None, code: str | None, topic_id: str | None, limit
 
 
 def _pairs(values: tuple[str, ...], option: str) -> list[dict]:
-    from .suggestions import parse_pair
-
     items = []
     for value in values:
         try:
@@ -258,6 +236,7 @@ def _show(suggestion) -> None:
 @click.option("--rejected", "list_rejected", is_flag=True, help="List the rejected suggestions.")
 @click.option("--reason", default="", help="Why, for the audit log.")
 @click.option("--actor", default=None, help="Name in the audit log (default cli:<user>).")
+@with_appcontext
 def suggest(codes, gaps, days, prefix, apply_, reject, unreject, list_rejected, reason, actor):
     """Propose code -> topic mappings from the codes' official ICD-10-CM titles, with evidence.
 
@@ -270,8 +249,7 @@ def suggest(codes, gaps, days, prefix, apply_, reject, unreject, list_rejected, 
         raise click.UsageError("--apply needs --codes, --gaps or --prefix")
     if not (codes or gaps or prefix or rejects or unrejects or list_rejected):
         raise click.UsageError("give --codes, --gaps or --prefix (or --reject/--unreject/--rejected)")
-    services = _services()
-    admin = services.extra["suggestions"]
+    admin = current_services().suggestions
     who = _actor(actor)
     try:
         for key in admin.reject(rejects, who, reason) if rejects else ():
@@ -296,5 +274,3 @@ def suggest(codes, gaps, days, prefix, apply_, reject, unreject, list_rejected, 
                 click.echo(f"applied {len(rules)} as curated rules: version {version}")
     except InvalidRequest as exc:
         _fail(exc)
-    finally:
-        services.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from .store.tokens import ROLES
+from ..models import ROLES
 
 
 def _ref(name: str) -> dict:

@@ -1,24 +1,23 @@
-"""Mapping rules as CSV, one rule per row: the reviewed files in ``mappings/`` and the
-admin import/export format. Parsing validates every line and reports each bad one."""
+"""Whether a mapping rule may be served: each field well formed, the code real in its system, the
+topic active and English. Shared by the CSV format, the admin service and suggestions."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from . import terminology
-from .models import Code, CodeSystem, Gender, InvalidRequest, MappingRule, Scope, Topic
+from .. import terminology
+from ..models import Code, CodeSystem, Gender, InvalidRequest, MappingRule, Scope, Topic
 
 FIELDS = ("code_system", "code", "topic_id", "scope", "priority", "min_age", "max_age", "gender", "reason")
 
 
-@dataclass(frozen=True)
-class LineError:
-    line: int
-    field: str
-    message: str
+class ValidationFailed(InvalidRequest):
+    """422 with one message per bad field (``field``) or CSV line (``line``)."""
+
+    def __init__(self, errors: list[dict]):
+        first = errors[0]
+        super().__init__(str(first.get("field", "body")), first["message"], 422)
+        self.errors = errors
 
 
 def _age(value: str, field: str) -> float | None:
@@ -117,73 +116,3 @@ def check_topic(topic_id: str, topic_of: Callable[[str], Topic | None]) -> list[
     if topic.language != "en":
         return [("topic_id", f"map the English topic; {topic_id!r} is served through its English twin")]
     return []
-
-
-def parse_checked(text: str, topic_of: Callable[[str], Topic | None]) -> tuple[list[MappingRule], list[LineError]]:
-    """Like ``parse``, and every rule also passes ``check`` and appears once (one error per line)."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"code_system", "code", "topic_id"} - set(reader.fieldnames or ())
-    if missing:
-        return [], [LineError(1, "header", f"missing columns: {', '.join(sorted(missing))}")]
-    rules, errors, seen = [], [], {}
-    for row in reader:
-        line = reader.line_num
-        if None in row:
-            errors.append(LineError(line, "line", "more fields than the header names"))
-            continue
-        rule, problems = rule_and_errors(row)
-        problems = problems or check(rule, topic_of)
-        if not problems:
-            key = (rule.code_system, rule.code, rule.topic_id, rule.scope, rule.min_age, rule.max_age, rule.gender)
-            if key in seen:
-                problems = [("line", f"duplicates the rule on line {seen[key]}")]
-            else:
-                seen[key] = line
-        if problems:
-            errors.append(LineError(line, *problems[0]))
-        else:
-            rules.append(rule)
-    return rules, errors
-
-
-def parse(text: str) -> tuple[list[MappingRule], list[LineError]]:
-    """All rules of a CSV text, and one error per bad line (line numbers as an editor shows them)."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"code_system", "code", "topic_id"} - set(reader.fieldnames or ())
-    if missing:
-        return [], [LineError(1, "header", f"missing columns: {', '.join(sorted(missing))}")]
-    rules, errors = [], []
-    for row in reader:
-        try:
-            rules.append(rule_from_fields(row))
-        except InvalidRequest as exc:
-            errors.append(LineError(reader.line_num, exc.parameter, exc.message))
-    return rules, errors
-
-
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    return str(int(value)) if float(value).is_integer() else repr(value)
-
-
-def format_rules(rules: list[MappingRule]) -> str:
-    """CSV that ``parse`` reads back to the same rules."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(FIELDS)
-    for r in sorted(rules, key=lambda r: (r.code_system.name, r.code, -r.priority, r.topic_id)):
-        writer.writerow(
-            [
-                r.code_system.label,
-                r.code,
-                r.topic_id,
-                r.scope.value,
-                r.priority,
-                _number(r.min_age),
-                _number(r.max_age),
-                r.gender.value if r.gender else "",
-                r.reason,
-            ]
-        )
-    return out.getvalue()

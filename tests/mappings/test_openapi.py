@@ -2,7 +2,7 @@
 
 from openapi_spec_validator import validate
 
-from infobutton.openapi import document
+from infobutton.mappings.openapi import document
 
 
 def test_served_document_is_valid_openapi_3_1(client):

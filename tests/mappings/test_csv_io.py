@@ -1,0 +1,120 @@
+"""Mapping rules as CSV: what ``format_rules`` writes ``parse`` reads back; every bad line is reported
+with its line number as an editor shows it and the column that is wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from infobutton.mappings.csv_io import FIELDS, LineError, format_rules, parse, parse_checked
+from infobutton.models import CodeSystem, Gender, MappingRule, Scope, Topic
+
+HEADER = ",".join(FIELDS) + "\n"
+TOPICS = {
+    "leukemia": Topic(id="leukemia", title="Leukemia", url="https://medlineplus.gov/leukemia.html", language="en"),
+    "leucemia": Topic(
+        id="leucemia", title="Leucemia", url="https://medlineplus.gov/spanish/leukemia.html", language="es"
+    ),
+    "oldtopic": Topic(
+        id="oldtopic", title="Old", url="https://medlineplus.gov/old.html", language="en", status="withdrawn"
+    ),
+}
+
+RULES = [
+    MappingRule(CodeSystem.ICD10CM, "C91.00", "leukemia", Scope.EXACT, priority=5, reason="ALL, not in remission"),
+    MappingRule(CodeSystem.ICD10CM, "C91", "leukemia", min_age=0.5, max_age=18, gender=Gender.FEMALE, reason='a, "b"'),
+    MappingRule(CodeSystem.SNOMEDCT, "91857003", "leukemia", priority=-3, reason="línea\nzwei"),
+]
+
+
+def test_format_then_parse_gives_the_same_rules():
+    text = format_rules(RULES)
+    assert text.startswith(HEADER)
+    rules, errors = parse(text)
+    assert errors == []
+    assert sorted(rules, key=repr) == sorted(RULES, key=repr)
+    assert format_rules(rules) == text  # stable: exporting an import changes nothing
+
+
+def test_a_byte_order_mark_from_a_spreadsheet_is_ignored():
+    text = "\ufeff" + HEADER + "ICD-10-CM,C91.00,leukemia,exact,,,,,\n"
+    rules, errors = parse(text)
+    assert errors == [] and [r.code for r in rules] == ["C91.00"]
+    checked, errors = parse_checked(text, TOPICS.get)
+    assert errors == [] and checked == rules
+
+
+def test_codes_are_normalised_and_systems_read_by_name_oid_or_uri():
+    text = (
+        "code_system,code,topic_id\n"
+        "ICD-10-CM,c9100,leukemia\n"
+        "2.16.840.1.113883.6.90,C91.1,leukemia\n"
+        "http://snomed.info/sct,91857003,leukemia\n"
+    )
+    rules, errors = parse(text)
+    assert errors == []
+    assert [(r.code_system, r.code, r.scope) for r in rules] == [
+        (CodeSystem.ICD10CM, "C91.00", Scope.DESCENDANTS),
+        (CodeSystem.ICD10CM, "C91.1", Scope.DESCENDANTS),
+        (CodeSystem.SNOMEDCT, "91857003", Scope.DESCENDANTS),
+    ]
+
+
+@pytest.mark.parametrize(
+    "row, field, message",
+    [
+        ("XYZ,C91.00,leukemia,,,,,,", "code_system", ""),
+        (",C91.00,leukemia,,,,,,", "code_system", "required"),
+        ("ICD-10-CM,,leukemia,,,,,,", "code", "required"),
+        ("ICD-10-CM,C91.00,,,,,,,", "topic_id", "required"),
+        ("ICD-10-CM,C91.00,leukemia,below,,,,,", "scope", "must be exact or descendants"),
+        ("ICD-10-CM,C91.00,leukemia,,high,,,,", "priority", "must be a whole number"),
+        ("ICD-10-CM,C91.00,leukemia,,5000,,,,", "priority", "between -1000 and 1000"),
+        ("ICD-10-CM,C91.00,leukemia,,,ten,,,", "min_age", "must be a number"),
+        ("ICD-10-CM,C91.00,leukemia,,,,200,,", "max_age", "between 0 and 150"),
+        ("ICD-10-CM,C91.00,leukemia,,,40,18,,", "max_age", "must be greater than min_age"),
+        ("ICD-10-CM,C91.00,leukemia,,,,,X,", "gender", "must be F, M or UN"),
+    ],
+)
+def test_a_bad_field_names_its_line_and_column(row, field, message):
+    good = "ICD-10-CM,C91.00,leukemia,,,,,,\n"
+    rules, errors = parse(HEADER + good + row + "\n" + good)
+    assert len(rules) == 2  # the good lines around it still parse
+    [error] = errors
+    assert (error.line, error.field) == (3, field)
+    assert message in error.message
+
+
+def test_missing_required_columns_are_a_header_error():
+    assert parse("code,topic_id\nC91.00,leukemia\n") == ([], [LineError(1, "header", "missing columns: code_system")])
+    assert parse("") == ([], [LineError(1, "header", "missing columns: code, code_system, topic_id")])
+
+
+def test_checked_parse_refuses_unknown_codes_and_unserved_topics_and_duplicates():
+    text = HEADER + (
+        "ICD-10-CM,C91.00,leukemia,,,,,,\n"  # line 2: good
+        "ICD-10-CM,C99.99,leukemia,,,,,,\n"  # line 3: no such code
+        "ICD-10-CM,C91.1,nosuchtopic,,,,,,\n"  # line 4
+        "ICD-10-CM,C91.1,oldtopic,,,,,,\n"  # line 5: withdrawn
+        "ICD-10-CM,C91.1,leucemia,,,,,,\n"  # line 6: the Spanish twin
+        "ICD-10-CM,c9100,leukemia,,,,,,\n"  # line 7: line 2 again, spelled differently
+        "ICD-10-CM,C91.1,leukemia,,,,,,,extra\n"  # line 8: more fields than the header
+    )
+    rules, errors = parse_checked(text, TOPICS.get)
+    assert [r.code for r in rules] == ["C91.00"]
+    assert [(e.line, e.field) for e in errors] == [
+        (3, "code"),
+        (4, "topic_id"),
+        (5, "topic_id"),
+        (6, "topic_id"),
+        (7, "line"),
+        (8, "line"),
+    ]
+    assert "C99.99 is not a valid ICD-10-CM code" in errors[0].message
+    assert "withdrawn" in errors[2].message and "English" in errors[3].message
+    assert errors[4].message == "duplicates the rule on line 2"
+
+
+def test_line_numbers_count_lines_inside_quoted_fields():
+    text = HEADER + 'ICD-10-CM,C91.00,leukemia,,,,,,"two\nlines"\nICD-10-CM,C91.00,leukemia,odd,,,,,\n'
+    _, errors = parse(text)
+    assert [(e.line, e.field) for e in errors] == [(4, "scope")]
