@@ -10,6 +10,7 @@ import click
 from . import mapping_cli
 from .config import Settings
 from .content import cli as content_cli
+from .store import cli as store_cli
 
 # Path only (%(U)s): query strings carry patient context and never reach the logs.
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
@@ -72,5 +73,5 @@ def serve(host: str, port: int, workers: int) -> None:
     Server().run()
 
 
-for _group in (content_cli.topics, mapping_cli.admin, mapping_cli.mappings):
+for _group in (content_cli.topics, mapping_cli.admin, mapping_cli.mappings, store_cli.db):
     main.add_command(_group)

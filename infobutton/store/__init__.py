@@ -7,7 +7,7 @@ from typing import Protocol
 from ..models import MappingRule, Topic
 from .db import Database
 from .mappings import SqlMappingStore
-from .schema import migrate
+from .migrate import upgrade
 from .topics import SqlTopicStore
 
 
@@ -25,9 +25,10 @@ class MappingStore(Protocol):
 
 
 def open_stores(url: str) -> tuple[Database, SqlTopicStore, SqlMappingStore]:
-    """Connect, create missing tables, and return the database with its two stores."""
+    """Upgrade the schema to head (under the migration lock), connect, and return the database
+    with its two stores."""
+    upgrade(url)
     db = Database(url)
-    migrate(db)
     return db, SqlTopicStore(db), SqlMappingStore(db)
 
 
