@@ -20,7 +20,11 @@ def db() -> None:
 @db.command("upgrade")
 def upgrade() -> None:
     """Bring the database to the newest schema; safe to run while other instances start."""
-    before, after = migrate.upgrade(_url())
+    url = _url()
+    legacy = migrate.is_legacy(url)
+    before, after = migrate.upgrade(url)
+    if legacy:
+        before = f"release 0.1.0 (stamped {before})"
     if before == after:
         click.echo(f"{after}: already at head")
     else:

@@ -76,7 +76,8 @@ def is_legacy(target: Target) -> bool:
 
 
 def upgrade(target: Target) -> tuple[str | None, str]:
-    """Bring the database to head under the migration lock; (revision before, revision after).
+    """Bring the database to head under the migration lock; (revision before, revision after),
+    before being None for an empty database and 0001 for one release 0.1.0 made.
 
     Idempotent: a database at head is left as it is (without waiting for the lock)."""
     with _connection(target) as conn:
@@ -90,6 +91,7 @@ def upgrade(target: Target) -> tuple[str | None, str]:
             if before is None and _legacy(conn):
                 log.info("database: tables of release 0.1.0 without a revision; stamping %s", LEGACY)
                 command.stamp(config, LEGACY)
+                before = LEGACY
             command.upgrade(config, "head")
             after = _revision(conn) or ""
             conn.commit()
