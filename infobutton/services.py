@@ -39,9 +39,8 @@ def build_services(settings: Settings, *, seed: bool | None = None) -> Services:
     from .content import wiring as content_wiring
 
     crosswalk = Crosswalk.from_settings(settings)  # a bad INFOBUTTON_SNOMED_MAP fails here, at start
-    db, topics, mappings = open_stores(settings.resolved_database_url)
-    if settings.seed if seed is None else seed:
-        bundled.seed(topics, mappings)
+    seeding = settings.seed if seed is None else seed
+    db, topics, mappings = open_stores(settings.resolved_database_url, prepare=bundled.seed if seeding else None)
     terminology.warm_up()
     crosswalk.warm_up()
     knowledge = KnowledgeService(

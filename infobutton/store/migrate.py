@@ -4,8 +4,9 @@
 one database all come up: on PostgreSQL they queue on an advisory lock held by the migration
 connection; on SQLite on an exclusive ``flock`` of a file beside the database. A database made
 by release 0.1.0 (its tables, no ``alembic_version``) is stamped at 0001, the revision that is its
-schema, and upgraded from there. Both functions take a database URL as the service accepts it,
-a SQLAlchemy Engine, or a Connection (upgrade commits on a Connection it is given).
+schema, and upgraded from there. Every function takes a database URL as the service accepts it,
+a SQLAlchemy Engine, or a Connection (``upgrade`` ends the transaction of a Connection it is
+given, committing what it migrated).
 """
 
 from __future__ import annotations
@@ -65,12 +66,16 @@ def head() -> str:
 
 def current(target: Target) -> str | None:
     """The database's revision; None for an empty database or one release 0.1.0 made."""
+    if _no_file(target):
+        return None
     with _connection(target) as conn:
         return _revision(conn)
 
 
 def is_legacy(target: Target) -> bool:
     """True for a database release 0.1.0 made: its tables, and no revision recorded."""
+    if _no_file(target):
+        return False
     with _connection(target) as conn:
         return _legacy(conn)
 
@@ -82,22 +87,32 @@ def upgrade(target: Target) -> tuple[str | None, str]:
     Idempotent: a database at head is left as it is (without waiting for the lock)."""
     with _connection(target) as conn:
         before = _revision(conn)
-        if before == head():
-            conn.rollback()
-            return before, before
-        with _locked(conn):
-            before = _revision(conn)  # another process may have upgraded it meanwhile
+        conn.rollback()
+    if before == head():
+        return before, before
+    with upgraded(target) as revisions:
+        return revisions
+
+
+@contextlib.contextmanager
+def upgraded(target: Target) -> Iterator[tuple[str | None, str]]:
+    """Upgrade as ``upgrade`` does, and hold the migration lock until the block ends: what the
+    block does (seeding an empty database) is done once however many instances start together.
+    The block must not take the lock again (on PostgreSQL that would wait for ever)."""
+    with _connection(target) as conn, _locked(conn):
+        before = _revision(conn)  # another process may have upgraded it while this one waited
+        if before != head():
             config = _config(conn)
             if before is None and _legacy(conn):
                 log.info("database: tables of release 0.1.0 without a revision; stamping %s", LEGACY)
                 command.stamp(config, LEGACY)
                 before = LEGACY
             command.upgrade(config, "head")
-            after = _revision(conn) or ""
-            conn.commit()
-    if before != after:
-        log.info("database schema upgraded: %s -> %s", before or "empty", after)
-    return before, after
+        after = _revision(conn) or ""
+        conn.commit()  # the lock stays; no transaction may (SQLite: the block writes elsewhere)
+        if before != after:
+            log.info("database schema upgraded: %s -> %s", before or "empty", after)
+        yield before, after
 
 
 def _revision(conn: Connection) -> str | None:
@@ -110,6 +125,18 @@ def _revision(conn: Connection) -> str | None:
 def _legacy(conn: Connection) -> bool:
     tables = set(inspect(conn).get_table_names())
     return "alembic_version" not in tables and _LEGACY_TABLES | {_SEARCH_TABLE[conn.dialect.name]} <= tables
+
+
+def _no_file(target: Target) -> bool:
+    """A SQLite file that is not there yet: looking at it must not create it."""
+    if not isinstance(target, str):
+        return False
+    url = make_url(sqlalchemy_url(target))
+    return (
+        url.get_backend_name() == "sqlite"
+        and url.database not in (None, "", ":memory:")
+        and not Path(url.database).exists()
+    )
 
 
 @functools.cache

@@ -70,8 +70,8 @@ def postgres_dump(url: str) -> tuple[dict, dict[str, list]]:
             " WHERE table_schema = current_schema() AND table_name <> 'alembic_version' ORDER BY 1, 2"
         ).fetchall()
         indexes = conn.execute(
-            "SELECT indexname, replace(indexdef, current_schema() || '.', '') FROM pg_indexes WHERE schemaname = current_schema()"
-            " AND tablename <> 'alembic_version' ORDER BY 1"
+            "SELECT indexname, replace(indexdef, current_schema() || '.', '') FROM pg_indexes"
+            " WHERE schemaname = current_schema() AND tablename <> 'alembic_version' ORDER BY 1"
         ).fetchall()
         rows = {t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
     return {"columns": columns, "indexes": indexes}, rows
