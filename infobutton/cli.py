@@ -12,6 +12,7 @@ from .config import Settings
 from .content import cli as content_cli
 from .mappings import cli as mappings_cli
 from .services import build_services
+from .store import cli as store_cli
 
 # Path only (%(U)s): query strings carry patient context and never reach the logs.
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
@@ -73,5 +74,5 @@ def serve(host: str, port: int, workers: int) -> None:
     Server().run()
 
 
-for _group in (content_cli.topics, mappings_cli.admin, mappings_cli.mappings):
+for _group in (content_cli.topics, mappings_cli.admin, mappings_cli.mappings, store_cli.db):
     main.add_command(_group)

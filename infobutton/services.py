@@ -66,9 +66,8 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
     ``warm`` loads the code tables and the topic-name index now rather than on first use: what a
     server wants before its first request, and what a one-shot command need not pay for."""
     crosswalk = Crosswalk.from_settings(settings)  # a bad INFOBUTTON_SNOMED_MAP fails here, at start
-    db, topics, mappings = open_stores(settings.resolved_database_url)
-    if settings.seed if seed is None else seed:
-        bundled.seed(topics, mappings)
+    seeding = settings.seed if seed is None else seed
+    db, topics, mappings = open_stores(settings.resolved_database_url, prepare=bundled.seed if seeding else None)
     knowledge = KnowledgeService(
         db,
         topics,

@@ -22,7 +22,9 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+# Alembic's env.py and revision scripts are loaded by Alembic inside its own context, not imported.
+MIGRATIONS = PACKAGE / "migrations"
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if MIGRATIONS not in p.parents}
 
 
 def absolute(module: str, node: ast.ImportFrom) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from ..models import MappingRule, Topic
 from .db import Database
 from .mappings import SqlMappingStore
-from .schema import migrate
+from .migrate import upgraded
 from .topics import SqlTopicStore
 
 
@@ -24,11 +25,18 @@ class MappingStore(Protocol):
     def version(self) -> int: ...
 
 
-def open_stores(url: str) -> tuple[Database, SqlTopicStore, SqlMappingStore]:
-    """Connect, create missing tables, and return the database with its two stores."""
-    db = Database(url)
-    migrate(db)
-    return db, SqlTopicStore(db), SqlMappingStore(db)
+def open_stores(
+    url: str, prepare: Callable[[SqlTopicStore, SqlMappingStore], object] | None = None
+) -> tuple[Database, SqlTopicStore, SqlMappingStore]:
+    """Upgrade the schema to head and open the database with its two stores, all under the
+    migration lock, so ``prepare`` (seeding an empty database) runs once however many instances
+    start together."""
+    with upgraded(url):
+        db = Database(url)
+        topics, mappings = SqlTopicStore(db), SqlMappingStore(db)
+        if prepare is not None:
+            prepare(topics, mappings)
+    return db, topics, mappings
 
 
 __all__ = ["Database", "MappingStore", "TopicStore", "open_stores", "SqlMappingStore", "SqlTopicStore"]

@@ -8,32 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from . import schema
 from .db import Database
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS cds_feedback (
-    id {id},
-    service_id TEXT NOT NULL,
-    card_id TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    accepted_suggestions INTEGER NOT NULL DEFAULT 0,
-    override_system TEXT,
-    override_code TEXT,
-    outcome_timestamp TEXT,
-    received_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS cds_feedback_card ON cds_feedback (card_id);
-"""
-
-if SCHEMA not in schema.SCHEMAS:
-    schema.SCHEMAS.append(SCHEMA)
 
 
 class FeedbackStore:
     def __init__(self, db: Database):
         self.db = db
-        schema.migrate(db)  # idempotent: creates cds_feedback where an older database lacks it
 
     def add(self, service_id: str, items: list[dict]) -> int:
         """Store validated feedback items (card, outcome, accepted, system, code, timestamp)."""

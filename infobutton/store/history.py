@@ -13,31 +13,6 @@ from dataclasses import dataclass
 from ..models import MappingRule
 from .db import Database
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS mapping_versions (
-    n INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '',
-    rule_count INTEGER NOT NULL,
-    rules TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS mapping_audit (
-    id {id},
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    mapping_id INTEGER,
-    before TEXT,
-    after TEXT,
-    reason TEXT NOT NULL DEFAULT '',
-    version INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS mapping_audit_mapping ON mapping_audit (mapping_id);
-CREATE INDEX IF NOT EXISTS mapping_audit_version ON mapping_audit (version)
-"""
-
 
 @dataclass(frozen=True)
 class Version:

@@ -15,28 +15,6 @@ from datetime import datetime, timezone
 from ..models import CodeSystem
 from .db import Database
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS suggestion_rejections (
-    code_system TEXT NOT NULL,
-    code TEXT NOT NULL,
-    topic_id TEXT NOT NULL,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (code_system, code, topic_id)
-);
-CREATE TABLE IF NOT EXISTS suggestion_audit (
-    id {id},
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    code_system TEXT NOT NULL,
-    code TEXT NOT NULL,
-    topic_id TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT ''
-)
-"""
-
 
 @dataclass(frozen=True)
 class Rejection:

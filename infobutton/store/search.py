@@ -73,12 +73,8 @@ class SqliteTopicIndex:
         self.db = db
 
     def ensure(self) -> None:
-        """Create the FTS5 table; (re)build it when it disagrees with the topics table."""
+        """(Re)build the FTS5 table (a migration creates it) when it disagrees with the topics table."""
         with self.db.transaction():
-            self.db.execute(
-                "CREATE VIRTUAL TABLE IF NOT EXISTS topics_fts USING fts5("
-                "title, also_called, summary, tokenize = 'porter unicode61 remove_diacritics 2')"
-            )
             indexed = self.db.scalar("SELECT COUNT(*) FROM topics_fts")
             stored = self.db.scalar("SELECT COUNT(*) FROM topics")
             if indexed != stored:
@@ -125,13 +121,7 @@ class PostgresTopicIndex:
     def ensure(self) -> None:
         from .topics import from_json
 
-        with self.db.transaction():
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS topic_search ("
-                " id TEXT PRIMARY KEY REFERENCES topics (id) ON DELETE CASCADE,"
-                " document tsvector NOT NULL)"
-            )
-            self.db.execute("CREATE INDEX IF NOT EXISTS topic_search_document ON topic_search USING GIN (document)")
+        with self.db.transaction():  # a migration creates topic_search; this fills it where it lags
             indexed = self.db.scalar("SELECT COUNT(*) FROM topic_search")
             stored = self.db.scalar("SELECT COUNT(*) FROM topics")
             if indexed != stored:

@@ -21,24 +21,6 @@ import cachetools
 from ..models import ROLES, InvalidRequest
 from .db import Database
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS admin_tokens (
-    id {id},
-    name TEXT NOT NULL UNIQUE,
-    role TEXT NOT NULL,
-    key_id TEXT NOT NULL UNIQUE,
-    salt TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    last_used_at TEXT
-);
-CREATE TABLE IF NOT EXISTS admin_signin_failures (
-    client TEXT NOT NULL,
-    at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS admin_signin_failures_client ON admin_signin_failures (client, at)
-"""
-
 PREFIX = "ibk_"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32, "maxmem": 64 * 1024 * 1024}
 

@@ -11,17 +11,6 @@ from dataclasses import dataclass
 
 from .db import Database
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS mapping_usage (
-    day TEXT NOT NULL,
-    code_system TEXT NOT NULL,
-    code TEXT NOT NULL,
-    requests INTEGER NOT NULL DEFAULT 0,
-    unmatched INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, code_system, code)
-)
-"""
-
 
 @dataclass(frozen=True)
 class CodeUsage:

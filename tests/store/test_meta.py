@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from infobutton.store import Database, meta
-from infobutton.store.schema import migrate
+from infobutton.store.migrate import upgrade
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -16,8 +16,8 @@ def url(request, tmp_path):
 
 
 def test_concurrent_bumps_are_never_lost(url):
+    upgrade(url)
     db = Database(url)
-    migrate(db)
     start = meta.counter(db, "mapping_version")
     barrier = threading.Barrier(8)
 

@@ -1,0 +1,349 @@
+"""Alembic migrations on real SQLite and PostgreSQL: a 0.1.0 database upgrades with nothing lost,
+upgrading is idempotent, and instances starting together on one empty database all come up."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import uuid
+import zipfile
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from infobutton import create_app
+from infobutton.cli import main
+from infobutton.config import Settings
+from infobutton.store import migrate, open_stores
+
+from ..conftest import POSTGRES_URL, ROOT, icd, port_open, require
+from ..test_cli import BIN, free_port, wait_ready
+
+FIXTURE = ROOT / "tests" / "data" / "db-0.1.0"
+SQLITE_010 = FIXTURE / "infobutton-0.1.0.sqlite3"
+POSTGRES_010 = FIXTURE / "schema-0.1.0-postgresql.sql"
+# What make.py put in the 0.1.0 file beyond the seed: the upgrade must keep every one of them.
+WRITTEN = (
+    "mapping_versions",
+    "mapping_audit",
+    "admin_tokens",
+    "mapping_usage",
+    "suggestion_rejections",
+    "cds_feedback",
+)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def sqlite_dump(path: Path) -> tuple[dict[str, str], dict[str, list]]:
+    """(schema, rows) of every table, index and FTS shadow table but alembic_version."""
+    with sqlite3.connect(path) as db:
+        schema = {  # as written, up to whitespace (0.1.0 split its scripts keeping some newlines)
+            name: sql and " ".join(sql.split())
+            for name, sql in db.execute("SELECT name, sql FROM sqlite_master WHERE tbl_name <> 'alembic_version'")
+        }
+        tables = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        rows = {t: sorted(db.execute(f'SELECT * FROM "{t}"'), key=repr) for t in tables if t != "alembic_version"}
+    db.close()
+    return schema, rows
+
+
+def postgres_dump(url: str) -> tuple[dict, dict[str, list]]:
+    """(columns and indexes, rows) of every table in the search path's schema but alembic_version."""
+    with psycopg.connect(url) as conn:
+        tables = [
+            t
+            for (t,) in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            )
+            if t != "alembic_version"
+        ]
+        columns = conn.execute(
+            "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name <> 'alembic_version' ORDER BY 1, 2"
+        ).fetchall()
+        indexes = conn.execute(
+            "SELECT indexname, replace(indexdef, current_schema() || '.', '') FROM pg_indexes"
+            " WHERE schemaname = current_schema() AND tablename <> 'alembic_version' ORDER BY 1"
+        ).fetchall()
+        rows = {t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
+    return {"columns": columns, "indexes": indexes}, rows
+
+
+def build_postgres_010(url: str) -> None:
+    """A database as 0.1.0 left it: its DDL, then the 0.1.0 fixture file's rows."""
+    old = sqlite3.connect(SQLITE_010)
+    with psycopg.connect(url) as conn:
+        conn.execute(POSTGRES_010.read_text())
+        conn.execute("DELETE FROM meta")
+        for table in ("meta", "topics", "mapping_rules", *WRITTEN, "suggestion_audit", "admin_signin_failures"):
+            cursor = old.execute(f"SELECT * FROM {table}")
+            names = [d[0] for d in cursor.description]
+            insert = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
+            for row in cursor:
+                if table == "cds_feedback":  # make.py's '[]' in an INTEGER column: SQLite kept it, PostgreSQL won't
+                    row = (*row[:4], row[4] if isinstance(row[4], int) else 0, *row[5:])
+                conn.execute(insert, row)
+        for table in ("mapping_rules", "mapping_audit", "admin_tokens", "suggestion_audit", "cds_feedback"):
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 1)) FROM {table}")
+        conn.execute(  # what 0.1.0's PostgresTopicIndex.put stored, near enough: one document per topic
+            "INSERT INTO topic_search (id, document) SELECT id, to_tsvector('english', title) FROM topics"
+        )
+    old.close()
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def copy_010(tmp_path) -> Path:
+    target = tmp_path / "data" / "infobutton.sqlite3"
+    target.parent.mkdir()
+    shutil.copy(SQLITE_010, target)
+    return target
+
+
+@pytest.fixture
+def empty_postgres_database():
+    """A freshly created PostgreSQL database (not a schema: the race is on a whole empty database)."""
+    require(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
+    name = "ib_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def answers_c91_00(url: str, data_dir: Path) -> None:
+    app = create_app(Settings(data_dir=str(data_dir), database_url=url, version_check_interval=0.0))
+    try:
+        r = app.test_client().get(
+            "/infobutton", query_string={**icd("C91.00"), "knowledgeResponseType": "application/json"}
+        )
+        assert r.status_code == 200
+        titles = [e["title"]["_value"] for e in r.get_json()["feed"]["entry"]]
+        assert "Acute Lymphocytic Leukemia" in titles
+    finally:
+        app.extensions["infobutton"].close()
+
+
+# -- a database made by release 0.1.0 ----------------------------------------------------------
+
+
+def test_the_0_1_0_file_holds_what_make_py_wrote():
+    """Guards the fixture itself: an unversioned 0.1.0 database with rows in every table."""
+    _, rows = sqlite_dump(SQLITE_010)
+    assert "alembic_version" not in rows
+    assert all(rows[t] for t in ("topics", "mapping_rules", "meta", *WRITTEN))
+    assert {r[1] for r in rows["admin_tokens"]} == {"librarian", "reader"}
+    assert migrate.is_legacy(sqlite_url(SQLITE_010)) and migrate.current(sqlite_url(SQLITE_010)) is None
+
+
+def test_a_0_1_0_sqlite_database_upgrades_with_nothing_lost(copy_010, tmp_path):
+    url = sqlite_url(copy_010)
+    schema, rows = sqlite_dump(copy_010)
+    assert migrate.upgrade(url) == (migrate.LEGACY, migrate.head())  # stamped, not re-created
+    assert migrate.current(url) == migrate.head()
+    assert sqlite_dump(copy_010) == (schema, rows)
+    assert migrate.upgrade(url) == (migrate.head(), migrate.head())  # twice: nothing to do
+    assert sqlite_dump(copy_010) == (schema, rows)
+    answers_c91_00(url, tmp_path)
+
+
+def test_the_0_1_0_tokens_still_work_after_the_upgrade(copy_010, tmp_path, monkeypatch):
+    """A token created after the upgrade lists the 0.1.0 ones through the admin API."""
+    monkeypatch.setenv("INFOBUTTON_DATABASE_URL", sqlite_url(copy_010))
+    runner = CliRunner()
+    created = runner.invoke(main, ["admin", "create-token", "--name", "after", "--role", "admin"])
+    assert created.exit_code == 0, created.output
+    token = created.stdout.strip().splitlines()[-1]
+    app = create_app(Settings(data_dir=str(tmp_path), database_url=sqlite_url(copy_010), version_check_interval=0.0))
+    try:
+        r = app.test_client().get("/admin/api/tokens", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200
+        listed = {t["name"]: t["role"] for t in r.get_json()["items"]}
+        assert listed == {"librarian": "admin", "reader": "viewer", "after": "admin"}
+    finally:
+        app.extensions["infobutton"].close()
+
+
+def test_a_0_1_0_postgresql_database_upgrades_with_nothing_lost(postgres_url, tmp_path):
+    build_postgres_010(postgres_url)
+    assert migrate.is_legacy(postgres_url)
+    before = postgres_dump(postgres_url)
+    assert all(before[1][t] for t in ("topics", "topic_search", *WRITTEN))
+    assert migrate.upgrade(postgres_url) == (migrate.LEGACY, migrate.head())
+    assert postgres_dump(postgres_url) == before
+    assert migrate.upgrade(postgres_url) == (migrate.head(), migrate.head())
+    assert migrate.current(postgres_url) == migrate.head()
+    assert postgres_dump(postgres_url) == before
+    answers_c91_00(postgres_url, tmp_path)
+
+
+# -- revision 0001 is the 0.1.0 schema -----------------------------------------------------------
+
+
+def test_0001_on_an_empty_sqlite_database_is_the_0_1_0_schema(tmp_path, copy_010):
+    url = sqlite_url(tmp_path / "new.sqlite3")
+    assert migrate.current(url) is None and not migrate.is_legacy(url)
+    assert migrate.upgrade(url) == (None, migrate.head())
+    schema, rows = sqlite_dump(tmp_path / "new.sqlite3")
+    assert schema == sqlite_dump(copy_010)[0]
+    assert sorted(rows["meta"]) == [("mapping_version", "0"), ("topic_version", "0")]
+
+
+def test_0001_on_an_empty_postgresql_database_is_the_0_1_0_schema(postgres_url):
+    migrate.upgrade(postgres_url)
+    schema, rows = postgres_dump(postgres_url)
+    old = "old_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {old}")
+    try:
+        old_url = f"{POSTGRES_URL}?options=-csearch_path%3D{old}"
+        with psycopg.connect(old_url) as conn:
+            conn.execute(POSTGRES_010.read_text())
+        assert schema == postgres_dump(old_url)[0]
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {old} CASCADE")
+    assert sorted(rows["meta"]) == [("mapping_version", "0"), ("topic_version", "0")]
+
+
+def test_a_database_older_than_a_table_gets_it(tmp_path, copy_010):
+    """Development databases from before cds_feedback (which once created itself) are completed."""
+    with sqlite3.connect(copy_010) as db:
+        db.execute("DROP TABLE cds_feedback")
+    db.close()
+    url = sqlite_url(copy_010)
+    assert not migrate.is_legacy(url)
+    assert migrate.upgrade(url) == (None, migrate.head())
+    _, rows = sqlite_dump(copy_010)
+    assert rows["cds_feedback"] == [] and rows["admin_tokens"] == sqlite_dump(SQLITE_010)[1]["admin_tokens"]
+
+
+def test_open_stores_upgrades(tmp_path):
+    url = sqlite_url(tmp_path / "s.sqlite3")
+    db, topics, mappings = open_stores(url)
+    db.close()
+    assert migrate.current(url) == migrate.head()
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("sqlite:////var/x.sqlite3", "sqlite:////var/x.sqlite3"),
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+    ],
+)
+def test_database_urls_the_service_accepts(url, expected):
+    assert migrate.sqlalchemy_url(url) == expected
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "/var/x.sqlite3", "postgresql+psycopg2://u@h/db"])
+def test_other_database_urls_are_refused(url):
+    with pytest.raises(ValueError, match="unsupported database URL scheme"):
+        migrate.sqlalchemy_url(url)
+
+
+def test_upgrade_takes_an_engine_or_a_connection(tmp_path):
+    from sqlalchemy import create_engine
+
+    engine = create_engine(sqlite_url(tmp_path / "e.sqlite3"))
+    with engine.connect() as conn:
+        assert migrate.upgrade(conn) == (None, migrate.head())
+    assert migrate.current(engine) == migrate.head()
+    engine.dispose()
+
+
+# -- instances starting together ----------------------------------------------------------------
+
+
+def _upgrade_together(env: dict, n: int = 3) -> list[str]:
+    procs = [
+        subprocess.Popen(
+            [str(BIN), "db", "upgrade"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(n)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * n, [err for _, err in outs]
+    return sorted(out.strip() for out, _ in outs)
+
+
+def _cli_env(**values: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INFOBUTTON_")}
+    env.update(values)
+    return env
+
+
+def test_concurrent_db_upgrades_on_an_empty_postgresql_database(empty_postgres_database):
+    outs = _upgrade_together(_cli_env(INFOBUTTON_DATABASE_URL=empty_postgres_database))
+    assert outs == [f"{migrate.head()}: already at head"] * 2 + [f"empty -> {migrate.head()}"]
+    assert migrate.current(empty_postgres_database) == migrate.head()
+
+
+def test_concurrent_db_upgrades_on_an_empty_sqlite_database(tmp_path):
+    outs = _upgrade_together(_cli_env(INFOBUTTON_DATA_DIR=str(tmp_path / "data")))
+    assert outs == [f"{migrate.head()}: already at head"] * 2 + [f"empty -> {migrate.head()}"]
+
+
+def test_two_instances_started_together_on_an_empty_postgresql_database_both_come_up(empty_postgres_database, tmp_path):
+    env = _cli_env(INFOBUTTON_DATABASE_URL=empty_postgres_database, INFOBUTTON_DATA_DIR=str(tmp_path))
+    ports = [free_port(), free_port()]
+    logs = [open(tmp_path / f"server-{port}.log", "w+") for port in ports]  # noqa: SIM115 - servers write all test long
+    procs = [
+        subprocess.Popen(
+            [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for port, log in zip(ports, logs, strict=True)
+    ]
+    try:
+        for port, proc, log in zip(ports, procs, logs, strict=True):
+            try:
+                wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
+            except AssertionError:
+                log.seek(0)
+                raise AssertionError(log.read()[-4000:]) from None
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc, log in zip(procs, logs, strict=True):
+            proc.wait(timeout=60)
+            log.close()
+    assert migrate.current(empty_postgres_database) == migrate.head()
+
+
+# -- packaging ------------------------------------------------------------------------------------
+
+
+def test_the_wheel_carries_the_migrations(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("infobutton-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = {Path(n).relative_to("infobutton/migrations").as_posix() for n in names if "/migrations/" in n}
+    here = {
+        p.relative_to(ROOT / "infobutton" / "migrations").as_posix()
+        for p in (ROOT / "infobutton" / "migrations").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert here <= shipped and "env.py" in shipped
