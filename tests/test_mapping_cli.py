@@ -107,7 +107,6 @@ def _answer(app, code: str):
     from .conftest import icd
 
     knowledge = app.extensions["infobutton"].knowledge
-    knowledge.refresh_if_stale()
     return [(m.topic.id, m.provenance.value, m.reason) for m in knowledge.resolve(parse(icd(code).items()))]
 
 

@@ -52,7 +52,6 @@ def knowledge_response(params=None, default_type: str | None = None) -> Response
     knowledge_request = parsed_request() if params is None else parse(params.items(multi=True))
     fmt = negotiate(knowledge_request.response_type or default_type, request.accept_mimetypes)
     knowledge = services.knowledge
-    knowledge.refresh_if_stale()
 
     def build():
         matches = knowledge.resolve(knowledge_request)
