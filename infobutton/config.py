@@ -193,7 +193,7 @@ def _config_error(error: ValidationError, values: Mapping[str, Any]) -> ConfigEr
 def _accepts(name: str) -> str:
     """'an integer ≥ 1', 'a number > 0' … from a field's type and constraints."""
     field = Settings.model_fields[name]
-    noun = {int: "an integer", float: "a number"}.get(field.annotation, "a string")  # type: ignore[call-overload]
+    noun = "an integer" if field.annotation is int else "a number" if field.annotation is float else "a value"
     bounds = [f"≥ {m.ge:g}" for m in field.metadata if hasattr(m, "ge")]
     bounds += [f"> {m.gt:g}" for m in field.metadata if hasattr(m, "gt")]
     return " ".join([noun, *bounds])

@@ -12,12 +12,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import cachetools
 
 from . import resolver
 from .concepts import ConceptIndex, ConceptMatch
 from .models import KnowledgeRequest, Topic, TopicMatch
+
+T = TypeVar("T")
 
 
 class KnowledgeService:
@@ -173,7 +176,7 @@ class KnowledgeService:
 
     # -- rendered responses ------------------------------------------------------------------
 
-    def cached_response(self, key, build: Callable[[], tuple]) -> tuple:
+    def cached_response(self, key, build: Callable[[], T]) -> T:
         """A rendered response for ``key`` under the current versions: from this worker's cache,
         else the shared cache, else built here and kept in both."""
         versions = self.refresh_if_stale()

@@ -66,7 +66,8 @@ def knowledge_response(params: MultiDict | None = None, default_type: str | None
     response.cache_control.max_age = services.settings.http_max_age
     response.vary.add("Accept")
     response.headers["X-Content-Type-Options"] = "nosniff"
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response
 
 
 def render(services: Services, knowledge_request: KnowledgeRequest, fmt: Format) -> RenderedResponse:
@@ -78,7 +79,7 @@ def render(services: Services, knowledge_request: KnowledgeRequest, fmt: Format)
         base_url=services.settings.base_url or request.host_url,
     )
     body = fmt.render(knowledge_request, matches, ctx)
-    answered = frozenset(m.criterion.code for m in matches if m.rule is not None)
+    answered = frozenset(m.criterion.code for m in matches if m.rule is not None and m.criterion.code is not None)
     return RenderedResponse(body, fmt.content_type, quote_etag(generate_etag(body)), answered)
 
 
