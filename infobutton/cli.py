@@ -8,7 +8,7 @@ import logging
 import click
 
 from . import create_app
-from .config import Settings
+from .config import ConfigError, Settings
 from .content import cli as content_cli
 from .mappings import cli as mappings_cli
 from .services import build_services
@@ -18,7 +18,18 @@ from .store import cli as store_cli
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 
 
-@click.group()
+class _Main(click.Group):
+    """A setting that cannot be used stops any command with one line and exit status 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            click.echo(f"infobutton: {error}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Main)
 def main() -> None:
     """HL7 Infobutton knowledge responder."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,67 +1,211 @@
-"""Every setting once, with its environment variable and default. Read by create_app, never
-at import time."""
+"""Every setting once, with its environment variable, default and what it accepts.
+
+Read by create_app (``Settings.from_env``), never at import time. A value that cannot be used
+is refused when the settings are built, at start, with a ConfigError naming the variable and
+what it accepts: nothing is guessed, nothing falls back silently.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "INFOBUTTON_"
+
+# What INFOBUTTON_DATABASE_URL may start with (SQLAlchemy-style URLs; psycopg 3 for PostgreSQL).
+DATABASE_SCHEMES = ("sqlite:///", "sqlite://", "postgresql://", "postgres://", "postgresql+psycopg://")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used: ``variable`` is its INFOBUTTON_… name, ``message`` says
+    what it accepts and what it got. ``str()`` is ``"VARIABLE: message"``."""
+
+    def __init__(self, variable: str, message: str):
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
+        self.message = message
+
+
+def env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
 
 
 def default_data_dir() -> str:
-    import platformdirs
+    import platformdirs  # lazily: only when no data_dir is configured
 
     return platformdirs.user_data_dir("infobutton", appauthor=False)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Field name ↔ env var ``INFOBUTTON_<NAME>``; see the README's configuration table."""
+# -- what each kind of value accepts -----------------------------------------------------------
+# A validator raises ValueError with the "what it accepts" phrase; range and type errors get the
+# phrase from the field's constraints (see _accepts).
+
+
+def _flag(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    raise ValueError("true or false (also 1/0, yes/no, on/off)")
+
+
+def _http_url(value: str) -> str:
+    if value and not _is_http(value):
+        raise ValueError("an http:// or https:// URL")
+    return value
+
+
+def _http_prefixes(value: str) -> str:
+    if not all(_is_http(p.strip()) for p in value.split(",") if p.strip()):
+        raise ValueError("comma-separated http:// or https:// URL prefixes")
+    return value
+
+
+def _database_url(value: str) -> str:
+    if value and not (value == "sqlite://" or value.startswith(tuple(s for s in DATABASE_SCHEMES if s != "sqlite://"))):
+        raise ValueError(
+            "a URL starting sqlite:/// (a file), sqlite:// (in memory), postgresql://, postgres:// "
+            "or postgresql+psycopg://"
+        )
+    return value
+
+
+def _redis_url(value: str) -> str:
+    if value and not value.startswith(REDIS_SCHEMES):
+        raise ValueError("a URL starting redis://, rediss:// or unix://")
+    return value
+
+
+def _is_http(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+Count = Annotated[int, Field(ge=1)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # intervals and TTLs; 0 = off / none
+Timeout = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]  # empty = unset
+
+
+class Settings(BaseModel):
+    """Field name ↔ env var ``INFOBUTTON_<NAME>``; see the README's configuration tables.
+
+    Frozen and validated: ``Settings(max_topics=0)`` raises ConfigError like the environment
+    would. Build from the environment with ``Settings.from_env``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
     data_dir: str = ""
-    database_url: str = ""  # default: sqlite:///<data_dir>/infobutton.sqlite3
-    max_topics: int = 3  # topics per knowledge request
-    cache_ttl: float = 300.0  # seconds a rendered response stays cached
-    cache_size: int = 4096  # rendered responses kept
-    http_max_age: int = 3600  # Cache-Control max-age for EHRs and browsers
-    version_check_interval: float = 0.2  # seconds between cheap mapping/topic version checks
-    max_body_bytes: int = 64 * 1024
-    max_url_bytes: int = 8 * 1024
-    seed: bool = True  # fill an empty database from the bundled mappings and topics
-    base_url: str = ""  # public base URL used in links; default: the request's host
-    redis_url: str = ""  # optional shared response cache
+    database_url: Annotated[str, AfterValidator(_database_url)] = ""  # default: sqlite:///<data_dir>/…
+    max_topics: Count = 3  # topics per knowledge request
+    cache_ttl: Seconds = 300.0  # seconds a rendered response stays cached
+    cache_size: Count = 4096  # rendered responses kept
+    http_max_age: NonNegativeInt = 3600  # Cache-Control max-age for EHRs and browsers
+    version_check_interval: Seconds = 0.2  # seconds between cheap mapping/topic version checks
+    max_body_bytes: Count = 64 * 1024
+    max_url_bytes: Count = 8 * 1024
+    seed: Flag = True  # fill an empty database from the bundled mappings and topics
+    base_url: HttpUrl = ""  # public base URL used in links; default: the request's host
+    redis_url: Annotated[str, AfterValidator(_redis_url)] = ""  # optional shared response cache
     # Topic content (issue 3): upstream catalogue sync and the optional upstream responder.
-    sync_interval: float = 0.0  # seconds between catalogue syncs inside serve; 0 = off
-    sync_url: str = ""  # default: https://medlineplus.gov/xml/mplus_topics_{date}.xml
-    upstream_url: str = ""  # HL7 upstream responder (e.g. MedlinePlus Connect); empty = off
-    upstream_ttl: float = 43200.0  # seconds an upstream answer stays fresh (12 h)
-    upstream_timeout: float = 2.0  # seconds to wait for the upstream per request
-    upstream_rate: int = 80  # upstream requests per minute (MedlinePlus asks for < 100)
-    cds_fhir_timeout: float = 5.0  # seconds for each CDS Hooks fetch from an EHR's fhirServer
-    cds_fhir_servers: str = ""  # comma-separated fhirServer URL prefixes allowed; empty: any
+    sync_interval: Seconds = 0.0  # seconds between catalogue syncs inside serve; 0 = off
+    sync_url: HttpUrl = ""  # default: https://medlineplus.gov/xml/mplus_topics_{date}.xml
+    upstream_url: HttpUrl = ""  # HL7 upstream responder (e.g. MedlinePlus Connect); empty = off
+    upstream_ttl: Seconds = 43200.0  # seconds an upstream answer stays fresh (12 h)
+    upstream_timeout: Timeout = 2.0  # seconds to wait for the upstream per request
+    upstream_rate: Count = 80  # upstream requests per minute (MedlinePlus asks for < 100)
+    cds_fhir_timeout: Timeout = 5.0  # seconds for each CDS Hooks fetch from an EHR's fhirServer
+    # comma-separated fhirServer URL prefixes allowed; empty: any
+    cds_fhir_servers: Annotated[str, AfterValidator(_http_prefixes)] = ""
     secret_key: str = ""  # signs admin session cookies; default: a random key kept in data_dir
-    cookie_secure: bool = True  # admin session cookie only over HTTPS (and http://localhost)
-    max_import_bytes: int = 8 * 1024 * 1024  # largest CSV the admin import accepts
-    signin_attempts: int = 5  # failed admin sign-ins per client before a pause
-    signin_window: float = 900.0  # seconds the failed sign-ins are counted over
+    cookie_secure: Flag = True  # admin session cookie only over HTTPS (and http://localhost)
+    max_import_bytes: Count = 8 * 1024 * 1024  # largest CSV the admin import accepts
+    signin_attempts: Count = 5  # failed admin sign-ins per client before a pause
+    signin_window: Timeout = 900.0  # seconds the failed sign-ins are counted over
     # Crosswalks (issue 8): a local NLM SNOMED CT to ICD-10-CM map file (human-readable TSV or RF2).
+    # Checked where it is read, at start (crosswalk.load_snomed_map): a MapFileError, a ConfigError.
     snomed_map: str = ""  # path; empty = SNOMED CT codes are matched only by explicit rules
+
+    def __init__(self, **values: Any):
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise _config_error(error, values) from None
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` (field names), validated like any other Settings."""
+        return type(self)(**{**self.model_dump(), **changes})
 
     @property
     def resolved_database_url(self) -> str:
+        """The database URL to connect to: ``database_url`` (``postgres://`` spelled
+        ``postgresql://``), else a SQLite file in the data directory."""
+        if self.database_url.startswith("postgres://"):
+            return "postgresql://" + self.database_url.removeprefix("postgres://")
         if self.database_url:
             return self.database_url
         return "sqlite:///" + str(Path(self.data_dir or default_data_dir()) / "infobutton.sqlite3")
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``INFOBUTTON_*`` variables in ``env`` (default: the process's), with
+        ``overrides`` (field names) taking precedence."""
         env = os.environ if env is None else env
-        values = {}
-        for f in fields(cls):
-            raw = env.get(f"INFOBUTTON_{f.name.upper()}")
-            if raw is None:
-                continue
-            kind = type(f.default)
-            values[f.name] = raw.lower() in ("1", "true", "yes", "on") if kind is bool else kind(raw)
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            raw = env.get(env_name(name))
+            if raw is not None:
+                values[name] = raw
         values.update(overrides)
         return cls(**values)
+
+
+def _config_error(error: ValidationError, values: Mapping[str, Any]) -> ConfigError:
+    """The first problem of a ValidationError, as a ConfigError naming the variable."""
+    problem = error.errors(include_url=False)[0]
+    name = str(problem["loc"][0]) if problem["loc"] else ""
+    if problem["type"] == "extra_forbidden":
+        return ConfigError(env_name(name), "not a setting")
+    value = values.get(name, problem.get("input"))
+    cause = (problem.get("ctx") or {}).get("error")
+    accepts = str(cause) if isinstance(cause, ValueError) else _accepts(name)
+    return ConfigError(env_name(name), f"expected {accepts}, got {_shown(value)}")
+
+
+def _accepts(name: str) -> str:
+    """'an integer ≥ 1', 'a number > 0' … from a field's type and constraints."""
+    field = Settings.model_fields[name]
+    noun = "an integer" if field.annotation is int else "a number" if field.annotation is float else "a value"
+    bounds = [f"≥ {m.ge:g}" for m in field.metadata if hasattr(m, "ge")]
+    bounds += [f"> {m.gt:g}" for m in field.metadata if hasattr(m, "gt")]
+    return " ".join([noun, *bounds])
+
+
+def _shown(value: Any) -> str:
+    """The value as quoted in an error, with any password in a URL masked."""
+    if isinstance(value, str) and "://" in value:
+        try:
+            parts = urlsplit(value)
+            if parts.password:
+                value = value.replace(f":{parts.password}@", ":***@", 1)
+        except ValueError:
+            pass
+    return repr(value)

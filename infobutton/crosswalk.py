@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import terminology
+from .config import ConfigError
 from .models import Code, CodeSystem
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,8 @@ class Translation:
     approximate: bool = False
 
 
-class MapFileError(ValueError):
-    """The configured SNOMED CT map cannot be used; the message names INFOBUTTON_SNOMED_MAP."""
+class MapFileError(ConfigError):
+    """The configured SNOMED CT map cannot be used (a ConfigError naming INFOBUTTON_SNOMED_MAP)."""
 
 
 # -- ICD-9-CM: the CMS General Equivalence Mappings ----------------------------------------------
@@ -243,7 +244,7 @@ def load_snomed_map(path: str) -> SnomedMap:
         with open(path, encoding="utf-8-sig", newline="") as f:
             return parse_snomed_map(f)
     except (OSError, UnicodeDecodeError, ValueError, csv.Error) as error:
-        raise MapFileError(f"{ENV_SNOMED_MAP}={path!r} cannot be used: {error}") from None
+        raise MapFileError(ENV_SNOMED_MAP, f"{path!r} cannot be used: {error}") from None
 
 
 def _snomed_note(concept: str, target: str, flags: int) -> str:

@@ -1,9 +1,10 @@
 """The cached read side of the responder: rule index, topics and rendered responses.
 
 Every cache is bounded, lock-protected and has a named invalidation function next to it.
-Writers bump a version counter in the database in the same transaction as their change; each
-worker compares the counters at most every ``version_check_interval`` seconds and drops what
-is stale, so a committed change is live in every worker and instance within a second.
+Writers bump a version counter in the database in the same transaction as their change; the
+service compares the counters itself, at most every ``version_check_interval`` seconds, in its
+read entry points, and drops what is stale, so a committed change is live in every worker and
+instance within a second. Rendered responses are keyed by the versions they were built under.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import cachetools
 
@@ -18,8 +20,14 @@ from . import resolver
 from .concepts import ConceptIndex, ConceptMatch
 from .models import KnowledgeRequest, Topic, TopicMatch
 
+T = TypeVar("T")
+
 
 class KnowledgeService:
+    """Rules, topics, concept matches and rendered responses, each cached and kept fresh here:
+    every read entry point checks the version counters (at most once per ``check_interval``
+    seconds, on the injected ``timer``), so no caller has to."""
+
     def __init__(
         self,
         db,
@@ -46,14 +54,17 @@ class KnowledgeService:
         self.shared = shared  # optional second level shared by instances (shared_cache)
         self._timer = timer
         self._check_interval = check_interval
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the caches and _seen
+        self._checking = threading.Lock()  # one version check at a time
         self._rules: dict | None = None
         self._topic_cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=4096)
         self._concepts: ConceptIndex | None = None
         self._concept_matches: cachetools.LRUCache = cachetools.LRUCache(maxsize=16384)
+        # Keyed by (versions, key): a response built under old versions can never be served
+        # under new ones, even when it is stored after the change was noticed.
         self._responses: cachetools.TTLCache = cachetools.TTLCache(maxsize=response_size, ttl=response_ttl, timer=timer)
         # Versions as of construction: a change committed after this point is always noticed,
-        # even if caches were filled before the first per-request check.
+        # even if caches were filled before the first check.
         self._seen: tuple[int, int] = self._read_versions()
         self._checked_at = timer()
 
@@ -63,16 +74,32 @@ class KnowledgeService:
         rows = dict(self.db.query("SELECT key, value FROM meta WHERE key IN ('mapping_version', 'topic_version')"))
         return int(rows.get("mapping_version", 0)), int(rows.get("topic_version", 0))
 
-    def refresh_if_stale(self) -> None:
-        """Cheap per-request check: read the version counters at most once per interval."""
-        now = self._timer()
-        if now - self._checked_at < self._check_interval:
-            return
-        self._checked_at = now
-        seen = self._read_versions()
-        if seen != self._seen:
-            mapping_changed = seen[0] != self._seen[0]
-            topic_changed = seen[1] != self._seen[1]
+    def refresh_if_stale(self) -> tuple[int, int]:
+        """The versions the caches hold, after reading the counters if ``check_interval`` has
+        passed since the last read. Called by every read below; while another thread is
+        reading the counters, the others go on with what they hold."""
+        if self._timer() - self._checked_at >= self._check_interval and self._checking.acquire(blocking=False):
+            try:
+                if self._timer() - self._checked_at >= self._check_interval:  # not just done by another
+                    self._checked_at = self._timer()
+                    self._apply(self._read_versions())
+            finally:
+                self._checking.release()
+        return self._seen
+
+    def refresh_now(self) -> None:
+        """After a write in this process: read the counters at once rather than next interval
+        (waiting for a check under way, which may have read them before the write)."""
+        with self._checking:
+            self._checked_at = self._timer()
+            self._apply(self._read_versions())
+
+    def _apply(self, seen: tuple[int, int]) -> None:
+        """Adopt ``seen`` and drop what it makes stale, in one step under the lock."""
+        with self._lock:
+            if seen == self._seen:
+                return
+            mapping_changed, topic_changed = seen[0] != self._seen[0], seen[1] != self._seen[1]
             self._seen = seen
             if mapping_changed:
                 self.invalidate_mappings()
@@ -93,30 +120,29 @@ class KnowledgeService:
             self._concept_matches.clear()
             self._responses.clear()
 
-    def refresh_now(self) -> None:
-        """After a write in this process: check the counters at once rather than next interval."""
-        self._checked_at = float("-inf")
-        self.refresh_if_stale()
-
     # -- reads -------------------------------------------------------------------------------
 
     def rules(self) -> dict:
+        self.refresh_if_stale()
         with self._lock:
             if self._rules is None:
                 self._rules = resolver.index_rules(self.mappings.rules())
             return self._rules
 
     def topic(self, topic_id: str) -> Topic | None:
+        seen = self.refresh_if_stale()
         with self._lock:
             if topic_id in self._topic_cache:
                 return self._topic_cache[topic_id]
         topic = self.topics.get(topic_id)
         with self._lock:
-            self._topic_cache[topic_id] = topic
+            if self._seen == seen:  # a change noticed meanwhile may have made this read stale
+                self._topic_cache[topic_id] = topic
         return topic
 
     def concept_index(self) -> ConceptIndex:
         """Every active topic's names, indexed for automatic matching; rebuilt when topics change."""
+        self.refresh_if_stale()
         with self._lock:
             if self._concepts is None:
                 self._concepts = ConceptIndex(self.topics.all())
@@ -124,16 +150,19 @@ class KnowledgeService:
 
     def concepts(self, text: str) -> list[ConceptMatch]:
         """Whole-concept matches of a text (a code title, a display name), cached per text."""
+        seen = self.refresh_if_stale()
         with self._lock:
             hit = self._concept_matches.get(text)
         if hit is not None:
             return hit
         found = self.concept_index().match(text)
         with self._lock:
-            self._concept_matches[text] = found
+            if self._seen == seen:
+                self._concept_matches[text] = found
         return found
 
     def resolve(self, request: KnowledgeRequest, limit: int | None = None) -> list[TopicMatch]:
+        self.refresh_if_stale()
         return resolver.resolve(
             request,
             self.rules(),
@@ -147,12 +176,12 @@ class KnowledgeService:
 
     # -- rendered responses ------------------------------------------------------------------
 
-    def cached_response(self, key, build: Callable[[], tuple]) -> tuple:
-        """A rendered response for ``key``: from this worker's cache, else the shared cache
-        (keyed by the current versions), else built here and kept in both."""
+    def cached_response(self, key, build: Callable[[], T]) -> T:
+        """A rendered response for ``key`` under the current versions: from this worker's cache,
+        else the shared cache, else built here and kept in both."""
+        versions = self.refresh_if_stale()
         with self._lock:
-            hit = self._responses.get(key)
-            versions = self._seen
+            hit = self._responses.get((versions, key))
         if hit is not None:
             return hit
         value = self.shared.get(versions, key) if self.shared is not None else None
@@ -161,5 +190,5 @@ class KnowledgeService:
             if self.shared is not None:
                 self.shared.put(versions, key, value)
         with self._lock:
-            self._responses[key] = value
+            self._responses[(versions, key)] = value
         return value

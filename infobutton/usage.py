@@ -89,7 +89,6 @@ class UsageRecorder:
     def gaps(self, days: int = 30, limit: int = 200, include_mapped: bool = False) -> list[dict]:
         """Codes requested in the last ``days`` days (today included) that found no topic."""
         self.flush()
-        self.knowledge.refresh_if_stale()
         first = (self._today() - timedelta(days=max(days, 1) - 1)).isoformat()
         report = []
         for row in self.store.unmatched_since(first, limit):

@@ -6,13 +6,16 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import requests
 from lxml import etree
 
 from .conftest import ICD10CM, validate_if_schema
+from .local_server import LocalServer
 
 BIN = Path(sys.executable).parent / "infobutton"
 
@@ -23,18 +26,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_ready(url: str, proc, seconds: float = 180) -> None:
-    """Poll until the server answers 200; generous, as workers boot slowly on a busy machine."""
+def wait_ready(url: str, proc=None, seconds: float = 180, attempt_timeout: float = 5) -> None:
+    """Poll until the server answers 200; generous, as workers boot slowly on a busy machine.
+    Every transport error (refused, reset, read timeout, cut short) only means "not up yet"."""
     deadline = time.monotonic() + seconds
+    last: object = None
     while time.monotonic() < deadline:
-        assert proc.poll() is None, "server exited early"
+        assert proc is None or proc.poll() is None, "server exited early"
         try:
-            if requests.get(url, timeout=5).status_code == 200:
+            last = requests.get(url, timeout=attempt_timeout).status_code
+            if last == 200:
                 return
-        except requests.RequestException:  # refused, reset, timed out, cut short: not up yet
-            pass
+        except requests.exceptions.RequestException as error:
+            last = error
         time.sleep(0.2)
-    raise AssertionError("server never became ready")
+    raise AssertionError(f"server never became ready: {last!r}")
+
+
+class SlowThenReady(BaseHTTPRequestHandler):
+    """Answers the first request after a long pause (a client's read timeout), then at once."""
+
+    first = threading.Event()
+
+    def do_GET(self):
+        if not self.first.is_set():
+            self.first.set()
+            time.sleep(3)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_wait_ready_rides_out_a_read_timeout():
+    SlowThenReady.first.clear()
+    with LocalServer(SlowThenReady) as server:
+        wait_ready(f"http://127.0.0.1:{server.port}/", attempt_timeout=0.5, seconds=120)
+    assert SlowThenReady.first.is_set()
 
 
 def test_serve_answers_c91_00_and_logs_no_patient_context(tmp_path):

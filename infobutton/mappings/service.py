@@ -250,7 +250,6 @@ class MappingAdmin:
         request = parse_request(params)
         proposed = self.proposed_rules(changes)
         knowledge = self.knowledge
-        knowledge.refresh_if_stale()
         now = knowledge.resolve(request)
         after = resolver.resolve(request, resolver.index_rules(proposed), knowledge.topic, knowledge.max_topics)
         return {

@@ -107,7 +107,6 @@ class SuggestionAdmin:
 
     def suggest(self, codes: Iterable[Code]) -> list[Suggestion]:
         knowledge = self.knowledge
-        knowledge.refresh_if_stale()
         return suggest(codes, knowledge.rules(), knowledge.topic, knowledge.concepts, self.rejections.keys())
 
     def annotate_gaps(self, report: list[dict]) -> list[dict]:

@@ -112,7 +112,6 @@ def call_service(service_id: str):
         subjects = clinical.order_subjects(call.context["draftOrders"], call.context["selections"])
     services = current_services()
     knowledge = services.knowledge
-    knowledge.refresh_if_stale()
     answers = [
         (subject, knowledge.resolve(clinical.knowledge_request(subject, age, gender)))
         for subject in subjects[:MAX_SUBJECTS]

@@ -39,7 +39,6 @@ def server(tmp_path):
 
 
 def provenance(services, code: str) -> list[tuple[str, str]]:
-    services.knowledge.refresh_if_stale()
     return [(m.topic.id, m.provenance.value) for m in services.knowledge.resolve(parse(icd(code).items()))]
 
 

@@ -106,7 +106,6 @@ def _answer(app, code: str):
     from tests.conftest import icd
 
     knowledge = app.extensions["infobutton"].knowledge
-    knowledge.refresh_if_stale()
     return [(m.topic.id, m.provenance.value, m.reason) for m in knowledge.resolve(parse(icd(code).items()))]
 
 

@@ -35,7 +35,6 @@ def who(services):
 
 
 def answer(services, code: str) -> list[tuple[str, str]]:
-    services.knowledge.refresh_if_stale()
     return [(m.topic.id, m.provenance.value) for m in services.knowledge.resolve(parse(icd(code).items()))]
 
 

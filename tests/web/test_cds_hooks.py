@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from datetime import date
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
@@ -264,7 +263,7 @@ def test_fhir_server_failure_is_412(client, status):
 
 
 def test_fhir_server_timeout_is_412(app):
-    slow_app = create_app(replace(app.extensions["infobutton"].settings, cds_fhir_timeout=0.2))
+    slow_app = create_app(app.extensions["infobutton"].settings.replace(cds_fhir_timeout=0.2))
     try:
         with FhirServer([ALL], delay=1.5) as fhir:
             r = post(slow_app.test_client(), PV, call(fhirServer=fhir.url))
@@ -275,7 +274,7 @@ def test_fhir_server_timeout_is_412(app):
 
 
 def test_fhir_server_allow_list(app):
-    strict = create_app(replace(app.extensions["infobutton"].settings, cds_fhir_servers="https://ehr.example.org/"))
+    strict = create_app(app.extensions["infobutton"].settings.replace(cds_fhir_servers="https://ehr.example.org/"))
     try:
         with FhirServer([ALL]) as fhir:
             r = post(strict.test_client(), PV, call(fhirServer=fhir.url))

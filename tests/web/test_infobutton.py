@@ -148,6 +148,50 @@ def test_etag_and_conditional_get(client):
     assert other.status_code == 200
 
 
+def test_answers_carry_their_cache_headers_and_304s_keep_them(client):
+    params = icd("C91.00")
+    first = client.get("/infobutton", query_string=params)
+    assert first.headers["Cache-Control"] == "private, max-age=3600"
+    assert first.headers["Vary"] == "Accept" and first.headers["X-Content-Type-Options"] == "nosniff"
+    etag = first.headers["ETag"]
+    for matching in (etag, "W/" + etag, f'"other", {etag}', "*"):
+        again = client.get("/infobutton", query_string=params, headers={"If-None-Match": matching})
+        assert again.status_code == 304 and not again.data, matching
+        assert again.headers["ETag"] == etag and again.headers["Cache-Control"] == first.headers["Cache-Control"]
+        assert again.headers["Vary"] == "Accept"
+
+
+def test_head_answers_like_get_without_a_body(client):
+    params = icd("C91.00")
+    got = client.get("/infobutton", query_string=params)
+    head = client.head("/infobutton", query_string=params)
+    assert head.status_code == 200 and not head.data
+    assert head.headers["ETag"] == got.headers["ETag"] and head.headers["Content-Type"] == got.headers["Content-Type"]
+    assert head.headers["Content-Length"] == str(len(got.data))
+    conditional = client.head("/infobutton", query_string=params, headers={"If-None-Match": got.headers["ETag"]})
+    assert conditional.status_code == 304
+
+
+def test_a_post_is_answered_in_full_whatever_its_if_none_match(client):
+    """RFC 9110 §13.1.2: a 304 answers GET and HEAD only."""
+    etag = client.post("/infobutton", data=icd("C91.00")).headers["ETag"]
+    again = client.post("/infobutton", data=icd("C91.00"), headers={"If-None-Match": etag})
+    assert again.status_code == 200 and again.data and again.headers["ETag"] == etag
+
+
+def test_the_etag_differs_per_format_and_callback(client):
+    etags = {
+        client.get("/infobutton", query_string=icd("C91.00", **extra)).headers["ETag"]
+        for extra in (
+            {},
+            {"knowledgeResponseType": "application/json"},
+            {"knowledgeResponseType": "application/javascript", "callback": "a"},
+            {"knowledgeResponseType": "application/javascript", "callback": "b"},
+        )
+    }
+    assert len(etags) == 4
+
+
 def test_a_committed_mapping_change_is_served_at_once(client, services):
     before = client.get("/infobutton", query_string=icd("J45.909", knowledgeResponseType="application/json"))
     assert before.json["feed"]["entry"] == []
