@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from . import mapping_csv, resolver, terminology
 from .models import InvalidRequest, MappingRule, TopicMatch
 from .request import parse as parse_request
+from .store.codec import rule_from_dict, rule_to_dict
 from .store.history import SqlHistoryStore
-from .store.mappings import Change, identity, revision, rule_from_dict, rule_to_dict
+from .store.mappings import Change, identity, revision
 from .store.tokens import SqlTokenStore
 from .store.usage import SqlUsageStore
 

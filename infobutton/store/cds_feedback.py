@@ -8,26 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import insert, select
+
 from . import schema
 from .db import Database
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS cds_feedback (
-    id {id},
-    service_id TEXT NOT NULL,
-    card_id TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    accepted_suggestions INTEGER NOT NULL DEFAULT 0,
-    override_system TEXT,
-    override_code TEXT,
-    outcome_timestamp TEXT,
-    received_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS cds_feedback_card ON cds_feedback (card_id);
-"""
-
-if SCHEMA not in schema.SCHEMAS:
-    schema.SCHEMAS.append(SCHEMA)
+from .schema import cds_feedback as table
 
 
 class FeedbackStore:
@@ -38,23 +23,22 @@ class FeedbackStore:
     def add(self, service_id: str, items: list[dict]) -> int:
         """Store validated feedback items (card, outcome, accepted, system, code, timestamp)."""
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        with self.db.transaction():
-            for item in items:
-                self.db.execute(
-                    "INSERT INTO cds_feedback (service_id, card_id, outcome, accepted_suggestions,"
-                    " override_system, override_code, outcome_timestamp, received_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        service_id,
-                        item["card"],
-                        item["outcome"],
-                        item["accepted"],
-                        item["system"],
-                        item["code"],
-                        item["timestamp"],
-                        now,
-                    ),
-                )
+        rows = [
+            {
+                "service_id": service_id,
+                "card_id": item["card"],
+                "outcome": item["outcome"],
+                "accepted_suggestions": item["accepted"],
+                "override_system": item["system"],
+                "override_code": item["code"],
+                "outcome_timestamp": item["timestamp"],
+                "received_at": now,
+            }
+            for item in items
+        ]
+        if rows:
+            with self.db.transaction():
+                self.db.execute(insert(table), rows)
         return len(items)
 
     def all(self) -> list[dict]:
@@ -68,5 +52,5 @@ class FeedbackStore:
             "outcome_timestamp",
             "received_at",
         )
-        rows = self.db.query(f"SELECT {', '.join(columns)} FROM cds_feedback ORDER BY id")
+        rows = self.db.query(select(*(table.c[name] for name in columns)).order_by(table.c.id))
         return [dict(zip(columns, row, strict=True)) for row in rows]

@@ -37,6 +37,8 @@ MAX_OVERFLOW = 4
 SQLITE_BUSY_SECONDS = 30
 
 _PLACEHOLDER = re.compile(r"\?")
+# rowcount of every statement (an INSERT … ON CONFLICT DO NOTHING too), read before the result closes.
+_ROWCOUNT = {"preserve_rowcount": True}
 
 
 def engine_url(url: str) -> URL:
@@ -105,7 +107,7 @@ class Database:
         # with an explicit BEGIN IMMEDIATE (``transaction``), so two writers queue for the lock
         # (busy timeout) instead of failing on upgrade. A file connection cannot be dropped by
         # a server, so no pre-ping; an in-memory database keeps one connection per thread.
-        options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
+        options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "hide_parameters": True}
         if not memory:
             options.update(pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW, pool_timeout=60)
         engine = create_engine(
@@ -130,6 +132,7 @@ class Database:
         return create_engine(
             target,
             isolation_level="AUTOCOMMIT",  # explicit BEGIN … COMMIT in ``transaction``
+            hide_parameters=True,  # errors and logs never carry values (codes, patient context)
             pool_pre_ping=True,
             pool_size=POOL_SIZE,
             max_overflow=MAX_OVERFLOW,
@@ -143,16 +146,19 @@ class Database:
         """Text SQL with ``?`` placeholders in the driver's own style."""
         return _PLACEHOLDER.sub("%s", text) if self.dialect == "postgresql" else text
 
-    def _exec(self, conn: Connection, statement: str | Executable, params: Sequence | Mapping) -> Rows:
+    def _exec(self, conn: Connection, statement: str | Executable, params: Sequence | Mapping | list[Mapping]) -> Rows:
         if isinstance(statement, str):
             sql = self.sql(statement)
-            result = conn.exec_driver_sql(sql, tuple(params)) if params else conn.exec_driver_sql(sql)
+            result = conn.exec_driver_sql(sql, tuple(params) if params else None, _ROWCOUNT)
         else:
-            result = conn.execute(statement, dict(params) if params else None)
+            many = isinstance(params, list)  # a list of parameter sets: one executemany
+            result = conn.execute(
+                statement, (params if many else dict(params)) if params else None, execution_options=_ROWCOUNT
+            )
         rows = result.fetchall() if result.returns_rows else []
         return Rows(rows, result.rowcount)
 
-    def _run(self, statement: str | Executable, params: Sequence | Mapping, *, retry: bool) -> Rows:
+    def _run(self, statement: str | Executable, params: Sequence | Mapping | list[Mapping], *, retry: bool) -> Rows:
         outer = getattr(self._local, "conn", None)
         if outer is not None:  # inside this thread's transaction: its connection, never retried
             return self._exec(outer, statement, params)
@@ -166,20 +172,22 @@ class Database:
         with self.engine.connect() as conn:
             return self._exec(conn, statement, params)
 
-    def execute(self, statement: str | Executable, params: Sequence | Mapping = (), *, retry: bool = False) -> Rows:
+    def execute(
+        self, statement: str | Executable, params: Sequence | Mapping | list[Mapping] = (), *, retry: bool = False
+    ) -> Rows:
         """Run one statement (its own transaction unless inside ``transaction``). ``retry=True``
         for a statement safe to run twice: it is repeated once if its connection was lost."""
         return self._run(statement, params, retry=retry)
 
-    def query(self, statement: str | Executable, params: Sequence | Mapping = ()) -> list:
+    def query(self, statement: str | Executable, params: Sequence | Mapping | list[Mapping] = ()) -> list:
         """All rows of a read (tried once more on a fresh connection if the first one died)."""
         return self._run(statement, params, retry=True).fetchall()
 
-    def scalar(self, statement: str | Executable, params: Sequence | Mapping = ()) -> Any:
+    def scalar(self, statement: str | Executable, params: Sequence | Mapping | list[Mapping] = ()) -> Any:
         """The first column of the first row of a read, or None."""
         return self._run(statement, params, retry=True).scalar()
 
-    def one(self, statement: str | Executable, params: Sequence | Mapping = ()) -> Any:
+    def one(self, statement: str | Executable, params: Sequence | Mapping | list[Mapping] = ()) -> Any:
         """The first row of a read, or None."""
         return self._run(statement, params, retry=True).fetchone()
 
@@ -204,6 +212,17 @@ class Database:
                 conn.exec_driver_sql("COMMIT")
             finally:
                 self._local.conn = None
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """The SQLAlchemy connection of this thread's transaction, or a pooled one for the block
+        (DDL, Alembic): given back to the pool at the end."""
+        outer = getattr(self._local, "conn", None)
+        if outer is not None:
+            yield outer
+            return
+        with self.engine.connect() as conn:
+            yield conn
 
     def executescript(self, script: str) -> None:
         with self.transaction():

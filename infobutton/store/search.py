@@ -16,6 +16,7 @@ import re
 import unicodedata
 
 from ..models import Topic
+from .codec import from_json
 from .db import Database
 
 _TAG = re.compile(r"<[^>]+>")
@@ -91,8 +92,6 @@ class SqliteTopicIndex:
                 self.rebuild()
 
     def rebuild(self) -> None:
-        from .topics import from_json
-
         with self.db.transaction():
             self.db.execute("DELETE FROM topics_fts")
             for rowid, data in self.db.query("SELECT rowid, data FROM topics"):
@@ -129,8 +128,6 @@ class PostgresTopicIndex:
         self.db = db
 
     def ensure(self) -> None:
-        from .topics import from_json
-
         with self.db.transaction():
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS topic_search ("

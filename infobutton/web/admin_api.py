@@ -17,8 +17,9 @@ from ..models import InvalidRequest
 from ..openapi import document
 from ..render import problem
 from ..services import current_services
+from ..store.codec import rule_from_dict
 from ..store.history import SqlHistoryStore
-from ..store.mappings import MappingConflict, revision, rule_from_dict
+from ..store.mappings import MappingConflict, revision
 from ..store.tokens import SqlTokenStore
 from ..suggestion_admin import SuggestionAdmin, rejection_json, suggestion_json
 from .admin_auth import Unauthenticated, require

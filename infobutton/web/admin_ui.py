@@ -16,8 +16,9 @@ from ..mapping_admin import MappingAdmin, ValidationFailed, mapping_json
 from ..mapping_csv import FIELDS
 from ..models import CodeSystem, InvalidRequest
 from ..services import current_services
+from ..store.codec import rule_from_dict
 from ..store.history import SqlHistoryStore
-from ..store.mappings import MappingConflict, revision, rule_from_dict
+from ..store.mappings import MappingConflict, revision
 from ..store.tokens import ROLES, role_allows
 from ..suggestion_admin import SuggestionAdmin
 from . import admin_api, admin_auth

@@ -34,22 +34,55 @@ print("create", created.status_code, created.get_data(as_text=True)[:300])
 rule = created.get_json()
 edited = client.put(
     f"/admin/api/mappings/{rule['id']}",
-    json={**{k: rule[k] for k in ("code", "topic_id", "scope")}, "code_system": "ICD-10-CM",
-          "revision": rule["revision"], "reason": "0.1.0 fixture: edited", "priority": 5},
+    json={
+        **{k: rule[k] for k in ("code", "topic_id", "scope")},
+        "code_system": "ICD-10-CM",
+        "revision": rule["revision"],
+        "reason": "0.1.0 fixture: edited",
+        "priority": 5,
+    },
     headers=auth,
 )
 print("edit", edited.status_code, edited.get_data(as_text=True)[:300])
 gone = services.mappings.rules()[0]
-print("delete", client.delete(f"/admin/api/mappings/{gone.id}?reason=0.1.0+fixture",
-                              headers={**auth, "If-Match": "*"}).status_code)
-print("reject", client.post("/admin/api/suggestions/reject", headers=auth, json={
-    "code_system": "ICD-10-CM", "code": "E11.9", "topic_id": topic, "reason": "0.1.0 fixture"}).status_code)
-services.extra["cds_feedback"].add("infobutton", [{"card": "fixture-card", "outcome": "accepted", "accepted": "[]", "system": None, "code": None,
-      "timestamp": "2026-11-24T00:00:00Z"}])
+print(
+    "delete",
+    client.delete(f"/admin/api/mappings/{gone.id}?reason=0.1.0+fixture", headers={**auth, "If-Match": "*"}).status_code,
+)
+print(
+    "reject",
+    client.post(
+        "/admin/api/suggestions/reject",
+        headers=auth,
+        json={"code_system": "ICD-10-CM", "code": "E11.9", "topic_id": topic, "reason": "0.1.0 fixture"},
+    ).status_code,
+)
+services.extra["cds_feedback"].add(
+    "infobutton",
+    [
+        {
+            "card": "fixture-card",
+            "outcome": "accepted",
+            "accepted": "[]",
+            "system": None,
+            "code": None,
+            "timestamp": "2026-11-24T00:00:00Z",
+        }
+    ],
+)
 for code in ("C91.00", "C91.00", "E11.9", "J06.9"):
     client.get(f"/infobutton?mainSearchCriteria.v.c={code}&mainSearchCriteria.v.cs=2.16.840.1.113883.6.90")
 services.close()
 with sqlite3.connect(target) as db:
-    for table in ("topics", "mapping_rules", "mapping_versions", "mapping_audit", "admin_tokens",
-                  "mapping_usage", "suggestion_rejections", "cds_feedback", "meta"):
+    for table in (
+        "topics",
+        "mapping_rules",
+        "mapping_versions",
+        "mapping_audit",
+        "admin_tokens",
+        "mapping_usage",
+        "suggestion_rejections",
+        "cds_feedback",
+        "meta",
+    ):
         print(table, db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
