@@ -171,7 +171,7 @@ class SqlMappingStore:
             self._lock()
             old = self.rules()
             self.db.execute(delete(mapping_rules))
-            new = self._insert_many(rules)
+            new = [self._insert(rule) for rule in rules]
             changes = [Change(r, None) for r in old] + [Change(None, r) for r in new]
             self._record(changes, actor, action, reason)
 
@@ -205,16 +205,6 @@ class SqlMappingStore:
     def _insert(self, rule: MappingRule) -> MappingRule:
         row = self.db.execute(insert(mapping_rules).values(**rule_values(rule)).returning(mapping_rules.c.id))
         return replace(rule, id=row.scalar())
-
-    def _insert_many(self, rules: list[MappingRule]) -> list[MappingRule]:
-        """Insert rules in one executemany, returning them with their ids in the same order."""
-        if not rules:
-            return []
-        ids = self.db.execute(
-            insert(mapping_rules).returning(mapping_rules.c.id, sort_by_parameter_order=True),
-            [rule_values(rule) for rule in rules],
-        ).fetchall()
-        return [replace(rule, id=row[0]) for rule, row in zip(rules, ids, strict=True)]
 
     def _update(self, rule: MappingRule) -> None:
         self.db.execute(update(mapping_rules).where(mapping_rules.c.id == rule.id).values(**rule_values(rule)))

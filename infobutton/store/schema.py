@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     func,
     insert,
+    literal_column,
     select,
     text,
 )
@@ -26,11 +27,16 @@ from sqlalchemy import (
 from .db import Database
 
 metadata = MetaData()
+# 0.1.0 declared single-column keys as plain ``PRIMARY KEY`` (no NOT NULL): PostgreSQL implies
+# NOT NULL, SQLite does not say it (an INTEGER key is the rowid and never NULL anyway). Kept so.
+_PK_NULL = True
 
 
 def _id() -> Column:
     """INTEGER PRIMARY KEY AUTOINCREMENT on SQLite, BIGSERIAL PRIMARY KEY on PostgreSQL."""
-    return Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
+    return Column(
+        "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True, nullable=_PK_NULL
+    )
 
 
 def _default(value: str):
@@ -40,14 +46,14 @@ def _default(value: str):
 meta = Table(
     "meta",
     metadata,
-    Column("key", Text, primary_key=True),
+    Column("key", Text, primary_key=True, nullable=_PK_NULL),
     Column("value", Text, nullable=False),
 )
 
 topics = Table(
     "topics",
     metadata,
-    Column("id", Text, primary_key=True),
+    Column("id", Text, primary_key=True, nullable=_PK_NULL),
     Column("language", Text, nullable=False),
     Column("title", Text, nullable=False),
     Column("url", Text, nullable=False),
@@ -79,9 +85,10 @@ Index(
     mapping_rules.c.code,
     mapping_rules.c.topic_id,
     mapping_rules.c.scope,
-    func.coalesce(mapping_rules.c.min_age, -1),
-    func.coalesce(mapping_rules.c.max_age, -1),
-    func.coalesce(mapping_rules.c.gender, ""),
+    # literal SQL, as 0.1.0 wrote it: a bound -1 would be cast ('-1'::real) in PostgreSQL's index
+    func.coalesce(mapping_rules.c.min_age, literal_column("-1")),
+    func.coalesce(mapping_rules.c.max_age, literal_column("-1")),
+    func.coalesce(mapping_rules.c.gender, literal_column("''")),
     unique=True,
 )
 Index("mapping_rules_code", mapping_rules.c.code_system, mapping_rules.c.code)
@@ -89,7 +96,7 @@ Index("mapping_rules_code", mapping_rules.c.code_system, mapping_rules.c.code)
 mapping_versions = Table(
     "mapping_versions",
     metadata,
-    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("n", Integer, primary_key=True, autoincrement=False, nullable=_PK_NULL),
     Column("at", Text, nullable=False),
     Column("actor", Text, nullable=False),
     Column("action", Text, nullable=False),
