@@ -71,23 +71,21 @@ def test_connections_go_back_to_the_pool(db):
 
 
 def test_nested_transaction_shares_the_outer_one_and_rolls_back_with_it(db):
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError), db.transaction():
+        db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("outer", "1"))
         with db.transaction():
-            db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("outer", "1"))
-            with db.transaction():
-                db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("inner", "1"))
-                # the inner block sees the outer block's uncommitted row: one connection
-                assert db.scalar("SELECT value FROM meta WHERE key = ?", ("outer",)) == "1"
-            raise RuntimeError("after the inner block")
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("inner", "1"))
+            # the inner block sees the outer block's uncommitted row: one connection
+            assert db.scalar("SELECT value FROM meta WHERE key = ?", ("outer",)) == "1"
+        raise RuntimeError("after the inner block")
     assert db.query("SELECT key FROM meta WHERE key IN ('outer', 'inner')") == []
     assert db.engine.pool.checkedout() == 0
 
 
 def test_a_unique_violation_is_an_integrity_error_and_leaves_nothing(db):
-    with pytest.raises(IntegrityError):
-        with db.transaction():
-            db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("k", "1"))
-            db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("k", "2"))
+    with pytest.raises(IntegrityError), db.transaction():
+        db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("k", "1"))
+        db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("k", "2"))
     assert db.scalar("SELECT COUNT(*) FROM meta WHERE key = 'k'") == 0
 
 

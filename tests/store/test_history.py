@@ -73,9 +73,9 @@ def test_a_failed_change_records_no_version_and_no_audit(stores):
     before = (history.versions(), history.audit(), mappings.version())
     with pytest.raises(IntegrityError):
         mappings.replace_all([E11, E11])
-    with pytest.raises(RuntimeError):
-        with mappings.db.transaction():  # a caller's transaction that fails after the write
-            mappings.insert(E11)
-            raise RuntimeError("later step failed")
+    # a caller's transaction that fails after the write
+    with pytest.raises(RuntimeError), mappings.db.transaction():
+        mappings.insert(E11)
+        raise RuntimeError("later step failed")
     assert (history.versions(), history.audit(), mappings.version()) == before
     assert mappings.rules() == [replace(C91, id=mappings.rules()[0].id)]
