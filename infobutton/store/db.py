@@ -19,7 +19,7 @@ import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -151,11 +151,10 @@ class Database:
             sql = self.sql(statement)
             result = conn.exec_driver_sql(sql, tuple(params) if params else None, _ROWCOUNT)
         else:
-            many = isinstance(params, list)  # a list of parameter sets: one executemany
-            result = conn.execute(
-                statement, (params if many else dict(params)) if params else None, execution_options=_ROWCOUNT
-            )
-        rows = result.fetchall() if result.returns_rows else []
+            # a list of parameter sets is one executemany
+            bound = params if isinstance(params, list) else dict(cast(Mapping, params))
+            result = conn.execute(statement, bound or None, execution_options=_ROWCOUNT)
+        rows = list(result.fetchall()) if result.returns_rows else []
         return Rows(rows, result.rowcount)
 
     def _run(self, statement: str | Executable, params: Sequence | Mapping | list[Mapping], *, retry: bool) -> Rows:

@@ -66,7 +66,7 @@ class SqlMappingStore:
     def rules(self) -> list[MappingRule]:
         return [rule_from_row(r) for r in self.db.query(_SELECT.order_by(mapping_rules.c.id))]
 
-    def get(self, rule_id: int) -> MappingRule | None:
+    def get(self, rule_id: int | None) -> MappingRule | None:
         row = self.db.one(_SELECT.where(mapping_rules.c.id == rule_id))
         return rule_from_row(row) if row else None
 
@@ -150,15 +150,17 @@ class SqlMappingStore:
                 raise InvalidRequest("version", "the mappings changed since this diff was made; review it again", 409)
             done = []
             for change in changes:
-                if change.before is not None:
-                    self._current(change.before.id, revision(change.before))
+                before = change.before
+                if before is not None:
+                    self._current(before.id, revision(before))
                 if change.after is None:
-                    self.db.execute(delete(mapping_rules).where(mapping_rules.c.id == change.before.id))
-                    done.append(change)
-                elif change.before is None:
+                    if before is not None:
+                        self.db.execute(delete(mapping_rules).where(mapping_rules.c.id == before.id))
+                        done.append(change)
+                elif before is None:
                     done.append(Change(None, self._insert(change.after)))
                 else:
-                    after = replace(change.after, id=change.before.id)
+                    after = replace(change.after, id=before.id)
                     self._update(after)
                     done.append(Change(change.before, after))
             return self._record(done, actor, action, reason)
@@ -209,7 +211,7 @@ class SqlMappingStore:
     def _update(self, rule: MappingRule) -> None:
         self.db.execute(update(mapping_rules).where(mapping_rules.c.id == rule.id).values(**rule_values(rule)))
 
-    def _current(self, rule_id: int, expected: str | None) -> MappingRule:
+    def _current(self, rule_id: int | None, expected: str | None) -> MappingRule:
         current = self.get(rule_id)
         if current is None:
             if expected is not None:

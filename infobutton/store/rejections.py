@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Executable
 
 from ..models import CodeSystem
 from .db import Database
@@ -108,6 +109,7 @@ class SqlRejectionStore:
         with self.db.transaction():
             for system, code, topic_id in dict.fromkeys(keys):
                 values = {"code_system": system.name, "code": code, "topic_id": topic_id}
+                statement: Executable
                 if action == "reject":
                     statement = (
                         dialect_insert(suggestion_rejections)
