@@ -15,10 +15,11 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from .store.db import SCHEMES
+
 ENV_PREFIX = "INFOBUTTON_"
 
-# What INFOBUTTON_DATABASE_URL may start with (SQLAlchemy-style URLs; psycopg 3 for PostgreSQL).
-DATABASE_SCHEMES = ("sqlite:///", "sqlite://", "postgresql://", "postgres://", "postgresql+psycopg://")
+# What INFOBUTTON_REDIS_URL may start with.
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
@@ -74,7 +75,9 @@ def _http_prefixes(value: str) -> str:
 
 
 def _database_url(value: str) -> str:
-    if value and not (value == "sqlite://" or value.startswith(tuple(s for s in DATABASE_SCHEMES if s != "sqlite://"))):
+    if value and not (
+        value == "sqlite://" or value.startswith(("sqlite:///", *(f"{s}://" for s in SCHEMES if s != "sqlite")))
+    ):
         raise ValueError(
             "a URL starting sqlite:/// (a file), sqlite:// (in memory), postgresql://, postgres:// "
             "or postgresql+psycopg://"

@@ -16,8 +16,9 @@ from .. import resolver, terminology
 from ..knowledge import KnowledgeService
 from ..models import InvalidRequest, MappingRule, TopicMatch
 from ..request import parse as parse_request
+from ..store.codec import rule_from_dict, rule_to_dict
 from ..store.history import SqlHistoryStore
-from ..store.mappings import Change, SqlMappingStore, identity, revision, rule_from_dict, rule_to_dict
+from ..store.mappings import Change, SqlMappingStore, identity, revision
 from . import csv_io
 from .validation import FIELDS, ValidationFailed, check, check_code, check_topic, rule_and_errors
 

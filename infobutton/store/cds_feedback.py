@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import insert, select
+
 from .db import Database
+from .schema import cds_feedback as table
 
 
 class FeedbackStore:
@@ -18,23 +21,22 @@ class FeedbackStore:
     def add(self, service_id: str, items: list[dict]) -> int:
         """Store validated feedback items (card, outcome, accepted, system, code, timestamp)."""
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        with self.db.transaction():
-            for item in items:
-                self.db.execute(
-                    "INSERT INTO cds_feedback (service_id, card_id, outcome, accepted_suggestions,"
-                    " override_system, override_code, outcome_timestamp, received_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        service_id,
-                        item["card"],
-                        item["outcome"],
-                        item["accepted"],
-                        item["system"],
-                        item["code"],
-                        item["timestamp"],
-                        now,
-                    ),
-                )
+        rows = [
+            {
+                "service_id": service_id,
+                "card_id": item["card"],
+                "outcome": item["outcome"],
+                "accepted_suggestions": item["accepted"],
+                "override_system": item["system"],
+                "override_code": item["code"],
+                "outcome_timestamp": item["timestamp"],
+                "received_at": now,
+            }
+            for item in items
+        ]
+        if rows:
+            with self.db.transaction():
+                self.db.execute(insert(table), rows)
         return len(items)
 
     def all(self) -> list[dict]:
@@ -48,5 +50,5 @@ class FeedbackStore:
             "outcome_timestamp",
             "received_at",
         )
-        rows = self.db.query(f"SELECT {', '.join(columns)} FROM cds_feedback ORDER BY id")
+        rows = self.db.query(select(*(table.c[name] for name in columns)).order_by(table.c.id))
         return [dict(zip(columns, row, strict=True)) for row in rows]

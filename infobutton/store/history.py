@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
+
 from ..models import MappingRule
+from .codec import rule_from_dict
 from .db import Database
+from .schema import mapping_audit, mapping_versions
 
 
 @dataclass(frozen=True)
@@ -41,33 +45,36 @@ def _json(text: str | None):
     return json.loads(text) if text else None
 
 
+_VERSION = select(
+    mapping_versions.c.n,
+    mapping_versions.c.at,
+    mapping_versions.c.actor,
+    mapping_versions.c.action,
+    mapping_versions.c.reason,
+    mapping_versions.c.rule_count,
+)
+
+
 class SqlHistoryStore:
     def __init__(self, db: Database):
         self.db = db
 
     def versions(self, limit: int = 50, offset: int = 0) -> tuple[list[Version], int]:
-        rows = self.db.query(
-            "SELECT n, at, actor, action, reason, rule_count FROM mapping_versions ORDER BY n DESC LIMIT ? OFFSET ?",
-            (limit, offset),
-        )
-        total = int(self.db.scalar("SELECT COUNT(*) FROM mapping_versions") or 0)
+        rows = self.db.query(_VERSION.order_by(mapping_versions.c.n.desc()).limit(limit).offset(offset))
+        total = int(self.db.scalar(select(func.count()).select_from(mapping_versions)) or 0)
         return [Version(*row) for row in rows], total
 
     def version(self, n: int) -> Version | None:
-        row = self.db.execute(
-            "SELECT n, at, actor, action, reason, rule_count FROM mapping_versions WHERE n = ?", (n,)
-        ).fetchone()
+        row = self.db.one(_VERSION.where(mapping_versions.c.n == n))
         return Version(*row) if row else None
 
     def previous(self, n: int) -> int | None:
         """The version before ``n`` (the set an undo of change ``n`` restores)."""
-        value = self.db.scalar("SELECT MAX(n) FROM mapping_versions WHERE n < ?", (n,))
+        value = self.db.scalar(select(func.max(mapping_versions.c.n)).where(mapping_versions.c.n < n))
         return int(value) if value is not None else None
 
     def snapshot(self, n: int) -> list[MappingRule] | None:
-        from .mappings import rule_from_dict
-
-        text = self.db.scalar("SELECT rules FROM mapping_versions WHERE n = ?", (n,))
+        text = self.db.scalar(select(mapping_versions.c.rules).where(mapping_versions.c.n == n))
         if text is None:
             return None
         return [rule_from_dict(item) for item in json.loads(text)]
@@ -75,20 +82,20 @@ class SqlHistoryStore:
     def audit(
         self, *, mapping_id: int | None = None, version: int | None = None, limit: int = 50, offset: int = 0
     ) -> tuple[list[AuditEntry], int]:
-        where, params = [], []
+        c = mapping_audit.c
+        where = []
         if mapping_id is not None:
-            where.append("mapping_id = ?")
-            params.append(mapping_id)
+            where.append(c.mapping_id == mapping_id)
         if version is not None:
-            where.append("version = ?")
-            params.append(version)
-        clause = (" WHERE " + " AND ".join(where)) if where else ""
+            where.append(c.version == version)
         rows = self.db.query(
-            "SELECT id, at, actor, action, mapping_id, before, after, reason, version"
-            f" FROM mapping_audit{clause} ORDER BY id DESC LIMIT ? OFFSET ?",
-            (*params, limit, offset),
+            select(c.id, c.at, c.actor, c.action, c.mapping_id, c.before, c.after, c.reason, c.version)
+            .where(*where)
+            .order_by(c.id.desc())
+            .limit(limit)
+            .offset(offset)
         )
-        total = int(self.db.scalar(f"SELECT COUNT(*) FROM mapping_audit{clause}", params) or 0)
+        total = int(self.db.scalar(select(func.count()).select_from(mapping_audit).where(*where)) or 0)
         entries = [
             AuditEntry(rid, at, actor, action, mid, _json(before), _json(after), reason, version)
             for rid, at, actor, action, mid, before, after, reason, version in rows

@@ -16,81 +16,17 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from ..models import CodeSystem, Gender, InvalidRequest, MappingRule, Scope
+from sqlalchemy import delete, func, insert, or_, select, update
+
+from ..models import CodeSystem, InvalidRequest, MappingRule
 from . import meta
+from .codec import RULE_FIELDS, rule_from_row, rule_to_dict, rule_values
 from .db import Database
+from .history import SqlHistoryStore
+from .schema import mapping_audit, mapping_rules, mapping_versions
+from .schema import meta as meta_table
 
-COLUMNS = "id, code_system, code, topic_id, scope, priority, min_age, max_age, gender, reason"
-_INSERT = (
-    "INSERT INTO mapping_rules (code_system, code, topic_id, scope, priority, min_age,"
-    " max_age, gender, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def rule_from_row(row: tuple) -> MappingRule:
-    rid, system, code, topic_id, scope, priority, min_age, max_age, gender, reason = row
-    return MappingRule(
-        id=rid,
-        code_system=CodeSystem[system],
-        code=code,
-        topic_id=topic_id,
-        scope=Scope(scope),
-        priority=priority,
-        min_age=min_age,
-        max_age=max_age,
-        gender=Gender(gender) if gender else None,
-        reason=reason or "",
-    )
-
-
-def rule_values(rule: MappingRule) -> tuple:
-    return (
-        rule.code_system.name,
-        rule.code,
-        rule.topic_id,
-        rule.scope.value,
-        rule.priority,
-        rule.min_age,
-        rule.max_age,
-        rule.gender.value if rule.gender else None,
-        rule.reason,
-    )
-
-
-def rule_to_dict(rule: MappingRule) -> dict:
-    """The stored form of a rule in snapshots and audit rows (and the core of the API's JSON)."""
-    return {
-        "id": rule.id,
-        "code_system": rule.code_system.name,
-        "code": rule.code,
-        "topic_id": rule.topic_id,
-        "scope": rule.scope.value,
-        "priority": rule.priority,
-        "min_age": rule.min_age,
-        "max_age": rule.max_age,
-        "gender": rule.gender.value if rule.gender else None,
-        "reason": rule.reason,
-    }
-
-
-def rule_from_dict(data: dict) -> MappingRule:
-    return rule_from_row(
-        tuple(
-            data[k]
-            for k in (
-                "id",
-                "code_system",
-                "code",
-                "topic_id",
-                "scope",
-                "priority",
-                "min_age",
-                "max_age",
-                "gender",
-                "reason",
-            )
-        )
-    )
+_SELECT = select(*(mapping_rules.c[name] for name in RULE_FIELDS))
 
 
 def identity(rule: MappingRule) -> tuple:
@@ -123,14 +59,15 @@ class Change:
 class SqlMappingStore:
     def __init__(self, db: Database):
         self.db = db
+        self.history = SqlHistoryStore(db)
 
     # -- reads -------------------------------------------------------------------------------
 
     def rules(self) -> list[MappingRule]:
-        return [rule_from_row(r) for r in self.db.query(f"SELECT {COLUMNS} FROM mapping_rules ORDER BY id")]
+        return [rule_from_row(r) for r in self.db.query(_SELECT.order_by(mapping_rules.c.id))]
 
-    def get(self, rule_id: int) -> MappingRule | None:
-        row = self.db.execute(f"SELECT {COLUMNS} FROM mapping_rules WHERE id = ?", (rule_id,)).fetchone()
+    def get(self, rule_id: int | None) -> MappingRule | None:
+        row = self.db.one(_SELECT.where(mapping_rules.c.id == rule_id))
         return rule_from_row(row) if row else None
 
     def find(
@@ -144,31 +81,28 @@ class SqlMappingStore:
         offset: int = 0,
     ) -> tuple[list[MappingRule], int]:
         """A page of rules matching every given filter, and how many match in all."""
-        where, params = [], []
+        c = mapping_rules.c
+        where = []
         if code_system is not None:
-            where.append("code_system = ?")
-            params.append(code_system.name)
+            where.append(c.code_system == code_system.name)
         if code:
-            where.append("code = ?")
-            params.append(code)
+            where.append(c.code == code)
         if topic_id:
-            where.append("topic_id = ?")
-            params.append(topic_id)
+            where.append(c.topic_id == topic_id)
         if text:
-            where.append("(LOWER(code) LIKE ? OR LOWER(topic_id) LIKE ? OR LOWER(reason) LIKE ?)")
             pattern = "%" + text.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
-            params += [pattern] * 3
-        clause = (" WHERE " + " AND ".join(where)) if where else ""
+            where.append(or_(*(func.lower(col).like(pattern) for col in (c.code, c.topic_id, c.reason))))
         rows = self.db.query(
-            f"SELECT {COLUMNS} FROM mapping_rules{clause}"
-            " ORDER BY code_system, code, priority DESC, topic_id, id LIMIT ? OFFSET ?",
-            (*params, limit, offset),
+            _SELECT.where(*where)
+            .order_by(c.code_system, c.code, c.priority.desc(), c.topic_id, c.id)
+            .limit(limit)
+            .offset(offset)
         )
-        total = int(self.db.scalar(f"SELECT COUNT(*) FROM mapping_rules{clause}", params) or 0)
+        total = int(self.db.scalar(select(func.count()).select_from(mapping_rules).where(*where)) or 0)
         return [rule_from_row(r) for r in rows], total
 
     def count(self) -> int:
-        return int(self.db.scalar("SELECT COUNT(*) FROM mapping_rules") or 0)
+        return int(self.db.scalar(select(func.count()).select_from(mapping_rules)) or 0)
 
     def version(self) -> int:
         return meta.counter(self.db, "mapping_version")
@@ -193,11 +127,7 @@ class SqlMappingStore:
             self._lock()
             before = self._current(rule_id, expected)
             after = replace(rule, id=rule_id)
-            self.db.execute(
-                "UPDATE mapping_rules SET code_system = ?, code = ?, topic_id = ?, scope = ?,"
-                " priority = ?, min_age = ?, max_age = ?, gender = ?, reason = ? WHERE id = ?",
-                (*rule_values(after), rule_id),
-            )
+            self._update(after)
             self._record([Change(before, after)], actor, "update", reason or after.reason)
         return after
 
@@ -206,7 +136,7 @@ class SqlMappingStore:
         with self.db.transaction():
             self._lock()
             before = self._current(rule_id, expected)
-            self.db.execute("DELETE FROM mapping_rules WHERE id = ?", (rule_id,))
+            self.db.execute(delete(mapping_rules).where(mapping_rules.c.id == rule_id))
             return self._record([Change(before, None)], actor, "delete", reason)
 
     def apply(
@@ -220,20 +150,18 @@ class SqlMappingStore:
                 raise InvalidRequest("version", "the mappings changed since this diff was made; review it again", 409)
             done = []
             for change in changes:
-                if change.before is not None:
-                    self._current(change.before.id, revision(change.before))
+                before = change.before
+                if before is not None:
+                    self._current(before.id, revision(before))
                 if change.after is None:
-                    self.db.execute("DELETE FROM mapping_rules WHERE id = ?", (change.before.id,))
-                    done.append(change)
-                elif change.before is None:
+                    if before is not None:
+                        self.db.execute(delete(mapping_rules).where(mapping_rules.c.id == before.id))
+                        done.append(change)
+                elif before is None:
                     done.append(Change(None, self._insert(change.after)))
                 else:
-                    after = replace(change.after, id=change.before.id)
-                    self.db.execute(
-                        "UPDATE mapping_rules SET code_system = ?, code = ?, topic_id = ?, scope = ?,"
-                        " priority = ?, min_age = ?, max_age = ?, gender = ?, reason = ? WHERE id = ?",
-                        (*rule_values(after), after.id),
-                    )
+                    after = replace(change.after, id=before.id)
+                    self._update(after)
                     done.append(Change(change.before, after))
             return self._record(done, actor, action, reason)
 
@@ -244,7 +172,7 @@ class SqlMappingStore:
         with self.db.transaction():
             self._lock()
             old = self.rules()
-            self.db.execute("DELETE FROM mapping_rules")
+            self.db.execute(delete(mapping_rules))
             new = [self._insert(rule) for rule in rules]
             changes = [Change(r, None) for r in old] + [Change(None, r) for r in new]
             self._record(changes, actor, action, reason)
@@ -252,11 +180,9 @@ class SqlMappingStore:
     def restore(self, n: int, *, actor: str, reason: str = "") -> int | None:
         """Make the set equal to version ``n`` again, as a new version (ids kept); None when it
         already is. 404 for a version never recorded."""
-        from .history import SqlHistoryStore
-
         with self.db.transaction():
             self._lock()
-            target = SqlHistoryStore(self.db).snapshot(n)
+            target = self.history.snapshot(n)
             if target is None:
                 raise InvalidRequest("n", f"no mapping version {n}", 404)
             current = {r.id: r for r in self.rules()}
@@ -265,13 +191,9 @@ class SqlMappingStore:
             changes += [Change(current.get(rid), r) for rid, r in wanted.items() if current.get(rid) != r]
             if not changes:
                 return None
-            self.db.execute("DELETE FROM mapping_rules")
-            for rule in target:
-                self.db.execute(
-                    "INSERT INTO mapping_rules (id, code_system, code, topic_id, scope, priority,"
-                    " min_age, max_age, gender, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (rule.id, *rule_values(rule)),
-                )
+            self.db.execute(delete(mapping_rules))
+            if target:
+                self.db.execute(insert(mapping_rules), [rule_to_dict(rule) for rule in target])
             self._advance_id_sequence()
             return self._record(changes, actor, "restore", reason or f"restore version {n}")
 
@@ -280,13 +202,16 @@ class SqlMappingStore:
     def _lock(self) -> None:
         """Serialise mapping writers (SQLite's BEGIN IMMEDIATE already does)."""
         if self.db.dialect == "postgresql":
-            self.db.execute("SELECT value FROM meta WHERE key = 'mapping_version' FOR UPDATE")
+            self.db.execute(select(meta_table.c.value).where(meta_table.c.key == "mapping_version").with_for_update())
 
     def _insert(self, rule: MappingRule) -> MappingRule:
-        cur = self.db.execute(_INSERT + " RETURNING id", rule_values(rule))
-        return replace(rule, id=cur.fetchone()[0])
+        row = self.db.execute(insert(mapping_rules).values(**rule_values(rule)).returning(mapping_rules.c.id))
+        return replace(rule, id=row.scalar())
 
-    def _current(self, rule_id: int, expected: str | None) -> MappingRule:
+    def _update(self, rule: MappingRule) -> None:
+        self.db.execute(update(mapping_rules).where(mapping_rules.c.id == rule.id).values(**rule_values(rule)))
+
+    def _current(self, rule_id: int | None, expected: str | None) -> MappingRule:
         current = self.get(rule_id)
         if current is None:
             if expected is not None:
@@ -304,10 +229,10 @@ class SqlMappingStore:
         """After inserting explicit ids, make sure new rules get ids never used before."""
         if self.db.dialect != "postgresql":
             return  # AUTOINCREMENT keeps the highest id ever used
-        seq = self.db.scalar("SELECT pg_get_serial_sequence('mapping_rules', 'id')")
+        seq = self.db.scalar(select(func.pg_get_serial_sequence("mapping_rules", "id")))
         last = int(self.db.scalar(f"SELECT last_value FROM {seq}") or 1)
-        top = int(self.db.scalar("SELECT MAX(id) FROM mapping_rules") or 1)
-        self.db.execute("SELECT setval(?, ?)", (seq, max(last, top)))
+        top = int(self.db.scalar(select(func.max(mapping_rules.c.id))) or 1)
+        self.db.execute(select(func.setval(seq, max(last, top))))
 
     def _record(self, changes: list[Change], actor: str, action: str, reason: str) -> int:
         """Bump the version, snapshot the set as that version and audit each change."""
@@ -315,32 +240,31 @@ class SqlMappingStore:
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         rules = self.rules()
         self.db.execute(
-            "INSERT INTO mapping_versions (n, at, actor, action, reason, rule_count, rules)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                n,
-                at,
-                actor,
-                action,
-                reason,
-                len(rules),
-                json.dumps([rule_to_dict(r) for r in rules], separators=(",", ":")),
-            ),
+            insert(mapping_versions).values(
+                n=n,
+                at=at,
+                actor=actor,
+                action=action,
+                reason=reason,
+                rule_count=len(rules),
+                rules=json.dumps([rule_to_dict(r) for r in rules], separators=(",", ":")),
+            )
         )
+        audit = []
         for change in changes:
             rule = change.after or change.before
-            self.db.execute(
-                "INSERT INTO mapping_audit (at, actor, action, mapping_id, before, after, reason,"
-                " version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    at,
-                    actor,
-                    action,
-                    rule.id if rule else None,
-                    json.dumps(rule_to_dict(change.before)) if change.before else None,
-                    json.dumps(rule_to_dict(change.after)) if change.after else None,
-                    reason,
-                    n,
-                ),
+            audit.append(
+                {
+                    "at": at,
+                    "actor": actor,
+                    "action": action,
+                    "mapping_id": rule.id if rule else None,
+                    "before": json.dumps(rule_to_dict(change.before)) if change.before else None,
+                    "after": json.dumps(rule_to_dict(change.after)) if change.after else None,
+                    "reason": reason,
+                    "version": n,
+                }
             )
+        if audit:
+            self.db.execute(insert(mapping_audit), audit)
         return n

@@ -4,19 +4,22 @@ the catalogue's date-generated."""
 
 from __future__ import annotations
 
+from sqlalchemy import Integer, Text, cast, insert, select, update
+
 from .db import Database
+from .schema import meta as table
 
 
 def get(db: Database, key: str, default: str = "") -> str:
-    value = db.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+    value = db.scalar(select(table.c.value).where(table.c.key == key))
     return default if value is None else str(value)
 
 
 def put(db: Database, key: str, value: str) -> None:
     """Insert or replace one value (portable: UPDATE, then INSERT when no row was there)."""
     with db.transaction():
-        if db.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key)).rowcount == 0:
-            db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+        if db.execute(update(table).where(table.c.key == key).values(value=value)).rowcount == 0:
+            db.execute(insert(table).values(key=key, value=value))
 
 
 def counter(db: Database, key: str) -> int:
@@ -31,7 +34,9 @@ def bump(db: Database, key: str) -> int:
     makes the second wait and re-read); SQLite's BEGIN IMMEDIATE already serialises writers."""
     with db.transaction():
         row = db.execute(
-            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = ? RETURNING value",
-            (key,),
+            update(table)
+            .where(table.c.key == key)
+            .values(value=cast(cast(table.c.value, Integer) + 1, Text))
+            .returning(table.c.value)
         ).fetchone()
     return int(row[0])

@@ -21,8 +21,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.pool import NullPool
+
+from .db import engine_url
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +48,6 @@ _SEARCH_TABLE = {"sqlite": "topics_fts", "postgresql": "topic_search"}
 _PG_LOCK = 0x696E666F62757474  # "infobutt": one advisory lock key for every infobutton database
 
 Target = str | Engine | Connection
-
-
-def sqlalchemy_url(url: str) -> str:
-    """The SQLAlchemy URL for a database URL the service accepts: ``sqlite:///path``, or
-    ``postgresql://``, ``postgres://`` or ``postgresql+psycopg://`` (all on psycopg 3)."""
-    scheme, sep, rest = url.partition("://")
-    if sep and scheme in ("postgresql", "postgres", "postgresql+psycopg"):
-        return f"postgresql+psycopg://{rest}"
-    if sep and scheme == "sqlite":
-        return url
-    raise ValueError(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")
 
 
 def head() -> str:
@@ -131,7 +122,7 @@ def _no_file(target: Target) -> bool:
     """A SQLite file that is not there yet: looking at it must not create it."""
     if not isinstance(target, str):
         return False
-    url = make_url(sqlalchemy_url(target))
+    url = engine_url(target)
     return (
         url.get_backend_name() == "sqlite"
         and url.database not in (None, "", ":memory:")
@@ -167,12 +158,12 @@ def _connection(target: Target) -> Iterator[Connection]:
 
 def _engine(url: str) -> Engine:
     """A one-off engine; on SQLite its transactions really BEGIN, so DDL is all or nothing."""
-    engine_url = make_url(sqlalchemy_url(url))
-    if engine_url.get_backend_name() == "postgresql":
-        return create_engine(engine_url, poolclass=NullPool)
-    if engine_url.database not in (None, "", ":memory:"):
-        Path(engine_url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(engine_url, poolclass=NullPool, connect_args={"timeout": 30})
+    sa_url = engine_url(url)
+    if sa_url.get_backend_name() == "postgresql":
+        return create_engine(sa_url, poolclass=NullPool)
+    if sa_url.database not in (None, "", ":memory:"):
+        Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(sa_url, poolclass=NullPool, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _driver_autocommit(dbapi_connection, record):

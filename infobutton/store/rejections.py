@@ -12,8 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Executable
+
 from ..models import CodeSystem
 from .db import Database
+from .schema import suggestion_audit, suggestion_rejections
 
 
 @dataclass(frozen=True)
@@ -54,9 +59,11 @@ class SqlRejectionStore:
         self.db = db
 
     def all(self) -> list[Rejection]:
+        c = suggestion_rejections.c
         rows = self.db.query(
-            "SELECT code_system, code, topic_id, at, actor, reason FROM suggestion_rejections"
-            " ORDER BY code_system, code, topic_id"
+            select(c.code_system, c.code, c.topic_id, c.at, c.actor, c.reason).order_by(
+                c.code_system, c.code, c.topic_id
+            )
         )
         return [Rejection(CodeSystem[s], c, t, at, actor, reason) for s, c, t, at, actor, reason in rows]
 
@@ -65,10 +72,10 @@ class SqlRejectionStore:
 
     def get(self, key: Key) -> Rejection | None:
         system, code, topic_id = key
-        row = self.db.execute(
-            "SELECT at, actor, reason FROM suggestion_rejections WHERE code_system = ? AND code = ? AND topic_id = ?",
-            (system.name, code, topic_id),
-        ).fetchone()
+        c = suggestion_rejections.c
+        row = self.db.one(
+            select(c.at, c.actor, c.reason).where(c.code_system == system.name, c.code == code, c.topic_id == topic_id)
+        )
         return Rejection(system, code, topic_id, *row) if row else None
 
     def reject(self, keys: Iterable[Key], *, actor: str, reason: str = "") -> list[Key]:
@@ -81,12 +88,14 @@ class SqlRejectionStore:
         return self._write(keys, actor, reason, "unreject")
 
     def audit(self, limit: int = 50, offset: int = 0) -> tuple[list[RejectionEvent], int]:
+        c = suggestion_audit.c
         rows = self.db.query(
-            "SELECT id, at, actor, action, code_system, code, topic_id, reason FROM suggestion_audit"
-            " ORDER BY id DESC LIMIT ? OFFSET ?",
-            (limit, offset),
+            select(c.id, c.at, c.actor, c.action, c.code_system, c.code, c.topic_id, c.reason)
+            .order_by(c.id.desc())
+            .limit(limit)
+            .offset(offset)
         )
-        total = int(self.db.scalar("SELECT COUNT(*) FROM suggestion_audit") or 0)
+        total = int(self.db.scalar(select(func.count()).select_from(suggestion_audit)) or 0)
         return [
             RejectionEvent(i, at, actor, action, CodeSystem[s], c, t, reason)
             for i, at, actor, action, s, c, t, reason in rows
@@ -95,25 +104,25 @@ class SqlRejectionStore:
     def _write(self, keys: Iterable[Key], actor: str, reason: str, action: str) -> list[Key]:
         done = []
         at = _now()
+        c = suggestion_rejections.c
+        dialect_insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
         with self.db.transaction():
             for system, code, topic_id in dict.fromkeys(keys):
-                values = (system.name, code, topic_id)
+                values = {"code_system": system.name, "code": code, "topic_id": topic_id}
+                statement: Executable
                 if action == "reject":
-                    changed = self.db.execute(
-                        "INSERT INTO suggestion_rejections (code_system, code, topic_id, at, actor,"
-                        " reason) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code_system, code, topic_id)"
-                        " DO NOTHING",
-                        (*values, at, actor, reason),
-                    ).rowcount
+                    statement = (
+                        dialect_insert(suggestion_rejections)
+                        .values(**values, at=at, actor=actor, reason=reason)
+                        .on_conflict_do_nothing(index_elements=[c.code_system, c.code, c.topic_id])
+                    )
                 else:
-                    changed = self.db.execute(
-                        "DELETE FROM suggestion_rejections WHERE code_system = ? AND code = ? AND topic_id = ?", values
-                    ).rowcount
-                if changed:
+                    statement = delete(suggestion_rejections).where(
+                        c.code_system == system.name, c.code == code, c.topic_id == topic_id
+                    )
+                if self.db.execute(statement).rowcount:
                     self.db.execute(
-                        "INSERT INTO suggestion_audit (at, actor, action, code_system, code, topic_id,"
-                        " reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (at, actor, action, *values, reason),
+                        insert(suggestion_audit).values(**values, at=at, actor=actor, action=action, reason=reason)
                     )
                     done.append((system, code, topic_id))
         return done

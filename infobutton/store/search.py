@@ -16,6 +16,7 @@ import re
 
 from ..models import Topic
 from ..text import fold
+from .codec import from_json
 from .db import Database
 
 _TAG = re.compile(r"<[^>]+>")
@@ -81,8 +82,6 @@ class SqliteTopicIndex:
                 self.rebuild()
 
     def rebuild(self) -> None:
-        from .topics import from_json
-
         with self.db.transaction():
             self.db.execute("DELETE FROM topics_fts")
             for rowid, data in self.db.query("SELECT rowid, data FROM topics"):
@@ -119,8 +118,6 @@ class PostgresTopicIndex:
         self.db = db
 
     def ensure(self) -> None:
-        from .topics import from_json
-
         with self.db.transaction():  # a migration creates topic_search; this fills it where it lags
             indexed = self.db.scalar("SELECT COUNT(*) FROM topic_search")
             stored = self.db.scalar("SELECT COUNT(*) FROM topics")

@@ -17,9 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import cachetools
+from sqlalchemy import delete, func, insert, select, update
 
 from ..models import ROLES, InvalidRequest
 from .db import Database
+from .schema import admin_signin_failures as failures
+from .schema import admin_tokens as table
 
 PREFIX = "ibk_"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32, "maxmem": 64 * 1024 * 1024}
@@ -34,6 +37,9 @@ def _split(token: str) -> tuple[str, str] | None:
         return None
     key_id, _, secret = token[len(PREFIX) :].partition(".")
     return (key_id, secret) if key_id and secret else None
+
+
+_INFO = select(table.c.name, table.c.role, table.c.key_id, table.c.created_at, table.c.last_used_at)
 
 
 @dataclass(frozen=True)
@@ -63,11 +69,12 @@ class SqlTokenStore:
         key_id, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_bytes(16)
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self.db.transaction():
-            if self.db.scalar("SELECT 1 FROM admin_tokens WHERE name = ?", (name,)):
+            if self.db.scalar(select(table.c.id).where(table.c.name == name)) is not None:
                 raise InvalidRequest("name", f"a token named {name!r} exists; revoke it first", 409)
             self.db.execute(
-                "INSERT INTO admin_tokens (name, role, key_id, salt, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (name, role, key_id, salt.hex(), _hash(secret, salt), now),
+                insert(table).values(
+                    name=name, role=role, key_id=key_id, salt=salt.hex(), hash=_hash(secret, salt), created_at=now
+                )
             )
         return f"{PREFIX}{key_id}.{secret}"
 
@@ -77,9 +84,10 @@ class SqlTokenStore:
         if parts is None:
             return None
         key_id, secret = parts
-        row = self.db.execute(
-            "SELECT name, role, salt, hash, created_at, last_used_at FROM admin_tokens WHERE key_id = ?", (key_id,)
-        ).fetchone()
+        c = table.c
+        row = self.db.one(
+            select(c.name, c.role, c.salt, c.hash, c.created_at, c.last_used_at).where(c.key_id == key_id)
+        )
         if row is None:
             return None
         name, role, salt, stored, created_at, last_used = row
@@ -95,25 +103,26 @@ class SqlTokenStore:
 
     def by_key_id(self, key_id: str) -> TokenInfo | None:
         """The holder of a still-valid token (for sessions, which keep only the key id)."""
-        row = self.db.execute(
-            "SELECT name, role, key_id, created_at, last_used_at FROM admin_tokens WHERE key_id = ?", (key_id,)
-        ).fetchone()
+        row = self.db.one(_INFO.where(table.c.key_id == key_id))
         return TokenInfo(*row) if row else None
 
     def touch(self, key_id: str) -> None:
         """Record the day a token was last used (at most one write per token and day)."""
         today = datetime.now(timezone.utc).date().isoformat()
+        c = table.c
         self.db.execute(
-            "UPDATE admin_tokens SET last_used_at = ? WHERE key_id = ? AND (last_used_at IS NULL OR last_used_at <> ?)",
-            (today, key_id, today),
+            update(table)
+            .where(c.key_id == key_id, (c.last_used_at.is_(None)) | (c.last_used_at != today))
+            .values(last_used_at=today),
+            retry=True,  # idempotent: setting the same day twice is harmless
         )
 
     def revoke(self, name: str) -> bool:
         with self.db.transaction():
-            key_id = self.db.scalar("SELECT key_id FROM admin_tokens WHERE name = ?", (name,))
+            key_id = self.db.scalar(select(table.c.key_id).where(table.c.name == name))
             if key_id is None:
                 return False
-            self.db.execute("DELETE FROM admin_tokens WHERE name = ?", (name,))
+            self.db.execute(delete(table).where(table.c.name == name))
         self.forget(key_id)
         return True
 
@@ -123,7 +132,7 @@ class SqlTokenStore:
             self._verified.pop(key_id, None)
 
     def list(self) -> list[TokenInfo]:
-        rows = self.db.query("SELECT name, role, key_id, created_at, last_used_at FROM admin_tokens ORDER BY name")
+        rows = self.db.query(_INFO.order_by(table.c.name))
         return [TokenInfo(*row) for row in rows]
 
     # -- failed sign-ins ---------------------------------------------------------------------
@@ -131,15 +140,17 @@ class SqlTokenStore:
     def failures(self, client: str, window: float) -> int:
         since = self._timer() - window
         return int(
-            self.db.scalar("SELECT COUNT(*) FROM admin_signin_failures WHERE client = ? AND at > ?", (client, since))
+            self.db.scalar(
+                select(func.count()).select_from(failures).where(failures.c.client == client, failures.c.at > since)
+            )
             or 0
         )
 
     def record_failure(self, client: str, window: float) -> None:
         now = self._timer()
         with self.db.transaction():
-            self.db.execute("DELETE FROM admin_signin_failures WHERE at < ?", (now - window,))
-            self.db.execute("INSERT INTO admin_signin_failures (client, at) VALUES (?, ?)", (client, now))
+            self.db.execute(delete(failures).where(failures.c.at < now - window))
+            self.db.execute(insert(failures).values(client=client, at=now))
 
     def clear_failures(self, client: str) -> None:
-        self.db.execute("DELETE FROM admin_signin_failures WHERE client = ?", (client,))
+        self.db.execute(delete(failures).where(failures.c.client == client))

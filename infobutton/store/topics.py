@@ -3,43 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from datetime import datetime, timezone
 
-from ..models import Site, Topic, TopicRef
+from sqlalchemy import func, insert, select, update
+
+from ..models import Topic
 from . import meta, search
+from .codec import content_hash, from_json, to_json
 from .db import Database
-
-_REFS = ("groups", "related")
-
-
-def to_json(topic: Topic) -> str:
-    return json.dumps(dataclasses.asdict(topic), ensure_ascii=False, sort_keys=True)
+from .schema import topics as table
 
 
-def _known(cls, data: dict) -> dict:
-    """Only the fields this version knows: a row written by a newer version still loads."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return {k: v for k, v in data.items() if k in names}
-
-
-def from_json(text: str) -> Topic:
-    data = _known(Topic, json.loads(text))
-    for key in _REFS:
-        data[key] = tuple(TopicRef(**_known(TopicRef, ref)) for ref in data.get(key, ()))
-    for key in ("primary_institute", "twin"):
-        data[key] = TopicRef(**_known(TopicRef, data[key])) if data.get(key) else None
-    for key in ("sites", "encyclopedia"):
-        data[key] = tuple(Site(**_known(Site, site)) for site in data.get(key, ()))
-    data["mesh_headings"] = tuple(tuple(m) for m in data.get("mesh_headings", ()))
-    for key in ("also_called", "see_references"):
-        data[key] = tuple(data.get(key, ()))
-    return Topic(**data)
-
-
-def content_hash(topic: Topic) -> str:
-    return hashlib.sha256(to_json(dataclasses.replace(topic, status="active")).encode()).hexdigest()
+def _columns(topic: Topic, digest: str, now: str) -> dict:
+    return {
+        "language": topic.language,
+        "title": topic.title,
+        "url": topic.url,
+        "status": topic.status,
+        "data": to_json(topic),
+        "content_hash": digest,
+        "updated_at": now,
+    }
 
 
 class ImportRefused(ValueError):
@@ -53,16 +37,16 @@ class SqlTopicStore:
         self.index.ensure()
 
     def get(self, topic_id: str) -> Topic | None:
-        row = self.db.execute("SELECT data, status FROM topics WHERE id = ?", (topic_id,)).fetchone()
+        row = self.db.one(select(table.c.data, table.c.status).where(table.c.id == topic_id))
         if row is None:
             return None
         return dataclasses.replace(from_json(row[0]), status=row[1])
 
     def all(self, include_withdrawn: bool = False) -> list[Topic]:
-        sql = "SELECT data, status FROM topics"
+        query = select(table.c.data, table.c.status).order_by(table.c.id)
         if not include_withdrawn:
-            sql += " WHERE status = 'active'"
-        rows = self.db.query(sql + " ORDER BY id")
+            query = query.where(table.c.status == "active")
+        rows = self.db.query(query)
         return [dataclasses.replace(from_json(data), status=status) for data, status in rows]
 
     def upsert(
@@ -87,7 +71,8 @@ class SqlTopicStore:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self.db.transaction():
             existing = {
-                row[0]: (row[1], row[2]) for row in self.db.query("SELECT id, content_hash, status FROM topics")
+                row[0]: (row[1], row[2])
+                for row in self.db.query(select(table.c.id, table.c.content_hash, table.c.status))
             }
             active_before = sum(1 for _, status in existing.values() if status == "active")
             incoming: set[str] = set()
@@ -96,19 +81,11 @@ class SqlTopicStore:
                 digest = content_hash(topic)
                 row = existing.get(topic.id)
                 if row is None:
-                    self.db.execute(
-                        "INSERT INTO topics (id, language, title, url, status, data, content_hash,"
-                        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (topic.id, topic.language, topic.title, topic.url, topic.status, to_json(topic), digest, now),
-                    )
+                    self.db.execute(insert(table).values(id=topic.id, **_columns(topic, digest, now)))
                     self.index.put(topic)
                     counts["added"] += 1
                 elif row[0] != digest or row[1] != topic.status:
-                    self.db.execute(
-                        "UPDATE topics SET language = ?, title = ?, url = ?, status = ?, data = ?,"
-                        " content_hash = ?, updated_at = ? WHERE id = ?",
-                        (topic.language, topic.title, topic.url, topic.status, to_json(topic), digest, now, topic.id),
-                    )
+                    self.db.execute(update(table).where(table.c.id == topic.id).values(**_columns(topic, digest, now)))
                     if row[0] != digest:
                         self.index.put(topic)
                     counts["updated"] += 1
@@ -123,10 +100,7 @@ class SqlTopicStore:
                         f"(limit {max_withdraw:.0%}); nothing was changed"
                     )
                 for tid in gone:
-                    self.db.execute(
-                        "UPDATE topics SET status = 'withdrawn', updated_at = ? WHERE id = ?",
-                        (now, tid),
-                    )
+                    self.db.execute(update(table).where(table.c.id == tid).values(status="withdrawn", updated_at=now))
                 counts["withdrawn"] = len(gone)
             for key, value in (meta_values or {}).items():
                 meta.put(self.db, key, value)
@@ -136,10 +110,11 @@ class SqlTopicStore:
 
     def find_by_title(self, title: str, language: str) -> Topic | None:
         """The topic with this exact title (case-insensitive) in a language, withdrawn or not."""
-        row = self.db.execute(
-            "SELECT id FROM topics WHERE LOWER(title) = LOWER(?) AND language = ? ORDER BY id",
-            (title.strip(), language),
-        ).fetchone()
+        row = self.db.one(
+            select(table.c.id)
+            .where(func.lower(table.c.title) == func.lower(title.strip()), table.c.language == language)
+            .order_by(table.c.id)
+        )
         return self.get(row[0]) if row else None
 
     def search(self, text: str, language: str = "en", limit: int = 3) -> list[Topic]:
@@ -155,7 +130,7 @@ class SqlTopicStore:
         return result
 
     def count(self) -> int:
-        return int(self.db.scalar("SELECT COUNT(*) FROM topics") or 0)
+        return int(self.db.scalar(select(func.count()).select_from(table)) or 0)
 
     def version(self) -> int:
         return meta.counter(self.db, "topic_version")

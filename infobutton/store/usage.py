@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
 from .db import Database
+from .schema import mapping_usage as table
 
 
 @dataclass(frozen=True)
@@ -29,22 +33,32 @@ class SqlUsageStore:
         """Add (requests, unmatched) per (day, system, code) in one short transaction."""
         if not counts:
             return
+        dialect_insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+        rows = [
+            {"day": day, "code_system": system, "code": code, "requests": requests, "unmatched": unmatched}
+            for (day, system, code), (requests, unmatched) in counts.items()
+        ]
+        upsert = dialect_insert(table)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[table.c.day, table.c.code_system, table.c.code],
+            set_={
+                "requests": table.c.requests + upsert.excluded.requests,
+                "unmatched": table.c.unmatched + upsert.excluded.unmatched,
+            },
+        )
         with self.db.transaction():
-            for (day, system, code), (requests, unmatched) in counts.items():
-                self.db.execute(
-                    "INSERT INTO mapping_usage (day, code_system, code, requests, unmatched)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, code_system, code) DO UPDATE SET"
-                    " requests = mapping_usage.requests + excluded.requests,"
-                    " unmatched = mapping_usage.unmatched + excluded.unmatched",
-                    (day, system, code, requests, unmatched),
-                )
+            self.db.execute(upsert, rows)
 
     def unmatched_since(self, first_day: str, limit: int = 200) -> list[CodeUsage]:
         """Codes with unmatched requests on or after ``first_day``, most unmatched first."""
+        c = table.c
+        unmatched = func.sum(c.unmatched)
         rows = self.db.query(
-            "SELECT code_system, code, SUM(requests), SUM(unmatched), MAX(day) FROM mapping_usage"
-            " WHERE day >= ? GROUP BY code_system, code HAVING SUM(unmatched) > 0"
-            " ORDER BY SUM(unmatched) DESC, code_system, code LIMIT ?",
-            (first_day, limit),
+            select(c.code_system, c.code, func.sum(c.requests), unmatched, func.max(c.day))
+            .where(c.day >= first_day)
+            .group_by(c.code_system, c.code)
+            .having(unmatched > 0)
+            .order_by(unmatched.desc(), c.code_system, c.code)
+            .limit(limit)
         )
         return [CodeUsage(s, c, int(r), int(u), d) for s, c, r, u, d in rows]

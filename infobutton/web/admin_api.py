@@ -19,7 +19,8 @@ from ..mappings.validation import ValidationFailed
 from ..models import InvalidRequest
 from ..render import problem
 from ..services import current_services
-from ..store.mappings import MappingConflict, revision, rule_from_dict
+from ..store.codec import rule_from_dict
+from ..store.mappings import MappingConflict, revision
 from ..store.tokens import SqlTokenStore
 from .admin_auth import Unauthenticated, require
 

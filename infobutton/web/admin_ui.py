@@ -17,7 +17,8 @@ from ..mappings.suggestion_service import SuggestionAdmin
 from ..mappings.validation import FIELDS, ValidationFailed
 from ..models import ROLES, Code, CodeSystem, InvalidRequest, role_allows
 from ..services import current_services
-from ..store.mappings import MappingConflict, revision, rule_from_dict
+from ..store.codec import rule_from_dict
+from ..store.mappings import MappingConflict, revision
 from . import admin_api, admin_auth
 
 bp = Blueprint("admin_ui", __name__, url_prefix="/admin")

@@ -63,7 +63,7 @@ def test_topic_rows_from_a_newer_version_still_load():
     """A field added by a later release (rolling upgrade, shared database) must not break reads."""
     import json
 
-    from infobutton.store.topics import from_json, to_json
+    from infobutton.store.codec import from_json, to_json
 
     topic = replace(
         bundled.load_topics()[0],

@@ -21,6 +21,7 @@ from infobutton import create_app
 from infobutton.cli import main
 from infobutton.config import Settings
 from infobutton.store import migrate, open_stores
+from infobutton.store.db import engine_url
 
 from ..conftest import POSTGRES_URL, ROOT, icd, port_open, require
 from ..test_cli import BIN, free_port, wait_ready
@@ -246,14 +247,14 @@ def test_open_stores_upgrades(tmp_path):
         ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
     ],
 )
-def test_database_urls_the_service_accepts(url, expected):
-    assert migrate.sqlalchemy_url(url) == expected
+def test_database_urls_the_service_accepts_all_reach_psycopg_3(url, expected):
+    assert str(engine_url(url)) == expected
 
 
 @pytest.mark.parametrize("url", ["mysql://u@h/db", "/var/x.sqlite3", "postgresql+psycopg2://u@h/db"])
 def test_other_database_urls_are_refused(url):
     with pytest.raises(ValueError, match="unsupported database URL scheme"):
-        migrate.sqlalchemy_url(url)
+        engine_url(url)
 
 
 def test_upgrade_takes_an_engine_or_a_connection(tmp_path):

@@ -1,0 +1,94 @@
+"""How rules and topics are written into rows and JSON, and read back: one neutral module the
+stores (mappings, history, topics, search) and the admin surfaces all import, so none of them
+imports another for its encoding."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..models import CodeSystem, Gender, MappingRule, Scope, Site, Topic, TopicRef
+
+# -- mapping rules ---------------------------------------------------------------------------
+
+RULE_FIELDS = ("id", "code_system", "code", "topic_id", "scope", "priority", "min_age", "max_age", "gender", "reason")
+
+
+def rule_from_row(row: Sequence) -> MappingRule:
+    """A rule from its stored values, in ``RULE_FIELDS`` order."""
+    rid, system, code, topic_id, scope, priority, min_age, max_age, gender, reason = row
+    return MappingRule(
+        id=rid,
+        code_system=CodeSystem[system],
+        code=code,
+        topic_id=topic_id,
+        scope=Scope(scope),
+        priority=priority,
+        min_age=min_age,
+        max_age=max_age,
+        gender=Gender(gender) if gender else None,
+        reason=reason or "",
+    )
+
+
+def rule_to_dict(rule: MappingRule) -> dict[str, Any]:
+    """The stored form of a rule: its row, its snapshot and audit JSON (and the core of the API's JSON)."""
+    return {
+        "id": rule.id,
+        "code_system": rule.code_system.name,
+        "code": rule.code,
+        "topic_id": rule.topic_id,
+        "scope": rule.scope.value,
+        "priority": rule.priority,
+        "min_age": rule.min_age,
+        "max_age": rule.max_age,
+        "gender": rule.gender.value if rule.gender else None,
+        "reason": rule.reason,
+    }
+
+
+def rule_values(rule: MappingRule) -> dict[str, Any]:
+    """A rule's column values without its id (for an insert or an update)."""
+    values = rule_to_dict(rule)
+    del values["id"]
+    return values
+
+
+def rule_from_dict(data: dict) -> MappingRule:
+    return rule_from_row(tuple(data[k] for k in RULE_FIELDS))
+
+
+# -- topics ----------------------------------------------------------------------------------
+
+_REFS = ("groups", "related")
+
+
+def to_json(topic: Topic) -> str:
+    return json.dumps(dataclasses.asdict(topic), ensure_ascii=False, sort_keys=True)
+
+
+def _known(cls, data: dict) -> dict:
+    """Only the fields this version knows: a row written by a newer version still loads."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+def from_json(text: str) -> Topic:
+    data = _known(Topic, json.loads(text))
+    for key in _REFS:
+        data[key] = tuple(TopicRef(**_known(TopicRef, ref)) for ref in data.get(key, ()))
+    for key in ("primary_institute", "twin"):
+        data[key] = TopicRef(**_known(TopicRef, data[key])) if data.get(key) else None
+    for key in ("sites", "encyclopedia"):
+        data[key] = tuple(Site(**_known(Site, site)) for site in data.get(key, ()))
+    data["mesh_headings"] = tuple(tuple(m) for m in data.get("mesh_headings", ()))
+    for key in ("also_called", "see_references"):
+        data[key] = tuple(data.get(key, ()))
+    return Topic(**data)
+
+
+def content_hash(topic: Topic) -> str:
+    return hashlib.sha256(to_json(dataclasses.replace(topic, status="active")).encode()).hexdigest()

@@ -1,0 +1,195 @@
+"""Every table, once, as SQLAlchemy Core ``Table`` objects on one ``MetaData``.
+
+The definitions match the DDL release 0.1.0 wrote by hand (names, types, nullability, defaults,
+indexes); ``tests/store/test_schema.py`` compares them with that DDL on both engines. The
+full-text index (SQLite FTS5 ``topics_fts``, PostgreSQL ``topic_search``) is engine-specific
+and lives in ``store.search``. Alembic revisions (``infobutton/migrations``) create and change
+the tables; ``tests/store/test_schema.py`` keeps these definitions and the revisions in step.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    REAL,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    func,
+    literal_column,
+    text,
+)
+
+metadata = MetaData()
+# 0.1.0 declared single-column keys as plain ``PRIMARY KEY`` (no NOT NULL): PostgreSQL implies
+# NOT NULL, SQLite does not say it (an INTEGER key is the rowid and never NULL anyway). Kept so.
+_PK_NULL = True
+
+
+def _id() -> Column:
+    """INTEGER PRIMARY KEY AUTOINCREMENT on SQLite, BIGSERIAL PRIMARY KEY on PostgreSQL."""
+    return Column(
+        "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True, nullable=_PK_NULL
+    )
+
+
+def _default(value: str):
+    return text(value)
+
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", Text, primary_key=True, nullable=_PK_NULL),
+    Column("value", Text, nullable=False),
+)
+
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", Text, primary_key=True, nullable=_PK_NULL),
+    Column("language", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=_default("'active'")),
+    Column("data", Text, nullable=False),
+    Column("content_hash", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+    Index("topics_url", "url"),
+)
+
+mapping_rules = Table(
+    "mapping_rules",
+    metadata,
+    _id(),
+    Column("code_system", Text, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("topic_id", Text, nullable=False),
+    Column("scope", Text, nullable=False, server_default=_default("'descendants'")),
+    Column("priority", Integer, nullable=False, server_default=_default("0")),
+    Column("min_age", REAL),
+    Column("max_age", REAL),
+    Column("gender", Text),
+    Column("reason", Text, nullable=False, server_default=_default("''")),
+    sqlite_autoincrement=True,
+)
+Index(
+    "mapping_rules_unique",
+    mapping_rules.c.code_system,
+    mapping_rules.c.code,
+    mapping_rules.c.topic_id,
+    mapping_rules.c.scope,
+    # literal SQL, as 0.1.0 wrote it: a bound -1 would be cast ('-1'::real) in PostgreSQL's index
+    func.coalesce(mapping_rules.c.min_age, literal_column("-1")),
+    func.coalesce(mapping_rules.c.max_age, literal_column("-1")),
+    func.coalesce(mapping_rules.c.gender, literal_column("''")),
+    unique=True,
+)
+Index("mapping_rules_code", mapping_rules.c.code_system, mapping_rules.c.code)
+
+mapping_versions = Table(
+    "mapping_versions",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=False, nullable=_PK_NULL),
+    Column("at", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("reason", Text, nullable=False, server_default=_default("''")),
+    Column("rule_count", Integer, nullable=False),
+    Column("rules", Text, nullable=False),
+)
+
+mapping_audit = Table(
+    "mapping_audit",
+    metadata,
+    _id(),
+    Column("at", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("mapping_id", Integer),
+    Column("before", Text),
+    Column("after", Text),
+    Column("reason", Text, nullable=False, server_default=_default("''")),
+    Column("version", Integer, nullable=False),
+    Index("mapping_audit_mapping", "mapping_id"),
+    Index("mapping_audit_version", "version"),
+    sqlite_autoincrement=True,
+)
+
+admin_tokens = Table(
+    "admin_tokens",
+    metadata,
+    _id(),
+    Column("name", Text, nullable=False, unique=True),
+    Column("role", Text, nullable=False),
+    Column("key_id", Text, nullable=False, unique=True),
+    Column("salt", Text, nullable=False),
+    Column("hash", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("last_used_at", Text),
+    sqlite_autoincrement=True,
+)
+
+# ``at`` is REAL as 0.1.0 wrote it: on PostgreSQL that is a 4-byte float (about two minutes'
+# resolution for epoch seconds); a migration may widen it.
+admin_signin_failures = Table(
+    "admin_signin_failures",
+    metadata,
+    Column("client", Text, nullable=False),
+    Column("at", REAL, nullable=False),
+    Index("admin_signin_failures_client", "client", "at"),
+)
+
+mapping_usage = Table(
+    "mapping_usage",
+    metadata,
+    Column("day", Text, primary_key=True),
+    Column("code_system", Text, primary_key=True),
+    Column("code", Text, primary_key=True),
+    Column("requests", Integer, nullable=False, server_default=_default("0")),
+    Column("unmatched", Integer, nullable=False, server_default=_default("0")),
+)
+
+suggestion_rejections = Table(
+    "suggestion_rejections",
+    metadata,
+    Column("code_system", Text, primary_key=True),
+    Column("code", Text, primary_key=True),
+    Column("topic_id", Text, primary_key=True),
+    Column("at", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=False, server_default=_default("''")),
+)
+
+suggestion_audit = Table(
+    "suggestion_audit",
+    metadata,
+    _id(),
+    Column("at", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("code_system", Text, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("topic_id", Text, nullable=False),
+    Column("reason", Text, nullable=False, server_default=_default("''")),
+    sqlite_autoincrement=True,
+)
+
+cds_feedback = Table(
+    "cds_feedback",
+    metadata,
+    _id(),
+    Column("service_id", Text, nullable=False),
+    Column("card_id", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("accepted_suggestions", Integer, nullable=False, server_default=_default("0")),
+    Column("override_system", Text),
+    Column("override_code", Text),
+    Column("outcome_timestamp", Text),
+    Column("received_at", Text, nullable=False),
+    Index("cds_feedback_card", "card_id"),
+    sqlite_autoincrement=True,
+)
