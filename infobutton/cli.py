@@ -13,6 +13,7 @@ from .content import cli as content_cli
 from .mappings import cli as mappings_cli
 from .services import build_services
 from .store import cli as store_cli
+from .store.db import redacted
 
 # Path only (%(U)s): query strings carry patient context and never reach the logs.
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
@@ -72,7 +73,7 @@ def serve(host: str, port: int, workers: int) -> None:
     # Migrate and seed once, in the arbiter, before any worker starts; the tables it warms are
     # inherited by the forked workers. Each worker then builds its own app (``load``).
     build_services(settings).close()
-    click.echo(f"infobutton: database {settings.resolved_database_url}", err=True)
+    click.echo(f"infobutton: database {redacted(settings.resolved_database_url)}", err=True)
 
     class Server(BaseApplication):
         def load_config(self):

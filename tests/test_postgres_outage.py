@@ -17,6 +17,7 @@ import requests
 from .conftest import ICD10CM, POSTGRES_URL, port_open, require
 from .test_cli import BIN, free_port, wait_ready
 
+PASSWORD = "never-in-a-log"  # trust auth ignores it; serve must not print it
 CODES = ["C91.00", "E11.9", "J45.909", "C91.10", "I10", "E11"]
 
 
@@ -28,6 +29,8 @@ def fresh_database():
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     server, _, _ = POSTGRES_URL.partition("://")[2].rpartition("/")
+    if "@" in server and ":" not in server.partition("@")[0]:  # give it a password to keep out of logs
+        server = server.replace("@", f":{PASSWORD}@", 1)
     yield name, f"postgresql://{server}/{name}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -117,4 +120,8 @@ def test_terminating_the_services_connections_mid_load_gives_no_5xx(tmp_path, fr
         stop.set()
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+        log.seek(0)
+        text = log.read()
         log.close()
+    assert "infobutton: database postgresql://postgres:***@" in text
+    assert PASSWORD not in text

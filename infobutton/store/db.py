@@ -53,6 +53,11 @@ def engine_url(url: str) -> URL:
     return make_url("postgresql+psycopg://" + url.partition("://")[2])
 
 
+def redacted(url: str) -> str:
+    """The database URL fit for a log or a terminal: any password shown as ``***``."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 class Rows:
     """A statement's rows, read before the connection went back to the pool, and its row count."""
 
