@@ -20,10 +20,16 @@ from .validation import ValidationFailed
 M = TypeVar("M", bound=BaseModel)
 
 
-def _no_nul(value: object) -> object:
-    """NUL cannot be stored (PostgreSQL text) nor shown; refuse it rather than fail later."""
-    if isinstance(value, str) and "\x00" in value:
-        raise PydanticCustomError("nul", "must not contain NUL characters")
+def _plain_text(value: object) -> object:
+    """NUL cannot be stored (PostgreSQL text) and a lone surrogate cannot be written as UTF-8:
+    refuse both here rather than fail later."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise PydanticCustomError("nul", "must not contain NUL characters")
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise PydanticCustomError("unicode", "must be valid Unicode text") from None
     return value
 
 
@@ -40,7 +46,7 @@ def _upper(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
 
-Text = Annotated[str, BeforeValidator(_no_nul)]
+Text = Annotated[str, BeforeValidator(_plain_text)]
 Age = Annotated[float | None, BeforeValidator(_blank_is_none), Field(ge=0, le=150, allow_inf_nan=False)]
 
 
