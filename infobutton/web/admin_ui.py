@@ -16,6 +16,7 @@ from ..mappings.service import MappingAdmin, mapping_json
 from ..mappings.suggestion_service import SuggestionAdmin
 from ..mappings.validation import FIELDS, ValidationFailed
 from ..models import ROLES, Code, CodeSystem, InvalidRequest, role_allows
+from ..render import problem
 from ..services import current_services
 from ..store.mappings import MappingConflict, revision, rule_from_dict
 from . import admin_api, admin_auth
@@ -57,13 +58,7 @@ def _context():
 @bp.before_request
 def _guard():
     if request.method == "POST" and not admin_auth.csrf_ok(request.form.get("csrf")):
-        abort(
-            _page(
-                "admin/error.html",
-                403,
-                message="This form expired or did not come from this site. Go back, reload and try again.",
-            )
-        )
+        abort(_error(403, "This form expired or did not come from this site. Go back, reload and try again."))
 
 
 @bp.after_request
@@ -79,7 +74,12 @@ def _headers(response: Response) -> Response:
 
 @bp.errorhandler(InvalidRequest)
 def _invalid(exc: InvalidRequest):
-    return _page("admin/error.html", exc.status, message=exc.message)
+    return _error(exc.status, exc.message, exc.parameter)
+
+
+def _error(status: int, detail: str, parameter: str | None = None) -> Response:
+    """The error page for people: the same problem body the API answers with, as HTML."""
+    return _page("admin/error.html", status, problem=problem.problem(status, detail, parameter))
 
 
 def _page(template: str, status: int = 200, **values) -> Response:
@@ -93,7 +93,7 @@ def _user(role: str = "viewer"):
         abort(redirect(url_for("admin_ui.signin", next=request.full_path)))
     g.admin = info
     if not role_allows(info.role, role):
-        abort(_page("admin/error.html", 403, message=f"Your role ({info.role}) may not do this; it needs {role}."))
+        abort(_error(403, f"Your role ({info.role}) may not do this; it needs {role}."))
     return info
 
 
@@ -264,7 +264,7 @@ def edit_mapping(rule_id: int):
     user = _user()
     current = current_services().mappings.get(rule_id)
     if current is None:
-        abort(_page("admin/error.html", 404, message=f"There is no mapping {rule_id}."))
+        abort(_error(404, f"There is no mapping {rule_id}.", "id"))
     fields = _form_fields(mapping_json(current)) if request.method == "GET" else _form_fields(request.form)
     expected = request.form.get("revision") or revision(current)
     errors, conflict, preview = [], None, None
