@@ -47,7 +47,7 @@ def _upper(value: object) -> object:
 
 
 Text = Annotated[str, BeforeValidator(_plain_text)]
-Age = Annotated[float | None, BeforeValidator(_blank_is_none), Field(ge=0, le=150, allow_inf_nan=False)]
+Age = Annotated[Annotated[float, Field(ge=0, le=150, allow_inf_nan=False)] | None, BeforeValidator(_blank_is_none)]
 
 
 class _Body(BaseModel):
