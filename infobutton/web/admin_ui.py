@@ -156,10 +156,7 @@ def mappings():
             system = terminology.code_system(args["code_system"], "code_system")
         except InvalidRequest:
             system = None
-    try:
-        offset = max(int(args.get("offset", 0)), 0)
-    except ValueError:
-        offset = 0
+    offset = _offset(args)
     code = args.get("code", "").strip()
     if code and system is not None:
         code = terminology.normalise(system, code)
@@ -188,6 +185,14 @@ def mappings():
         prev_url=prev_url,
         next_url=next_url,
     )
+
+
+def _offset(args) -> int:
+    """A page's ``offset`` (0 when absent or not a number; at most 10⁹, which a database holds)."""
+    try:
+        return min(max(int(args.get("offset", 0)), 0), 10**9)
+    except ValueError:
+        return 0
 
 
 def _code(rule):
@@ -377,10 +382,7 @@ def _entry(entry) -> dict:
 def history():
     _user()
     store = current_services().history
-    try:
-        offset = max(int(request.args.get("offset", 0)), 0)
-    except ValueError:
-        offset = 0
+    offset = _offset(request.args)
     versions, total = store.versions(limit=20, offset=offset)
     changes = {}
     for version in versions:

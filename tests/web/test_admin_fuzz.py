@@ -210,7 +210,7 @@ def _signed_in(client, token: str) -> str:
     return _csrf_of(client.get("/admin/mappings/new").get_data(as_text=True))
 
 
-def test_no_admin_ui_form_post_gives_a_500(app, client, who):
+def test_no_admin_ui_form_or_page_gives_a_500(app, client, who):
     token = who["admin"]["Authorization"].removeprefix("Bearer ")
     csrf = _signed_in(client, token)
     rules = [
@@ -239,6 +239,15 @@ def test_no_admin_ui_form_post_gives_a_500(app, client, who):
         r = client.post(path, data=b"\xff\xfe\x00", content_type="application/x-www-form-urlencoded")
         if r.status_code >= 500:
             failures.append((path, "raw", r.status_code))
+    # every page, with each field as an odd query parameter
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/admin/") and not rule.rule.startswith("/admin/api") and "GET" in rule.methods:
+            path = _path_values(rule)[1] if rule.arguments else rule.rule
+            for name in FORM_FIELDS + ["offset", "q", "code_system", "code"]:
+                for value in ("99999999999999999999", rng.choice(HOSTILE_TEXT)):
+                    r = client.get(path, query_string={name: value})
+                    if r.status_code >= 500:
+                        failures.append((path, "GET", name, value[:40], r.status_code))
     # sign-in itself, and revoking (last: it may end the session)
     for value in HOSTILE_TEXT:
         r = client.post("/admin/signin", data={"csrf": csrf, "token": value, "next": value})
