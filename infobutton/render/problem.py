@@ -54,7 +54,7 @@ def render(kind: str, body: dict) -> tuple[bytes, str]:
             f"<p>{where}{escape(body['detail'])}</p></main></body></html>"
         )
         return page.encode(), "text/html; charset=utf-8"
-    root = etree.Element(f"{{{PROBLEM_NS}}}problem", nsmap={None: PROBLEM_NS})
+    root = etree.Element(f"{{{PROBLEM_NS}}}problem", nsmap={None: PROBLEM_NS})  # type: ignore[dict-item]
     for key, value in body.items():
         etree.SubElement(root, f"{{{PROBLEM_NS}}}{key}").text = str(value)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8"), "application/problem+xml"

@@ -308,7 +308,7 @@ def version(n: int):
     found = history.version(n)
     if found is None:
         raise InvalidRequest("n", f"no mapping version {n}", 404)
-    return found.__dict__ | {"rules": [mapping_json(r) | {"revision": None} for r in history.snapshot(n)]}
+    return found.__dict__ | {"rules": [mapping_json(r) | {"revision": None} for r in history.snapshot(n) or []]}
 
 
 @bp.post("/admin/api/versions/<int:n>/restore")

@@ -88,8 +88,9 @@ def _http(exc: HTTPException):
     if exc.code == 413:
         return error_response(413, "request body too large", "request")
     response = error_response(exc.code or 500, exc.description or exc.name)
-    if exc.code == 405 and getattr(exc, "valid_methods", None):
-        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    valid_methods = getattr(exc, "valid_methods", None)  # MethodNotAllowed only
+    if exc.code == 405 and valid_methods:
+        response.headers["Allow"] = ", ".join(valid_methods)
     return response
 
 
