@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import copy
 
+from pydantic import BaseModel
+
 from ..models import ROLES
+from . import schemas
 
 
 def _ref(name: str) -> dict:
@@ -51,13 +54,28 @@ def _param(
     return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
 
 
-_PAGE = [
-    _param("limit", "Page size", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
-    _param("offset", "Items to skip", {"type": "integer", "minimum": 0, "default": 0}),
-]
+def _model(model: type[BaseModel]) -> dict:
+    """A model's JSON Schema, its references pointing into components/schemas."""
+    return model.model_json_schema(ref_template="#/components/schemas/{model}")
+
+
+def _params(model: type[BaseModel]) -> list[dict]:
+    """The query parameters a query model takes, each with its field's schema."""
+    found = _model(model)
+    params = []
+    for name, prop in found["properties"].items():
+        prop = {k: v for k, v in prop.items() if k != "title"}
+        description = prop.pop("description", name.replace("_", " ").capitalize())
+        branches = [b for b in prop.pop("anyOf", []) if b != {"type": "null"}]
+        schema = {**branches[0], **prop} if branches else prop
+        if schema.get("default", "") is None:
+            del schema["default"]
+        params.append(_param(name, description, schema, required=name in found.get("required", ())))
+    return params
+
+
 _ID = _param("id", "Mapping id", {"type": "integer"}, "path", True)
 _IF_MATCH = _param("If-Match", "The mapping's ETag (revision) as read", {"type": "string"}, "header", True)
-_NULLABLE_NUMBER = {"type": ["number", "null"], "minimum": 0, "maximum": 150}
 
 _SCHEMAS = {
     "Problem": {
@@ -85,30 +103,10 @@ _SCHEMAS = {
         },
         "required": ["status", "title"],
     },
-    "MappingInput": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["code_system", "code", "topic_id"],
-        "properties": {
-            "code_system": {
-                "type": "string",
-                "description": "OID, FHIR URI or name (ICD-10-CM)",
-                "examples": ["ICD-10-CM", "2.16.840.1.113883.6.96"],
-            },
-            "code": {"type": "string", "examples": ["C91.0"]},
-            "topic_id": {"type": "string", "description": "An active English topic", "examples": ["leukemia"]},
-            "scope": {"type": "string", "enum": ["exact", "descendants"], "default": "descendants"},
-            "priority": {"type": "integer", "minimum": -1000, "maximum": 1000, "default": 0},
-            "min_age": {**_NULLABLE_NUMBER, "description": "Inclusive, years"},
-            "max_age": {**_NULLABLE_NUMBER, "description": "Exclusive, years"},
-            "gender": {"type": ["string", "null"], "enum": ["F", "M", "UN", None]},
-            "reason": {"type": "string", "maxLength": 1000},
-            "change_reason": {"type": "string", "description": "Why, for the audit log"},
-            "revision": {"type": "string", "description": "Instead of If-Match"},
-            "id": {"type": "integer"},
-            "code_system_oid": {"type": "string"},
-        },
-    },
+    "MappingInput": _model(schemas.MappingInput),
+    "TokenInput": _model(schemas.TokenInput),
+    "RestoreInput": _model(schemas.RestoreInput),
+    "SuggestionKey": _model(schemas.SuggestionKey),
     "Mapping": {
         "type": "object",
         "properties": {
@@ -268,17 +266,6 @@ _SCHEMAS = {
         },
         "required": ["code_system", "code", "topic_id", "scope", "confident", "evidence"],
     },
-    "SuggestionKey": {
-        "type": "object",
-        "required": ["code", "topic_id"],
-        "properties": {
-            "code_system": {"type": "string", "default": "ICD-10-CM"},
-            "code": {"type": "string", "examples": ["E11"]},
-            "topic_id": {"type": "string", "examples": ["diabetestype2"]},
-            "reason": {"type": "string", "description": "Why (rejections)"},
-            "change_reason": {"type": "string", "description": "Why, for the audit log (accept)"},
-        },
-    },
     "Rejection": {
         "type": "object",
         "properties": {
@@ -319,7 +306,7 @@ _PATHS = {
         "get": {
             "summary": "Search active topics",
             "operationId": "listTopics",
-            "parameters": [_param("q", "Text in the title, id or also-called names"), _PAGE[0]],
+            "parameters": _params(schemas.TopicsQuery),
             "responses": {
                 "200": _json(
                     {
@@ -338,13 +325,7 @@ _PATHS = {
         "get": {
             "summary": "List mappings (paged)",
             "operationId": "listMappings",
-            "parameters": [
-                _param("code_system", "OID, URI or name"),
-                _param("code", "Exact code"),
-                _param("topic_id", "Exact topic id"),
-                _param("q", "Text search"),
-                *_PAGE,
-            ],
+            "parameters": _params(schemas.MappingsQuery),
             "responses": {"200": _json(_ref("MappingPage")), **_errors(400, 401)},
         },
         "post": {
@@ -376,7 +357,7 @@ _PATHS = {
         "delete": {
             "summary": "Retire a mapping",
             "operationId": "deleteMapping",
-            "parameters": [_IF_MATCH, _param("reason", "Why, for the audit log")],
+            "parameters": [_IF_MATCH, *_params(schemas.ReasonQuery)],
             "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404, 409, 428)},
         },
     },
@@ -386,20 +367,7 @@ _PATHS = {
             "operationId": "importMappings",
             "description": "Columns: code_system, code, topic_id, scope, priority, min_age, max_age, "
             "gender, reason. Any bad line: 422 listing every bad line, nothing written.",
-            "parameters": [
-                _param("dry_run", "1: return the diff without writing", {"type": "boolean"}),
-                _param(
-                    "mode",
-                    "merge adds and updates; replace also removes rules the CSV lacks",
-                    {"type": "string", "enum": ["merge", "replace"], "default": "merge"},
-                ),
-                _param("reason", "Why, for the audit log"),
-                _param(
-                    "base_version",
-                    "Write only if the mappings are still at this version (the one a reviewed dry run showed)",
-                    {"type": "integer"},
-                ),
-            ],
+            "parameters": _params(schemas.ImportQuery),
             "requestBody": {
                 "required": True,
                 "content": {
@@ -448,11 +416,7 @@ _PATHS = {
         "get": {
             "summary": "Who changed what, when and why (newest first)",
             "operationId": "audit",
-            "parameters": [
-                _param("mapping_id", "One mapping's history", {"type": "integer"}),
-                _param("version", "One version's changes", {"type": "integer"}),
-                *_PAGE,
-            ],
+            "parameters": _params(schemas.AuditQuery),
             "responses": {
                 "200": _json(
                     {
@@ -471,7 +435,7 @@ _PATHS = {
         "get": {
             "summary": "Numbered versions of the mapping set (newest first)",
             "operationId": "listVersions",
-            "parameters": _PAGE,
+            "parameters": _params(schemas.PageQuery),
             "responses": {
                 "200": _json(
                     {
@@ -499,12 +463,7 @@ _PATHS = {
             "summary": "Make the mapping set equal to version n again (as a new version)",
             "operationId": "restoreVersion",
             "parameters": [_param("n", "Version number", {"type": "integer"}, "path", True)],
-            "requestBody": {
-                "required": False,
-                "content": {
-                    "application/json": {"schema": {"type": "object", "properties": {"reason": {"type": "string"}}}}
-                },
-            },
+            "requestBody": {**_body("RestoreInput"), "required": False},
             "responses": {
                 "200": _json(
                     {
@@ -524,11 +483,7 @@ _PATHS = {
         "get": {
             "summary": "Codes requested in the last N days that found no topic",
             "operationId": "gaps",
-            "parameters": [
-                _param("days", "Days back, today included", {"type": "integer", "minimum": 1, "default": 30}),
-                _param("include_mapped", "Also codes mapped since", {"type": "boolean"}),
-                _PAGE[0],
-            ],
+            "parameters": _params(schemas.GapsQuery),
             "responses": {
                 "200": _json(
                     {
@@ -547,16 +502,7 @@ _PATHS = {
             "description": "For listed codes, the gap report's codes, or every billable ICD-10-CM code "
             "under a prefix (exactly one). Never what a curated rule already says, "
             "nor what was rejected.",
-            "parameters": [
-                _param("codes", "ICD-10-CM codes, comma-separated", examples=["E11.9,C91.00"]),
-                _param("prefix", "Every billable ICD-10-CM code under this prefix", examples=["E11"]),
-                _param("gaps", "1: the gap report's codes", {"type": "boolean"}),
-                _param(
-                    "days",
-                    "With gaps: days back, today included",
-                    {"type": "integer", "minimum": 1, "maximum": 3650, "default": 30},
-                ),
-            ],
+            "parameters": _params(schemas.SuggestionsQuery),
             "responses": {
                 "200": _json(
                     {
@@ -613,12 +559,7 @@ _PATHS = {
         "delete": {
             "summary": "Un-reject: the suggestion may be made again",
             "operationId": "unrejectSuggestion",
-            "parameters": [
-                _param("code_system", "OID, URI or name (default ICD-10-CM)"),
-                _param("code", "The rejected code", required=True),
-                _param("topic_id", "The rejected topic", required=True),
-                _param("reason", "Why, for the audit log"),
-            ],
+            "parameters": _params(schemas.RejectionQuery),
             "responses": {
                 "204": {"description": "Un-rejected"},
                 **_errors(401, 403, 422),
@@ -638,18 +579,7 @@ _PATHS = {
         "post": {
             "summary": "Create a token (admin); the token is shown once",
             "operationId": "createToken",
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["name", "role"],
-                            "properties": {"name": {"type": "string"}, "role": {"type": "string", "enum": list(ROLES)}},
-                        }
-                    }
-                },
-            },
+            "requestBody": _body("TokenInput"),
             "responses": {
                 "201": _json(
                     {

@@ -19,16 +19,22 @@ PROBLEM_NS = "urn:ietf:rfc:7807"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
+def _clean(text: str) -> str:
+    """Request values quoted in a message, made safe for any format: control characters dropped,
+    lone surrogates (which UTF-8 cannot carry) replaced."""
+    return _CONTROL.sub("", text).encode("utf-8", "replace").decode()
+
+
 def problem(status: int, detail: str, parameter: str | None = None) -> dict:
-    """A problem body; control characters from request values are dropped so any format can carry it."""
+    """The one problem body (RFC 9457) every error answer is made from, in every format."""
     body = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
-        "detail": _CONTROL.sub("", detail),
+        "detail": _clean(detail),
     }
     if parameter:
-        body["parameter"] = _CONTROL.sub("", parameter)
+        body["parameter"] = _clean(parameter)
     return body
 
 
@@ -48,7 +54,7 @@ def render(kind: str, body: dict) -> tuple[bytes, str]:
             f"<p>{where}{escape(body['detail'])}</p></main></body></html>"
         )
         return page.encode(), "text/html; charset=utf-8"
-    root = etree.Element(f"{{{PROBLEM_NS}}}problem", nsmap={None: PROBLEM_NS})
+    root = etree.Element(f"{{{PROBLEM_NS}}}problem", nsmap={None: PROBLEM_NS})  # type: ignore[dict-item]
     for key, value in body.items():
         etree.SubElement(root, f"{{{PROBLEM_NS}}}{key}").text = str(value)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8"), "application/problem+xml"

@@ -1,61 +1,29 @@
-"""Blueprints per audience, and the error handlers that give every failure the caller's format."""
+"""Blueprints per audience, and the error handlers that give every failure the caller's format
+(``web.errors``)."""
 
 from __future__ import annotations
 
-import logging
+from flask import Flask
+from werkzeug.routing import IntegerConverter
 
-from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from . import admin_ui, cds_hooks, errors, infobutton, pages
+from .errors import error_response
 
-from ..models import InvalidRequest
-from ..render import negotiate_leniently, problem
-from . import admin_ui, cds_hooks, infobutton, pages
-
-log = logging.getLogger(__name__)
+__all__ = ["error_response", "register_blueprints"]
 
 
-def error_response(status: int, detail: str, parameter: str | None = None) -> Response:
-    """A problem in the format the caller asked for (negotiated as answers are)."""
-    params = request.args
-    if request.method == "POST":
-        try:
-            params = request.values
-        except HTTPException:  # the body itself was the problem (too large, malformed)
-            pass
-    fmt = negotiate_leniently(params.get("knowledgeResponseType"), request.accept_mimetypes)
-    kind = "json" if request.path.startswith(("/admin/api", "/cds-services")) else fmt.error_kind
-    if request.path in ("/", "/application"):  # pages for people: errors are pages too
-        kind = "html"
-    body, content_type = problem.render(kind, problem.problem(status, detail, parameter))
-    response = Response(body, status=status, content_type=content_type)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+class StoredInt(IntegerConverter):
+    """``<int:…>`` path parts that a database integer can hold: a bigger id is no route (404),
+    never an overflow in the driver."""
 
-
-def _invalid(exc: InvalidRequest):
-    return error_response(exc.status, exc.message, exc.parameter)
-
-
-def _http(exc: HTTPException):
-    if exc.code == 413:
-        return error_response(413, "request body too large", "request")
-    response = error_response(exc.code or 500, exc.description or exc.name)
-    if exc.code == 405 and getattr(exc, "valid_methods", None):
-        response.headers["Allow"] = ", ".join(exc.valid_methods)
-    return response
-
-
-def _unexpected(exc: Exception):
-    # Path only: the query string carries patient context and never reaches the logs.
-    log.exception("unhandled error on %s %s", request.method, request.path)
-    return error_response(500, "internal error; it has been logged")
+    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = StoredInt  # before any rule is added
     app.register_blueprint(infobutton.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(cds_hooks.bp)
     admin_ui.init_app(app)  # /admin/ UI, /admin/api, /openapi.json, session cookie
-    app.register_error_handler(InvalidRequest, _invalid)
-    app.register_error_handler(HTTPException, _http)
-    app.register_error_handler(Exception, _unexpected)
+    errors.register(app)

@@ -7,22 +7,21 @@ mapping's revision (its ETag, RFC 9110 §13.1.1).
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, g, jsonify, request
 
 from .. import terminology
+from ..mappings import schemas
 from ..mappings.openapi import document
 from ..mappings.service import MappingAdmin, mapping_json, parse_changes
 from ..mappings.suggestion_service import SuggestionAdmin, rejection_json, suggestion_json
 from ..mappings.validation import ValidationFailed
 from ..models import InvalidRequest
-from ..render import problem
 from ..services import current_services
 from ..store.codec import rule_from_dict
 from ..store.mappings import MappingConflict, revision
 from ..store.tokens import SqlTokenStore
 from .admin_auth import Unauthenticated, require
+from .errors import error_response
 
 bp = Blueprint("admin_api", __name__)
 
@@ -31,27 +30,21 @@ def _admin() -> MappingAdmin:
     return current_services().mapping_admin
 
 
-def _problem(status: int, detail: str, parameter: str | None = None, **extra) -> Response:
-    body = problem.problem(status, detail, parameter) | extra
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, content_type="application/problem+json")
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.errorhandler(ValidationFailed)
 def _validation(exc: ValidationFailed):
-    return _problem(422, f"{len(exc.errors)} problem(s); nothing was written", exc.parameter, errors=exc.errors)
+    detail = f"{len(exc.errors)} problem(s); nothing was written"
+    return error_response(422, detail, exc.parameter, errors=exc.errors)
 
 
 @bp.errorhandler(MappingConflict)
 def _conflict(exc: MappingConflict):
     current = mapping_json(exc.current) if exc.current else None
-    return _problem(409, exc.message, exc.parameter, current=current)
+    return error_response(409, exc.message, exc.parameter, current=current)
 
 
 @bp.errorhandler(Unauthenticated)
 def _unauthenticated(exc: Unauthenticated):
-    response = _problem(401, exc.message, exc.parameter)
+    response = error_response(401, exc.message, exc.parameter)
     response.headers["WWW-Authenticate"] = exc.challenge
     return response
 
@@ -63,24 +56,41 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-# -- parameters ----------------------------------------------------------------------------
+# -- input ---------------------------------------------------------------------------------
 
 
-def _int(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
+def _query(model):
+    return schemas.query(model, request.args)
+
+
+def _json() -> object:
+    """The parsed JSON body, or None when it is missing, not JSON, not UTF-8 or too deep."""
+    if not request.is_json:
+        return None
     try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest(name, "must be a whole number", 400) from None
-    if not low <= value <= high:
-        raise InvalidRequest(name, f"must be between {low} and {high}", 400)
-    return value
+        return request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than the parser goes
+        return None
 
 
-def _flag(name: str) -> bool:
-    return request.args.get(name, "").lower() in ("1", "true", "yes", "on")
+def _body(model):
+    return schemas.body(model, _json())
+
+
+def _mapping_body(exclude_id: int | None = None) -> dict:
+    """A mapping body checked by type; when some fields have the wrong type the 422 still lists
+    what the service finds wrong with the others (every bad field at once, as the UI shows)."""
+    data = _json()
+    try:
+        return schemas.body(schemas.MappingInput, data).model_dump(exclude_unset=True)
+    except ValidationFailed as exc:
+        bad = {e["field"] for e in exc.errors}
+        rest = {k: v for k, v in data.items() if k not in bad} if isinstance(data, dict) else {}
+        try:
+            _admin().rule_from(rest, exclude_id=exclude_id)
+        except ValidationFailed as more:
+            exc.errors += [e for e in more.errors if e["field"] not in bad]
+        raise
 
 
 def _page(items: list, total: int, limit: int, offset: int) -> dict:
@@ -91,13 +101,6 @@ def _page(items: list, total: int, limit: int, offset: int) -> dict:
         "offset": offset,
         "next_offset": offset + limit if offset + limit < total else None,
     }
-
-
-def _json_body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidRequest("body", "send a JSON object with Content-Type: application/json", 400)
-    return data
 
 
 def _expected_revision(body: dict | None = None) -> str | None:
@@ -142,41 +145,40 @@ def me():
 @bp.get("/admin/api/topics")
 @require("viewer")
 def topics():
-    q = request.args.get("q", "").strip().lower()
-    limit = _int("limit", 50, 1, 500)
+    args = _query(schemas.TopicsQuery)
+    q = args.q.strip().lower()
     found = []
     for topic in current_services().topics.all():
         haystack = " ".join((topic.id, topic.title, *topic.also_called)).lower()
         if not q or q in haystack:
             found.append({"id": topic.id, "title": topic.title, "language": topic.language, "url": topic.url})
     found.sort(key=lambda t: (not t["title"].lower().startswith(q), t["title"].lower()))
-    return {"items": found[:limit], "total": len(found)}
+    return {"items": found[: args.limit], "total": len(found)}
 
 
 @bp.get("/admin/api/mappings")
 @require("viewer")
 def list_mappings():
-    limit, offset = _int("limit", 50, 1, 500), _int("offset", 0, 0, 10**9)
-    system = request.args.get("code_system")
-    system = terminology.code_system(system, "code_system") if system else None
-    code = request.args.get("code", "").strip()
+    args = _query(schemas.MappingsQuery)
+    system = terminology.code_system(args.code_system, "code_system") if args.code_system else None
+    code = args.code.strip()
     if code and system is not None:
         code = terminology.normalise(system, code)
     rules, total = current_services().mappings.find(
         code_system=system,
         code=code.upper() or None,
-        topic_id=request.args.get("topic_id"),
-        text=request.args.get("q"),
-        limit=limit,
-        offset=offset,
+        topic_id=args.topic_id,
+        text=args.q,
+        limit=args.limit,
+        offset=args.offset,
     )
-    return _page([mapping_json(r) for r in rules], total, limit, offset)
+    return _page([mapping_json(r) for r in rules], total, args.limit, args.offset)
 
 
 @bp.post("/admin/api/mappings")
 @require("editor")
 def create_mapping():
-    rule = _admin().create(_json_body(), g.admin.name)
+    rule = _admin().create(_mapping_body(), g.admin.name)
     return _mapping_response(rule, 201)
 
 
@@ -192,7 +194,9 @@ def get_mapping(rule_id: int):
 @bp.put("/admin/api/mappings/<int:rule_id>")
 @require("editor")
 def update_mapping(rule_id: int):
-    body = _json_body()
+    if current_services().mappings.get(rule_id) is None:
+        raise InvalidRequest("id", f"no mapping {rule_id}", 404)
+    body = _mapping_body(rule_id)
     rule = _admin().update(rule_id, body, _expected_revision(body), g.admin.name)
     return _mapping_response(rule)
 
@@ -200,9 +204,10 @@ def update_mapping(rule_id: int):
 @bp.delete("/admin/api/mappings/<int:rule_id>")
 @require("editor")
 def delete_mapping(rule_id: int):
+    reason = _query(schemas.ReasonQuery).reason
     if current_services().mappings.get(rule_id) is None:
         raise InvalidRequest("id", f"no mapping {rule_id}", 404)
-    _admin().delete(rule_id, _expected_revision(), g.admin.name, request.args.get("reason", ""))
+    _admin().delete(rule_id, _expected_revision(), g.admin.name, reason)
     return Response(status=204)
 
 
@@ -217,27 +222,30 @@ def _csv_text() -> str:
     else:
         raw = request.get_data()
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidRequest("body", "the CSV must be UTF-8 text", 400) from None
+    if "\x00" in text:
+        raise InvalidRequest("body", "the CSV must not contain NUL characters", 400)
+    return text
 
 
 @bp.post("/admin/api/mappings/import")
 @require("editor")
 def import_mappings():
+    args = _query(schemas.ImportQuery)
     text = _csv_text()
     if not text.strip():
         raise InvalidRequest("body", "send the CSV as the request body (text/csv)", 400)
-    base = request.args.get("base_version")
     plan, version = _admin().import_csv(
         text,
-        mode=request.args.get("mode", "merge"),
+        mode=args.mode,
         actor=g.admin.name,
-        reason=request.args.get("reason", ""),
-        dry_run=_flag("dry_run"),
-        expected_version=_int("base_version", 0, 0, 10**12) if base else None,
+        reason=args.reason,
+        dry_run=args.dry_run,
+        expected_version=args.base_version,
     )
-    return {**plan.to_dict(), "dry_run": _flag("dry_run"), "version": version}
+    return {**plan.to_dict(), "dry_run": args.dry_run, "version": version}
 
 
 @bp.get("/admin/api/mappings/export")
@@ -278,21 +286,19 @@ def _audit_json(entry) -> dict:
 @bp.get("/admin/api/audit")
 @require("viewer")
 def audit():
-    limit, offset = _int("limit", 50, 1, 500), _int("offset", 0, 0, 10**9)
-    mapping_id = _int("mapping_id", 0, 1, 10**12) if request.args.get("mapping_id") else None
-    version = _int("version", 0, 1, 10**12) if request.args.get("version") else None
+    args = _query(schemas.AuditQuery)
     entries, total = current_services().history.audit(
-        mapping_id=mapping_id, version=version, limit=limit, offset=offset
+        mapping_id=args.mapping_id, version=args.version, limit=args.limit, offset=args.offset
     )
-    return _page([_audit_json(e) for e in entries], total, limit, offset)
+    return _page([_audit_json(e) for e in entries], total, args.limit, args.offset)
 
 
 @bp.get("/admin/api/versions")
 @require("viewer")
 def versions():
-    limit, offset = _int("limit", 50, 1, 500), _int("offset", 0, 0, 10**9)
-    found, total = current_services().history.versions(limit, offset)
-    page = _page([v.__dict__ for v in found], total, limit, offset)
+    args = _query(schemas.PageQuery)
+    found, total = current_services().history.versions(args.limit, args.offset)
+    page = _page([v.__dict__ for v in found], total, args.limit, args.offset)
     return page | {"current": current_services().mappings.version()}
 
 
@@ -303,14 +309,13 @@ def version(n: int):
     found = history.version(n)
     if found is None:
         raise InvalidRequest("n", f"no mapping version {n}", 404)
-    return found.__dict__ | {"rules": [mapping_json(r) | {"revision": None} for r in history.snapshot(n)]}
+    return found.__dict__ | {"rules": [mapping_json(r) | {"revision": None} for r in history.snapshot(n) or []]}
 
 
 @bp.post("/admin/api/versions/<int:n>/restore")
 @require("editor")
 def restore(n: int):
-    body = request.get_json(silent=True) or {}
-    reason = str(body.get("reason", "")) if isinstance(body, dict) else ""
+    reason = _body(schemas.RestoreInput).reason if request.get_data() else ""
     new = _admin().restore(n, g.admin.name, reason)
     return {"restored": n, "version": new or current_services().mappings.version(), "changed": new is not None}
 
@@ -318,10 +323,9 @@ def restore(n: int):
 @bp.get("/admin/api/gaps")
 @require("viewer")
 def gaps():
-    report = current_services().usage.gaps(
-        days=_int("days", 30, 1, 3650), limit=_int("limit", 200, 1, 1000), include_mapped=_flag("include_mapped")
-    )
-    return {"days": _int("days", 30, 1, 3650), "items": _suggestions().annotate_gaps(report)}
+    args = _query(schemas.GapsQuery)
+    report = current_services().usage.gaps(days=args.days, limit=args.limit, include_mapped=args.include_mapped)
+    return {"days": args.days, "items": _suggestions().annotate_gaps(report)}
 
 
 # -- suggestions -----------------------------------------------------------------------------
@@ -334,13 +338,9 @@ def _suggestions() -> SuggestionAdmin:
 @bp.get("/admin/api/suggestions")
 @require("viewer")
 def suggestions():
+    args = _query(schemas.SuggestionsQuery)
     admin = _suggestions()
-    codes = admin.codes(
-        codes=request.args.get("codes"),
-        prefix=request.args.get("prefix"),
-        gaps=_flag("gaps"),
-        days=_int("days", 30, 1, 3650),
-    )
+    codes = admin.codes(codes=args.codes, prefix=args.prefix, gaps=args.gaps, days=args.days)
     found = admin.suggest(codes)
     return {
         "items": [suggestion_json(s) for s in found],
@@ -353,16 +353,17 @@ def suggestions():
 @bp.post("/admin/api/suggestions/accept")
 @require("editor")
 def accept_suggestion():
-    return _mapping_response(_suggestions().accept(_json_body(), g.admin.name), 201)
+    key = _body(schemas.SuggestionKey).model_dump()
+    return _mapping_response(_suggestions().accept(key, g.admin.name), 201)
 
 
 @bp.post("/admin/api/suggestions/reject")
 @require("editor")
 def reject_suggestion():
-    body = _json_body()
+    body = _body(schemas.SuggestionKey).model_dump()
     admin = _suggestions()
     key = admin.key_of(body)
-    new = admin.reject([body], g.admin.name, str(body.get("reason") or ""))
+    new = admin.reject([body], g.admin.name, body["reason"])
     return rejection_json(admin.rejections.get(key)), 201 if new else 200
 
 
@@ -375,9 +376,10 @@ def rejections():
 @bp.delete("/admin/api/suggestions/rejections")
 @require("editor")
 def unreject_suggestion():
-    params = {k: request.args.get(k, "") for k in ("code_system", "code", "topic_id")}
-    if not _suggestions().unreject([params], g.admin.name, request.args.get("reason", "")):
-        raise InvalidRequest("topic_id", f"{params['topic_id']} is not rejected for {params['code']}", 404)
+    args = _query(schemas.RejectionQuery)
+    params = args.model_dump(exclude={"reason"})
+    if not _suggestions().unreject([params], g.admin.name, args.reason):
+        raise InvalidRequest("topic_id", f"{args.topic_id} is not rejected for {args.code}", 404)
     return Response(status=204)
 
 
@@ -394,9 +396,9 @@ def list_tokens():
 @bp.post("/admin/api/tokens")
 @require("admin")
 def create_token():
-    body = _json_body()
-    token = _tokens().create(str(body.get("name", "")), str(body.get("role", "")))
-    return {"name": body["name"].strip(), "role": body["role"], "token": token}, 201
+    body = _body(schemas.TokenInput)
+    token = _tokens().create(body.name, body.role)
+    return {"name": body.name.strip(), "role": body.role, "token": token}, 201
 
 
 @bp.delete("/admin/api/tokens/<name>")

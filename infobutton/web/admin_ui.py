@@ -16,6 +16,7 @@ from ..mappings.service import MappingAdmin, mapping_json
 from ..mappings.suggestion_service import SuggestionAdmin
 from ..mappings.validation import FIELDS, ValidationFailed
 from ..models import ROLES, Code, CodeSystem, InvalidRequest, role_allows
+from ..render import problem
 from ..services import current_services
 from ..store.codec import rule_from_dict
 from ..store.mappings import MappingConflict, revision
@@ -58,13 +59,7 @@ def _context():
 @bp.before_request
 def _guard():
     if request.method == "POST" and not admin_auth.csrf_ok(request.form.get("csrf")):
-        abort(
-            _page(
-                "admin/error.html",
-                403,
-                message="This form expired or did not come from this site. Go back, reload and try again.",
-            )
-        )
+        abort(_error(403, "This form expired or did not come from this site. Go back, reload and try again."))
 
 
 @bp.after_request
@@ -80,7 +75,12 @@ def _headers(response: Response) -> Response:
 
 @bp.errorhandler(InvalidRequest)
 def _invalid(exc: InvalidRequest):
-    return _page("admin/error.html", exc.status, message=exc.message)
+    return _error(exc.status, exc.message, exc.parameter)
+
+
+def _error(status: int, detail: str, parameter: str | None = None) -> Response:
+    """The error page for people: the same problem body the API answers with, as HTML."""
+    return _page("admin/error.html", status, problem=problem.problem(status, detail, parameter))
 
 
 def _page(template: str, status: int = 200, **values) -> Response:
@@ -94,7 +94,7 @@ def _user(role: str = "viewer"):
         abort(redirect(url_for("admin_ui.signin", next=request.full_path)))
     g.admin = info
     if not role_allows(info.role, role):
-        abort(_page("admin/error.html", 403, message=f"Your role ({info.role}) may not do this; it needs {role}."))
+        abort(_error(403, f"Your role ({info.role}) may not do this; it needs {role}."))
     return info
 
 
@@ -157,10 +157,7 @@ def mappings():
             system = terminology.code_system(args["code_system"], "code_system")
         except InvalidRequest:
             system = None
-    try:
-        offset = max(int(args.get("offset", 0)), 0)
-    except ValueError:
-        offset = 0
+    offset = _offset(args)
     code = args.get("code", "").strip()
     if code and system is not None:
         code = terminology.normalise(system, code)
@@ -189,6 +186,14 @@ def mappings():
         prev_url=prev_url,
         next_url=next_url,
     )
+
+
+def _offset(args) -> int:
+    """A page's ``offset`` (0 when absent or not a number; at most 10⁹, which a database holds)."""
+    try:
+        return min(max(int(args.get("offset", 0)), 0), 10**9)
+    except ValueError:
+        return 0
 
 
 def _code(rule):
@@ -265,7 +270,7 @@ def edit_mapping(rule_id: int):
     user = _user()
     current = current_services().mappings.get(rule_id)
     if current is None:
-        abort(_page("admin/error.html", 404, message=f"There is no mapping {rule_id}."))
+        abort(_error(404, f"There is no mapping {rule_id}.", "id"))
     fields = _form_fields(mapping_json(current)) if request.method == "GET" else _form_fields(request.form)
     expected = request.form.get("revision") or revision(current)
     errors, conflict, preview = [], None, None
@@ -378,10 +383,7 @@ def _entry(entry) -> dict:
 def history():
     _user()
     store = current_services().history
-    try:
-        offset = max(int(request.args.get("offset", 0)), 0)
-    except ValueError:
-        offset = 0
+    offset = _offset(request.args)
     versions, total = store.versions(limit=20, offset=offset)
     changes = {}
     for version in versions:

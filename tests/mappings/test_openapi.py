@@ -27,3 +27,21 @@ def test_every_admin_api_route_is_documented(app):
             path = path.replace("<name>", "{name}")
             routes |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert routes == documented
+
+
+def test_request_schemas_and_query_parameters_come_from_the_models():
+    from infobutton.mappings import schemas
+
+    doc = document()
+    components = doc["components"]["schemas"]
+    for model in schemas.BODIES:
+        assert components[model.__name__] == model.model_json_schema(ref_template="#/components/schemas/{model}")
+    create = doc["paths"]["/admin/api/tokens"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert create == {"$ref": "#/components/schemas/TokenInput"}
+    imported = {p["name"]: p for p in doc["paths"]["/admin/api/mappings/import"]["post"]["parameters"]}
+    assert set(imported) == set(schemas.ImportQuery.model_fields)
+    assert imported["base_version"]["schema"] == {"type": "integer", "minimum": 0, "maximum": 10**12}
+    unreject = {
+        p["name"]: p["required"] for p in doc["paths"]["/admin/api/suggestions/rejections"]["delete"]["parameters"]
+    }
+    assert unreject == {"code_system": False, "code": True, "topic_id": True, "reason": False}

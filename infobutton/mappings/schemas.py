@@ -1,0 +1,229 @@
+"""The admin API's inputs as pydantic models: checked by type at the edge, and the source of the
+OpenAPI schemas (``mappings.openapi``).
+
+``body`` and ``query`` turn a pydantic ``ValidationError`` into the domain error: a body gives
+422 (``ValidationFailed``, one entry per bad field), a query 400 naming the parameter. Values are
+never echoed: a message says what was expected, not what came. Meaning (is the code real, does
+the topic exist) stays with the services; a model only says what shape each value has.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
+
+from ..models import ROLES, InvalidRequest
+from .validation import ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _plain_text(value: object) -> object:
+    """NUL cannot be stored (PostgreSQL text) and a lone surrogate cannot be written as UTF-8:
+    refuse both here rather than fail later."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise PydanticCustomError("nul", "must not contain NUL characters")
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise PydanticCustomError("unicode", "must be valid Unicode text") from None
+    return value
+
+
+def _blank_is_none(value: object) -> object:
+    """An empty string means 'not given' (forms and hand-written JSON send it)."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _blank_is_zero(value: object) -> object:
+    return 0 if isinstance(value, str) and not value.strip() else value
+
+
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+Text = Annotated[str, BeforeValidator(_plain_text)]
+Age = Annotated[Annotated[float, Field(ge=0, le=150, allow_inf_nan=False)] | None, BeforeValidator(_blank_is_none)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# -- bodies ----------------------------------------------------------------------------------
+
+
+class MappingInput(_Body):
+    """A mapping rule as created or changed (``POST /admin/api/mappings``, ``PUT …/{id}``)."""
+
+    code_system: Text = Field(
+        description="OID, FHIR URI or name (ICD-10-CM)", examples=["ICD-10-CM", "2.16.840.1.113883.6.96"]
+    )
+    code: Text = Field(examples=["C91.0"])
+    topic_id: Text = Field(description="An active English topic", examples=["leukemia"])
+    scope: Literal["exact", "descendants"] = "descendants"
+    priority: Annotated[int, BeforeValidator(_blank_is_zero)] = Field(0, ge=-1000, le=1000)
+    min_age: Age = Field(None, description="Inclusive, years")
+    max_age: Age = Field(None, description="Exclusive, years")
+    gender: Annotated[Literal["F", "M", "UN"] | None, BeforeValidator(_blank_is_none), BeforeValidator(_upper)] = None
+    reason: Text = Field("", max_length=1000)
+    change_reason: Text = Field("", max_length=1000, description="Why, for the audit log")
+    revision: Text | None = Field(None, description="Instead of If-Match")
+    id: int | None = None
+    code_system_oid: Text | None = None
+
+
+class TokenInput(_Body):
+    """A token to create (``POST /admin/api/tokens``)."""
+
+    name: Text = Field(min_length=1, max_length=80, description="Who holds it (unique)")
+    role: Literal[ROLES]  # type: ignore[valid-type]
+
+
+class SuggestionKey(_Body):
+    """Which suggestion to accept or reject."""
+
+    code_system: Text = "ICD-10-CM"
+    code: Text = Field(examples=["E11"])
+    topic_id: Text = Field(examples=["diabetestype2"])
+    reason: Text = Field("", max_length=1000, description="Why (rejections)")
+    change_reason: Text = Field("", max_length=1000, description="Why, for the audit log (accept)")
+
+
+class RestoreInput(_Body):
+    reason: Text = Field("", max_length=1000, description="Why, for the audit log")
+
+
+# -- query parameters ------------------------------------------------------------------------
+
+Limit = Annotated[int, Field(ge=1, le=500, description="Page size")]
+Offset = Annotated[int, Field(ge=0, le=10**9, description="Items to skip")]
+Days = Annotated[int, Field(ge=1, le=3650, description="Days back, today included")]
+
+
+class TopicsQuery(_Query):
+    q: Text = Field("", description="Text in the title, id or also-called names")
+    limit: Limit = 50
+
+
+class MappingsQuery(_Query):
+    code_system: Text | None = Field(None, description="OID, URI or name")
+    code: Text = Field("", description="Exact code")
+    topic_id: Text | None = Field(None, description="Exact topic id")
+    q: Text | None = Field(None, description="Text search")
+    limit: Limit = 50
+    offset: Offset = 0
+
+
+class ReasonQuery(_Query):
+    reason: Text = Field("", max_length=1000, description="Why, for the audit log")
+
+
+class ImportQuery(_Query):
+    dry_run: bool = Field(False, description="true: return the diff without writing")
+    mode: Literal["merge", "replace"] = Field(
+        "merge", description="merge adds and updates; replace also removes rules the CSV lacks"
+    )
+    reason: Text = Field("", max_length=1000, description="Why, for the audit log")
+    base_version: int | None = Field(
+        None,
+        ge=0,
+        le=10**12,
+        description="Write only if the mappings are still at this version (the one a reviewed dry run showed)",
+    )
+
+
+class AuditQuery(_Query):
+    mapping_id: int | None = Field(None, ge=1, le=10**12, description="One mapping's history")
+    version: int | None = Field(None, ge=1, le=10**12, description="One version's changes")
+    limit: Limit = 50
+    offset: Offset = 0
+
+
+class PageQuery(_Query):
+    limit: Limit = 50
+    offset: Offset = 0
+
+
+class GapsQuery(_Query):
+    days: Days = 30
+    include_mapped: bool = Field(False, description="Also codes mapped since")
+    limit: Annotated[int, Field(ge=1, le=1000, description="At most this many codes")] = 200
+
+
+class SuggestionsQuery(_Query):
+    codes: Text | None = Field(None, description="ICD-10-CM codes, comma-separated", examples=["E11.9,C91.00"])
+    prefix: Text | None = Field(None, description="Every billable ICD-10-CM code under this prefix", examples=["E11"])
+    gaps: bool = Field(False, description="true: the gap report's codes")
+    days: Days = 30
+
+
+class RejectionQuery(_Query):
+    code_system: Text = Field("ICD-10-CM", description="OID, URI or name (default ICD-10-CM)")
+    code: Text = Field(description="The rejected code")
+    topic_id: Text = Field(description="The rejected topic")
+    reason: Text = Field("", max_length=1000, description="Why, for the audit log")
+
+
+BODIES: list[type[BaseModel]] = [MappingInput, TokenInput, SuggestionKey, RestoreInput]
+QUERIES: list[type[BaseModel]] = [
+    TopicsQuery,
+    MappingsQuery,
+    ReasonQuery,
+    ImportQuery,
+    AuditQuery,
+    PageQuery,
+    GapsQuery,
+    SuggestionsQuery,
+    RejectionQuery,
+]
+
+
+# -- edge checks -----------------------------------------------------------------------------
+
+
+def _field(error) -> str:
+    return ".".join(str(part) for part in error["loc"]) or "body"
+
+
+def _message(error) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    return error["msg"]
+
+
+def errors_of(exc: ValidationError) -> list[dict]:
+    """One ``{"field", "message"}`` per bad value, in the order pydantic found them."""
+    return [{"field": _field(e), "message": _message(e)} for e in exc.errors(include_input=False)]
+
+
+def body(model: type[M], data: object) -> M:
+    """``data`` (a parsed JSON body) as ``model``; 400 unless an object, 422 naming each bad field."""
+    if not isinstance(data, dict):
+        raise InvalidRequest("body", "send a JSON object with Content-Type: application/json", 400)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(errors_of(exc)) from None
+
+
+def query(model: type[M], args) -> M:
+    """Query parameters (a MultiDict; first value wins, empty means absent) as ``model``; 400
+    naming the first bad parameter."""
+    given = {k: v for k, v in args.items() if v != ""}
+    try:
+        return model.model_validate(given)
+    except ValidationError as exc:
+        first = errors_of(exc)[0]
+        raise InvalidRequest(first["field"], first["message"], 400) from None
