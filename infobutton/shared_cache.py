@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from .models import Code, CodeSystem, RenderedResponse
 
@@ -30,7 +31,7 @@ def encode(value: RenderedResponse) -> dict[str, bytes]:
     }
 
 
-def decode(fields: Mapping[bytes | str, bytes | str]) -> RenderedResponse:
+def decode(fields: Mapping[Any, bytes | str]) -> RenderedResponse:  # Any: redis versions type hgetall's keys apart
     """The response ``encode`` stored; KeyError or ValueError for anything else."""
 
     def field(name: bytes) -> bytes:
