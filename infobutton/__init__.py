@@ -6,12 +6,17 @@ import logging
 import re
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from .config import Settings
 from .services import Services, build_services
 from .web import register_blueprints
 
 _QUERY = re.compile(r"\?[^ \"]*")
+
+
+class _Utf8JSONProvider(DefaultJSONProvider):
+    ensure_ascii = False  # UTF-8 in JSON bodies, not \u escapes
 
 
 class _DropQueryStrings(logging.Filter):
@@ -36,7 +41,7 @@ def create_app(config: dict | Settings | None = None, *, services: Services | No
         settings = Settings.from_env(**(config or {}))
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.ensure_ascii = False
+    app.json = _Utf8JSONProvider(app)
     app.extensions["infobutton"] = services or build_services(settings, warm=warm)
     register_blueprints(app)
     werkzeug_log = logging.getLogger("werkzeug")

@@ -334,8 +334,8 @@ def _by_first_word(pairs: tuple[tuple[str, str], ...]) -> dict[str, list[Lexicon
     """Lexicon entries as stems, keyed by their phrase's first word, so a text reads only its own."""
     index: dict[str, list[LexiconEntry]] = {}
     for phrase, meaning in pairs:
-        entry = tuple(tuple(stem(w) for w in _words(_fold(text))) for text in (phrase, meaning))
-        index.setdefault(entry[0][0], []).append(entry)
+        phrase_stems, meaning_stems = (tuple(stem(w) for w in _words(_fold(text))) for text in (phrase, meaning))
+        index.setdefault(phrase_stems[0], []).append((phrase_stems, meaning_stems))
     return index
 
 
@@ -428,8 +428,8 @@ def _find(name: Name, text: Text) -> frozenset[int] | None:
     """The source word positions the name stands on, or None when a token is missing, when the
     name's words are scattered, or when a short token has no neighbour from the same name."""
     options = []
-    for token, upper in name.required:
-        candidates = [t for t in text.tokens if t.value == token and (t.upper or not upper)]
+    for value, upper in name.required:
+        candidates = [t for t in text.tokens if t.value == value and (t.upper or not upper)]
         if not candidates:
             return None
         options.append(candidates)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import functools
 import importlib.resources
+import io
 import logging
 import sys
 from collections.abc import Iterable
@@ -108,7 +109,8 @@ def parse_gem(lines: Iterable[str]) -> dict[str, tuple[tuple[str, int], ...]]:
 
 def _load_gem() -> dict[str, tuple[tuple[str, int], ...]]:
     package, name = GEM_RESOURCE
-    with importlib.resources.files(package).joinpath(name).open(encoding="utf-8", newline="") as f:
+    # Traversable.open promises no newline argument, which csv needs: decode the bytes ourselves
+    with io.TextIOWrapper(importlib.resources.files(package).joinpath(name).open("rb"), "utf-8", newline="") as f:
         return parse_gem(f)
 
 
@@ -215,19 +217,19 @@ def parse_snomed_map(lines: Iterable[str]) -> SnomedMap:
         seen: set[str] = set()
         kept = []
         for group, _, rule, raw in sorted(entries):
-            target = _valid_icd10cm(raw) if raw else None
-            if target is None:
+            valid = _valid_icd10cm(raw) if raw else None
+            if valid is None:
                 bad_target += 1
                 continue
-            if target in seen:
+            if valid in seen:
                 continue
-            seen.add(target)
+            seen.add(valid)
             flags = (
                 _APPROXIMATE | _CONDITIONAL_DEFAULT
                 if (rule == "OTHERWISE TRUE" and (concept, group) in conditional_groups)
                 else 0
             )
-            kept.append((target, flags))
+            kept.append((valid, flags))
         if kept:
             targets[concept] = tuple(kept)
     if not targets:

@@ -137,7 +137,7 @@ def _criteria(found: dict[int, dict[str, str]]) -> tuple[Criterion, ...]:
         if system_text and not raw and not (dn or ot):
             raise InvalidRequest(f"mainSearchCriteria.v.c{suffix}", "a code is required with its code system")
         code = None
-        if raw:
+        if raw and system_text:  # a code without its system was refused above
             system = terminology.code_system(system_text, f"mainSearchCriteria.v.cs{suffix}")
             code = terminology.make_code(system, raw)
         if code or dn or ot:

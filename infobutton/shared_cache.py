@@ -13,7 +13,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from .models import Code, CodeSystem, RenderedResponse
 
@@ -30,9 +31,17 @@ def encode(value: RenderedResponse) -> dict[str, bytes]:
     }
 
 
-def decode(fields: dict[bytes, bytes]) -> RenderedResponse:
-    answered = frozenset(Code(CodeSystem[s], v) for s, v in json.loads(fields[b"answered"]))
-    return RenderedResponse(fields[b"body"], fields[b"type"].decode(), fields[b"etag"].decode(), answered)
+def decode(fields: Mapping[Any, bytes | str]) -> RenderedResponse:  # Any: redis versions type hgetall's keys apart
+    """The response ``encode`` stored; KeyError or ValueError for anything else."""
+
+    def field(name: bytes) -> bytes:
+        value = fields[name]
+        if not isinstance(value, bytes):  # only a client that decodes responses gives str
+            raise ValueError(f"{name!r} is not bytes")
+        return value
+
+    answered = frozenset(Code(CodeSystem[s], v) for s, v in json.loads(field(b"answered")))
+    return RenderedResponse(field(b"body"), field(b"type").decode(), field(b"etag").decode(), answered)
 
 
 class RedisResponseCache:
@@ -87,7 +96,8 @@ class RedisResponseCache:
         name = self._key(versions, key)
         try:
             with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hset(name, mapping=encode(value))
+                # redis types the mapping's keys invariantly as any encodable; str keys are valid
+                pipe.hset(name, mapping=encode(value))  # type: ignore[arg-type]
                 pipe.expire(name, self.ttl)
                 pipe.execute()
         except Exception:  # noqa: BLE001

@@ -71,51 +71,51 @@ def test_serve_answers_c91_00_and_logs_no_patient_context(tmp_path):
     port = free_port()
     env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp_path / "data")}
     env.pop("INFOBUTTON_DATABASE_URL", None)
-    log = open(tmp_path / "server.log", "w+")  # noqa: SIM115 - the server writes to it for the whole test
-    proc = subprocess.Popen(
-        [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(base + "/healthz", proc)
-        assert (tmp_path / "data" / "infobutton.sqlite3").exists()
-        params = {
-            "mainSearchCriteria.v.c": "C91.00",
-            "mainSearchCriteria.v.cs": ICD10CM,
-            "age.v.v": "77",
-            "age.v.u": "a",
-            "patientPerson.administrativeGenderCode.c": "F",
-        }
-        for _ in range(4):  # reach both workers
-            r = requests.get(base + "/infobutton", params=params, timeout=60)
-            assert r.status_code == 200
-        doc = etree.fromstring(r.content)
-        validate_if_schema(doc)
-        first = doc.find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}title")
-        assert first.text == "Acute Lymphocytic Leukemia"
-        assert requests.get(base + "/infobutton", params={"age.v.v": "77"}, timeout=60).status_code == 400
-        unmapped = {"mainSearchCriteria.v.c": "J45.909", "mainSearchCriteria.v.cs": ICD10CM}
-        assert requests.get(base + "/infobutton", params=unmapped, timeout=60).status_code == 200
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    # Usage counts are buffered in the workers; a clean stop writes them (the gap report keeps them).
-    db = sqlite3.connect(tmp_path / "data" / "infobutton.sqlite3")
-    counts = dict(
-        (
-            (code, (requests_, unmatched))
-            for code, requests_, unmatched in db.execute(
-                "SELECT code, SUM(requests), SUM(unmatched) FROM mapping_usage GROUP BY code"
+    with open(tmp_path / "server.log", "w+") as log:  # the server writes to it for the whole test
+        proc = subprocess.Popen(
+            [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_ready(base + "/healthz", proc)
+            assert (tmp_path / "data" / "infobutton.sqlite3").exists()
+            params = {
+                "mainSearchCriteria.v.c": "C91.00",
+                "mainSearchCriteria.v.cs": ICD10CM,
+                "age.v.v": "77",
+                "age.v.u": "a",
+                "patientPerson.administrativeGenderCode.c": "F",
+            }
+            for _ in range(4):  # reach both workers
+                r = requests.get(base + "/infobutton", params=params, timeout=60)
+                assert r.status_code == 200
+            doc = etree.fromstring(r.content)
+            validate_if_schema(doc)
+            first = doc.find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}title")
+            assert first.text == "Acute Lymphocytic Leukemia"
+            assert requests.get(base + "/infobutton", params={"age.v.v": "77"}, timeout=60).status_code == 400
+            unmapped = {"mainSearchCriteria.v.c": "J45.909", "mainSearchCriteria.v.cs": ICD10CM}
+            assert requests.get(base + "/infobutton", params=unmapped, timeout=60).status_code == 200
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+        # Usage counts are buffered in the workers; a clean stop writes them (the gap report keeps them).
+        db = sqlite3.connect(tmp_path / "data" / "infobutton.sqlite3")
+        counts = dict(
+            (
+                (code, (requests_, unmatched))
+                for code, requests_, unmatched in db.execute(
+                    "SELECT code, SUM(requests), SUM(unmatched) FROM mapping_usage GROUP BY code"
+                )
             )
         )
-    )
-    db.close()
-    assert counts["J45.909"] == (1, 1) and counts["C91.00"] == (4, 0)
-    log.seek(0)
-    text = log.read()
-    assert "GET /infobutton" in text and "/healthz" in text
-    assert "C91.00" not in text and "age.v.v" not in text and "patientPerson" not in text
+        db.close()
+        assert counts["J45.909"] == (1, 1) and counts["C91.00"] == (4, 0)
+        log.seek(0)
+        text = log.read()
+        assert "GET /infobutton" in text and "/healthz" in text
+        assert "C91.00" not in text and "age.v.v" not in text and "patientPerson" not in text

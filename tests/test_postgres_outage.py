@@ -74,29 +74,29 @@ def test_terminating_the_services_connections_mid_load_gives_no_5xx(tmp_path, fr
     lock = threading.Lock()
 
     def load(worker: int) -> None:
-        session = requests.Session()
         auth = {"Authorization": f"Bearer {token}"}
         i = worker
-        while not stop.is_set():
-            i += 1
-            code = CODES[i % len(CODES)]
-            calls = [
-                (base + "/infobutton", {"mainSearchCriteria.v.c": code, "mainSearchCriteria.v.cs": ICD10CM}, {}),
-                (base + "/healthz", {}, {}),
-                (base + "/admin/api/mappings", {"code": code.partition(".")[0]}, auth),
-                (base + "/admin/api/versions", {}, auth),
-                (base + "/admin/api/audit", {}, auth),
-            ]
-            target, params, headers = calls[i % len(calls)]
-            try:
-                r = session.get(target, params=params, headers=headers, timeout=60)
-                with lock:
-                    statuses[r.status_code] += 1
-                    if r.status_code >= 500:
-                        bad.append(f"{r.status_code} {target}: {r.text[:200]}")
-            except requests.RequestException as exc:  # a worker that died would show here
-                with lock:
-                    bad.append(f"{type(exc).__name__} {target}")
+        with requests.Session() as session:
+            while not stop.is_set():
+                i += 1
+                code = CODES[i % len(CODES)]
+                calls = [
+                    (base + "/infobutton", {"mainSearchCriteria.v.c": code, "mainSearchCriteria.v.cs": ICD10CM}, {}),
+                    (base + "/healthz", {}, {}),
+                    (base + "/admin/api/mappings", {"code": code.partition(".")[0]}, auth),
+                    (base + "/admin/api/versions", {}, auth),
+                    (base + "/admin/api/audit", {}, auth),
+                ]
+                target, params, headers = calls[i % len(calls)]
+                try:
+                    r = session.get(target, params=params, headers=headers, timeout=60)
+                    with lock:
+                        statuses[r.status_code] += 1
+                        if r.status_code >= 500:
+                            bad.append(f"{r.status_code} {target}: {r.text[:200]}")
+                except requests.RequestException as exc:  # a worker that died would show here
+                    with lock:
+                        bad.append(f"{type(exc).__name__} {target}")
 
     try:
         wait_ready(base + "/healthz", proc)

@@ -42,7 +42,7 @@ def resources(bundle_or_resource, resource_type: str) -> list[dict]:
     return found
 
 
-def age_in_years(birth_date: str, today: date) -> float | None:
+def age_in_years(birth_date: object, today: date) -> float | None:
     """Whole years from a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD); None when absent or odd."""
     match = _BIRTH_DATE.match(birth_date or "") if isinstance(birth_date, str) else None
     if not match:

@@ -37,8 +37,9 @@ def _local_file(source: str, max_bytes: int | None = None):
     if not _is_url(source):
         yield Path(source)
         return
-    options = {"max_bytes": max_bytes} if max_bytes else {}
-    result = fetch(source, **options)
+    result = fetch(source, max_bytes=max_bytes) if max_bytes else fetch(source)
+    if result.path is None:  # a 304, which only a conditional request may get
+        raise click.ClickException(f"{source}: HTTP 304 to an unconditional request")
     try:
         yield result.path
     finally:

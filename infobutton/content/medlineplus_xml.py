@@ -16,6 +16,7 @@ inverse of ``read_catalogue`` for the fields a Topic holds.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import zipfile
@@ -208,7 +209,7 @@ class _Capped(io.RawIOBase):
         return len(data)
 
 
-def _open_xml(stack, source: str | Path, max_bytes: int) -> IO[bytes]:
+def _open_xml(stack: contextlib.ExitStack, source: str | Path, max_bytes: int) -> _Capped:
     """The XML byte stream of a path: the file itself, or the one .xml member of a zip."""
     path = Path(source)
     try:
@@ -240,8 +241,6 @@ def read_catalogue(
     complete health-topics document: a DTD or entity declaration, malformed or truncated XML,
     another root element, a topic count that disagrees with ``total``, duplicate topic URLs.
     """
-    import contextlib
-
     with contextlib.ExitStack() as stack:
         if isinstance(source, (str, Path)):
             stream = _open_xml(stack, source, max_bytes)
@@ -267,7 +266,7 @@ def read_catalogue(
             raise InvalidCatalogue(f"{name}: cannot read the archive: {exc}") from None
 
 
-def _parse_stream(stream: IO[bytes], max_topics: int) -> Catalogue:
+def _parse_stream(stream: _Capped, max_topics: int) -> Catalogue:
     topics: list[Topic] = []
     seen: set[str] = set()
     root = None
@@ -281,7 +280,7 @@ def _parse_stream(stream: IO[bytes], max_topics: int) -> Catalogue:
                     raise InvalidCatalogue(f"root element is <{el.tag}>, expected <{ROOT}>")
             continue
         depth -= 1
-        if depth == 1 and el.tag == "health-topic":
+        if depth == 1 and root is not None and el.tag == "health-topic":
             topic = topic_from_element(el)
             if not topic.url or not topic.title:
                 raise InvalidCatalogue(f"health-topic #{len(topics) + 1} has no url or title")

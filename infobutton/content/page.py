@@ -15,7 +15,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
 
 from ..html_safety import sanitise
 from ..models import Site, Topic, TopicRef
@@ -249,35 +253,37 @@ def outline_from_text(text: str) -> Outline:
 def outline_from_html(html: str | bytes, base_url: str = "") -> Outline:
     """Read an HTML topic page: canonical link, h1 title, h2/h3 sections, ``li`` items (first
     link, ``.orgs``), paragraphs; script, style, nav and forms ignored."""
-    import lxml.html
-    from lxml import etree
-
     parser = lxml.html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, huge_tree=False)
     if isinstance(html, str):
         html = html.encode("utf-8")
-    doc = lxml.html.document_fromstring(html, parser=parser)
+    # lxml-stubs declare _Element, but the HTML parser builds HtmlElement (with text_content)
+    doc = cast(lxml.html.HtmlElement, lxml.html.document_fromstring(html, parser=parser))
     etree.strip_elements(doc, "script", "style", "noscript", "form", "template", with_tail=False)
     out = Outline()
-    canonical = doc.xpath("//link[@rel='canonical']/@href")
-    og_url = doc.xpath("//meta[@property='og:url']/@content")
+    canonical = _strings(doc, "//link[@rel='canonical']/@href")
+    og_url = _strings(doc, "//meta[@property='og:url']/@content")
     out.url = (canonical or og_url or [base_url])[0].strip()
     base = out.url or base_url
-    description = doc.xpath("//meta[@name='description']/@content")
+    description = _strings(doc, "//meta[@name='description']/@content")
     out.description = _squash(description[0]) if description else ""
-    h1 = doc.xpath("//h1")
+    h1 = _elements(doc, "//h1")
     out.title = _squash(h1[0].text_content()) if h1 else ""
-    also = doc.xpath("//*[contains(concat(' ', normalize-space(@class), ' '), ' alsocalled ')]")
+    also = _elements(doc, "//*[contains(concat(' ', normalize-space(@class), ' '), ' alsocalled ')]")
     if also:
         text = re.sub(r"^\s*(also called|otros nombres)\s*:\s*", "", _squash(also[0].text_content()), flags=re.I)
         out.also_called = tuple(_squash(a) for a in text.split(",") if a.strip())
-    for a in doc.xpath("//a[@href]"):
+    for a in _elements(doc, "//a[@href]"):
         label = fold(_squash(a.text_content()))
         if label in ("espanol", "english") and (a.get("hreflang") or a.get("lang") or label):
             out.twin_url = urljoin(base, a.get("href"))
             break
     section: Section | None = None
     for el in doc.iter():
-        if not isinstance(el.tag, str) or el.tag in ("nav", "header", "footer"):
+        if (
+            not isinstance(el, lxml.html.HtmlElement)
+            or not isinstance(el.tag, str)
+            or el.tag in ("nav", "header", "footer")
+        ):
             continue
         if _inside(el, ("nav", "header", "footer")):
             continue
@@ -292,8 +298,8 @@ def outline_from_html(html: str | bytes, base_url: str = "") -> Outline:
         elif section is None:
             continue
         elif el.tag == "li":
-            links = el.xpath(".//a[@href]")
-            orgs = el.xpath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' orgs ')]")
+            links = _elements(el, ".//a[@href]")
+            orgs = _elements(el, ".//*[contains(concat(' ', normalize-space(@class), ' '), ' orgs ')]")
             section.blocks.append(
                 Block(
                     "item",
@@ -313,7 +319,17 @@ def outline_from_html(html: str | bytes, base_url: str = "") -> Outline:
     return out
 
 
-def _inside(el, tags: tuple[str, ...]) -> bool:
+def _strings(node: lxml.html.HtmlElement, path: str) -> list[str]:
+    """The text results of an XPath query that selects attribute values."""
+    return [value for value in node.xpath(path) if isinstance(value, str)]
+
+
+def _elements(node: lxml.html.HtmlElement, path: str) -> list[lxml.html.HtmlElement]:
+    """The elements an XPath query selects."""
+    return [el for el in node.xpath(path) if isinstance(el, lxml.html.HtmlElement)]
+
+
+def _inside(el: lxml.html.HtmlElement, tags: tuple[str, ...]) -> bool:
     parent = el.getparent()
     while parent is not None:
         if parent.tag in tags:

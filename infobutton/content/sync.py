@@ -12,7 +12,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 from ..store import meta
 from ..store.topics import SqlTopicStore
@@ -75,7 +74,7 @@ def sync(
             if "HTTP 404" in str(exc) and "{date}" in url:
                 continue  # not published that day: try the day before
             break
-        if result.not_modified:
+        if result.not_modified or result.path is None:  # no path: 304
             return SyncResult(candidate, None)
         try:
             imported = import_catalogue(
@@ -92,7 +91,7 @@ def sync(
         except ValueError as exc:  # InvalidCatalogue, ImportRefused
             raise SyncError(f"{candidate}: {exc}; the current catalogue is unchanged") from None
         finally:
-            Path(result.path).unlink(missing_ok=True)
+            result.path.unlink(missing_ok=True)
         return SyncResult(candidate, imported)
     reason = errors[-1] if errors else "no URL to fetch"
     raise SyncError(f"{reason}; the current catalogue is unchanged")

@@ -41,24 +41,25 @@ def parse_checked(text: str, topic_of: Callable[[str], Topic | None]) -> tuple[l
     reader, header = _reader(text)
     if header is not None:
         return [], [header]
-    rules, errors, seen = [], [], {}
+    rules: list[MappingRule] = []
+    errors: list[LineError] = []
+    seen: dict[tuple, int] = {}  # rule without priority and reason → its line
     for row in reader:
         line = reader.line_num
         if None in row:
             errors.append(LineError(line, "line", "more fields than the header names"))
             continue
-        rule, problems = rule_and_errors(row)
-        problems = problems or check(rule, topic_of)
-        if not problems:
+        rule, problems = rule_and_errors(row)  # a rule, or the problems
+        if rule is not None:
+            problems = check(rule, topic_of)
             key = (rule.code_system, rule.code, rule.topic_id, rule.scope, rule.min_age, rule.max_age, rule.gender)
-            if key in seen:
+            if not problems and key in seen:
                 problems = [("line", f"duplicates the rule on line {seen[key]}")]
-            else:
+            if not problems:
                 seen[key] = line
+                rules.append(rule)
         if problems:
             errors.append(LineError(line, *problems[0]))
-        else:
-            rules.append(rule)
     return rules, errors
 
 

@@ -84,7 +84,7 @@ class MappingAdmin:
 
     # -- validation --------------------------------------------------------------------------
 
-    def rule_from(self, data: dict, *, exclude_id: int | None = None) -> MappingRule:
+    def rule_from(self, data: object, *, exclude_id: int | None = None) -> MappingRule:
         """A validated rule from a JSON object or form; ValidationFailed lists every bad field."""
         if not isinstance(data, dict):
             raise InvalidRequest("body", "a JSON object is required", 400)
@@ -109,7 +109,7 @@ class MappingAdmin:
                 if other.id != exclude_id and identity(other) == identity(rule):
                     problems.append(("topic_id", f"duplicates mapping {other.id}"))
         errors += [{"field": f, "message": m} for f, m in problems]
-        if errors:
+        if errors or rule is None:  # no rule without a problem
             raise ValidationFailed(errors)
         return rule
 
@@ -243,7 +243,8 @@ class MappingAdmin:
                 del rules[rule_id]
                 continue
             rule = self.rule_from(change.get("rule"), exclude_id=rule_id)
-            rules[rule_id if op == "update" else -1 - len(rules)] = rule if op == "add" else _with_id(rule, rule_id)
+            # an update's id is a key of rules, so one of the stored rules' ids
+            rules[rule_id if op == "update" else -1 - len(rules)] = rule if op == "add" else replace(rule, id=rule_id)
         return list(rules.values())
 
     def preview(self, params: list[tuple[str, str]], changes: list[dict]) -> dict:
@@ -270,10 +271,6 @@ def parse_changes(values: list[str]) -> list[dict]:
             raise InvalidRequest("with", 'must be JSON: {"op": "add", "rule": {...}}', 400) from None
         changes.extend(data if isinstance(data, list) else [data])
     return changes
-
-
-def _with_id(rule: MappingRule, rule_id: int) -> MappingRule:
-    return replace(rule, id=rule_id)
 
 
 def _reason(data: dict) -> str:

@@ -97,12 +97,12 @@ class SuggestionAdmin:
                 raise InvalidRequest("codes", f"not ICD-10-CM codes: {', '.join(bad[:10])}")
             return found
         if prefix:
-            found = terminology.billable_under(prefix)
-            if len(found) > MAX_CODES:
+            billable = terminology.billable_under(prefix)
+            if len(billable) > MAX_CODES:
                 raise InvalidRequest(
-                    "prefix", f"{prefix!r} covers {len(found)} billable codes; narrow it (at most {MAX_CODES})"
+                    "prefix", f"{prefix!r} covers {len(billable)} billable codes; narrow it (at most {MAX_CODES})"
                 )
-            return [Code(CodeSystem.ICD10CM, v) for v in found]
+            return [Code(CodeSystem.ICD10CM, v) for v in billable]
         return [_gap_code(g) for g in self.usage.gaps(days=days, limit=1000)]
 
     def suggest(self, codes: Iterable[Code]) -> list[Suggestion]:
@@ -153,7 +153,7 @@ class SuggestionAdmin:
 
     # -- reject --------------------------------------------------------------------------------
 
-    def key_of(self, data: dict) -> Key:
+    def key_of(self, data: object) -> Key:
         """(code system, code, topic) from a JSON object or form; 422 naming each bad field."""
         if not isinstance(data, dict):
             raise InvalidRequest("body", "a JSON object is required", 400)
@@ -175,7 +175,7 @@ class SuggestionAdmin:
             errors.append({"field": "topic_id", "message": "required"})
         elif self.knowledge.topic(topic_id) is None:
             errors.append({"field": "topic_id", "message": f"no topic {topic_id!r}"})
-        if errors:
+        if errors or system is None:  # no system without an error
             raise ValidationFailed(errors)
         return system, code, topic_id
 

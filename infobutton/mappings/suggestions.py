@@ -163,9 +163,15 @@ def suggest(
         if not chain:
             continue
         levels = []
+        servable: dict[str, Topic] = {}  # topic id → the topic, for every match kept
         for value, title in chain:
-            matches = [m for m in concepts(title) if _servable(topic_of, m.topic_id) is not None]
-            levels.append((value, title, {m.topic_id: m for m in matches}))
+            by_topic: dict[str, ConceptMatch] = {}
+            for m in concepts(title):
+                topic = servable.get(m.topic_id) or _servable(topic_of, m.topic_id)
+                if topic is not None:
+                    servable[m.topic_id] = topic
+                    by_topic[m.topic_id] = m
+            levels.append((value, title, by_topic))
         for topic_id in dict.fromkeys(t for _, _, found in levels for t in found):
             if _gives(asked, topic_id, rules) or _rejected_at_or_above(asked, topic_id, rejected):
                 continue
@@ -181,24 +187,24 @@ def suggest(
             draft = drafts.get(key)
             if draft is None:
                 draft = drafts[key] = _Draft(
-                    asked.system, proposed, _servable(topic_of, topic_id), _evidence(value, title, found[topic_id])
+                    asked.system, proposed, servable[topic_id], _evidence(value, title, found[topic_id])
                 )
                 if value != proposed:
                     draft.doubts.append(f"the match is on the title of {value}, not on {proposed}'s own")
-                others = [_servable(topic_of, t).title for t in found if t != topic_id]
+                others = [servable[t].title for t in found if t != topic_id]
                 if others:
                     draft.doubts.append(f"the title of {value} also holds {', '.join(others)}")
     levels_of = {c: {c.value, *terminology.ancestors(c)} for c in asked_codes if c.system is ICD}
-    found = []
+    suggestions: list[Suggestion] = []
     for _, draft in sorted(drafts.items(), key=_order):
         draft.covers = [c.value for c, up in levels_of.items() if c.system is draft.system and draft.code in up]
-        found.append(_finish(draft, rules, rejected))
+        suggestions.append(_finish(draft, rules, rejected))
     # A confident family rule already reaches a code whose own chain stopped short of it (a title
     # listing several conditions ends the climb): the narrower proposal adds nothing.
-    family = {(s.code_system, s.topic_id, s.code) for s in found if s.confident}
+    family = {(s.code_system, s.topic_id, s.code) for s in suggestions if s.confident}
     return [
         s
-        for s in found
+        for s in suggestions
         if not any(
             (s.code_system, s.topic_id, above) in family for above in terminology.ancestors(Code(s.code_system, s.code))
         )

@@ -72,7 +72,7 @@ def rule_and_errors(row: dict) -> tuple[MappingRule | None, list[tuple[str, str]
         errors.append(("gender", "must be F, M or UN"))
     if len(get("reason")) > 1000:
         errors.append(("reason", "at most 1000 characters"))
-    if errors:
+    if errors or system is None:  # no system without an error
         return None, errors
     return MappingRule(
         code_system=system,
@@ -82,14 +82,15 @@ def rule_and_errors(row: dict) -> tuple[MappingRule | None, list[tuple[str, str]
         priority=priority,
         gender=gender,
         reason=get("reason"),
-        **ages,
+        min_age=ages["min_age"],
+        max_age=ages["max_age"],
     ), []
 
 
 def rule_from_fields(row: dict[str, str]) -> MappingRule:
     """One rule from string fields; InvalidRequest names the first bad field."""
     rule, errors = rule_and_errors(row)
-    if errors:
+    if rule is None:  # then errors says why
         raise InvalidRequest(*errors[0])
     return rule
 

@@ -101,7 +101,8 @@ def build(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime, b
     """
     lang = request.language
     stamp = _timestamp(now)
-    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
+    # lxml-stubs type nsmap keys as str, but None is lxml's key for the default namespace
+    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})  # type: ignore[dict-item]
     feed.set(XML_LANG, lang)
     _el(feed, "title", TITLE.get(lang, TITLE["en"]), type="text")
     _el(feed, "subtitle", RESULTS_FOR.get(lang, RESULTS_FOR["en"]).format(describe_criteria(request)), type="text")

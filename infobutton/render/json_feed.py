@@ -18,7 +18,7 @@ ALWAYS_ARRAYS = {"category", "entry", "link"}
 CALLBACK = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,63}(\.[A-Za-z_$][A-Za-z0-9_$]{0,63}){0,4}$")
 
 
-def _local(tag: str) -> str:
+def _local(tag: str | bytes) -> str:
     return etree.QName(tag).localname
 
 
@@ -30,14 +30,14 @@ def to_dict(element: etree._Element) -> dict:
         node["_value"] = element.text
     for child in element:
         name = _local(child.tag)
-        value = to_dict(child)
+        child_node = to_dict(child)
         if name in ALWAYS_ARRAYS:
-            node.setdefault(name, []).append(value)
+            node.setdefault(name, []).append(child_node)
         elif name in node:
             existing = node[name]
-            node[name] = existing + [value] if isinstance(existing, list) else [existing, value]
+            node[name] = existing + [child_node] if isinstance(existing, list) else [existing, child_node]
         else:
-            node[name] = value
+            node[name] = child_node
     return node
 
 

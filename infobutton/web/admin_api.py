@@ -364,7 +364,10 @@ def reject_suggestion():
     admin = _suggestions()
     key = admin.key_of(body)
     new = admin.reject([body], g.admin.name, body["reason"])
-    return rejection_json(admin.rejections.get(key)), 201 if new else 200
+    rejection = admin.rejections.get(key)
+    if rejection is None:  # withdrawn by a concurrent request between the two statements
+        raise InvalidRequest("topic_id", "the rejection was withdrawn by a concurrent change; send it again", 409)
+    return rejection_json(rejection), 201 if new else 200
 
 
 @bp.get("/admin/api/suggestions/rejections")

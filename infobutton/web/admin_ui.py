@@ -8,7 +8,9 @@ sign-ins per client are limited (``signin_attempts`` per ``signin_window`` secon
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Any
 
+import werkzeug
 from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, url_for
 
 from .. import terminology
@@ -83,7 +85,7 @@ def _error(status: int, detail: str, parameter: str | None = None) -> Response:
     return _page("admin/error.html", status, problem=problem.problem(status, detail, parameter))
 
 
-def _page(template: str, status: int = 200, **values) -> Response:
+def _page(template: str, status: int = 200, /, **values: Any) -> Response:
     return Response(render_template(template, **values), status=status, content_type="text/html; charset=utf-8")
 
 
@@ -171,7 +173,8 @@ def mappings():
     )
     topic = current_services().knowledge.topic
     rows = [(r, topic(r.topic_id), terminology.describe(_code(r))) for r in rules]
-    kept = {k: v for k, v in args.items() if k != "offset"}
+    # the filters only: url_for would read _external, _anchor … in the query as its own options
+    kept: dict[str, Any] = {k: args[k] for k in ("q", "code_system", "code", "topic_id") if k in args}
     prev_url = url_for("admin_ui.mappings", **kept, offset=max(offset - PAGE, 0)) if offset else None
     next_url = url_for("admin_ui.mappings", **kept, offset=offset + PAGE) if offset + PAGE < total else None
     return _page(
@@ -454,7 +457,7 @@ def _refusal_flashed():
         flash(exc.message, "error")
 
 
-def _back_to_gaps() -> Response:
+def _back_to_gaps() -> werkzeug.Response:
     return redirect(url_for("admin_ui.gaps", days=_days(request.form)), 303)
 
 

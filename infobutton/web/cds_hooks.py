@@ -19,7 +19,8 @@ from ..render import cds_cards, safe_json
 from ..services import current_services
 
 log = logging.getLogger(__name__)
-bp = Blueprint("cds_hooks", __name__, url_prefix="/cds-services")
+PREFIX = "/cds-services"
+bp = Blueprint("cds_hooks", __name__, url_prefix=PREFIX)
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # prefetched Bundles are larger than infobutton forms
 MAX_SUBJECTS = 100  # conditions or orders resolved per call
@@ -41,7 +42,7 @@ def _larger_bodies() -> None:
 @bp.after_app_request
 def _cors(response: Response) -> Response:
     """On every /cds-services response, errors and preflights included."""
-    if request.path == bp.url_prefix or request.path.startswith(bp.url_prefix + "/"):
+    if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
         response.headers.update(CORS_HEADERS)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
     return response
@@ -146,7 +147,9 @@ def _feedback_items(body) -> list[dict]:
         reason = item.get("overrideReason") or {}
         if not isinstance(reason, dict):
             raise InvalidRequest(f"{where}.overrideReason", "must be an object")
-        coding = reason.get("reason") if isinstance(reason.get("reason"), dict) else {}
+        coding = reason.get("reason")
+        if not isinstance(coding, dict):
+            coding = {}
         system, code = coding.get("system"), coding.get("code")
         items.append(
             {

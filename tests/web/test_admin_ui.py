@@ -265,3 +265,14 @@ def test_public_answers_carry_no_session_and_the_cookie_stays_under_admin(client
     signin = client.get("/admin/signin")
     cookie = signin.headers.get("Set-Cookie", "")
     assert "Path=/admin" in cookie
+
+
+def test_paging_links_keep_the_filters_and_never_take_url_for_options_from_the_query(signed_in):
+    # url_for reads _external, _scheme and _anchor as its own options: a crafted link must not
+    # turn "Previous" into a javascript: or off-site URL
+    html = signed_in.get("/admin/?offset=50&q=a&_external=1&_scheme=javascript&_anchor=x&_method=GET").get_data(
+        as_text=True
+    )
+    previous = re.search(r'<a href="([^"]*)">Previous</a>', html).group(1)
+    assert previous.startswith("/admin/?") and "#" not in previous and "javascript" not in previous
+    assert "q=a" in previous and "offset=0" in previous

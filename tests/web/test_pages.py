@@ -117,9 +117,9 @@ def test_demo_page(client, synced_catalogue):
 
 
 def test_stylesheet_is_served(client):
-    r = client.get("/static/page.css")
-    assert r.status_code == 200 and r.mimetype == "text/css"
-    assert b"@media print" in r.data and b":focus-visible" in r.data
+    with client.get("/static/page.css") as r:  # a file-backed body: closing it closes the file
+        assert r.status_code == 200 and r.mimetype == "text/css"
+        assert b"@media print" in r.data and b":focus-visible" in r.data
 
 
 @pytest.mark.parametrize("path", ["/infobutton", "/application"])
