@@ -53,22 +53,6 @@ class Catalogue:
     total: int
 
 
-def host(url: str) -> str:
-    """The host a URL points to, lower case, without a leading www; "" when it has none or the
-    URL is malformed (an unclosed IPv6 bracket makes ``urlsplit`` raise)."""
-    try:
-        name = urlsplit(url or "").hostname or ""
-    except ValueError:
-        return ""
-    return name.removeprefix("www.")
-
-
-def on_medlineplus(url: str) -> bool:
-    """Whether a URL is on medlineplus.gov (or a subdomain), not on a look-alike host."""
-    name = host(url)
-    return name == "medlineplus.gov" or name.endswith(".medlineplus.gov")
-
-
 def language_of(url: str) -> str:
     """A MedlinePlus page's language from its URL: "es" under ``/spanish/``, else "en"."""
     return "es" if "/spanish/" in urlsplit(url).path else "en"

@@ -21,10 +21,11 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
+from ..hosts import on_medlineplus
 from ..html_safety import sanitise
 from ..models import Site, Topic, TopicRef
 from ..text import fold
-from .medlineplus_xml import language_of, on_medlineplus, topic_id
+from .medlineplus_xml import language_of, topic_id
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024
 

@@ -38,10 +38,11 @@ import cachetools
 import requests
 from defusedxml import DefusedXmlException, ElementTree
 
+from ..hosts import host, on_medlineplus
 from ..html_safety import sanitise
 from ..models import Code, Topic
 from .fetch import USER_AGENT
-from .medlineplus_xml import host, on_medlineplus, topic_id
+from .medlineplus_xml import topic_id
 
 log = logging.getLogger(__name__)
 

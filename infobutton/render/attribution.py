@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..content.medlineplus_xml import host, on_medlineplus
+from ..hosts import host, on_medlineplus
 from ..models import Provenance, Topic, TopicMatch
 
 SERVICE_NAME = "Infobutton knowledge responder"
