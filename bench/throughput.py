@@ -10,6 +10,11 @@ and the median over rounds is reported, so the machine's noise (this VM's CPU co
 hits baseline and subject alike.
 
     python bench/throughput.py [--seconds 3] [--rounds 7] [--workers 2] [--connections 32]
+                               [--against DIR]
+
+``--against DIR`` also runs the infobutton of another source tree (a ``git worktree`` of an
+earlier commit) beside this one, its loads interleaved in the same rounds, so "no slower than
+before" is a comparison within one run rather than between two runs on a noisy machine.
 """
 
 from __future__ import annotations
@@ -43,10 +48,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(which: str, workers: int, env: dict) -> tuple[subprocess.Popen, str]:
+def start(which: str, workers: int, env: dict, tree: Path = HERE.parent) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "_server.py"), which, str(port), str(workers)],
+        [sys.executable, str(tree / "bench" / "_server.py"), which, str(port), str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -113,6 +118,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--against", type=Path, help="another source tree to measure in the same rounds")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")
@@ -123,35 +129,48 @@ def main() -> None:
     script = Path(tmp) / "distinct.lua"
     paths = distinct_paths()
 
+    procs = []
     bare_proc, bare_base = start("bare", args.workers, env)
-    ib_proc, ib_base = start("infobutton", args.workers, env)
+    procs.append(bare_proc)
+    ib_proc, ib_base = start("infobutton", args.workers, env, HERE.parent)
+    procs.append(ib_proc)
     loads = {
         "bare": lambda: wrk(bare_base + "/bare", args.seconds, args.connections),
         "cached": lambda: wrk(ib_base + CACHED, args.seconds, args.connections),
         "distinct": lambda: wrk(ib_base + "/", args.seconds, args.connections, str(script)),
     }
+    if args.against:
+        other = args.against.resolve()
+        other_env = {**env, "PYTHONPATH": str(other), "INFOBUTTON_DATA_DIR": str(Path(tmp) / "against")}
+        other_proc, other_base = start("infobutton", args.workers, other_env, other)
+        procs.append(other_proc)
+        loads["cached@against"] = lambda: wrk(other_base + CACHED, args.seconds, args.connections)
+        loads["distinct@against"] = lambda: wrk(other_base + "/", args.seconds, args.connections, str(script))
     rates: dict[str, list[float]] = {name: [] for name in loads}
-    ratios: dict[str, list[float]] = {"cached": [], "distinct": []}
-    used = 0
+    ratios: dict[str, list[float]] = {name: [] for name in loads if name != "bare"}
+    used = {"distinct": 0, "distinct@against": 0}  # each tree walks the same codes, each once
     try:
         wrk(bare_base + "/bare", 2, args.connections)  # warm up: every worker booted and serving
         wrk(ib_base + CACHED, 2, args.connections)
+        if args.against:
+            wrk(other_base + CACHED, 2, args.connections)
         for round_ in range(args.rounds):
-            order = list(loads)[round_ % 3 :] + list(loads)[: round_ % 3]  # rotate: no load always first
+            names = list(loads)
+            order = names[round_ % len(names) :] + names[: round_ % len(names)]  # rotate: no load always first
             measured = {}
             for name in order:
-                if name == "distinct":
-                    distinct_script(script, paths, used // 2 + 1)
+                if name in used:
+                    distinct_script(script, paths, used[name] // 2 + 1)
                 measured[name], count = loads[name]()
-                if name == "distinct":
-                    used += count + 64
+                if name in used:
+                    used[name] += count + 64
             for name, value in measured.items():
                 rates[name].append(value)
             for name in ratios:
                 ratios[name].append(measured[name] / measured["bare"])
     finally:
-        stop(bare_proc)
-        stop(ib_proc)
+        for proc in procs:
+            stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
 
     b, c, d = (statistics.median(rates[n]) for n in ("bare", "cached", "distinct"))
@@ -162,9 +181,21 @@ def main() -> None:
     )
     print(f"bare Flask JSON endpoint   {b:9.0f} req/s  (baseline)")
     print(f"cached knowledge request   {c:9.0f} req/s  ratio {rc:.2f}  (target >= 0.80)")
-    print(f"distinct ICD-10-CM codes   {d:9.0f} req/s  ratio {rd:.2f}  ({used} codes, each asked once)")
-    if used > len(paths):
-        print(f"note: {used} requests exceeded the {len(paths)} distinct codes; later ones were cache hits")
+    print(f"distinct ICD-10-CM codes   {d:9.0f} req/s  ratio {rd:.2f}  ({used['distinct']} codes, each asked once)")
+    if args.against:
+        for name, label in (
+            ("cached@against", "cached, --against tree"),
+            ("distinct@against", "distinct, --against tree"),
+        ):
+            r = statistics.median(ratios[name])
+            print(f"{label:26} {statistics.median(rates[name]):9.0f} req/s  ratio {r:.2f}")
+        for name in ("cached", "distinct"):
+            per_round = [a / b for a, b in zip(ratios[name], ratios[name + "@against"], strict=True)]
+            print(f"{name}: this tree / --against tree, median of rounds: {statistics.median(per_round):.2f}")
+    if max(used.values()) > len(paths):
+        print(
+            f"note: {max(used.values())} requests exceeded the {len(paths)} distinct codes; later ones were cache hits"
+        )
 
 
 if __name__ == "__main__":
