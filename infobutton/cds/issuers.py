@@ -91,7 +91,7 @@ def parse(text: str) -> dict[str, Issuer]:
     text = text.strip()
     if not text:
         return {}
-    if not text.startswith("{"):
+    if not text.startswith(("{", "[")):
         try:
             text = Path(text).read_text(encoding="utf-8")
         except (OSError, UnicodeError) as error:

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from infobutton import create_app
-from infobutton.config import ConfigError, Settings
 from infobutton.cds.feedback import OVERRIDE_SYSTEM
+from infobutton.config import ConfigError, Settings
 from infobutton.models import CodeSystem, MappingRule, Scope
 from infobutton.render.attribution import SERVICE_NAME
 from infobutton.render.cds_cards import MAX_SUMMARY
@@ -614,6 +614,8 @@ def test_feedback_older_than_the_retention_period_is_deleted_on_write(client, se
     services.db.execute("UPDATE cds_feedback SET received_at = '2020-01-01T00:00:00Z'")
     kept = services.cds_feedback.add("infobutton-patient-view", [old])
     assert kept == 1
-    r = post(client, PV + "/feedback", {"feedback": [{"card": card, "outcome": "overridden", "outcomeTimestamp": WHEN}]})
+    r = post(
+        client, PV + "/feedback", {"feedback": [{"card": card, "outcome": "overridden", "outcomeTimestamp": WHEN}]}
+    )
     assert r.status_code == 200
     assert services.cds_feedback.count() == 2  # the two 2020 rows went; this write and the one before stay
