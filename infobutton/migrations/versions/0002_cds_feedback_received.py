@@ -15,7 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("cds_feedback_received", "cds_feedback", ["received_at"])
+    # IF NOT EXISTS, like 0001: a database that lost its alembic_version is replayed from 0001.
+    op.create_index("cds_feedback_received", "cds_feedback", ["received_at"], if_not_exists=True)
 
 
 def downgrade() -> None:
