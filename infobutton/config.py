@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from .cds import issuers as cds_issuers
+from .cds.fhir_url import BadUrl, normalise
 from .store.db import SCHEMES
 
 ENV_PREFIX = "INFOBUTTON_"
@@ -68,9 +70,25 @@ def _http_url(value: str) -> str:
     return value
 
 
-def _http_prefixes(value: str) -> str:
-    if not all(_is_http(p.strip()) for p in value.split(",") if p.strip()):
-        raise ValueError("comma-separated http:// or https:// URL prefixes")
+def _fhir_bases(value: str) -> str:
+    for base in (p.strip() for p in value.split(",") if p.strip()):
+        try:
+            normalise(base)
+        except BadUrl:
+            raise ValueError("comma-separated http:// or https:// base URLs (no user, query or fragment)") from None
+    return value
+
+
+def _issuers(value: str) -> str:
+    cds_issuers.parse(value)  # a ValueError says what is wrong
+    return value
+
+
+def _origins(value: str) -> str:
+    for origin in (o.strip() for o in value.split(",") if o.strip()):
+        parts = urlsplit(origin)
+        if origin == "*" or parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise ValueError("comma-separated origins like https://ehr.example.org (no *, no path)")
     return value
 
 
@@ -135,9 +153,17 @@ class Settings(BaseModel):
     upstream_ttl: Seconds = 43200.0  # seconds an upstream answer stays fresh (12 h)
     upstream_timeout: Timeout = 2.0  # seconds to wait for the upstream per request
     upstream_rate: Count = 80  # upstream requests per minute (MedlinePlus asks for < 100)
-    cds_fhir_timeout: Timeout = 5.0  # seconds for each CDS Hooks fetch from an EHR's fhirServer
-    # comma-separated fhirServer URL prefixes allowed; empty: any
-    cds_fhir_servers: Annotated[str, AfterValidator(_http_prefixes)] = ""
+    # CDS Hooks (issue 12): callers, FHIR servers, feedback. See infobutton/cds/issuers.py.
+    cds_issuers: Annotated[str, AfterValidator(_issuers)] = ""  # JSON object, or a path to one
+    cds_allow_unauthenticated: Flag = False  # development only: calls without a JWT
+    cds_allow_http_loopback: Flag = False  # development/tests: plain-http fhirServer/JWKS on loopback
+    cds_fhir_timeout: Timeout = 3.0  # seconds for the whole fetch from an EHR's fhirServer
+    cds_fhir_concurrency: Count = 4  # fhirServer fetches in flight per worker
+    # fhirServer bases for unauthenticated (development) calls; empty: none
+    cds_fhir_servers: Annotated[str, AfterValidator(_fhir_bases)] = ""
+    cds_cors_origins: Annotated[str, AfterValidator(_origins)] = ""  # browser origins; empty: none
+    cds_feedback_days: Count = 90  # days CDS feedback is kept
+    cds_feedback_rate: Count = 60  # feedback POSTs per minute per issuer (or client in dev mode)
     secret_key: str = ""  # signs admin session cookies; default: a random key kept in data_dir
     cookie_secure: Flag = True  # admin session cookie only over HTTPS (and http://localhost)
     max_import_bytes: Count = 8 * 1024 * 1024  # largest CSV the admin import accepts

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from . import bundled, terminology
+from .cds.gate import CdsGate
 from .config import Settings
 from .content.schedule import SyncScheduler
 from .content.sync import DEFAULT_URL
@@ -47,6 +48,7 @@ class Services:
     rejections: SqlRejectionStore
     suggestions: SuggestionAdmin
     cds_feedback: FeedbackStore
+    cds: CdsGate  # CDS Hooks callers, fhirServer fetches, feedback rate (per worker)
     upstream: UpstreamResponder | None = None  # INFOBUTTON_UPSTREAM_URL; off by default
     sync: SyncScheduler | None = None  # INFOBUTTON_SYNC_INTERVAL; off by default
     # Filled by build_services only; the answer view calls each without knowing who listens.
@@ -100,13 +102,15 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
         mapping_admin=mapping_admin,
         rejections=rejections,
         suggestions=SuggestionAdmin(knowledge, rejections, mapping_admin, usage),
-        cds_feedback=FeedbackStore(db),
+        cds_feedback=FeedbackStore(db, retention_days=settings.cds_feedback_days),
+        cds=CdsGate.from_settings(settings),
         upstream=_upstream(settings, knowledge),
         sync=_sync(settings, topics, knowledge),
     )
     knowledge.upstream = services.upstream
     services.on_answer.append(usage.record)
     services.on_close.append(usage.flush)  # a worker that stops keeps its last counts
+    services.on_close.append(services.cds.close)
     if services.sync is not None:
         scheduler = services.sync
         # Started by the first answered request, so the gunicorn arbiter never holds the thread.

@@ -29,7 +29,7 @@ def test_defaults_are_unchanged():
     assert s.version_check_interval == 0.2
     assert (s.max_body_bytes, s.max_url_bytes, s.seed, s.cookie_secure) == (65536, 8192, True, True)
     assert (s.sync_interval, s.upstream_ttl, s.upstream_timeout, s.upstream_rate) == (0, 43200, 2.0, 80)
-    assert (s.cds_fhir_timeout, s.max_import_bytes, s.signin_attempts, s.signin_window) == (5.0, 8388608, 5, 900)
+    assert (s.cds_fhir_timeout, s.max_import_bytes, s.signin_attempts, s.signin_window) == (3.0, 8388608, 5, 900)
     assert s.database_url == s.base_url == s.redis_url == s.snomed_map == s.secret_key == ""
 
 

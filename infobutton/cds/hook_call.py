@@ -49,7 +49,7 @@ def parse(body, service: CdsService) -> HookCall:
     hook_instance = _string(body.get("hookInstance"), "hookInstance")
     context = _object(body.get("context"), "context")
     patient_id = _string(context.get("patientId"), "context.patientId")
-    if not FHIR_ID.match(patient_id):
+    if not FHIR_ID.match(patient_id) or not patient_id.strip("."):
         raise InvalidRequest("context.patientId", "must be a FHIR id ([A-Za-z0-9-.]{1,64})")
     if service.hook == "order-select":
         selections = context.get("selections")

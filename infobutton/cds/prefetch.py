@@ -1,58 +1,85 @@
 """Fetch what the EHR did not prefetch from its ``fhirServer`` (CDS Hooks 2.0 §FHIR Resource
-Access), with the bearer token from ``fhirAuthorization``, a timeout on every call, a size cap,
-no redirects (the token goes nowhere else) and at most a few search pages.
+Access), with the bearer token from ``fhirAuthorization``.
 
-Failures raise Unavailable; the view answers 412 (§Prefetch: the service cannot get the data it
-needs). Nothing about the patient is logged: not the URL, not the body.
+- Only a fhirServer under a base allow-listed for the caller (``fhir_url``), and never over plain
+  http (the token would travel in clear) unless development mode allows http on loopback.
+- One deadline for the whole prefetch, every read included, not one per read: the request
+  thread waits at most that long, whatever the server does (a tarpit, a byte a second).
+- At most ``concurrency`` fetches in flight per worker; when all are busy the call does not wait
+  (Busy), so slow FHIR servers cannot hold the worker's threads.
+- No redirects (the token goes nowhere else), a size cap, at most a few search pages, each on
+  the same server.
+- Every failure is the same Unavailable message: refused, timed out, DNS, TLS or not FHIR look
+  alike to the caller, so errors do not map ports or hosts. Nothing about the patient is logged.
 """
 
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode, urlsplit
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from urllib.parse import urlencode
 
 import requests
 
+from .fhir_url import BadUrl, FhirUrl, normalise
 from .hook_call import HookCall
 
+log = logging.getLogger(__name__)
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PAGES = 5
+CHUNK = 16 * 1024
+UNAVAILABLE = "the FHIR server could not be read"  # the one message for every failure
 
 
 class Unavailable(Exception):
     """The data a service needs could not be obtained; the message is safe to show."""
 
 
-def allowed(server: str, prefixes: str) -> bool:
-    """Whether a fhirServer is on the configured allow-list (comma-separated prefixes; empty: any)."""
-    wanted = [p.strip() for p in prefixes.split(",") if p.strip()]
-    return not wanted or any(server.startswith(p) for p in wanted)
+class Busy(Exception):
+    """Every fetch slot of this worker is taken; answer now, do not wait."""
 
 
-def _get(session: requests.Session, url: str, timeout: float) -> dict:
+class _Failed(Exception):
+    """Why a read failed, for the log only (the caller sees UNAVAILABLE)."""
+
+
+def _get(session: requests.Session, url: str, deadline: float) -> dict:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _Failed("deadline")
     try:
-        with session.get(url, timeout=timeout, allow_redirects=False, stream=True) as response:
+        with session.get(url, timeout=remaining, allow_redirects=False, stream=True) as response:
             if response.status_code != 200:
-                raise Unavailable(f"the FHIR server answered {response.status_code}")
+                raise _Failed(f"status {response.status_code}")
             body = b""
-            for chunk in response.iter_content(65536):
-                body += chunk
+            while chunk := response.raw.read1(CHUNK, decode_content=True):  # one recv each: a
+                body += chunk  # drip feed cannot stretch a read past the deadline
                 if len(body) > MAX_BYTES:
-                    raise Unavailable("the FHIR server's answer is too large")
-            value = json.loads(body) if body else {}
+                    raise _Failed("too large")
+                if time.monotonic() > deadline:
+                    raise _Failed("deadline")
+            value = json.loads(body) if body else None
     except requests.Timeout:
-        raise Unavailable("the FHIR server did not answer in time") from None
-    except (requests.RequestException, ValueError):
-        raise Unavailable("the FHIR server could not be read") from None
-    if not isinstance(value, dict):
-        raise Unavailable("the FHIR server did not answer with a resource")
+        raise _Failed("timeout") from None
+    except requests.exceptions.SSLError:
+        raise _Failed("tls") from None
+    except requests.ConnectionError:
+        raise _Failed("connection") from None
+    except (requests.RequestException, ValueError, OSError):
+        raise _Failed("unreadable") from None
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+        raise _Failed("not a FHIR resource")
     return value
 
 
-def _search(session, base: str, query: str, timeout: float) -> dict:
-    """A search Bundle with the entries of up to MAX_PAGES pages on the same server."""
-    bundle = _get(session, base + query, timeout)
-    entries = list(bundle.get("entry") or []) if isinstance(bundle, dict) else []
+def _search(session: requests.Session, base: FhirUrl, query: str, deadline: float) -> dict:
+    """A search Bundle with the entries of up to MAX_PAGES pages under the same base."""
+    bundle = _get(session, base.url + query, deadline)
+    entries = list(bundle.get("entry") or []) if isinstance(bundle.get("entry"), list) else []
     for _ in range(MAX_PAGES - 1):
         following = next(
             (
@@ -62,22 +89,21 @@ def _search(session, base: str, query: str, timeout: float) -> dict:
             ),
             None,
         )
-        if not isinstance(following, str) or not following.startswith(base):
+        if not isinstance(following, str):
             break
-        bundle = _get(session, following, timeout)
-        if not isinstance(bundle, dict):
+        try:
+            path, _, page_query = following.partition("?")
+            if not normalise(path).under(base):
+                break
+        except BadUrl:
             break
-        entries += list(bundle.get("entry") or [])
+        bundle = _get(session, normalise(path).url.rstrip("/") + ("?" + page_query if page_query else ""), deadline)
+        if isinstance(bundle.get("entry"), list):
+            entries += bundle["entry"]
     return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
 
 
-def fetch(call: HookCall, keys: tuple[str, ...], timeout: float) -> dict:
-    """The prefetch values for ``keys`` (a subset of patient, conditions) read from fhirServer."""
-    if not call.fhir_server:
-        raise Unavailable("prefetch " + ", ".join(keys) + " missing and no fhirServer given")
-    base = call.fhir_server.rstrip("/") + "/"
-    if urlsplit(base).scheme not in ("http", "https"):
-        raise Unavailable("fhirServer must be http(s)")
+def _read(base: FhirUrl, call: HookCall, keys: tuple[str, ...], deadline: float) -> dict:
     session = requests.Session()
     session.trust_env = False  # no proxies or netrc credentials from the environment
     session.headers["Accept"] = "application/fhir+json"
@@ -87,8 +113,60 @@ def fetch(call: HookCall, keys: tuple[str, ...], timeout: float) -> dict:
     with session:
         for key in keys:
             if key == "patient":
-                found[key] = _get(session, f"{base}Patient/{call.patient_id}", timeout)
+                found[key] = _get(session, f"{base.url}Patient/{call.patient_id}", deadline)
             elif key == "conditions":
                 query = "Condition?" + urlencode({"patient": call.patient_id, "clinical-status": "active"})
-                found[key] = _search(session, base, query, timeout)
+                found[key] = _search(session, base, query, deadline)
     return found
+
+
+def allowed_base(server: str, bases: tuple[FhirUrl, ...], *, allow_http_loopback: bool) -> FhirUrl:
+    """The normalised fhirServer when it lies under one of ``bases`` on a segment boundary and
+    is https (http only on loopback in development); Unavailable otherwise. Default deny."""
+    try:
+        url = normalise(server)
+    except BadUrl:
+        raise Unavailable("not a FHIR server this service may read from") from None
+    if not any(url.under(base) for base in bases):
+        raise Unavailable("not a FHIR server this service may read from")
+    if url.scheme != "https" and not (allow_http_loopback and url.loopback):
+        raise Unavailable("fhirServer must be https: the access token is never sent over plain http")
+    return url
+
+
+class Fetcher:
+    """Per worker: the bounded pool the fetches run in, so the request thread only ever waits
+    until the deadline."""
+
+    def __init__(self, concurrency: int, deadline: float):
+        self.deadline = deadline
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="cds-fetch")
+
+    def _run(self, base: FhirUrl, call: HookCall, keys: tuple[str, ...], deadline: float) -> dict:
+        try:
+            return _read(base, call, keys, deadline)
+        finally:
+            self._slots.release()
+
+    def fetch(self, base: FhirUrl, call: HookCall, keys: tuple[str, ...]) -> dict:
+        """The prefetch values for ``keys`` (of patient, conditions) read from ``base``."""
+        if not self._slots.acquire(blocking=False):
+            raise Busy()
+        deadline = time.monotonic() + self.deadline
+        try:
+            future: Future[dict] = self._pool.submit(self._run, base, call, keys, deadline)
+        except RuntimeError:  # the pool was shut down: the worker is stopping
+            self._slots.release()
+            raise Busy() from None
+        try:
+            return future.result(timeout=self.deadline)
+        except FutureTimeout:
+            reason = "deadline"
+        except _Failed as failure:
+            reason = str(failure)
+        log.info("cds fetch from fhirServer failed: %s", reason)
+        raise Unavailable(UNAVAILABLE)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

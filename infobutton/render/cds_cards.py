@@ -4,17 +4,21 @@
 topics) with the first topic as a Coding, ``detail`` in GitHub-flavoured Markdown with every
 EHR-supplied word escaped, saying per topic why it is there (layer and reason) and where its text
 came from, and ``links`` of type absolute to the topic pages (both languages) and to our click
-page. A match found on text (free text, or a display name the EHR sent) never makes a card: a
-card interrupts a clinician, and text is too weak a reason to.
+page, and ``overrideReasons`` (``cds.feedback.OVERRIDE_REASONS``) a clinician may pick when
+dismissing it. ``uuid`` comes from ``new_id`` (signed ids: ``cds.card_ids``). A match found on
+text (free text, or a display name the EHR sent) never makes a card: a card interrupts a
+clinician, and text is too weak a reason to.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import quote, urlencode, urljoin
 
+from ..cds.feedback import override_reasons
 from ..models import Gender, KnowledgeRequest, Provenance, Subject, TopicMatch
 from ..request import query_pairs
 from . import attribution
@@ -80,6 +84,7 @@ def card(
     base_url: str,
     age: float | None = None,
     gender: Gender | None = None,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> dict:
     """The card for one condition or order and its ranked topics (already ``card_matches``)."""
     first = matches[0].topic
@@ -115,7 +120,7 @@ def card(
             }
         )
     return {
-        "uuid": str(uuid.uuid4()),
+        "uuid": new_id(),
         "summary": _shorten(f"Patient education: {titles}"),
         "indicator": "info",
         "detail": "\n".join(lines),
@@ -125,6 +130,7 @@ def card(
             "topic": {"system": TOPIC_SYSTEM, "code": first.id, "display": first.title},
         },
         "links": links,
+        "overrideReasons": override_reasons(),
     }
 
 
@@ -133,8 +139,9 @@ def cards(
     base_url: str,
     age: float | None = None,
     gender: Gender | None = None,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> dict:
     """The CDS Hooks response: a card for every subject with topics not found on text, none for
     the others."""
     shown = [(subject, card_matches(matches)) for subject, matches in answers]
-    return {"cards": [card(subject, matches, base_url, age, gender) for subject, matches in shown if matches]}
+    return {"cards": [card(subject, matches, base_url, age, gender, new_id) for subject, matches in shown if matches]}

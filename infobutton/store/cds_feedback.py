@@ -2,25 +2,31 @@
 
 Only the service, the card's uuid, the outcome, how many suggestions were accepted, the coded
 override reason and the outcome time are kept: no patient, no user, no free-text comment.
+Rows older than ``retention_days`` (by when we received them) are deleted in the same transaction
+as each write, through the ``received_at`` index: the table never holds more than the retention
+period's worth of (rate-limited) feedback.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, func, insert, select
 
 from .db import Database
 from .schema import cds_feedback as table
 
 
 class FeedbackStore:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, retention_days: int = 90):
         self.db = db
+        self.retention = timedelta(days=retention_days)
 
     def add(self, service_id: str, items: list[dict]) -> int:
         """Store validated feedback items (card, outcome, accepted, system, code, timestamp)."""
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = datetime.now(UTC)
+        now = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        oldest = (moment - self.retention).strftime("%Y-%m-%dT%H:%M:%SZ")
         rows = [
             {
                 "service_id": service_id,
@@ -36,8 +42,12 @@ class FeedbackStore:
         ]
         if rows:
             with self.db.transaction():
+                self.db.execute(delete(table).where(table.c.received_at < oldest))
                 self.db.execute(insert(table), rows)
         return len(items)
+
+    def count(self) -> int:
+        return int(self.db.scalar(select(func.count()).select_from(table)) or 0)
 
     def all(self) -> list[dict]:
         columns = (

@@ -191,5 +191,6 @@ cds_feedback = Table(
     Column("outcome_timestamp", Text),
     Column("received_at", Text, nullable=False),
     Index("cds_feedback_card", "card_id"),
+    Index("cds_feedback_received", "received_at"),  # retention deletes (revision 0002_cds_feedback)
     sqlite_autoincrement=True,
 )

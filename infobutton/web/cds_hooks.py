@@ -1,8 +1,11 @@
 """CDS Hooks 2.0 endpoints: discovery, the patient-view and order-select services, feedback.
 
-Errors are problem+json (web.error_response): 400 for a malformed body naming the field, 404 for
-an unknown service, 412 when the data a service needs was neither prefetched nor fetchable
-(§Prefetch). CORS headers follow §Security and Safety / CORS so browser-based EHRs can call us.
+Every service and feedback call is authenticated (``cds.gate``: the EHR's JWT, 401 otherwise,
+unless development mode allows calls without one); discovery is public. Errors are problem+json
+(web.error_response): 400 for a malformed body naming the field, 401 for a caller we do not trust,
+404 for an unknown service, 412 when the data a service needs was neither prefetched nor
+fetchable (§Prefetch), 429 for too much feedback, 503 when every fetch slot is busy. CORS headers
+only for the origins in INFOBUTTON_CDS_CORS_ORIGINS (none by default).
 """
 
 from __future__ import annotations
@@ -10,13 +13,18 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date
+from urllib.parse import urljoin
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from ..cds import clinical, discovery, hook_call, prefetch
+from ..cds import feedback as cds_feedback
+from ..cds.auth import Caller, Unauthorized
+from ..cds.card_ids import CardIds
 from ..models import InvalidRequest
 from ..render import cds_cards, safe_json
 from ..services import current_services
+from .errors import error_response
 
 log = logging.getLogger(__name__)
 PREFIX = "/cds-services"
@@ -25,26 +33,32 @@ bp = Blueprint("cds_hooks", __name__, url_prefix=PREFIX)
 MAX_BODY_BYTES = 4 * 1024 * 1024  # prefetched Bundles are larger than infobutton forms
 MAX_SUBJECTS = 100  # conditions or orders resolved per call
 CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
     "Access-Control-Allow-Headers": "Authorization, Content-Type",
     "Access-Control-Expose-Headers": "Origin, Accept, Content-Location, Location, X-Requested-With",
     "Access-Control-Max-Age": "86400",
 }
-OUTCOMES = ("accepted", "overridden")
+BUSY_RETRY_AFTER = 2  # seconds, when every fetch slot is taken
 
 
 @bp.before_request
 def _larger_bodies() -> None:
-    request.max_content_length = MAX_BODY_BYTES
+    feedback = request.path.endswith("/feedback")
+    request.max_content_length = cds_feedback.MAX_BYTES if feedback else MAX_BODY_BYTES
 
 
 @bp.after_app_request
 def _cors(response: Response) -> Response:
-    """On every /cds-services response, errors and preflights included."""
+    """On every /cds-services response, errors and preflights included: the allowed origin
+    echoed, never ``*``."""
     if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
-        response.headers.update(CORS_HEADERS)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        origin = request.headers.get("Origin", "")
+        allowed = {o.strip() for o in current_services().settings.cds_cors_origins.split(",") if o.strip()}
+        if origin in allowed:
+            response.headers.update(CORS_HEADERS)
+            response.headers["Access-Control-Allow-Origin"] = origin
+        response.vary.add("Origin")
     return response
 
 
@@ -62,6 +76,8 @@ def _body():
         return json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequest("body", "not valid JSON") from None
+    except RecursionError:
+        raise InvalidRequest("body", "JSON nested too deeply") from None
 
 
 def _service(service_id: str) -> discovery.CdsService:
@@ -76,97 +92,93 @@ def services_list():
     return _json(discovery.discovery_document())
 
 
-def _clinical_data(call: hook_call.HookCall) -> dict:
+class Busy(Exception):
+    """Every fetch slot of this worker is taken (slow FHIR servers): 503 now, not a wait."""
+
+
+def _base_url() -> str:
+    return current_services().settings.base_url or request.host_url
+
+
+def _caller(service_id: str) -> Caller:
+    """The verified caller: ``aud`` must be our service URL, the discovery endpoint or the
+    service's own endpoint (CDS Hooks 2.0 §Trusting CDS Clients)."""
+    discovery_url = urljoin(_base_url(), PREFIX.lstrip("/"))
+    audiences = [discovery_url, discovery_url + "/", f"{discovery_url}/{service_id}"]
+    try:
+        return current_services().cds.caller(request.headers.get("Authorization"), audiences, request.remote_addr or "")
+    except Unauthorized as exc:
+        raise InvalidRequest("Authorization", str(exc), 401) from None
+
+
+def _clinical_data(call: hook_call.HookCall, caller: Caller) -> dict:
     """The prefetch, completed from fhirServer where the EHR left keys out (§Prefetch)."""
     missing = call.missing()
     needed = [k for k in missing if k in call.service.required]
     data = dict(call.prefetch)
     if not missing:
         return data
-    settings = current_services().settings
     if not call.fhir_server:
         if needed:
             raise InvalidRequest(
                 "prefetch", f"{', '.join(needed)} not prefetched and no fhirServer given to fetch from", 412
             )
         return data
-    if not prefetch.allowed(call.fhir_server, settings.cds_fhir_servers):
-        raise InvalidRequest("fhirServer", "not a FHIR server this service may read from", 412)
+    gate = current_services().cds
     try:
-        data.update(prefetch.fetch(call, missing, settings.cds_fhir_timeout))
+        base = gate.fhir_base(caller, call.fhir_server)
+        data.update(gate.fetcher.fetch(base, call, missing))
     except prefetch.Unavailable as exc:
-        log.info("cds %s: fetch from fhirServer failed: %s", call.service.id, exc)
         if needed:
             raise InvalidRequest("fhirServer", str(exc), 412) from None
+    except prefetch.Busy:
+        if needed:
+            raise Busy() from None
     return data
+
+
+@bp.errorhandler(Busy)
+def _busy(_exc: Busy):
+    response = error_response(503, "busy reading other FHIR servers; try again shortly", "fhirServer")
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
+    return response
 
 
 @bp.post("/<service_id>")
 def call_service(service_id: str):
     service = _service(service_id)
+    caller = _caller(service_id)
     call = hook_call.parse(_body(), service)
-    data = _clinical_data(call)
+    data = _clinical_data(call, caller)
     age, gender = clinical.demographics(data.get("patient"), date.today())
     if service.hook == "patient-view":
         subjects = clinical.condition_subjects(data.get("conditions"))
     else:
         subjects = clinical.order_subjects(call.context["draftOrders"], call.context["selections"])
-    services = current_services()
-    knowledge = services.knowledge
+    knowledge = current_services().knowledge
     answers = [
         (subject, knowledge.resolve(clinical.knowledge_request(subject, age, gender)))
         for subject in subjects[:MAX_SUBJECTS]
     ]
-    base = services.settings.base_url or request.host_url
-    body = cds_cards.cards(answers, base, age, gender)
+    body = cds_cards.cards(answers, _base_url(), age, gender, _card_ids().new)
     log.info("cds %s: %d subjects, %d cards", service.id, len(answers), len(body["cards"]))
     return _json(body)
 
 
-def _feedback_items(body) -> list[dict]:
-    """Validated feedback (§Feedback), reduced to what we keep: no comments, no patient."""
-    if not isinstance(body, dict) or not isinstance(body.get("feedback"), list) or not body["feedback"]:
-        raise InvalidRequest("feedback", "must be a non-empty array")
-    items = []
-    for i, item in enumerate(body["feedback"][:100]):
-        where = f"feedback[{i}]"
-        if not isinstance(item, dict):
-            raise InvalidRequest(where, "must be an object")
-        card = item.get("card")
-        if not isinstance(card, str) or not card.strip() or len(card) > 100:
-            raise InvalidRequest(f"{where}.card", "must be the card's uuid")
-        outcome = item.get("outcome")
-        if outcome not in OUTCOMES:
-            raise InvalidRequest(f"{where}.outcome", "must be accepted or overridden")
-        timestamp = item.get("outcomeTimestamp")
-        if not isinstance(timestamp, str) or not timestamp.strip() or len(timestamp) > 40:
-            raise InvalidRequest(f"{where}.outcomeTimestamp", "required (an ISO 8601 instant)")
-        accepted = item.get("acceptedSuggestions") or []
-        if not isinstance(accepted, list):
-            raise InvalidRequest(f"{where}.acceptedSuggestions", "must be an array")
-        reason = item.get("overrideReason") or {}
-        if not isinstance(reason, dict):
-            raise InvalidRequest(f"{where}.overrideReason", "must be an object")
-        coding = reason.get("reason")
-        if not isinstance(coding, dict):
-            coding = {}
-        system, code = coding.get("system"), coding.get("code")
-        items.append(
-            {
-                "card": card.strip(),
-                "outcome": outcome,
-                "accepted": len(accepted),
-                "system": system[:200] if isinstance(system, str) else None,
-                "code": code[:100] if isinstance(code, str) else None,
-                "timestamp": timestamp.strip(),
-            }
-        )
-    return items
+def _card_ids() -> CardIds:
+    return CardIds(str(current_app.secret_key))
 
 
 @bp.post("/<service_id>/feedback")
 def feedback(service_id: str):
     service = _service(service_id)
-    items = _feedback_items(_body())
-    current_services().cds_feedback.add(service.id, items)
+    caller = _caller(service_id)
+    services = current_services()
+    wait = services.cds.feedback_rate.take(caller.client)
+    if wait:
+        response = error_response(429, "too much feedback from this client; slow down", "feedback")
+        response.headers["Retry-After"] = str(max(1, round(wait + 0.5)))
+        return response
+    items = cds_feedback.items(_body(), _card_ids().issued)
+    services.cds_feedback.add(service.id, items)
     return _json({})

@@ -130,6 +130,10 @@ CREATE TABLE IF NOT EXISTS cds_feedback (
 );
 CREATE INDEX IF NOT EXISTS cds_feedback_card ON cds_feedback (card_id)
 """
+# What revisions after 0001 add to 0.1.0's schema.
+AFTER_0_1_0 = """
+CREATE INDEX cds_feedback_received ON cds_feedback (received_at)
+"""
 _ID = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "BIGSERIAL PRIMARY KEY"}
 
 
@@ -217,7 +221,9 @@ def test_release_0_1_0s_ddl_the_alembic_head_and_the_table_objects_agree(databas
     """Three schemas, built three ways, are one: 0.1.0's hand-written DDL, the Alembic revisions
     at head (what every database gets), and ``store.schema.metadata`` (what the stores query)."""
     with three_databases(database_url, tmp_path) as (legacy_url, head_url, metadata_url):
-        legacy = _described(legacy_url, lambda db: db.executescript(LEGACY.format(id=_ID[db.dialect])))
+        legacy = _described(
+            legacy_url, lambda db: db.executescript(LEGACY.format(id=_ID[db.dialect]) + ";" + AFTER_0_1_0)
+        )
         head = _described(head_url, lambda db: upgrade(db.engine))
         declared = _described(metadata_url, _create_all)
     assert set(legacy) == set(head) == set(declared) == set(metadata.tables)

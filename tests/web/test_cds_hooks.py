@@ -1,5 +1,6 @@
 """CDS Hooks 2.0 end to end: discovery, patient-view with prefetch and from a real FHIR server on
-127.0.0.1, 412, 400s, CORS, order-select and feedback."""
+127.0.0.1, 412, 400s, CORS, order-select and feedback. Every call carries a JWT signed by the test
+EHR (tests/cds/ehr.py), verified against its JWKS served on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from infobutton import create_app
+from infobutton.cds.feedback import OVERRIDE_SYSTEM
+from infobutton.config import ConfigError, Settings
 from infobutton.models import CodeSystem, MappingRule, Scope
 from infobutton.render.attribution import SERVICE_NAME
 from infobutton.render.cds_cards import MAX_SUMMARY
 
+from ..cds import ehr
 from ..local_server import LocalServer
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -67,16 +71,28 @@ def call(hook="patient-view", prefetch=None, **extra):
     return body
 
 
-def post(client, path, body, **headers):
+def audience(path: str) -> str:
+    """What the EHR puts in ``aud``: the service's endpoint (feedback: the same service)."""
+    return "http://localhost" + path.removesuffix("/feedback")
+
+
+def post(client, path, body, *, token=None, **headers):
+    """POST with a fresh signed JWT (``token=""`` for none, or a given token)."""
     data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    if token is None:
+        token = ehr.token(audience(path))
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     return client.post(path, data=data, content_type="application/json", headers=headers)
 
 
 class FhirServer(LocalServer):
-    """A tiny FHIR server: Patient/p1 and a two-page Condition search, bearer token required."""
+    """A tiny FHIR server: Patient/p1 and a two-page Condition search, bearer token required.
+    ``conditions``, ``status`` and ``delay`` may be changed by a test before it calls."""
 
-    def __init__(self, conditions, *, status=200, delay=0.0):
+    def __init__(self, conditions=(), *, status=200, delay=0.0):
         self.requests: list[tuple[str, dict]] = []
+        self.conditions, self.status, self.delay = list(conditions), status, delay
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -85,8 +101,9 @@ class FhirServer(LocalServer):
 
             def do_GET(self):
                 outer.requests.append((self.path, dict(self.headers)))
-                if delay:
-                    time.sleep(delay)
+                conditions, status = outer.conditions, outer.status
+                if outer.delay:
+                    time.sleep(outer.delay)
                 if status != 200:
                     return self._send(status, {"resourceType": "OperationOutcome"})
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
@@ -112,6 +129,30 @@ class FhirServer(LocalServer):
         super().__init__(Handler)
         self.server.handle_error = lambda *args: None  # a client that timed out hung up: expected
         self.url = f"http://127.0.0.1:{self.port}/fhir/"
+
+
+@pytest.fixture
+def jwks():
+    with ehr.JwksServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fhir():
+    with FhirServer() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path, jwks, fhir):
+    """The test EHR is the one trusted issuer; its FHIR server is on 127.0.0.1 over plain http,
+    which only development mode (cds_allow_http_loopback) allows."""
+    return Settings(
+        data_dir=str(tmp_path),
+        version_check_interval=0.0,
+        cds_issuers=ehr.issuers(jwks.url, [fhir.url]),
+        cds_allow_http_loopback=True,
+    )
 
 
 def summaries(r):
@@ -207,19 +248,19 @@ def test_no_conditions_no_cards(client):
     assert r.status_code == 200 and r.json == {"cards": []}
 
 
-def test_without_prefetch_fetches_from_the_fhir_server_with_the_token(client):
-    with FhirServer([ALL, CML]) as fhir:
-        body = call(
-            fhirServer=fhir.url,
-            fhirAuthorization={
-                "access_token": TOKEN,
-                "token_type": "Bearer",
-                "expires_in": 300,
-                "scope": "patient/Patient.read patient/Condition.read",
-                "subject": "cds-service",
-            },
-        )
-        r = post(client, PV, body)
+def test_without_prefetch_fetches_from_the_fhir_server_with_the_token(client, fhir):
+    fhir.conditions = [ALL, CML]
+    body = call(
+        fhirServer=fhir.url,
+        fhirAuthorization={
+            "access_token": TOKEN,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/Patient.read patient/Condition.read",
+            "subject": "cds-service",
+        },
+    )
+    r = post(client, PV, body)
     assert r.status_code == 200
     assert len(r.json["cards"]) == 2  # both pages of the search were read
     assert "Childhood Leukemia" in r.json["cards"][0]["summary"]  # the fetched 6-year-old
@@ -231,14 +272,14 @@ def test_without_prefetch_fetches_from_the_fhir_server_with_the_token(client):
     assert all(h.get("Accept") == "application/fhir+json" for _, h in fhir.requests)
 
 
-def test_partial_prefetch_fetches_only_what_is_missing(client):
-    with FhirServer([ALL]) as fhir:
-        body = call(
-            prefetch={"patient": patient(years=40), "conditions": None},
-            fhirServer=fhir.url,
-            fhirAuthorization={"access_token": TOKEN, "token_type": "Bearer"},
-        )
-        r = post(client, PV, body)
+def test_partial_prefetch_fetches_only_what_is_missing(client, fhir):
+    fhir.conditions = [ALL]
+    body = call(
+        prefetch={"patient": patient(years=40), "conditions": None},
+        fhirServer=fhir.url,
+        fhirAuthorization={"access_token": TOKEN, "token_type": "Bearer"},
+    )
+    r = post(client, PV, body)
     assert r.status_code == 200
     assert [p for p, _ in fhir.requests if "Patient" in p] == []
     assert "Childhood Leukemia" not in r.json["cards"][0]["summary"]  # the prefetched adult
@@ -249,39 +290,6 @@ def test_neither_prefetch_nor_fhir_server_is_412(client):
     assert r.status_code == 412
     assert r.mimetype == "application/problem+json"
     assert r.json["parameter"] == "prefetch" and "conditions" in r.json["detail"]
-
-
-@pytest.mark.parametrize("status", [401, 500])
-def test_fhir_server_failure_is_412(client, status):
-    with FhirServer([ALL], status=status) as fhir:
-        r = post(
-            client, PV, call(fhirServer=fhir.url, fhirAuthorization={"access_token": TOKEN, "token_type": "Bearer"})
-        )
-    assert r.status_code == 412
-    assert str(status) in r.json["detail"]
-    assert TOKEN not in r.get_data(as_text=True)
-
-
-def test_fhir_server_timeout_is_412(app):
-    slow_app = create_app(app.extensions["infobutton"].settings.replace(cds_fhir_timeout=0.2))
-    try:
-        with FhirServer([ALL], delay=1.5) as fhir:
-            r = post(slow_app.test_client(), PV, call(fhirServer=fhir.url))
-        assert r.status_code == 412
-        assert "in time" in r.json["detail"]
-    finally:
-        slow_app.extensions["infobutton"].close()
-
-
-def test_fhir_server_allow_list(app):
-    strict = create_app(app.extensions["infobutton"].settings.replace(cds_fhir_servers="https://ehr.example.org/"))
-    try:
-        with FhirServer([ALL]) as fhir:
-            r = post(strict.test_client(), PV, call(fhirServer=fhir.url))
-        assert r.status_code == 412 and r.json["parameter"] == "fhirServer"
-        assert fhir.requests == []
-    finally:
-        strict.extensions["infobutton"].close()
 
 
 @pytest.mark.parametrize(
@@ -316,26 +324,47 @@ def test_unknown_service_is_404(client):
     assert r.status_code == 404 and r.mimetype == "application/problem+json"
 
 
-def test_cors_preflight_and_responses(client):
-    pre = client.options(
-        PV,
-        headers={
-            "Origin": "https://ehr.example.org",
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization,content-type",
-        },
-    )
-    assert pre.status_code == 200
-    assert pre.headers["Access-Control-Allow-Origin"] == "*"
-    assert "POST" in pre.headers["Access-Control-Allow-Methods"]
-    assert "Authorization" in pre.headers["Access-Control-Allow-Headers"]
-    assert "Content-Type" in pre.headers["Access-Control-Allow-Headers"]
-    for r in (
-        client.get("/cds-services", headers={"Origin": "https://ehr.example.org"}),
-        post(client, PV, b"{", Origin="https://ehr.example.org"),
-    ):
-        assert r.headers["Access-Control-Allow-Origin"] == "*"
-    assert "Access-Control-Allow-Origin" not in client.get("/healthz").headers
+def test_no_cors_by_default(client):
+    pre = client.options(PV, headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "Access-Control-Allow-Origin" not in pre.headers
+    r = client.get("/cds-services", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in r.headers and "Origin" in r.headers["Vary"]
+
+
+def test_cors_for_configured_origins_only(settings):
+    app = create_app(settings.replace(cds_cors_origins="https://ehr.example.org, https://other.example.org"))
+    client = app.test_client()
+    try:
+        pre = client.options(
+            PV,
+            headers={
+                "Origin": "https://ehr.example.org",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
+        assert pre.status_code == 200
+        assert pre.headers["Access-Control-Allow-Origin"] == "https://ehr.example.org"
+        assert "POST" in pre.headers["Access-Control-Allow-Methods"]
+        assert "Authorization" in pre.headers["Access-Control-Allow-Headers"]
+        assert "Content-Type" in pre.headers["Access-Control-Allow-Headers"]
+        for r in (
+            client.get("/cds-services", headers={"Origin": "https://ehr.example.org"}),
+            post(client, PV, b"{", Origin="https://ehr.example.org"),
+        ):
+            assert r.headers["Access-Control-Allow-Origin"] == "https://ehr.example.org"
+        elsewhere = client.get("/cds-services", headers={"Origin": "https://evil.example"})
+        assert "Access-Control-Allow-Origin" not in elsewhere.headers
+        assert "Access-Control-Allow-Origin" not in client.get("/healthz").headers
+    finally:
+        app.extensions["infobutton"].close()
+
+
+@pytest.mark.parametrize("origins", ["*", "https://ehr.example.org/path", "ehr.example.org"])
+def test_cors_origins_setting_refuses_wildcards_and_non_origins(origins):
+    with pytest.raises(ConfigError) as error:
+        Settings(cds_cors_origins=origins)
+    assert error.value.variable == "INFOBUTTON_CDS_CORS_ORIGINS"
 
 
 def test_order_select_cards_for_selected_orders_with_mappings(client, services):
@@ -404,9 +433,25 @@ def test_condition_text_is_escaped_in_markdown(client):
     assert b"<script>" not in r.data
 
 
-def test_feedback_is_stored_without_patient_data(client, services):
+# -- feedback (§Feedback) ------------------------------------------------------------------------
+
+REASON = {"system": OVERRIDE_SYSTEM, "code": "already-known"}
+
+
+def issued_card(client) -> dict:
     r = post(client, PV, call(prefetch={"patient": patient(), "conditions": bundle(ALL)}))
-    card = r.json["cards"][0]["uuid"]
+    return r.json["cards"][0]
+
+
+def test_cards_carry_override_reasons_in_our_system(client):
+    card = issued_card(client)
+    reasons = card["overrideReasons"]
+    assert {r["code"] for r in reasons} == {"not-relevant", "already-known", "patient-declined", "wrong-topic"}
+    assert all(r["system"] == OVERRIDE_SYSTEM and r["display"] for r in reasons)
+
+
+def test_feedback_is_stored_without_patient_data(client, services):
+    card = issued_card(client)["uuid"]
     feedback = {
         "feedback": [
             {
@@ -418,38 +463,159 @@ def test_feedback_is_stored_without_patient_data(client, services):
             {
                 "card": card,
                 "outcome": "overridden",
-                "outcomeTimestamp": "2024-05-01T10:01:00Z",
-                "overrideReason": {
-                    "reason": {"system": "http://example.org/reasons", "code": "not-relevant"},
-                    "userComment": "Patient Jane Doe already has the leaflet",
-                },
+                "outcomeTimestamp": "2024-05-01T12:01:00+02:00",
+                "overrideReason": {"reason": REASON, "userComment": "Patient Jane Doe already has the leaflet"},
             },
+            {
+                "card": card,
+                "outcome": "overridden",
+                "outcomeTimestamp": "2024-05-01T10:02:00Z",
+                "overrideReason": {"userComment": "no reason picked, a comment only"},
+            },
+            {"card": card, "outcome": "overridden", "outcomeTimestamp": "2024-05-01T10:03:00Z"},
         ]
     }
     r = post(client, PV + "/feedback", feedback)
     assert r.status_code == 200 and r.json == {}
     rows = services.cds_feedback.all()
-    assert [(row["card_id"], row["outcome"], row["accepted_suggestions"], row["override_code"]) for row in rows] == [
-        (card, "accepted", 1, None),
-        (card, "overridden", 0, "not-relevant"),
+    assert [
+        (row["card_id"], row["outcome"], row["accepted_suggestions"], row["override_code"], row["outcome_timestamp"])
+        for row in rows
+    ] == [
+        (card, "accepted", 1, None, "2024-05-01T10:00:00Z"),
+        (card, "overridden", 0, "already-known", "2024-05-01T10:01:00Z"),
+        (card, "overridden", 0, None, "2024-05-01T10:02:00Z"),
+        (card, "overridden", 0, None, "2024-05-01T10:03:00Z"),
     ]
     dump = repr(services.db.query("SELECT * FROM cds_feedback"))
-    assert "Jane" not in dump and "p1" not in dump and "Practitioner" not in dump
+    assert "Jane" not in dump and "comment" not in dump and "p1" not in dump and "Practitioner" not in dump
+
+
+CARD = "{card}"  # replaced by an issued card's uuid
+WHEN = "2024-01-01T00:00:00Z"
 
 
 @pytest.mark.parametrize(
-    "body,parameter",
+    "items,parameter",
     [
-        ({}, "feedback"),
-        ({"feedback": []}, "feedback"),
+        (None, "feedback"),
+        ([], "feedback"),
+        ([{"card": CARD, "outcome": "ignored", "outcomeTimestamp": WHEN}], "feedback[0].outcome"),
+        ([{"card": CARD, "outcome": "overridden"}], "feedback[0].outcomeTimestamp"),
+        ([{"card": CARD, "outcome": "overridden", "outcomeTimestamp": "yesterday"}], "feedback[0].outcomeTimestamp"),
         (
-            {"feedback": [{"card": "x", "outcome": "ignored", "outcomeTimestamp": "2024-01-01T00:00:00Z"}]},
-            "feedback[0].outcome",
+            [{"card": CARD, "outcome": "overridden", "outcomeTimestamp": "2024-01-01T00:00:00"}],
+            "feedback[0].outcomeTimestamp",
         ),
-        ({"feedback": [{"card": "x", "outcome": "accepted"}]}, "feedback[0].outcomeTimestamp"),
-        ({"feedback": [{"outcome": "accepted", "outcomeTimestamp": "2024-01-01T00:00:00Z"}]}, "feedback[0].card"),
+        ([{"outcome": "overridden", "outcomeTimestamp": WHEN}], "feedback[0].card"),
+        ([{"card": "not-a-uuid", "outcome": "overridden", "outcomeTimestamp": WHEN}], "feedback[0].card"),
+        (  # a well-formed uuid we never issued
+            [{"card": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", "outcome": "overridden", "outcomeTimestamp": WHEN}],
+            "feedback[0].card",
+        ),
+        ([{"card": CARD, "outcome": "accepted", "outcomeTimestamp": WHEN}], "feedback[0].acceptedSuggestions"),
+        (
+            [{"card": CARD, "outcome": "accepted", "acceptedSuggestions": [], "outcomeTimestamp": WHEN}],
+            "feedback[0].acceptedSuggestions",
+        ),
+        (
+            [{"card": CARD, "outcome": "accepted", "acceptedSuggestions": [{}], "outcomeTimestamp": WHEN}],
+            "feedback[0].acceptedSuggestions[0]",
+        ),
+        (
+            [{"card": CARD, "outcome": "overridden", "overrideReason": {}, "outcomeTimestamp": WHEN}],
+            "feedback[0].overrideReason",
+        ),
+        (
+            [{"card": CARD, "outcome": "overridden", "overrideReason": {"reason": {}}, "outcomeTimestamp": WHEN}],
+            "feedback[0].overrideReason.reason",
+        ),
+        (
+            [
+                {
+                    "card": CARD,
+                    "outcome": "overridden",
+                    "overrideReason": {"reason": {"system": "http://example.org/x", "code": "made-up"}},
+                    "outcomeTimestamp": WHEN,
+                }
+            ],
+            "feedback[0].overrideReason.reason",
+        ),
+        (
+            [
+                {
+                    "card": CARD,
+                    "outcome": "accepted",
+                    "acceptedSuggestions": [{"id": "s1"}],
+                    "overrideReason": {"reason": REASON},
+                    "outcomeTimestamp": WHEN,
+                }
+            ],
+            "feedback[0].overrideReason",
+        ),
+        (
+            [{"card": CARD, "outcome": "overridden", "outcomeTimestamp": WHEN, "extension": {"x": "a\x00b"}}],
+            "feedback[0].extension.x",
+        ),
+        (
+            [
+                {
+                    "card": CARD,
+                    "outcome": "overridden",
+                    "overrideReason": {"userComment": "lone \ud800 surrogate"},
+                    "outcomeTimestamp": WHEN,
+                }
+            ],
+            "feedback[0].overrideReason.userComment",
+        ),
+        ([{"card": CARD, "outcome": "overridden", "outcomeTimestamp": WHEN}] * 21, "feedback"),
     ],
 )
-def test_bad_feedback_is_400(client, body, parameter):
+def test_bad_feedback_is_400_naming_the_field_and_stores_nothing(client, services, items, parameter):
+    card = issued_card(client)["uuid"]
+    body = {} if items is None else {"feedback": json.loads(json.dumps(items).replace(CARD, card))}
     r = post(client, PV + "/feedback", body)
-    assert r.status_code == 400 and r.json["parameter"] == parameter
+    assert r.status_code == 400, r.json
+    assert r.json["parameter"] == parameter and r.json["detail"]
+    assert services.cds_feedback.count() == 0
+
+
+def test_feedback_bodies_over_64_kib_are_413(client, services):
+    card = issued_card(client)["uuid"]
+    item = {"card": card, "outcome": "overridden", "outcomeTimestamp": WHEN, "overrideReason": {"userComment": "x"}}
+    item["padding"] = "x" * 70_000
+    r = post(client, PV + "/feedback", {"feedback": [item]})
+    assert r.status_code == 413 and services.cds_feedback.count() == 0
+
+
+def test_a_feedback_flood_gets_429_and_the_table_stays_bounded(settings):
+    app = create_app(settings.replace(cds_feedback_rate=5))
+    services = app.extensions["infobutton"]
+    try:
+        client = app.test_client()
+        card = issued_card(client)["uuid"]
+        item = {"card": card, "outcome": "overridden", "outcomeTimestamp": WHEN, "overrideReason": {"reason": REASON}}
+        statuses = []
+        for _ in range(40):
+            r = post(client, PV + "/feedback", {"feedback": [item] * 20})
+            statuses.append(r.status_code)
+            if r.status_code == 429:
+                assert int(r.headers["Retry-After"]) >= 1 and r.json["parameter"] == "feedback"
+        assert statuses.count(200) <= 6 and statuses.count(429) >= 34  # 5 a minute, and the odd refill
+        assert services.cds_feedback.count() == 20 * statuses.count(200)
+    finally:
+        services.close()
+
+
+def test_feedback_older_than_the_retention_period_is_deleted_on_write(client, services):
+    card = issued_card(client)["uuid"]
+    old = {"card": card, "outcome": "overridden", "accepted": 0, "system": None, "code": None, "timestamp": WHEN}
+    services.cds_feedback.add("infobutton-patient-view", [old, old])
+    services.db.execute("UPDATE cds_feedback SET received_at = '2020-01-01T00:00:00Z'")
+    kept = services.cds_feedback.add("infobutton-patient-view", [old])
+    assert kept == 1
+    r = post(
+        client, PV + "/feedback", {"feedback": [{"card": card, "outcome": "overridden", "outcomeTimestamp": WHEN}]}
+    )
+    assert r.status_code == 200
+    assert services.cds_feedback.count() == 2  # the two 2020 rows went; this write and the one before stay

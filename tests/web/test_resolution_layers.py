@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from infobutton import create_app
 from infobutton.config import Settings
 from infobutton.request import parse
@@ -9,6 +11,13 @@ from tests.conftest import ICD10CM, SNOMEDCT
 
 ICD9CM = "2.16.840.1.113883.6.103"
 JSON = {"knowledgeResponseType": "application/json"}
+
+
+@pytest.fixture
+def settings(settings):
+    """CDS Hooks development mode: these tests post cards' inputs without a JWT (tests/web/
+    test_cds_hooks.py signs real ones)."""
+    return settings.replace(cds_allow_unauthenticated=True)
 
 
 def entries(response):

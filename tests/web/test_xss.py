@@ -49,6 +49,13 @@ SURFACES = [
 ]
 
 
+@pytest.fixture
+def settings(settings):
+    """CDS Hooks development mode: these tests post cards' inputs without a JWT (tests/web/
+    test_cds_hooks.py signs real ones)."""
+    return settings.replace(cds_allow_unauthenticated=True)
+
+
 def assert_not_reflected(r):
     body = r.get_data()
     assert r.status_code < 500

@@ -1,0 +1,205 @@
+"""Who is calling: the CDS client's JWT (CDS Hooks 2.0 §Trusting CDS Clients), verified with PyJWT.
+
+A call carries ``Authorization: Bearer <JWT>`` signed by the EHR (asymmetric algorithms only). We
+check, in order: the ``iss`` is a configured issuer; the signing key comes from that issuer's
+inline JWKS, its ``jwks_url``, or the token's ``jku`` header when that URL is on the issuer's
+``jku`` allow-list (never any other URL); the signature; ``aud`` is our service URL; ``exp``
+(required, at most MAX_LIFETIME ahead), ``iat`` and ``jti`` (required); and that this ``jti`` was
+not seen before within the token's lifetime (a bounded replay cache, per worker).
+
+Every refusal is Unauthorized with a short reason safe to show; the view answers 401.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jwt
+import requests
+
+from .fhir_url import BadUrl, FhirUrl, normalise
+from .issuers import Issuer
+
+ALGORITHMS = {
+    "RSA": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),
+    "EC": ("ES256", "ES384", "ES512"),
+    "OKP": ("EdDSA",),
+}
+MAX_LIFETIME = 300  # seconds: CDS Hooks 2.0 says a JWT should live at most 5 minutes
+LEEWAY = 30  # seconds of clock skew allowed on exp and iat
+JWKS_TTL = 300.0  # seconds a fetched JWKS is trusted before it is read again
+JWKS_REFRESH = 30.0  # an unknown kid re-reads a JWKS at most this often (key rotation)
+JWKS_TIMEOUT = 2.0
+JWKS_MAX_BYTES = 64 * 1024
+REPLAY_SIZE = 10_000  # jti values remembered per worker
+
+
+class Unauthorized(Exception):
+    """The call is not from an EHR we trust; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who called: a verified issuer, or (development mode only) nobody, known by ``client``."""
+
+    issuer: Issuer | None
+    client: str  # the rate-limit key: the issuer, or the client address when unauthenticated
+
+
+class ReplayCache:
+    """jti values seen, each until its token expires; bounded: when full of live tokens, new
+    tokens are refused rather than old ones forgotten (forgetting would allow a replay)."""
+
+    def __init__(self, size: int = REPLAY_SIZE, clock: Callable[[], float] = time.time):
+        self.size, self.clock = size, clock
+        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()  # in expiry order, roughly
+        self._lock = threading.Lock()
+
+    def first_use(self, iss: str, jti: str, expires: float) -> bool:
+        now = self.clock()
+        with self._lock:
+            for key, until in list(self._seen.items()):
+                if until > now:
+                    break
+                del self._seen[key]
+            if (iss, jti) in self._seen:
+                return False
+            if len(self._seen) >= self.size:
+                self._seen = OrderedDict((k, t) for k, t in self._seen.items() if t > now)
+                if len(self._seen) >= self.size:
+                    raise Unauthorized("too many tokens in flight; try again shortly")
+            self._seen[(iss, jti)] = expires
+            return True
+
+
+def fetch_jwks(url: FhirUrl, allow_http_loopback: bool) -> dict:
+    """A JWKS from an allow-listed URL: https (or http on loopback in development), no
+    redirects, a timeout and a size cap."""
+    if url.scheme != "https" and not (allow_http_loopback and url.loopback):
+        raise Unauthorized("the issuer's JWKS URL is not https")
+    try:
+        with requests.Session() as session:
+            session.trust_env = False
+            with session.get(url.url, timeout=JWKS_TIMEOUT, allow_redirects=False, stream=True) as response:
+                if response.status_code != 200:
+                    raise Unauthorized("the issuer's keys could not be read")
+                body = response.raw.read(JWKS_MAX_BYTES + 1, decode_content=True)
+        if len(body) > JWKS_MAX_BYTES:
+            raise Unauthorized("the issuer's keys could not be read")
+        value = json.loads(body)
+    except (requests.RequestException, ValueError, OSError):
+        raise Unauthorized("the issuer's keys could not be read") from None
+    if not isinstance(value, dict):
+        raise Unauthorized("the issuer's keys could not be read")
+    return value
+
+
+class Verifier:
+    def __init__(
+        self,
+        issuers: dict[str, Issuer],
+        *,
+        allow_http_loopback: bool = False,
+        clock: Callable[[], float] = time.time,
+        fetch: Callable[[FhirUrl, bool], dict] = fetch_jwks,
+    ):
+        self.issuers = issuers
+        self.allow_http_loopback = allow_http_loopback
+        self.clock = clock
+        self.fetch = fetch
+        self.replay = ReplayCache(clock=clock)
+        self._jwks: dict[FhirUrl, tuple[float, jwt.PyJWKSet]] = {}
+        self._lock = threading.Lock()
+
+    def _key_set(self, url: FhirUrl, refresh: bool) -> jwt.PyJWKSet:
+        now = self.clock()
+        with self._lock:
+            cached = self._jwks.get(url)
+        if cached and now - cached[0] < (JWKS_REFRESH if refresh else JWKS_TTL):
+            return cached[1]
+        try:
+            keys = jwt.PyJWKSet.from_dict(self.fetch(url, self.allow_http_loopback))
+        except jwt.PyJWTError:
+            raise Unauthorized("the issuer's keys could not be read") from None
+        with self._lock:
+            self._jwks[url] = (now, keys)
+        return keys
+
+    def _sources(self, issuer: Issuer, jku: object) -> list[jwt.PyJWKSet | FhirUrl]:
+        if jku is not None:
+            try:
+                named = normalise(jku) if isinstance(jku, str) else None
+            except BadUrl:
+                named = None
+            if named is None or named not in issuer.jku:
+                raise Unauthorized("the token's jku is not on this issuer's allow-list")
+            return [named]
+        sources: list[jwt.PyJWKSet | FhirUrl] = []
+        if issuer.keys is not None:
+            sources.append(issuer.keys)
+        if issuer.jwks_url is not None:
+            sources.append(issuer.jwks_url)
+        if not sources:
+            raise Unauthorized("this issuer signs with a jku; the token names none")
+        return sources
+
+    def _key(self, issuer: Issuer, header: dict) -> jwt.PyJWK:
+        kid = header.get("kid")
+        for source in self._sources(issuer, header.get("jku")):
+            for refresh in (False, True):
+                keys = source if isinstance(source, jwt.PyJWKSet) else self._key_set(source, refresh)
+                found = [k for k in keys.keys if kid is None or k.key_id == kid]
+                if len(found) == 1 or (found and kid is not None):
+                    return found[0]
+                if isinstance(source, jwt.PyJWKSet):
+                    break
+        raise Unauthorized("no key of this issuer matches the token's kid")
+
+    def verify(self, authorization: str | None, audiences: list[str]) -> Caller:
+        """The verified caller of a request with this Authorization header, or Unauthorized."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("a CDS Hooks JWT is required (Authorization: Bearer …)")
+        try:
+            header = jwt.get_unverified_header(token.strip())
+            claims = jwt.decode(token.strip(), options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise Unauthorized("the Authorization header is not a JWT") from None
+        iss = claims.get("iss")
+        issuer = self.issuers.get(iss) if isinstance(iss, str) else None
+        if issuer is None:
+            raise Unauthorized("the token's issuer (iss) is not one this service trusts")
+        key = self._key(issuer, header)
+        algorithms = ALGORITHMS.get(str(key.key_type), ())
+        if header.get("alg") not in algorithms:
+            raise Unauthorized("the token's alg does not fit the issuer's key")
+        try:
+            claims = jwt.decode(
+                token.strip(),
+                key=key.key,
+                algorithms=[header["alg"]],
+                audience=audiences,
+                issuer=issuer.iss,
+                leeway=LEEWAY,
+                options={"require": ["iss", "aud", "exp", "iat", "jti"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("the token has expired") from None
+        except jwt.InvalidAudienceError:
+            raise Unauthorized("the token's aud is not this service's URL") from None
+        except jwt.PyJWTError as error:
+            raise Unauthorized(f"the token is not valid ({error.__class__.__name__})") from None
+        now = self.clock()
+        exp, iat, jti = claims["exp"], claims["iat"], claims["jti"]
+        if exp > now + MAX_LIFETIME + LEEWAY or exp - iat > MAX_LIFETIME + LEEWAY:
+            raise Unauthorized(f"the token lives longer than {MAX_LIFETIME} seconds")
+        if not isinstance(jti, str) or not jti or len(jti) > 256:
+            raise Unauthorized("the token's jti must be a non-empty string")
+        if not self.replay.first_use(issuer.iss, jti, float(exp) + LEEWAY):
+            raise Unauthorized("the token was used before (jti)")
+        return Caller(issuer, issuer.iss)

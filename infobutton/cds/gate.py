@@ -1,0 +1,55 @@
+"""What stands between a CDS caller and our work, per worker: who may call (``auth``), which
+FHIR servers a caller may make us read and how long we wait (``prefetch``), and how much feedback
+a caller may send (``rate``). Built once from Settings (``services.build_services``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import Settings
+from . import issuers
+from .auth import Caller, Unauthorized, Verifier
+from .fhir_url import FhirUrl, normalise
+from .prefetch import Fetcher, allowed_base
+from .rate import RateLimiter
+
+
+@dataclass
+class CdsGate:
+    verifier: Verifier
+    fetcher: Fetcher
+    feedback_rate: RateLimiter
+    allow_unauthenticated: bool
+    allow_http_loopback: bool
+    dev_fhir_servers: tuple[FhirUrl, ...]  # for unauthenticated calls (development mode only)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CdsGate:
+        return cls(
+            verifier=Verifier(
+                issuers.parse(settings.cds_issuers), allow_http_loopback=settings.cds_allow_http_loopback
+            ),
+            fetcher=Fetcher(settings.cds_fhir_concurrency, settings.cds_fhir_timeout),
+            feedback_rate=RateLimiter(settings.cds_feedback_rate),
+            allow_unauthenticated=settings.cds_allow_unauthenticated,
+            allow_http_loopback=settings.cds_allow_http_loopback,
+            dev_fhir_servers=tuple(normalise(p.strip()) for p in settings.cds_fhir_servers.split(",") if p.strip()),
+        )
+
+    def caller(self, authorization: str | None, audiences: list[str], client: str) -> Caller:
+        """The verified caller; without any Authorization header, an anonymous one only in
+        development mode (INFOBUTTON_CDS_ALLOW_UNAUTHENTICATED). Unauthorized otherwise."""
+        if not authorization and self.allow_unauthenticated:
+            return Caller(None, "client " + client)
+        return self.verifier.verify(authorization, audiences)
+
+    def fhir_base(self, caller: Caller, server: str) -> FhirUrl:
+        """The fhirServer to read, when it is under a base allow-listed for this caller."""
+        bases = caller.issuer.fhir_servers if caller.issuer is not None else self.dev_fhir_servers
+        return allowed_base(server, bases, allow_http_loopback=self.allow_http_loopback)
+
+    def close(self) -> None:
+        self.fetcher.close()
+
+
+__all__ = ["CdsGate", "Caller", "Unauthorized"]

@@ -1,0 +1,181 @@
+"""Who may call a CDS service (CDS Hooks 2.0 §Trusting CDS Clients), through the app: a JWT from a
+configured issuer, signed with a key from its JWKS (served by a real 127.0.0.1 server), for our
+URL, fresh and used once. Everything else is 401, and nothing is fetched on its behalf."""
+
+from __future__ import annotations
+
+import json
+
+import jwt
+import pytest
+
+from infobutton import create_app
+from infobutton.config import ConfigError, Settings
+
+from ..web.test_cds_hooks import PV, bundle, call, patient, post
+from . import ehr
+
+BODY = call(prefetch={"patient": patient(), "conditions": bundle()})
+AUD = "http://localhost/cds-services/infobutton-patient-view"
+
+
+@pytest.fixture
+def jwks():
+    with ehr.JwksServer() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path, jwks):
+    return Settings(
+        data_dir=str(tmp_path),
+        version_check_interval=0.0,
+        cds_issuers=ehr.issuers(jwks.url),
+        cds_allow_http_loopback=True,
+    )
+
+
+def test_a_signed_token_from_a_configured_issuer_is_accepted(client):
+    r = post(client, PV, BODY, token=ehr.token(AUD))
+    assert r.status_code == 200 and r.json == {"cards": []}
+
+
+@pytest.mark.parametrize(
+    "aud", [AUD, "http://localhost/cds-services", "http://localhost/cds-services/"], ids=["service", "discovery", "/"]
+)
+def test_aud_may_be_the_service_or_the_discovery_endpoint(client, aud):
+    assert post(client, PV, BODY, token=ehr.token(aud)).status_code == 200
+
+
+def test_without_a_token_it_is_401(client):
+    r = post(client, PV, BODY, token="")
+    assert r.status_code == 401
+    assert r.mimetype == "application/problem+json" and r.json["parameter"] == "Authorization"
+    assert post(client, PV + "/feedback", {"feedback": []}, token="").status_code == 401
+
+
+def test_discovery_stays_public(client):
+    assert client.get("/cds-services").status_code == 200
+
+
+def _forged_hs256() -> str:
+    """The classic confusion: HS256 'signed' with the issuer's public key as the secret."""
+    header = jwt.utils.base64url_encode(json.dumps({"alg": "HS256", "kid": ehr.KID}).encode())
+    claims = {"iss": ehr.ISS, "aud": AUD, "exp": 9999999999, "iat": 1, "jti": "x"}
+    payload = jwt.utils.base64url_encode(json.dumps(claims).encode())
+    return (header + b"." + payload + b".c2lnbmF0dXJl").decode()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda: "not-a-jwt", id="garbage"),
+        pytest.param(lambda: ehr.token(AUD, key="stranger"), id="another key, same kid"),
+        pytest.param(lambda: ehr.token(AUD, kid="unknown-kid"), id="unknown kid"),
+        pytest.param(lambda: ehr.token(AUD, iss="https://stranger.example.org"), id="unknown iss"),
+        pytest.param(lambda: ehr.token("https://elsewhere.example.org/cds-services"), id="another aud"),
+        pytest.param(lambda: ehr.token("http://localhost/cds-services/other-service"), id="another service"),
+        pytest.param(lambda: ehr.token(AUD, lifetime=-120), id="expired"),
+        pytest.param(lambda: ehr.token(AUD, lifetime=3600), id="lives an hour"),
+        pytest.param(lambda: ehr.token(AUD, drop=("exp",)), id="no exp"),
+        pytest.param(lambda: ehr.token(AUD, drop=("iat",)), id="no iat"),
+        pytest.param(lambda: ehr.token(AUD, drop=("jti",)), id="no jti"),
+        pytest.param(lambda: ehr.token(AUD, drop=("aud",)), id="no aud"),
+        pytest.param(lambda: jwt.encode({"iss": ehr.ISS, "aud": AUD}, None, algorithm="none"), id="alg none"),
+        pytest.param(_forged_hs256, id="HS256 with the public key"),
+    ],
+)
+def test_bad_tokens_are_401(client, make):
+    r = post(client, PV, BODY, token=make())
+    assert r.status_code == 401, r.json
+    assert r.json["parameter"] == "Authorization" and r.json["detail"]
+
+
+def test_a_token_is_used_once(client):
+    token = ehr.token(AUD)
+    assert post(client, PV, BODY, token=token).status_code == 200
+    again = post(client, PV, BODY, token=token)
+    assert again.status_code == 401 and "used before" in again.json["detail"]
+
+
+def test_the_jwks_is_fetched_once_and_reread_for_a_new_kid(client, jwks):
+    for _ in range(3):
+        assert post(client, PV, BODY, token=ehr.token(AUD)).status_code == 200
+    assert jwks.hits == 1
+    jwks.keys = [ehr.jwk(), ehr.jwk("rotated", kid="ehr-key-2")]  # the EHR rotates its keys
+    assert post(client, PV, BODY, token=ehr.token(AUD, key="rotated", kid="ehr-key-2")).status_code == 401
+    # a re-read is rate-limited (30 s); within that window the new kid is unknown: nothing was guessed
+
+
+def test_a_jku_is_fetched_only_from_the_issuers_allow_list(tmp_path, jwks):
+    with ehr.JwksServer() as elsewhere:
+        settings = Settings(
+            data_dir=str(tmp_path),
+            version_check_interval=0.0,
+            cds_issuers=ehr.issuers(jku=[jwks.url]),
+            cds_allow_http_loopback=True,
+        )
+        app = create_app(settings)
+        try:
+            client = app.test_client()
+            refused = post(client, PV, BODY, token=ehr.token(AUD, jku=elsewhere.url))
+            assert refused.status_code == 401 and "jku" in refused.json["detail"]
+            assert elsewhere.hits == 0  # never contacted
+            assert post(client, PV, BODY, token=ehr.token(AUD)).status_code == 401  # names no jku
+            assert post(client, PV, BODY, token=ehr.token(AUD, jku=jwks.url)).status_code == 200
+            assert jwks.hits == 1
+        finally:
+            app.extensions["infobutton"].close()
+
+
+def test_a_plain_http_jwks_is_refused_without_the_development_flag(tmp_path, jwks):
+    app = create_app(Settings(data_dir=str(tmp_path), version_check_interval=0.0, cds_issuers=ehr.issuers(jwks.url)))
+    try:
+        r = post(app.test_client(), PV, BODY, token=ehr.token(AUD))
+        assert r.status_code == 401 and jwks.hits == 0
+    finally:
+        app.extensions["infobutton"].close()
+
+
+def test_development_mode_allows_calls_without_a_token_only_when_set(tmp_path):
+    dev = create_app(Settings(data_dir=str(tmp_path), version_check_interval=0.0, cds_allow_unauthenticated=True))
+    try:
+        assert post(dev.test_client(), PV, BODY, token="").status_code == 200
+    finally:
+        dev.extensions["infobutton"].close()
+    assert Settings().cds_allow_unauthenticated is False
+
+
+def test_inline_keys_need_no_fetch(tmp_path):
+    app = create_app(Settings(data_dir=str(tmp_path), version_check_interval=0.0, cds_issuers=ehr.issuers()))
+    try:
+        assert post(app.test_client(), PV, BODY, token=ehr.token(AUD)).status_code == 200
+    finally:
+        app.extensions["infobutton"].close()
+
+
+def test_the_issuers_file_may_be_a_path(tmp_path, jwks):
+    path = tmp_path / "issuers.json"
+    path.write_text(ehr.issuers(jwks.url))
+    assert Settings(cds_issuers=str(path)).cds_issuers == str(path)
+
+
+@pytest.mark.parametrize(
+    "value,says",
+    [
+        ("{not json", "valid JSON"),
+        ("[]", "a JSON object mapping each issuer"),
+        ('{"https://ehr": 1}', "expected an object"),
+        ('{"https://ehr": {}}', "needs keys, jwks_url or jku"),
+        ('{"https://ehr": {"jwks_url": "ftp://x/"}}', "jwks_url"),
+        ('{"https://ehr": {"keys": {"keys": [{"kty": "nope"}]}}}', "keys"),
+        ('{"https://ehr": {"jwks_url": "https://ehr/j", "fhir_servers": ["http://a@b/"]}}', "fhir_servers[0]"),
+        ('{"https://ehr": {"jwks_url": "https://ehr/j", "fhir_server": []}}', "unknown key"),
+        ("/no/such/issuers.json", "readable JSON file"),
+    ],
+)
+def test_a_bad_issuers_setting_is_refused_at_start_naming_the_variable(value, says):
+    with pytest.raises(ConfigError) as error:
+        Settings(cds_issuers=value)
+    assert error.value.variable == "INFOBUTTON_CDS_ISSUERS"
+    assert says in error.value.message
