@@ -8,7 +8,6 @@ carry an ETag, and a GET or HEAD whose If-None-Match matches gets 304 (werkzeug'
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, request
@@ -82,7 +81,6 @@ def render(services: Services, knowledge_request: KnowledgeRequest, fmt: Format)
     """Resolve and render one knowledge request (what the response cache keeps)."""
     matches = services.knowledge.resolve(knowledge_request)
     ctx = RenderContext(
-        now=datetime.now(timezone.utc),
         self_url=request.url,
         base_url=services.settings.base_url or request.host_url,
     )
