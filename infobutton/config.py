@@ -74,6 +74,19 @@ def _http_prefixes(value: str) -> str:
     return value
 
 
+def _cors_origins(value: str) -> str:
+    for item in (o.strip() for o in value.split(",") if o.strip()):
+        try:
+            parts = urlsplit(item)
+        except ValueError:
+            parts = None
+        if item != "*" and not (
+            parts and parts.scheme in ("http", "https") and parts.hostname and parts.path in ("", "/")
+        ):
+            raise ValueError("*, or comma-separated origins such as https://ehr.example.org (no path), or empty (off)")
+    return value
+
+
 def _database_url(value: str) -> str:
     if value and not (
         value == "sqlite://" or value.startswith(("sqlite:///", *(f"{s}://" for s in SCHEMES if s != "sqlite")))
@@ -138,6 +151,8 @@ class Settings(BaseModel):
     cds_fhir_timeout: Timeout = 5.0  # seconds for each CDS Hooks fetch from an EHR's fhirServer
     # comma-separated fhirServer URL prefixes allowed; empty: any
     cds_fhir_servers: Annotated[str, AfterValidator(_http_prefixes)] = ""
+    # browser origins that may read the public knowledge surfaces (web.cors): *, a list, or empty = off
+    cors_origins: Annotated[str, AfterValidator(_cors_origins)] = "*"
     secret_key: str = ""  # signs admin session cookies; default: a random key kept in data_dir
     cookie_secure: Flag = True  # admin session cookie only over HTTPS (and http://localhost)
     max_import_bytes: Count = 8 * 1024 * 1024  # largest CSV the admin import accepts

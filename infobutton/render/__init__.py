@@ -20,6 +20,7 @@ class RenderContext:
 
     self_url: str = ""
     base_url: str = ""
+    jsonp_guard: bool = True  # JSONP starts with /**/ (json_feed.serialise_jsonp)
 
 
 Renderer = Callable[[KnowledgeRequest, list[TopicMatch], RenderContext], bytes]
@@ -44,7 +45,7 @@ def _json(request, matches, ctx):
 
 def _jsonp(request, matches, ctx):
     callback = json_feed.check_callback(request.callback)
-    return json_feed.serialise_jsonp(atom.build(request, matches, ctx.base_url), callback)
+    return json_feed.serialise_jsonp(atom.build(request, matches, ctx.base_url), callback, ctx.jsonp_guard)
 
 
 FORMATS: dict[str, Format] = {}

@@ -51,7 +51,7 @@ def test_jsonp_wraps_with_a_valid_callback():
     assert json.loads(body[len("/**/app.handle_1(") : -2])["feed"]["entry"]
 
 
-@pytest.mark.parametrize("callback", [None, "", "alert(1)//", "a-b", "x;evil()", "1abc", "a" * 300, "<script>", "a..b"])
+@pytest.mark.parametrize("callback", ["alert(1)//", "a-b", "x;evil()", "1abc", "a" * 300, "<script>", "a..b"])
 def test_bad_callbacks_are_refused(callback):
     with pytest.raises(InvalidRequest) as err:
         json_feed.check_callback(callback)
@@ -117,3 +117,14 @@ def test_untrusted_reason_never_reaches_json_as_markup():
         entry = json.loads(body.decode().removeprefix("/**/cb(").removesuffix(");"))["feed"]["entry"][0]
         assert "&lt;/script&gt;&lt;script&gt;" in entry["summary"]["_value"]
         assert entry["title"]["_value"] == evil
+
+
+@pytest.mark.parametrize("callback", [None, ""])
+def test_no_callback_calls_the_default_function(callback):
+    assert json_feed.check_callback(callback) == json_feed.DEFAULT_CALLBACK == "callback"
+
+
+def test_jsonp_without_the_guard_starts_with_the_function():
+    feed = atom.build(cases.REQUEST, [])
+    assert json_feed.serialise_jsonp(feed, "cb").startswith(b"/**/cb(")
+    assert json_feed.serialise_jsonp(feed, "cb", guard=False).startswith(b"cb(")
