@@ -11,6 +11,7 @@ from html import escape
 
 from lxml import etree
 
+from ..hosts import on_medlineplus
 from ..models import KnowledgeRequest, Topic, TopicMatch
 from . import attribution
 
@@ -62,7 +63,11 @@ def feed_id(request: KnowledgeRequest) -> str:
 
 
 def entry_id(topic: Topic) -> str:
-    """RFC 4151 tag URI, stable across renders: tag:medlineplus.gov,<created>:<topic id>."""
+    """Stable across renders: for a MedlinePlus page the RFC 4151 tag URI
+    tag:medlineplus.gov,<created>:<topic id>; for a page elsewhere a urn:uuid named by its URL,
+    so no entry claims medlineplus.gov's naming authority for another site's page."""
+    if not on_medlineplus(topic.url):
+        return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, topic.url))
     date = topic.date_created or "2001-10-22"
     return f"tag:medlineplus.gov,{date}:/{topic.id}"
 
