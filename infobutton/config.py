@@ -84,12 +84,31 @@ def _issuers(value: str) -> str:
     return value
 
 
-def _origins(value: str) -> str:
-    for origin in (o.strip() for o in value.split(",") if o.strip()):
-        parts = urlsplit(origin)
-        if origin == "*" or parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
-            raise ValueError("comma-separated origins like https://ehr.example.org (no *, no path)")
+def _origin_list(value: str, *, star: bool) -> str:
+    """Comma-separated browser origins (scheme://host[:port], no path); ``*`` only where allowed."""
+    for item in (o.strip() for o in value.split(",") if o.strip()):
+        if star and item == "*":
+            continue
+        try:
+            parts = urlsplit(item)
+        except ValueError:
+            parts = None
+        if not (parts and parts.scheme in ("http", "https") and parts.hostname and parts.path in ("", "/")):
+            allowed = "*, or " if star else ""
+            raise ValueError(
+                f"{allowed}comma-separated origins such as https://ehr.example.org (no path), or empty (off)"
+            )
     return value
+
+
+def _origins(value: str) -> str:
+    """CDS Hooks callers: named origins only, never ``*``."""
+    return _origin_list(value, star=False)
+
+
+def _cors_origins(value: str) -> str:
+    """The public knowledge surfaces: ``*`` allowed (read-only, no credentials)."""
+    return _origin_list(value, star=True)
 
 
 def _database_url(value: str) -> str:
@@ -164,6 +183,8 @@ class Settings(BaseModel):
     cds_cors_origins: Annotated[str, AfterValidator(_origins)] = ""  # browser origins; empty: none
     cds_feedback_days: Count = 90  # days CDS feedback is kept
     cds_feedback_rate: Count = 60  # feedback POSTs per minute per issuer (or client in dev mode)
+    # browser origins that may read the public knowledge surfaces (web.cors): *, a list, or empty = off
+    cors_origins: Annotated[str, AfterValidator(_cors_origins)] = "*"
     secret_key: str = ""  # signs admin session cookies; default: a random key kept in data_dir
     cookie_secure: Flag = True  # admin session cookie only over HTTPS (and http://localhost)
     max_import_bytes: Count = 8 * 1024 * 1024  # largest CSV the admin import accepts

@@ -42,7 +42,7 @@ def test_mapping_commands_seed_an_empty_database_and_topics_commands_do_not(tmp_
         ["mappings", "list", "--limit", "1"],
         env={"INFOBUTTON_DATA_DIR": str(seeded), "INFOBUTTON_DATABASE_URL": ""},
     )
-    assert listed.exit_code == 0 and listed.stdout.count("\n") == 1
+    assert listed.exit_code == 0 and listed.stdout.count("\n") == 2  # the header and one rule
     topics, rules = counts(seeded / "infobutton.sqlite3")
     assert topics > 0 and rules > 0  # as serve does on first start
     synced = runner.invoke(

@@ -5,7 +5,10 @@ The upstream is called with the URL-based IG parameters (R4 §2.1.4 mainSearchCr
 informationRecipient.languageCode.c, §2.1.6 knowledgeResponseType) and its Knowledge Response
 (Atom, SOA IG §4.3, or the JSON mirror, §4.4) is parsed into Topics, with summaries sanitised.
 Every topic parsed from an answer is labelled ``source="upstream:<host of the upstream URL>"``:
-its text is the upstream's, whoever the upstream says wrote it. Topics the local catalogue also
+its text is the upstream's, whoever the upstream says wrote it. The upstream's own credit lines
+(MedlinePlus's NLMattribution and NLMalsoCalled paragraphs, a responder's infobutton…
+paragraphs) are dropped from its summaries: every surface credits the text itself, naming the
+host that answered (render.attribution), so no upstream can label its text as NLM's. Topics the local catalogue also
 holds are served from the local catalogue (merged by topic id), with the local source.
 
 It never turns an upstream problem into an error for the EHR:
@@ -27,6 +30,7 @@ import collections
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +49,10 @@ from .fetch import USER_AGENT
 from .medlineplus_xml import topic_id
 
 log = logging.getLogger(__name__)
+# A credit or reason paragraph in a (sanitised) upstream summary; nh3 leaves no nested <p>.
+_CREDIT_PARAGRAPH = re.compile(
+    r"<p class=\"(?:NLMattribution|NLMalsoCalled|infobutton(?:Attribution|AlsoCalled|Reason))\">.*?</p>", re.S
+)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -150,7 +158,7 @@ def _topic(title: str, url: str, summary: str, language: str, source: str) -> To
         title=title,
         url=url,
         language=language if language in ("en", "es") else "en",
-        summary_html=sanitise(summary),
+        summary_html=_CREDIT_PARAGRAPH.sub("", sanitise(summary)).strip(),
         source=source,
     )
 

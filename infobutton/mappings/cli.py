@@ -15,8 +15,11 @@ from .. import terminology
 from ..commands import script_info
 from ..models import ROLES, InvalidRequest
 from ..services import current_services
+from ..store.codec import rule_to_dict
 from . import csv_io
+from .service import MAX_REMOVE, MAX_REMOVE_FRACTION
 from .suggestions import parse_pair
+from .validation import FIELDS
 
 
 def _actor(actor: str | None) -> str:
@@ -107,16 +110,23 @@ def mappings(ctx: click.Context) -> None:
     help="merge adds and updates; replace also removes mappings the file lacks.",
 )
 @click.option("--dry-run", is_flag=True, help="Show the diff, write nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help=f"Let a replace remove more than {MAX_REMOVE} mappings or {MAX_REMOVE_FRACTION:.0%} of them.",
+)
 @click.option("--reason", default="", help="Why, for the audit log.")
 @click.option("--actor", default=None, help="Name in the audit log (default cli:<user>).")
 @with_appcontext
-def import_(path, mode: str, dry_run: bool, reason: str, actor: str | None) -> None:
+def import_(path, mode: str, dry_run: bool, force: bool, reason: str, actor: str | None) -> None:
     """Import a CSV file (all lines valid, or nothing is written)."""
     try:
         plan, version = current_services().mapping_admin.import_csv(
-            path.read(), mode=mode, actor=_actor(actor), reason=reason, dry_run=dry_run
+            path.read(), mode=mode, actor=_actor(actor), reason=reason, dry_run=dry_run, force=force
         )
     except InvalidRequest as exc:
+        if exc.parameter == "force":
+            exc = InvalidRequest("--force", f"{exc.message} (use --force to import anyway)", exc.status)
         _fail(exc)
     for rule in plan.added:
         click.echo(f"+ {rule.code_system.label} {rule.code} -> {rule.topic_id}")
@@ -132,6 +142,8 @@ def import_(path, mode: str, dry_run: bool, reason: str, actor: str | None) -> N
     )
     if dry_run:
         click.echo(f"dry run: {summary}; nothing written")
+        if plan.guard:
+            click.echo(f"warning: {plan.guard.removesuffix('; nothing was changed')}: --force", err=True)
     else:
         click.echo(f"{summary}; " + (f"version {version}" if version else "nothing to change"))
 
@@ -170,7 +182,9 @@ def validate(path) -> None:
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100000))
 @with_appcontext
 def list_(code_system: str | None, code: str | None, topic_id: str | None, limit: int) -> None:
-    """Mappings as tab-separated lines: id, system, code, topic, scope, priority, reason."""
+    """Mappings as tab-separated lines under a header: the id, then every field of the rule, its
+    conditions included (scope, priority, age range in years, gender; "-" when unset); no
+    header when nothing matches."""
     try:
         system = terminology.code_system(code_system, "--code-system") if code_system else None
         if code and system:
@@ -178,14 +192,28 @@ def list_(code_system: str | None, code: str | None, topic_id: str | None, limit
         rules, total = current_services().mappings.find(code_system=system, code=code, topic_id=topic_id, limit=limit)
     except InvalidRequest as exc:
         _fail(exc)
+    if rules:
+        click.echo("\t".join(("id", *FIELDS)))
     for r in rules:
-        click.echo(
-            "\t".join(
-                str(v) for v in (r.id, r.code_system.label, r.code, r.topic_id, r.scope.value, r.priority, r.reason)
-            )
-        )
+        click.echo("\t".join(_listed(r)))
     if total > len(rules):
         click.echo(f"… {total - len(rules)} more (use --limit)", err=True)
+
+
+def _listed(rule) -> list[str]:
+    """A rule's id and every field (``validation.FIELDS``), as ``list`` shows them."""
+    values = rule_to_dict(rule)
+    values["code_system"] = rule.code_system.label
+    shown = [str(rule.id)]
+    for name in FIELDS:
+        value = values[name]
+        if value is None or value == "":
+            shown.append("-")
+        elif isinstance(value, float):
+            shown.append(f"{value:g}")
+        else:
+            shown.append(str(value).replace("\t", " ").replace("\n", " "))
+    return shown
 
 
 # -- suggestions -------------------------------------------------------------------------------

@@ -132,6 +132,10 @@ class ImportQuery(_Query):
     mode: Literal["merge", "replace"] = Field(
         "merge", description="merge adds and updates; replace also removes rules the CSV lacks"
     )
+    force: bool = Field(
+        False,
+        description="true: let a replace remove more than 10 mappings or half of them (refused with 409 otherwise)",
+    )
     reason: Text = Field("", max_length=1000, description="Why, for the audit log")
     base_version: int | None = Field(
         None,

@@ -23,6 +23,11 @@ from . import csv_io
 from .validation import FIELDS, ValidationFailed, check, check_code, check_topic, rule_and_errors
 
 RULE_FIELDS = set(FIELDS)
+# The removal guard of a ``replace`` import (like the topic importer's withdrawal guard): one that
+# would remove more than MAX_REMOVE mappings, or more than MAX_REMOVE_FRACTION of them, is
+# refused unless forced; a two-line CSV can no longer wipe a curated set by mistake.
+MAX_REMOVE = 10
+MAX_REMOVE_FRACTION = 0.5
 
 
 @dataclass
@@ -35,6 +40,7 @@ class ImportPlan:
     changed: list[tuple[MappingRule, MappingRule]] = field(default_factory=list)
     removed: list[MappingRule] = field(default_factory=list)
     unchanged: int = 0
+    guard: str = ""  # why committing needs force (the removal guard), "" when it does not
 
     @property
     def changes(self) -> list[Change]:
@@ -52,7 +58,18 @@ class ImportPlan:
             "changed": [{"before": mapping_json(b), "after": mapping_json(a)} for b, a in self.changed],
             "removed": [mapping_json(r) for r in self.removed],
             "unchanged": self.unchanged,
+            "needs_force": self.guard or None,
         }
+
+
+def removal_guard(removed: int, total: int) -> str:
+    """Why removing ``removed`` of ``total`` mappings needs force, or "" when it does not."""
+    if removed > MAX_REMOVE or removed > MAX_REMOVE_FRACTION * total:
+        return (
+            f"the import would remove {removed} of {total} mappings (more than {MAX_REMOVE}, or more than "
+            f"{MAX_REMOVE_FRACTION:.0%}, needs force); nothing was changed"
+        )
+    return ""
 
 
 def mapping_json(rule: MappingRule) -> dict:
@@ -190,6 +207,7 @@ class MappingAdmin:
                 plan.unchanged += 1
         if mode == "replace":
             plan.removed = [r for key, r in current.items() if key not in incoming]
+            plan.guard = removal_guard(len(plan.removed), len(current))
         return plan
 
     def import_csv(
@@ -201,11 +219,16 @@ class MappingAdmin:
         reason: str = "",
         dry_run: bool = False,
         expected_version: int | None = None,
+        force: bool = False,
     ) -> tuple[ImportPlan, int | None]:
-        """Plan, and unless ``dry_run`` apply as one version (None when nothing changes)."""
+        """Plan, and unless ``dry_run`` apply as one version (None when nothing changes). A
+        replace that trips the removal guard is refused (409, parameter ``force``, nothing
+        written) unless ``force``; a dry run shows the plan with ``guard`` set."""
         plan = self.plan_import(text, mode)
         if dry_run or not plan.changes:
             return plan, None
+        if plan.guard and not force:
+            raise InvalidRequest("force", plan.guard, 409)
         version = self.store.apply(
             plan.changes,
             actor=actor,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from ..models import InvalidRequest, KnowledgeRequest, TopicMatch
 from . import atom, fhir, html, json_feed
@@ -16,11 +15,12 @@ from . import atom, fhir, html, json_feed
 
 @dataclass(frozen=True)
 class RenderContext:
-    """Everything a renderer may need beyond the request and matches; built by the view."""
+    """Everything a renderer may need beyond the request and matches; built by the view. No
+    clock: the same answer renders to the same bytes in every worker (stable ETags)."""
 
-    now: datetime
     self_url: str = ""
     base_url: str = ""
+    jsonp_guard: bool = True  # JSONP starts with /**/ (json_feed.serialise_jsonp)
 
 
 Renderer = Callable[[KnowledgeRequest, list[TopicMatch], RenderContext], bytes]
@@ -36,16 +36,16 @@ class Format:
 
 
 def _atom(request, matches, ctx):
-    return atom.serialise(atom.build(request, matches, ctx.now, ctx.base_url))
+    return atom.serialise(atom.build(request, matches, ctx.base_url))
 
 
 def _json(request, matches, ctx):
-    return json_feed.serialise(atom.build(request, matches, ctx.now, ctx.base_url))
+    return json_feed.serialise(atom.build(request, matches, ctx.base_url))
 
 
 def _jsonp(request, matches, ctx):
     callback = json_feed.check_callback(request.callback)
-    return json_feed.serialise_jsonp(atom.build(request, matches, ctx.now, ctx.base_url), callback)
+    return json_feed.serialise_jsonp(atom.build(request, matches, ctx.base_url), callback, ctx.jsonp_guard)
 
 
 FORMATS: dict[str, Format] = {}

@@ -7,11 +7,11 @@ category scheme for is echoed, unsuffixed, once per instance (§4.3.2).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
 from html import escape
 
 from lxml import etree
 
+from ..hosts import on_medlineplus
 from ..models import KnowledgeRequest, Topic, TopicMatch
 from . import attribution
 
@@ -31,8 +31,19 @@ def _el(parent, tag: str, text: str | None = None, **attrs):
     return node
 
 
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+# The feed's ``updated`` when no answered topic carries a date: nothing in the data dates the
+# answer (an empty feed, link-only topics), and a render time would give every worker its own
+# body and ETag (docs/decisions.md, "Stable ETags").
+UNDATED = "1970-01-01T00:00:00Z"
+
+
+def feed_updated(matches: list[TopicMatch]) -> str:
+    """When the answer's content last changed, as the data tells it (Atom ``updated``, HL7
+    Knowledge Response ``updated``): the newest last-updated date of the answered topics, else
+    ``UNDATED``. A function of the answer alone, so every worker and instance renders the same
+    bytes for the same answer and so the same ETag."""
+    dates = [m.topic.date_updated for m in matches if m.topic.date_updated]
+    return f"{max(dates)}T00:00:00Z" if dates else UNDATED
 
 
 def describe_criteria(request: KnowledgeRequest) -> str:
@@ -52,7 +63,11 @@ def feed_id(request: KnowledgeRequest) -> str:
 
 
 def entry_id(topic: Topic) -> str:
-    """RFC 4151 tag URI, stable across renders: tag:medlineplus.gov,<created>:<topic id>."""
+    """Stable across renders: for a MedlinePlus page the RFC 4151 tag URI
+    tag:medlineplus.gov,<created>:<topic id>; for a page elsewhere a urn:uuid named by its URL,
+    so no entry claims medlineplus.gov's naming authority for another site's page."""
+    if not on_medlineplus(topic.url):
+        return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, topic.url))
     date = topic.date_created or "2001-10-22"
     return f"tag:medlineplus.gov,{date}:/{topic.id}"
 
@@ -91,16 +106,17 @@ def _person(parent, tag: str, person: tuple[str, str]) -> None:
         _el(node, "uri", person[1])
 
 
-def build(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime, base_url: str = "") -> etree._Element:
+def build(request: KnowledgeRequest, matches: list[TopicMatch], base_url: str = "") -> etree._Element:
     """The feed element for a request and its ranked matches.
 
     The feed's author is this service (at ``base_url``): it chose the topics. An entry whose
     text came from elsewhere names that source as its author, with this service as contributor
     (it added the reason); a link-only entry inherits the feed's author. ``source`` (type text,
     the last element the schema allows in an entry) holds the resolution layer (docs/decisions.md).
+    Nothing in it depends on when it is rendered (``feed_updated``, ``feed_id``, ``entry_id``).
     """
     lang = request.language
-    stamp = _timestamp(now)
+    stamp = feed_updated(matches)
     # lxml-stubs type nsmap keys as str, but None is lxml's key for the default namespace
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})  # type: ignore[dict-item]
     feed.set(XML_LANG, lang)

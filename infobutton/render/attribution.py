@@ -2,9 +2,11 @@
 shares (Atom/JSON, FHIR, CDS Hooks, the click page).
 
 Text is credited only to where it came from (``Topic.source``): MedlinePlus's own attribution
-("From MedlinePlus.gov, U.S. National Library of Medicine") only for MedlinePlus text; upstream
-text names its real host; a link-only topic says it links to its page and claims no text; text
-of unknown origin is credited to no one. The answer itself (which topics, and why) is this
+("From MedlinePlus.gov, U.S. National Library of Medicine") only for MedlinePlus text (imported
+from MedlinePlus, or MedlinePlus Connect's answer about a MedlinePlus page); other upstream
+text names the host that answered, whatever the text or its links say (hosts.py decides); a
+link-only topic says it links to its page and claims no text; text of unknown origin is
+credited to no one. The answer itself (which topics, and why) is this
 service's work and is never credited to NLM.
 """
 
@@ -96,6 +98,8 @@ def credit(topic: Topic) -> Credit:
         if topic.source == "medlineplus":
             return Credit(NLM_ATTRIBUTION[_lang(topic.language)], NLM, nlm=True)
         if upstream := upstream_host(topic):
+            if on_medlineplus(f"https://{upstream}/") and on_medlineplus(topic.url):  # MedlinePlus Connect
+                return Credit(NLM_ATTRIBUTION[_lang(topic.language)], NLM, nlm=True)
             return Credit(words["upstream"].format(host=upstream), (upstream, f"https://{upstream}"))
         if topic.source == "local":
             return Credit(words["local"], (SERVICE_NAME, ""))

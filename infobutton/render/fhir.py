@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from fhir.resources.R4B.bundle import Bundle
@@ -29,7 +28,7 @@ from .. import terminology
 from ..models import KnowledgeRequest, TopicMatch
 from ..request import query_pairs
 from . import attribution, safe_json
-from .atom import feed_id
+from .atom import feed_id, feed_updated
 
 CONTENT_TYPE = "application/fhir+json; charset=utf-8"
 URI = "urn:ietf:rfc:3986"
@@ -127,12 +126,13 @@ def document_reference(match: TopicMatch) -> DocumentReference:
     return DocumentReference.model_validate(body)
 
 
-def bundle(request: KnowledgeRequest, matches: list[TopicMatch], now: datetime, self_url: str = "") -> Bundle:
-    """The searchset Bundle for a request and its ranked matches."""
+def bundle(request: KnowledgeRequest, matches: list[TopicMatch], self_url: str = "") -> Bundle:
+    """The searchset Bundle for a request and its ranked matches; ``meta.lastUpdated`` is when
+    the answer's content last changed (``atom.feed_updated``), never the render time."""
     body: dict = {
         "resourceType": "Bundle",
         "id": feed_id(request).removeprefix("urn:uuid:"),
-        "meta": {"lastUpdated": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
+        "meta": {"lastUpdated": feed_updated(matches)},
         "type": "searchset",
         "total": len(matches),
         "entry": [
@@ -167,7 +167,7 @@ def self_link(request: KnowledgeRequest, self_url: str) -> str:
 
 
 def render(request: KnowledgeRequest, matches: list[TopicMatch], ctx) -> bytes:
-    return serialise(bundle(request, matches, ctx.now, self_link(request, ctx.self_url)))
+    return serialise(bundle(request, matches, self_link(request, ctx.self_url)))
 
 
 def operation_outcome(problem: dict) -> tuple[bytes, str]:

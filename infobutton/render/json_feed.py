@@ -15,6 +15,10 @@ from ..models import InvalidRequest
 from . import safe_json
 
 ALWAYS_ARRAYS = {"category", "entry", "link"}
+# The function a JSONP answer calls when the request names none: JSONP's conventional name (the
+# parameter's own), so a MedlinePlus Connect client that sends no ``callback`` still gets a
+# script rather than a 400 (docs/decisions.md, "MedlinePlus Connect drop-in").
+DEFAULT_CALLBACK = "callback"
 CALLBACK = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,63}(\.[A-Za-z_$][A-Za-z0-9_$]{0,63}){0,4}$")
 
 
@@ -55,13 +59,17 @@ def serialise(feed: etree._Element) -> bytes:
 
 
 def check_callback(callback: str | None) -> str:
-    """A JSONP callback must be a plain (dotted) JavaScript identifier; never echo a bad one."""
-    if not callback or not CALLBACK.match(callback):
-        raise InvalidRequest(
-            "callback", "required for JSONP and must be a JavaScript identifier such as handleResponse"
-        )
+    """The JSONP function to call: ``DEFAULT_CALLBACK`` when none is sent; otherwise it must be a
+    plain (dotted) JavaScript identifier, and a bad one is never echoed."""
+    if not callback:
+        return DEFAULT_CALLBACK
+    if not CALLBACK.match(callback):
+        raise InvalidRequest("callback", "must be a JavaScript identifier such as handleResponse")
     return callback
 
 
-def serialise_jsonp(feed: etree._Element, callback: str) -> bytes:
-    return b"/**/" + callback.encode() + b"(" + serialise(feed) + b");"
+def serialise_jsonp(feed: etree._Element, callback: str, guard: bool = True) -> bytes:
+    """``callback(<JSON>);``. With ``guard``, prefixed ``/**/``: a body that starts with a
+    comment cannot be sniffed as another content type (Rosetta Flash, CVE-2014-4671); without it
+    (MedlinePlus Connect's /service), clients that strip ``name(`` … ``);`` keep working."""
+    return (b"/**/" if guard else b"") + callback.encode() + b"(" + serialise(feed) + b");"

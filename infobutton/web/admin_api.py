@@ -244,6 +244,7 @@ def import_mappings():
         reason=args.reason,
         dry_run=args.dry_run,
         expected_version=args.base_version,
+        force=args.force,
     )
     return {**plan.to_dict(), "dry_run": args.dry_run, "version": version}
 

@@ -356,7 +356,13 @@ def import_csv():
     try:
         base = int(request.form["base_version"]) if commit else None
         plan, version = _admin().import_csv(
-            text, mode=mode, actor=user.name, reason=values["reason"], dry_run=not commit, expected_version=base
+            text,
+            mode=mode,
+            actor=user.name,
+            reason=values["reason"],
+            dry_run=not commit,
+            expected_version=base,
+            force=request.form.get("force") == "1",
         )
     except ValidationFailed as exc:
         return _page("admin/import.html", 422, plan=None, errors=exc.errors, **values)

@@ -35,7 +35,7 @@ def error_response(status: int, detail: str, parameter: str | None = None, **ext
             pass
     fmt = negotiate_leniently(params.get("knowledgeResponseType"), request.accept_mimetypes)
     kind = "json" if request.path.startswith(_API_PATHS) else fmt.error_kind
-    if request.path in ("/", "/application"):  # pages for people: errors are pages too
+    if request.path in ("/", "/application", "/medlineplus/services/mpconnect.cfm"):  # pages: errors are pages too
         kind = "html"
     body = problem.problem(status, detail, parameter)
     if kind == "json":

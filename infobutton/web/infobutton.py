@@ -1,14 +1,16 @@
-"""The public infobutton endpoints: /infobutton and the MedlinePlus Connect path /service.
+"""The public infobutton endpoints: /infobutton, the MedlinePlus Connect path /service and
+NLM's legacy path for it, /medlineplus/services/mpconnect_service.cfm.
 
 URL-IG R4 §2 (HTTP GET, and POST form-encoded with the same parameters); answers are cached,
-carry an ETag, and a GET or HEAD whose If-None-Match matches gets 304 (werkzeug's
-``make_conditional``).
+carry an ETag computed from their bytes (which depend only on the request and the data, never
+on the render time or the worker), and a GET or HEAD whose If-None-Match matches gets 304
+(werkzeug's ``make_conditional``). /service answers JSONP without the ``/**/`` guard that
+/infobutton keeps (docs/decisions.md). CORS: ``web.cors``.
 """
 
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, request
@@ -19,8 +21,11 @@ from ..models import InvalidRequest, KnowledgeRequest, RenderedResponse
 from ..render import Format, RenderContext, negotiate
 from ..request import parse
 from ..services import Services, current_services
+from . import cors
 
 bp = Blueprint("infobutton", __name__)
+# NLM's own path for the MedlinePlus Connect web service, hard-coded in clients in the field.
+LEGACY_SERVICE_PATH = "/medlineplus/services/mpconnect_service.cfm"
 
 
 @functools.lru_cache(maxsize=8192)
@@ -50,14 +55,16 @@ def parsed_request() -> KnowledgeRequest:
     return parse_query(_query_string())
 
 
-def knowledge_response(params: MultiDict | None = None, default_type: str | None = None) -> Response:
+def knowledge_response(
+    params: MultiDict | None = None, default_type: str | None = None, *, jsonp_guard: bool = True
+) -> Response:
     """parse → negotiate → knowledge (cached) → response. ``params`` (a MultiDict) defaults to
-    the current request's own parameters."""
+    the current request's own parameters; ``jsonp_guard``: JSONP starts with ``/**/``."""
     services = current_services()
     knowledge_request = parsed_request() if params is None else parse(params.items(multi=True))
     fmt = negotiate(knowledge_request.response_type or default_type, request.accept_mimetypes)
     key = (fmt.name, knowledge_request.cache_key, knowledge_request.callback, request.host, request.path)
-    rendered = services.knowledge.cached_response(key, lambda: render(services, knowledge_request, fmt))
+    rendered = services.knowledge.cached_response(key, lambda: render(services, knowledge_request, fmt, jsonp_guard))
     for hook in services.on_answer:
         hook(knowledge_request, rendered.answered)
     response = Response(rendered.body, content_type=rendered.content_type, headers=_headers(services, rendered))
@@ -78,13 +85,15 @@ def _headers(services: Services, rendered: RenderedResponse) -> list[tuple[str, 
     ]
 
 
-def render(services: Services, knowledge_request: KnowledgeRequest, fmt: Format) -> RenderedResponse:
+def render(
+    services: Services, knowledge_request: KnowledgeRequest, fmt: Format, jsonp_guard: bool = True
+) -> RenderedResponse:
     """Resolve and render one knowledge request (what the response cache keeps)."""
     matches = services.knowledge.resolve(knowledge_request)
     ctx = RenderContext(
-        now=datetime.now(timezone.utc),
         self_url=request.url,
         base_url=services.settings.base_url or request.host_url,
+        jsonp_guard=jsonp_guard,
     )
     body = fmt.render(knowledge_request, matches, ctx)
     answered = frozenset(m.criterion.code for m in matches if m.rule is not None and m.criterion.code is not None)
@@ -92,9 +101,23 @@ def render(services: Services, knowledge_request: KnowledgeRequest, fmt: Format)
 
 
 @bp.route("/infobutton", methods=["GET", "POST"])
-@bp.route("/service", methods=["GET", "POST"])
 def infobutton() -> Response:
     return knowledge_response()
+
+
+@bp.route("/service", methods=["GET", "POST"])
+@bp.route(LEGACY_SERVICE_PATH, methods=["GET", "POST"])
+def service() -> Response:
+    """MedlinePlus Connect's web service, as its clients call it: JSONP without ``/**/``."""
+    return knowledge_response(jsonp_guard=False)
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    """CORS on the knowledge answers (errors and preflights too), never on /healthz."""
+    if request.endpoint != "infobutton.healthz":
+        cors.add_headers(response, cors.policy(current_services().settings.cors_origins))
+    return response
 
 
 @bp.get("/healthz")

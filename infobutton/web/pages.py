@@ -1,5 +1,6 @@
 """Pages for people: the demo form at /, the MedlinePlus Connect web-application path
-/application (always HTML), and the security headers every HTML response carries."""
+/application (always HTML) and NLM's legacy path for it, /medlineplus/services/mpconnect.cfm,
+and the security headers every HTML response carries."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from werkzeug.datastructures import MultiDict
 
 from ..render import html
 from ..services import current_services
+from . import cors
 from .infobutton import knowledge_response, request_params
 
 bp = Blueprint("pages", __name__)
+# NLM's own path for the MedlinePlus Connect web application, hard-coded in clients in the field.
+LEGACY_APPLICATION_PATH = "/medlineplus/services/mpconnect.cfm"
 
 # No script at all; styles and images only from here (and MedlinePlus topic images); forms only
 # to here. frame-ancestors is left open on purpose: EHRs show infobutton pages in frames.
@@ -34,6 +38,7 @@ def page_headers(response: Response) -> Response:
 
 
 @bp.route("/application", methods=["GET", "POST"])
+@bp.route(LEGACY_APPLICATION_PATH, methods=["GET", "POST"])
 def application():
     """MedlinePlus Connect's web-application mode: the same parameters, always the page."""
     params = MultiDict(
@@ -42,6 +47,14 @@ def application():
         if name.lower() not in ("knowledgeresponsetype", "callback")
     )
     return knowledge_response(params, default_type="text/html")
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    """The answer page may be read cross-origin like the other formats (``web.cors``)."""
+    if request.endpoint == "pages.application":
+        cors.add_headers(response, cors.policy(current_services().settings.cors_origins))
+    return response
 
 
 @bp.get("/")

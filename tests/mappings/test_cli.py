@@ -199,3 +199,51 @@ def test_suggest_for_the_gap_report(diabetes, app, client):
 def test_suggest_refuses_bad_input(diabetes, args, code, message):
     done = diabetes("mappings", "suggest", *args)
     assert done.exit_code == code and message in done.stderr
+
+
+def test_a_replace_that_would_remove_many_mappings_is_refused_unless_forced(run, tmp_path):
+    before = run("mappings", "export").stdout
+    two = tmp_path / "two.csv"
+    two.write_text(
+        HEADER + "ICD-10-CM,C91,leukemia,descendants,0,,,,kept\nICD-10-CM,D47.9,leukemia,descendants,0,,,,new\n"
+    )
+    dry = run("mappings", "import", str(two), "--mode", "replace", "--dry-run")
+    assert dry.exit_code == 0 and "--force" in dry.stderr
+    refused = run("mappings", "import", str(two), "--mode", "replace")
+    assert refused.exit_code == 1
+    assert f"would remove {SEEDED - 1} of {SEEDED} mappings" in refused.stderr and "--force" in refused.stderr
+    assert run("mappings", "export").stdout == before  # nothing written
+    forced = run("mappings", "import", str(two), "--mode", "replace", "--force")
+    assert forced.exit_code == 0 and f"{SEEDED - 1} removed" in forced.stdout
+    assert run("mappings", "export").stdout.count("\n") == 3
+
+
+def test_a_small_replace_needs_no_force(run, tmp_path):
+    lines = run("mappings", "export").stdout.splitlines(keepends=True)
+    fewer = tmp_path / "fewer.csv"
+    fewer.write_text("".join(lines[:-3]))  # three mappings fewer
+    done = run("mappings", "import", str(fewer), "--mode", "replace")
+    assert done.exit_code == 0 and "3 removed" in done.stdout
+
+
+def test_list_shows_every_condition_of_a_rule(run, tmp_path):
+    path = tmp_path / "kids.csv"
+    path.write_text(HEADER + "ICD-10-CM,D47.9,leukemia,exact,7,0.5,12,F,girls under 12\n")
+    assert run("mappings", "import", str(path)).exit_code == 0
+    listed = run("mappings", "list", "--code", "D47.9", "--code-system", "ICD-10-CM").stdout.splitlines()
+    assert listed[0].split("\t") == [
+        "id",
+        "code_system",
+        "code",
+        "topic_id",
+        "scope",
+        "priority",
+        "min_age",
+        "max_age",
+        "gender",
+        "reason",
+    ]
+    row = listed[1].split("\t")
+    assert row[1:] == ["ICD-10-CM", "D47.9", "leukemia", "exact", "7", "0.5", "12", "F", "girls under 12"]
+    unconditioned = run("mappings", "list", "--code", "K44", "--code-system", "ICD-10-CM").stdout.splitlines()[1]
+    assert unconditioned.split("\t")[6:9] == ["-", "-", "-"]

@@ -1,7 +1,5 @@
 """Atom knowledge responses: schema-valid and per the SOA IG prose (§4.3)."""
 
-from datetime import datetime, timezone
-
 import pytest
 from lxml import etree
 from werkzeug.datastructures import MultiDict
@@ -17,7 +15,6 @@ from . import cases
 
 NS = {"a": atom.ATOM}
 LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +26,7 @@ def catalogue():
 def feed_for(catalogue, pairs):
     request = parse(MultiDict(pairs).items(multi=True))
     matches = resolver.resolve(request, catalogue[0], catalogue[1])
-    return atom.build(request, matches, NOW)
+    return atom.build(request, matches)
 
 
 def test_feed_validates_and_answers_c91_00(catalogue, knowledge_schema):
@@ -38,7 +35,9 @@ def test_feed_validates_and_answers_c91_00(catalogue, knowledge_schema):
     assert feed.get(LANG) == "en"
     assert feed.findtext("a:subtitle", namespaces=NS) == "Health topic results for ICD-10-CM C91.00"
     assert feed.findtext("a:id", namespaces=NS).startswith("urn:uuid:")
-    assert feed.findtext("a:updated", namespaces=NS) == "2026-11-23T12:00:00Z"
+    # when the answer's content last changed: its newest topic's last update, never the render time
+    entry_dates = [e.findtext("a:updated", namespaces=NS) for e in feed.findall("a:entry", NS)]
+    assert feed.findtext("a:updated", namespaces=NS) == max(entry_dates)
     titles = [e.findtext("a:title", namespaces=NS) for e in feed.findall("a:entry", NS)]
     assert titles == ["Acute Lymphocytic Leukemia", "Leukemia"]
 
@@ -155,7 +154,7 @@ BASE = "https://ib.example.org/"
 
 
 def build(*matches, request=cases.REQUEST):
-    return atom.build(request, list(matches), NOW, BASE)
+    return atom.build(request, list(matches), BASE)
 
 
 def entries(feed):
@@ -284,7 +283,7 @@ def test_the_feed_author_is_this_service_not_nlm():
     author = feed.find("a:author", NS)
     assert author.findtext("a:name", namespaces=NS) == attribution.SERVICE_NAME
     assert author.findtext("a:uri", namespaces=NS) == BASE
-    assert atom.build(cases.REQUEST, [], NOW).find("a:author/a:uri", NS) is None  # no base: no uri
+    assert atom.build(cases.REQUEST, []).find("a:author/a:uri", NS) is None  # no base: no uri
 
 
 def test_entry_updated_is_the_last_update_never_the_creation(knowledge_schema):
@@ -296,11 +295,9 @@ def test_entry_updated_is_the_last_update_never_the_creation(knowledge_schema):
         cases.match(cases.link_only()),
     )
     knowledge_schema.assertValid(feed)
-    assert [e.findtext("a:updated", namespaces=NS) for e in entries(feed)] == [
-        f"{cases.UPDATED}T00:00:00Z",
-        "2026-11-23T12:00:00Z",
-        "2026-11-23T12:00:00Z",
-    ]
+    # undated entries carry the feed's own updated: the newest date in the answer
+    assert [e.findtext("a:updated", namespaces=NS) for e in entries(feed)] == [f"{cases.UPDATED}T00:00:00Z"] * 3
+    assert feed.findtext("a:updated", namespaces=NS) == f"{cases.UPDATED}T00:00:00Z"
     assert cases.CREATED not in etree.tostring(feed, encoding="unicode").replace(
         f"tag:medlineplus.gov,{cases.CREATED}", ""
     )  # the created date only names the entry id
@@ -312,3 +309,21 @@ def test_an_upstream_source_that_is_not_a_host_is_credited_to_no_one(knowledge_s
     entry = entries(feed)[0]
     assert entry.find("a:author", NS) is None
     assert "Links to the page for this topic on health.example.org" in summary(entry)
+
+
+def test_feed_updated_is_the_newest_topic_date_and_never_the_clock(knowledge_schema):
+    older = cases.medlineplus(id="old", url="https://medlineplus.gov/old.html", date_updated="2020-02-03")
+    newer = cases.medlineplus(id="new", url="https://medlineplus.gov/new.html", date_updated="2025-06-07")
+    feed = build(cases.match(older), cases.match(newer), cases.match(cases.link_only()))
+    knowledge_schema.assertValid(feed)
+    assert feed.findtext("a:updated", namespaces=NS) == "2025-06-07T00:00:00Z"
+    assert atom.feed_updated([cases.match(older)]) == "2020-02-03T00:00:00Z"
+
+
+def test_an_undated_answer_has_a_fixed_updated_so_its_bytes_never_change(knowledge_schema):
+    empty = atom.build(cases.REQUEST, [], BASE)
+    knowledge_schema.assertValid(empty)
+    assert empty.findtext("a:updated", namespaces=NS) == atom.UNDATED
+    link_only = build(cases.match(cases.link_only()))
+    assert link_only.findtext("a:updated", namespaces=NS) == atom.UNDATED
+    assert atom.serialise(build(cases.match(cases.link_only()))) == atom.serialise(link_only)

@@ -82,3 +82,19 @@ def test_credit(topic, sentence, author, nlm):
 def test_why(provenance, from_text, reason, language, expected):
     match = cases.match(cases.link_only(), provenance, reason, from_text)
     assert attribution.why(match, language) == expected
+
+
+def test_only_medlineplus_connect_answering_about_a_medlineplus_page_is_credited_to_nlm():
+    connect = cases.upstream(url="https://medlineplus.gov/asthma.html", source="upstream:connect.medlineplus.gov")
+    assert attribution.credit(connect).nlm and attribution.credit(connect).author == attribution.NLM
+    elsewhere = cases.upstream(source="upstream:connect.medlineplus.gov")  # a page on another site
+    assert not attribution.credit(elsewhere).nlm
+    look_alike = cases.upstream(
+        url="https://medlineplus.gov/asthma.html", source="upstream:medlineplus.gov.evil.example"
+    )
+    assert attribution.credit(look_alike).sentence == "Summary from medlineplus.gov.evil.example"
+    other = cases.upstream(url="https://medlineplus.gov/asthma.html", source="upstream:localhost")
+    assert attribution.credit(other).sentence == "Summary from localhost" and attribution.credit(other).author == (
+        "localhost",
+        "https://localhost",
+    )

@@ -1,7 +1,6 @@
 """The click page renderer: content, language, links that keep the request, sanitising."""
 
 import itertools
-from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 import pytest
@@ -14,7 +13,7 @@ from infobutton.request import parse
 from ..conftest import icd
 from . import cases
 
-CTX = RenderContext(now=datetime(2024, 1, 2, tzinfo=UTC), base_url="https://ib.example.org/")
+CTX = RenderContext(base_url="https://ib.example.org/")
 
 
 def doc(body: bytes):

@@ -1,7 +1,6 @@
 """JSON and JSONP (SOA IG §4.4): the Atom feed mirrored for MedlinePlus Connect clients."""
 
 import json
-from datetime import datetime, timezone
 
 import pytest
 from werkzeug.datastructures import MultiDict
@@ -15,13 +14,11 @@ from ..conftest import ICD10CM
 from ..synced_topics import synced
 from . import cases
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
-
 
 def feed_for(pairs):
     topics = {t.id: t for t in synced(bundled.load_topics())}
     request = parse(MultiDict(pairs).items(multi=True))
-    return atom.build(request, resolver.resolve(request, resolver.index_rules(bundled.load_rules()), topics.get), NOW)
+    return atom.build(request, resolver.resolve(request, resolver.index_rules(bundled.load_rules()), topics.get))
 
 
 def test_medlineplus_client_paths_work():
@@ -54,7 +51,7 @@ def test_jsonp_wraps_with_a_valid_callback():
     assert json.loads(body[len("/**/app.handle_1(") : -2])["feed"]["entry"]
 
 
-@pytest.mark.parametrize("callback", [None, "", "alert(1)//", "a-b", "x;evil()", "1abc", "a" * 300, "<script>", "a..b"])
+@pytest.mark.parametrize("callback", ["alert(1)//", "a-b", "x;evil()", "1abc", "a" * 300, "<script>", "a..b"])
 def test_bad_callbacks_are_refused(callback):
     with pytest.raises(InvalidRequest) as err:
         json_feed.check_callback(callback)
@@ -80,7 +77,6 @@ def provenance_feed():
             cases.match(cases.link_only(), Provenance.AUTOMATIC, "matched the ICD-10-CM title 'Leukemia'"),
             cases.match(cases.upstream(), Provenance.UPSTREAM, "answered by responder.example.org"),
         ],
-        NOW,
         "https://ib.example.org/",
     )
 
@@ -115,9 +111,20 @@ def test_jsonp_entries_carry_the_same():
 
 def test_untrusted_reason_never_reaches_json_as_markup():
     evil = "</script><script>alert(1)</script>"
-    feed = atom.build(cases.REQUEST, [cases.match(cases.link_only(title=evil), reason=evil)], NOW)
+    feed = atom.build(cases.REQUEST, [cases.match(cases.link_only(title=evil), reason=evil)])
     for body in (json_feed.serialise(feed), json_feed.serialise_jsonp(feed, "cb")):
         assert b"<" not in body and b">" not in body
         entry = json.loads(body.decode().removeprefix("/**/cb(").removesuffix(");"))["feed"]["entry"][0]
         assert "&lt;/script&gt;&lt;script&gt;" in entry["summary"]["_value"]
         assert entry["title"]["_value"] == evil
+
+
+@pytest.mark.parametrize("callback", [None, ""])
+def test_no_callback_calls_the_default_function(callback):
+    assert json_feed.check_callback(callback) == json_feed.DEFAULT_CALLBACK == "callback"
+
+
+def test_jsonp_without_the_guard_starts_with_the_function():
+    feed = atom.build(cases.REQUEST, [])
+    assert json_feed.serialise_jsonp(feed, "cb").startswith(b"/**/cb(")
+    assert json_feed.serialise_jsonp(feed, "cb", guard=False).startswith(b"cb(")

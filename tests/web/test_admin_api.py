@@ -362,10 +362,17 @@ def test_export_imports_back_unchanged(client, services, editor):
     body = r.get_json()
     assert r.status_code == 200
     assert (body["added"], body["changed"], body["removed"], body["unchanged"]) == ([], [], [], SEEDED + 1)
+    assert body["needs_force"] is None
 
     # into an empty set: the same rules, and the same export, byte for byte
     before = services.mappings.version()
     r = client.post("/admin/api/mappings/import?mode=replace", data=CSV_HEADER, headers=editor, content_type="text/csv")
+    assert r.status_code == 409 and r.get_json()["parameter"] == "force"  # the removal guard
+    assert f"would remove {SEEDED + 1} of {SEEDED + 1} mappings" in r.get_json()["detail"]
+    assert services.mappings.count() == SEEDED + 1 and services.mappings.version() == before
+    r = client.post(
+        "/admin/api/mappings/import?mode=replace&force=true", data=CSV_HEADER, headers=editor, content_type="text/csv"
+    )
     assert r.status_code == 200 and len(r.get_json()["removed"]) == SEEDED + 1
     assert services.mappings.count() == 0
     r = client.post("/admin/api/mappings/import", data=text, headers=editor, content_type="text/csv")

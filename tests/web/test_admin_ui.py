@@ -188,6 +188,21 @@ def test_import_wizard_shows_the_diff_then_commits(signed_in, services):
     assert r.status_code == 303 and services.mappings.count() == SEEDED + 1
 
 
+def test_import_wizard_replace_that_removes_many_needs_the_box_ticked(signed_in, services):
+    text = "code_system,code,topic_id,scope,priority,min_age,max_age,gender,reason\nICD-10-CM,C91,leukemia,,,,,,\n"
+    token = csrf(signed_in)
+    r = signed_in.post("/admin/import", data={"csrf": token, "csv": text, "mode": "replace", "action": "review"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and 'id="removal-guard"' in html and 'name="force"' in html
+    base = re.search(r'name="base_version" value="(\d+)"', html).group(1)
+    commit = {"csrf": token, "csv": text, "mode": "replace", "base_version": base, "action": "commit"}
+    refused = signed_in.post("/admin/import", data=commit)
+    assert refused.status_code == 409 and "would remove" in refused.get_data(as_text=True)
+    assert services.mappings.count() == SEEDED
+    forced = signed_in.post("/admin/import", data={**commit, "force": "1"})
+    assert forced.status_code == 303 and services.mappings.count() == 1
+
+
 def test_import_wizard_lists_every_bad_line(signed_in, services):
     text = "code_system,code,topic_id\nICD-10-CM,D47.9,leukemia\nICD-10-CM,C99.99,leukemia\nICD-10-CM,C94.3,nope\n"
     r = signed_in.post(
