@@ -59,9 +59,44 @@ def _body():
     if not data.strip():
         raise InvalidRequest("body", "a JSON object is required")
     try:
-        return json.loads(data)
+        value = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequest("body", "not valid JSON") from None
+    except RecursionError:  # nesting deeper than the parser goes
+        raise InvalidRequest("body", "JSON nested too deeply") from None
+    where = _unstorable_text(value)
+    if where is not None:
+        raise InvalidRequest(where, "must be valid Unicode text without NUL characters")
+    return value
+
+
+def _unstorable_text(value) -> str | None:
+    """Where (a JSON path) the first string that UTF-8 cannot carry (a lone surrogate) or
+    PostgreSQL cannot store (NUL) is, keys included; None when there is none. Iterative, so
+    any depth the parser accepted is walked."""
+    stack = [("body", value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not _text_ok(key):
+                    return where
+                stack.append((f"{where}.{key}", child))
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{i}]", child) for i, child in enumerate(item))
+        elif isinstance(item, str) and not _text_ok(item):
+            return where
+    return None
+
+
+def _text_ok(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _service(service_id: str) -> discovery.CdsService:
