@@ -16,6 +16,7 @@ import sqlite3
 
 import sqlalchemy.exc
 from flask import Flask, Response, request
+from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import HTTPException
 
 from ..models import InvalidRequest
@@ -35,7 +36,7 @@ def error_response(status: int, detail: str, parameter: str | None = None, **ext
     if request.method == "POST":
         try:
             params = request.values
-        except HTTPException:  # the body itself was the problem (too large, malformed)
+        except (HTTPException, ParseException, NoMoreData):  # the body itself was the problem (too large, malformed)
             pass
     fmt = negotiate_leniently(params.get("knowledgeResponseType"), request.accept_mimetypes)
     kind = "json" if request.path.startswith(_API_PATHS) else fmt.error_kind
@@ -87,6 +88,13 @@ def _http(exc: HTTPException):
     return response
 
 
+def _malformed_body(exc: Exception):
+    """gunicorn reads a chunked body as the app does and raises its own parse errors from there
+    (a chunk size that is not hex, a chunk longer than it said, the body cut short)."""
+    what = "cut short" if isinstance(exc, NoMoreData) else "malformed (chunked encoding)"
+    return error_response(400, f"request body {what}: {type(exc).__name__}", "body")
+
+
 def unavailable(exc: Exception) -> bool:
     """Whether a database error means "cannot reach the database now" (connection refused or
     lost, server shutting down, no pooled connection free) rather than a fault in the request."""
@@ -122,5 +130,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(sqlalchemy.exc.IntegrityError, _integrity)
     app.register_error_handler(sqlalchemy.exc.DBAPIError, _database)
     app.register_error_handler(sqlalchemy.exc.TimeoutError, _database)
+    app.register_error_handler(ParseException, _malformed_body)
+    app.register_error_handler(NoMoreData, _malformed_body)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(Exception, _unexpected)
