@@ -131,11 +131,20 @@ def query_string(items: list[tuple[str, str]]) -> str:
     return "&".join(f"{_encode(k)}={_encode(v)}" for k, v in items)
 
 
-raw_query = st.one_of(
-    pairs.map(query_string),
-    st.binary(max_size=300).map(lambda b: quote(b, safe="=&")),
-    st.text(max_size=200),
-)
+GOOD = [
+    "",
+    f"mainSearchCriteria.v.c=C91.00&mainSearchCriteria.v.cs={ICD10CM}&",
+    f"mainSearchCriteria.v.c=44054006&mainSearchCriteria.v.cs={SNOMEDCT}&callback=cb&",
+    "mainSearchCriteria.v.ot=asthma&",
+]
+raw_query = st.tuples(
+    st.sampled_from(GOOD),  # a good request with hostile additions, or hostile alone
+    st.one_of(
+        pairs.map(query_string),
+        st.binary(max_size=300).map(lambda b: quote(b, safe="=&")),
+        st.text(max_size=200),
+    ),
+).map("".join)
 
 
 # -- the parser --------------------------------------------------------------------------------
