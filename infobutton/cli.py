@@ -53,8 +53,8 @@ def gunicorn_options(host: str, port: int, workers: int, settings: Settings) -> 
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
-        "timeout": 30,
-        "graceful_timeout": 10,
+        "timeout": 30,  # a worker silent this long is killed: no request runs longer
+        "graceful_timeout": 35,  # > timeout: on SIGTERM every request that can still finish does
         "limit_request_line": settings.max_url_bytes,
     }
 

@@ -9,18 +9,21 @@ instance within a second. Rendered responses are keyed by the versions they were
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
 import cachetools
+import sqlalchemy.exc
 
 from . import resolver
 from .concepts import ConceptIndex, ConceptMatch
 from .models import KnowledgeRequest, Topic, TopicMatch
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class KnowledgeService:
@@ -56,6 +59,7 @@ class KnowledgeService:
         self._check_interval = check_interval
         self._lock = threading.RLock()  # guards the caches and _seen
         self._checking = threading.Lock()  # one version check at a time
+        self._unreachable = False  # the last version check failed (logged once per outage)
         self._rules: dict | None = None
         self._topic_cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=4096)
         self._concepts: ConceptIndex | None = None
@@ -82,10 +86,26 @@ class KnowledgeService:
             try:
                 if self._timer() - self._checked_at >= self._check_interval:  # not just done by another
                     self._checked_at = self._timer()
-                    self._apply(self._read_versions())
+                    self._check()
             finally:
                 self._checking.release()
         return self._seen
+
+    def _check(self) -> None:
+        """Read the counters and adopt them. When the database cannot be read, what is held
+        stays in use (a cached answer is still the right one as far as anyone here can know);
+        the check is tried again next interval, and the outage is logged once, not per check."""
+        try:
+            seen = self._read_versions()
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            if not self._unreachable:
+                self._unreachable = True
+                log.warning("version check failed (%s); serving cached answers until it succeeds", type(exc).__name__)
+            return
+        if self._unreachable:
+            self._unreachable = False
+            log.warning("version check succeeded again")
+        self._apply(seen)
 
     def refresh_now(self) -> None:
         """After a write in this process: read the counters at once rather than next interval

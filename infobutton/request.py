@@ -154,19 +154,20 @@ def parse(pairs: Iterable[tuple[str, str]]) -> KnowledgeRequest:
     count = 0
     for name, value in pairs:
         count += 1
+        label = name[:80] or "(a parameter with no name)"  # what a problem names
         if count > MAX_PARAMETERS:
             raise InvalidRequest("request", f"more than {MAX_PARAMETERS} parameters", 413)
         if len(value) > MAX_VALUE_LENGTH:
-            raise InvalidRequest(name[:80], f"value longer than {MAX_VALUE_LENGTH} characters", 413)
+            raise InvalidRequest(label, f"value longer than {MAX_VALUE_LENGTH} characters", 413)
         if _CONTROL.search(value):
-            raise InvalidRequest(name[:80], "contains control characters")
+            raise InvalidRequest(label, "contains control characters")
         value = value.strip()
         if not value:
             continue
         if m := _CRITERION.match(name):
             part, index = m.group(1).lower(), int(m.group(2) or 0)
             if index >= 1000:
-                raise InvalidRequest(name[:80], "instance index too large")
+                raise InvalidRequest(label, "instance index too large")
             found.setdefault(index, {}).setdefault(part, value)
             if len(found) > MAX_CRITERIA:
                 raise InvalidRequest("mainSearchCriteria", f"more than {MAX_CRITERIA} criteria", 413)

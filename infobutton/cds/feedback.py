@@ -11,11 +11,11 @@ the outcome, how many suggestions, the reason code and the instant; never the co
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ..models import InvalidRequest
+from ..text import check_storable
 
 # A system URI this project owns (it has no canonical web home; a URL under a deployment's own
 # host would change with the host): see docs/decisions.md.
@@ -31,30 +31,11 @@ OUTCOMES = ("accepted", "overridden")
 MAX_ITEMS = 20  # feedback items per POST
 MAX_BYTES = 64 * 1024  # feedback body per POST
 MAX_COMMENT = 2000
-_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
 
 
 def override_reasons() -> list[dict]:
     """The ``overrideReasons`` every card carries (Codings)."""
     return [{"system": OVERRIDE_SYSTEM, "code": code, "display": display} for code, display in OVERRIDE_REASONS]
-
-
-def _clean_strings(value: object, where: str) -> None:
-    """Refuse NUL and lone surrogates anywhere in the body (keys included): databases refuse
-    them, and no real client sends them. Iterative: nesting depth cannot exhaust the stack."""
-    stack = [(value, where)]
-    while stack:
-        node, at = stack.pop()
-        if isinstance(node, str):
-            if _BAD_CHARS.search(node):
-                raise InvalidRequest(at or "body", "contains a NUL character or a lone surrogate")
-        elif isinstance(node, dict):
-            for key, item in node.items():
-                stack.append((key, at))
-                named = isinstance(key, str) and len(key) < 40 and not _BAD_CHARS.search(key)
-                stack.append((item, (f"{at}.{key}" if at else key) if named else at))
-        elif isinstance(node, list):
-            stack.extend((item, f"{at}[{i}]") for i, item in enumerate(node))
 
 
 def _instant(value: object, where: str) -> str:
@@ -113,7 +94,7 @@ def items(body: object, issued: Callable[[str], bool]) -> list[dict]:
         raise InvalidRequest("feedback", "must be a non-empty array")
     if len(body["feedback"]) > MAX_ITEMS:
         raise InvalidRequest("feedback", f"at most {MAX_ITEMS} items per request")
-    _clean_strings(body, "")
+    check_storable(body)
     kept = []
     for i, item in enumerate(body["feedback"]):
         where = f"feedback[{i}]"

@@ -29,7 +29,8 @@ REQUIRED = ("code_system", "code", "topic_id")
 def _reader(text: str) -> tuple[csv.DictReader, LineError | None]:
     """A reader over ``text`` (a byte-order mark, as spreadsheets save, dropped), or the header's
     error when a required column is missing."""
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    # newline="": the csv module sees every line ending (\n, \r\n, a bare \r) as one
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     missing = set(REQUIRED) - set(reader.fieldnames or ())
     if missing:
         return reader, LineError(1, "header", f"missing columns: {', '.join(sorted(missing))}")

@@ -1,4 +1,6 @@
-"""The OpenAPI 3.1 description of the mapping-management API (served at /openapi.json)."""
+"""The OpenAPI 3.1 description of the service (served at /openapi.json): the mapping-management
+API, and the public read-only surface (the infobutton answer in every format, the MedlinePlus
+Connect paths, CDS Hooks discovery), so schemathesis can fuzz both from one document."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import copy
 
 from pydantic import BaseModel
 
-from ..models import ROLES
+from ..models import AGE_GROUPS, ROLES
 from . import schemas
 
 
@@ -606,18 +608,164 @@ _PATHS = {
     },
 }
 
+
+# -- the public, read-only surface -----------------------------------------------------------
+
+_ICD10CM = "2.16.840.1.113883.6.90"
+_RESPONSE_TYPES = [
+    "text/xml",
+    "application/atom+xml",
+    "application/json",
+    "text/javascript",
+    "application/fhir+json",
+    "text/html",
+]
+_KNOWLEDGE_PARAMS = [
+    _param(
+        "mainSearchCriteria.v.c",
+        "The code asked about (URL-IG §2.1.1); a second criterion takes a suffix (…v.c1)",
+        examples=["C91.00", "E11.9", "44054006"],
+    ),
+    _param(
+        "mainSearchCriteria.v.cs",
+        "Its code system: an OID, a FHIR system URI or a name",
+        examples=[_ICD10CM, "2.16.840.1.113883.6.96", "ICD-10-CM"],
+    ),
+    _param("mainSearchCriteria.v.dn", "The code's display name", examples=["Diabetes mellitus"]),
+    _param(
+        "mainSearchCriteria.v.ot",
+        "Original text: searched when no valid code is given",
+        examples=["asthma"],
+    ),
+    _param("informationRecipient", "Who reads the answer", {"type": "string", "enum": ["PAT", "PROV", "PAYOR"]}),
+    _param(
+        "informationRecipient.languageCode.c",
+        "Language of the answer (en or es; other tags fall back to en)",
+        examples=["en", "es", "es-US"],
+    ),
+    _param("performer", "Who asks", {"type": "string", "enum": ["PAT", "PROV", "PAYOR"]}),
+    _param(
+        "patientPerson.administrativeGenderCode.c",
+        "The patient's administrative gender",
+        {"type": "string", "enum": ["F", "M", "UN"]},
+    ),
+    _param("age.v.v", "The patient's age, in age.v.u units", {"type": "string"}, examples=["45", "6"]),
+    _param(
+        "age.v.u", "UCUM unit of age.v.v (default a)", {"type": "string", "enum": ["a", "mo", "wk", "d", "h", "min"]}
+    ),
+    _param("ageGroup.v.c", "MeSH age group", {"type": "string", "enum": sorted(AGE_GROUPS)}),
+    _param("taskContext.c.c", "HL7 ActTaskCode, echoed", examples=["PROBLISTREV"]),
+    _param("encounter.c.c", "HL7 ActEncounterCode, echoed", examples=["AMB"]),
+    _param("subTopic.v.c", "A subtopic asked about, echoed"),
+    _param(
+        "knowledgeResponseType",
+        "The format (else negotiated from Accept; Atom by default)",
+        {"type": "string", "enum": _RESPONSE_TYPES},
+    ),
+    _param("callback", "JSONP function name (text/javascript)", examples=["handleResponse"]),
+]
+_ANSWER_TYPES = {
+    "text/xml": {"schema": {"type": "string", "description": "HL7 Knowledge Response (Atom)"}},
+    "application/json": {"schema": {"type": "object", "description": "The Atom feed as JSON"}},
+    "text/javascript": {"schema": {"type": "string", "description": "JSONP: the JSON answer wrapped in callback(…)"}},
+    "application/fhir+json": {"schema": {"type": "object", "description": "FHIR R4 Bundle of DocumentReference"}},
+    "text/html": {"schema": {"type": "string"}},
+}
+_PUBLIC_ERRORS = {
+    "400": {"description": "A parameter is wrong; the problem names it (in the format asked for)"},
+    "413": {"description": "Too many parameters or criteria, or a value too long"},
+    "414": {"description": "Query string too long"},
+    "429": {"description": "Too many requests from this client (Retry-After)"},
+    "503": {"description": "The database is unreachable and the answer was not cached (Retry-After)"},
+}
+
+
+def _knowledge(summary: str, operation_id: str, answer: dict, post: bool = True) -> dict:
+    """GET (and form POST, URL-IG §2) of a knowledge request, answered in ``answer``'s types."""
+    responses = {
+        "200": {"description": "The topics found (possibly none)", "content": answer},
+        "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+        **_PUBLIC_ERRORS,
+    }
+    item: dict = {
+        "get": {
+            "summary": summary,
+            "operationId": operation_id,
+            "tags": ["public"],
+            "security": [],
+            "parameters": _KNOWLEDGE_PARAMS,
+            "responses": responses,
+        }
+    }
+    if post:
+        form = {
+            "type": "object",
+            "properties": {p["name"]: p["schema"] for p in _KNOWLEDGE_PARAMS},
+        }
+        item["post"] = {
+            "summary": summary + " (form-encoded, the same parameters)",
+            "operationId": operation_id + "Form",
+            "tags": ["public"],
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
+            "responses": responses,
+        }
+    return item
+
+
+_PUBLIC_PATHS = {
+    "/infobutton": _knowledge(
+        "HL7 Infobutton knowledge request: Atom, JSON, JSONP, FHIR or HTML", "infobutton", _ANSWER_TYPES
+    ),
+    "/service": _knowledge("MedlinePlus Connect web-service path (as /infobutton)", "service", _ANSWER_TYPES),
+    "/application": _knowledge(
+        "MedlinePlus Connect web-application path: always the HTML page", "application", {"text/html": {}}
+    ),
+    "/cds-services": {
+        "get": {
+            "summary": "CDS Hooks 2.0 discovery",
+            "operationId": "cdsDiscovery",
+            "tags": ["public"],
+            "security": [],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"services": {"type": "array", "items": {"type": "object"}}},
+                        "required": ["services"],
+                    }
+                )
+            },
+        }
+    },
+    "/healthz": {
+        "get": {
+            "summary": "Liveness: the database answers",
+            "operationId": "healthz",
+            "tags": ["public"],
+            "security": [],
+            "responses": {
+                "200": _json({"type": "object", "properties": {"status": {"type": "string"}}}),
+                "503": {"description": "The database is unreachable (Retry-After)"},
+            },
+        }
+    },
+}
+PUBLIC_PATHS = tuple(_PUBLIC_PATHS)
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {
-        "title": "Infobutton mapping management API",
+        "title": "Infobutton responder and mapping management API",
         "version": "1",
-        "description": "Manage the code → health-topic mappings of the infobutton responder. "
-        "Roles: viewer (read), editor (+ change, import, restore), admin (+ tokens).",
+        "description": "The public infobutton answer (no token), and the management of its "
+        "code → health-topic mappings. Roles: viewer (read), editor (+ change, import, restore), "
+        "admin (+ tokens).",
         "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
     },
     "servers": [{"url": "/"}],
     "security": [{"bearer": []}],
-    "paths": _PATHS,
+    "paths": _PUBLIC_PATHS | _PATHS,
     "components": {
         "schemas": _SCHEMAS,
         "securitySchemes": {

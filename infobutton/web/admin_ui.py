@@ -101,7 +101,8 @@ def _user(role: str = "viewer"):
 
 
 def _safe_next(value: str | None) -> str:
-    if value and value.startswith("/admin") and not value.startswith("//"):
+    # printable: a CR or LF would split the Location header (werkzeug refuses it with a 500)
+    if value and value.startswith("/admin") and not value.startswith("//") and value.isprintable():
         return value
     return url_for("admin_ui.mappings")
 

@@ -24,6 +24,7 @@ from ..cds.card_ids import CardIds
 from ..models import InvalidRequest
 from ..render import cds_cards, safe_json
 from ..services import current_services
+from ..text import check_storable
 from .errors import error_response
 
 log = logging.getLogger(__name__)
@@ -73,11 +74,13 @@ def _body():
     if not data.strip():
         raise InvalidRequest("body", "a JSON object is required")
     try:
-        return json.loads(data)
+        value = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequest("body", "not valid JSON") from None
-    except RecursionError:
+    except RecursionError:  # nesting deeper than the parser goes
         raise InvalidRequest("body", "JSON nested too deeply") from None
+    check_storable(value)
+    return value
 
 
 def _service(service_id: str) -> discovery.CdsService:

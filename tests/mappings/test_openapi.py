@@ -1,4 +1,5 @@
-"""/openapi.json: a valid OpenAPI 3.1 document that describes every admin API route."""
+"""/openapi.json: a valid OpenAPI 3.1 document that describes every admin API route and the public
+read-only surface."""
 
 from openapi_spec_validator import validate
 
@@ -26,7 +27,26 @@ def test_every_admin_api_route_is_documented(app):
             path = rule.rule.replace("<int:rule_id>", "{id}").replace("<int:n>", "{n}")
             path = path.replace("<name>", "{name}")
             routes |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
-    assert routes == documented
+    assert routes == {(path, method) for path, method in documented if path.startswith("/admin/api/")}
+
+
+def test_the_public_read_only_surface_is_documented_as_served(app):
+    """/infobutton, /service, /application (GET and form POST), CDS discovery and /healthz: each
+    documented with the methods its route takes, no token required."""
+    from infobutton.mappings.openapi import PUBLIC_PATHS
+
+    doc = document()
+    served = {rule.rule: rule.methods - {"HEAD", "OPTIONS"} for rule in app.url_map.iter_rules()}
+    assert set(PUBLIC_PATHS) == {"/infobutton", "/service", "/application", "/cds-services", "/healthz"}
+    for path in PUBLIC_PATHS:
+        item = doc["paths"][path]
+        assert {m.upper() for m in item} <= served[path], path
+        assert all(op["security"] == [] for op in item.values())
+    params = {p["name"] for p in doc["paths"]["/infobutton"]["get"]["parameters"]}
+    assert {"mainSearchCriteria.v.c", "mainSearchCriteria.v.cs", "knowledgeResponseType", "callback"} <= params
+    answer = doc["paths"]["/infobutton"]["get"]["responses"]["200"]["content"]
+    assert {"text/xml", "application/json", "text/javascript", "application/fhir+json", "text/html"} <= set(answer)
+    assert "503" in doc["paths"]["/infobutton"]["get"]["responses"]
 
 
 def test_request_schemas_and_query_parameters_come_from_the_models():
