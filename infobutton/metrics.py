@@ -171,16 +171,19 @@ def multiprocess_dir() -> Iterator[str]:
         old.unlink()
     os.environ[MULTIPROC_ENV] = str(path)
     # prometheus_client picks its value store when imported; it was imported before this ran.
+    plain = values.ValueClass
     values.ValueClass = values.get_value_class()
     owner = os.getpid()
     try:
         yield str(path)
     finally:
         if os.getpid() == owner:
+            values.ValueClass = plain
             if given:
                 for old in path.glob("*.db"):
                     old.unlink()
             else:
+                del os.environ[MULTIPROC_ENV]
                 shutil.rmtree(path, ignore_errors=True)
 
 
