@@ -30,17 +30,19 @@ def readyz() -> tuple[dict, int, dict] | dict:
     head = current_app.config["INFOBUTTON_SCHEMA_HEAD"]
     services = current_services()
     checks = {"database": "ok", "schema": "ok"}
+    failed = []
     try:
         with services.db.connection() as conn:
             revision = migrate.current(conn)
     except sqlalchemy.exc.SQLAlchemyError:
         checks = {"database": "unreachable", "schema": "unknown"}
+        failed.append("database")
     else:
         if revision != head:
             checks["schema"] = f"at {revision or 'no revision'}, expected {head}"
-    if all(value == "ok" for value in checks.values()):
+            failed.append("schema")
+    if not failed:
         return {"status": "ready", "checks": checks}
-    failed = [name for name, value in checks.items() if value != "ok"]
     body = {"status": "unavailable", "failed": failed, "checks": checks}
     return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
 
