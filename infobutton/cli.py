@@ -53,7 +53,8 @@ def gunicorn_options(host: str, port: int, workers: int, settings: Settings) -> 
         "child_exit": _child_exit,
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        # gthread whose error pages for malformed requests do not quote the request back
+        "worker_class": "infobutton.gunicorn_worker.ThreadWorker",
         "threads": 4,
         # JSON lines (logs.py): access lines carry the URL rule, never the path or query string;
         # gunicorn's own warnings lose the request lines they quote.

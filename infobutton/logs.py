@@ -69,10 +69,18 @@ class JsonFormatter(logging.Formatter):
 
 
 # gunicorn's "Invalid request from ip=…: <what> '<the request line>'" and its kin.
-_INVALID_REQUEST = re.compile(r"Invalid request from ip=(?P<ip>\S*): (?P<what>[A-Za-z][A-Za-z /-]*)?")
+_INVALID_REQUEST = re.compile(r"Invalid request from ip=(?P<ip>\S*): (?P<what>.*)", re.DOTALL)
+_PHRASE = re.compile(r"[A-Za-z][A-Za-z /-]*")
 # A quoted repr (str or bytes) as gunicorn's messages quote request content, and query strings.
 _QUOTED = re.compile(r"""b?'(?:[^'\\]|\\.)*'|b?"(?:[^"\\]|\\.)*\"""", re.DOTALL)
 _QUERY = re.compile(r"\?\S*")
+
+
+def leading_phrase(text: str) -> str:
+    """The words gunicorn starts an error with ("Invalid HTTP request line"), up to the first
+    quote, colon, bracket or digit: what went wrong, without the request it quotes."""
+    found = _PHRASE.match(text)
+    return found.group().strip() if found else ""
 
 
 def redact(message: str) -> str:
@@ -80,7 +88,7 @@ def redact(message: str) -> str:
     method of a malformed request, and any query string."""
     found = _INVALID_REQUEST.match(message)
     if found:
-        what = (found["what"] or "malformed request").strip()
+        what = leading_phrase(found["what"]) or "malformed request"
         return f"Invalid request from ip={found['ip']}: {what} (request content not logged)"
     return _QUERY.sub("?…", _QUOTED.sub("'…'", message))
 
