@@ -46,6 +46,7 @@ NO_ROUTE = "(no route)"  # a request no URL rule matched (404s): never its path
 # Seconds; most cached answers take about a millisecond, a cold one tens.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CACHE_RESULTS = ("hit", "shared_hit", "miss")
+MAX_LABEL_SETS = 4096
 
 
 def answer_layers(criteria: Iterable[Criterion], matches: Iterable[TopicMatch]) -> tuple[str, ...]:
@@ -110,10 +111,11 @@ class Metrics:
             ["kind"],
             registry=registry,
         )
-        for result in CACHE_RESULTS:  # shown as 0 from the start, so ratios are defined
-            self.cache.labels(result)
-        for layer in LAYERS:
-            self.criteria.labels(layer)
+        # Labelled children looked up once: labels() takes a lock and validates every time, and
+        # these are counted on every request. Shown as 0 from the start, so ratios are defined.
+        self._cache_results = {result: self.cache.labels(result) for result in CACHE_RESULTS}
+        self._layers = {layer: self.criteria.labels(layer) for layer in LAYERS}
+        self._per_request: dict[tuple, tuple] = {}  # (route, method, format, status) → children
 
     @classmethod
     def for_process(cls) -> Metrics:
@@ -123,18 +125,24 @@ class Metrics:
     # -- what the services report ------------------------------------------------------------
 
     def request(self, route: str | None, method: str, content_type: str | None, status: int, seconds: float) -> None:
-        route = route or NO_ROUTE
-        self.requests.labels(route, method_label(method), format_label(content_type), str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        key = (route, method_label(method), content_type, status)
+        children = self._per_request.get(key)
+        if children is None:
+            labels = (route or NO_ROUTE, key[1], format_label(content_type), str(status))
+            children = (self.requests.labels(*labels), self.latency.labels(labels[0]))
+            if len(self._per_request) < MAX_LABEL_SETS:  # every part is bounded; this is a backstop
+                self._per_request[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def cache_lookup(self, result: str) -> None:
         """KnowledgeService's ``on_cache`` callback: "hit", "shared_hit" or "miss"."""
-        self.cache.labels(result).inc()
+        self._cache_results[result].inc()
 
     def answered(self, rendered: RenderedResponse) -> None:
         """An ``on_rendered`` hook: count each criterion of an answer (cached or not) by layer."""
         for layer in rendered.layers:
-            self.criteria.labels(layer if layer in LAYERS else "none").inc()
+            self._layers.get(layer, self._layers["none"]).inc()
 
     def upstream_error(self) -> None:
         self.upstream_errors.inc()
