@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 
 import sqlalchemy.exc
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 
 from .. import logs
 from ..services import current_services
@@ -52,7 +52,7 @@ def metrics() -> Response:
     """Prometheus text exposition; 404 when INFOBUTTON_METRICS is off."""
     services = current_services()
     if not services.settings.metrics:
-        return Response("not found\n", status=404, content_type="text/plain; charset=utf-8")
+        abort(404)  # as any unknown path: the problem in the caller's format
     body = services.metrics.exposition()
     response = Response(body, content_type="text/plain; version=0.0.4; charset=utf-8")
     response.headers["Cache-Control"] = "no-store"
