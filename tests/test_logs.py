@@ -10,6 +10,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -59,8 +60,6 @@ def test_the_filter_redacts_formatted_messages_and_tracebacks():
     try:
         raise ValueError("GET /infobutton?age.v.v=15")
     except ValueError:
-        import sys
-
         record = logging.LogRecord(
             "gunicorn.error", logging.ERROR, "f", 1, "Error handling %s", ("/a?F32.9",), sys.exc_info()
         )
