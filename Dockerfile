@@ -33,10 +33,10 @@ RUN pip install --no-deps --no-build-isolation .
 USER infobutton
 VOLUME ["/data"]
 EXPOSE 8080
-# /healthz: the process answers. When /readyz lands (database reachable, schema current), check
-# that instead, so an instance whose database is gone is reported unhealthy.
+# /readyz: the database answers and the schema is current, so an instance whose database is
+# gone is reported unhealthy (/healthz only says the process answers).
 HEALTHCHECK --interval=30s --timeout=3s --start-period=60s --retries=3 \
-    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).status != 200)"
+    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/readyz', timeout=2).status != 200)"
 # 0.0.0.0 inside the container only: the proxy reaches the instance over the compose network, and
 # no port of this container is published. Never publish 8080 to clients directly: gunicorn
 # faces slow clients badly (README, "Deploying"); `infobutton serve` alone binds to 127.0.0.1.

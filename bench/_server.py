@@ -8,7 +8,7 @@ import sys
 from flask import Flask, jsonify
 from gunicorn.app.base import BaseApplication
 
-from infobutton import create_app
+from infobutton import create_app, metrics
 from infobutton.cli import gunicorn_options
 from infobutton.config import Settings
 
@@ -40,7 +40,8 @@ def main() -> None:
         def load(self):
             return create_app(settings) if which == "infobutton" else bare_app()
 
-    Server().run()
+    with metrics.multiprocess_dir():  # as `serve` does: the workers' metrics in one directory
+        Server().run()
 
 
 if __name__ == "__main__":

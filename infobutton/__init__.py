@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from .config import Settings
 from .services import Services, build_services
-from .web import register_blueprints
+from .web import ops, register_blueprints
 
 _QUERY = re.compile(r"\?[^ \"]*")
 
@@ -44,6 +44,7 @@ def create_app(config: dict | Settings | None = None, *, services: Services | No
     app.json = _Utf8JSONProvider(app)
     app.extensions["infobutton"] = services or build_services(settings, warm=warm)
     register_blueprints(app)
+    ops.init_app(app)  # /readyz, /metrics, request ids and request metrics
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, _DropQueryStrings) for f in werkzeug_log.filters):
         werkzeug_log.addFilter(_DropQueryStrings())

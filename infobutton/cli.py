@@ -7,7 +7,7 @@ import logging
 
 import click
 
-from . import create_app
+from . import create_app, logs, metrics
 from .config import ConfigError, Settings
 from .content import cli as content_cli
 from .mappings import cli as mappings_cli
@@ -15,8 +15,7 @@ from .services import build_services
 from .store import cli as store_cli
 from .store.db import redacted
 
-# Path only (%(U)s): query strings carry patient context and never reach the logs.
-ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+log = logging.getLogger(__name__)
 
 
 class _Main(click.Group):
@@ -43,15 +42,24 @@ def _worker_exit(server, worker) -> None:
         services.close()
 
 
+def _child_exit(server, worker) -> None:
+    """A worker is gone: its live metric gauges go with it (its counters still add up)."""
+    metrics.process_dead(worker.pid)
+
+
 def gunicorn_options(host: str, port: int, workers: int, settings: Settings) -> dict:
     return {
         "worker_exit": _worker_exit,
+        "child_exit": _child_exit,
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        # gthread whose error pages for malformed requests do not quote the request back
+        "worker_class": "infobutton.gunicorn_worker.ThreadWorker",
         "threads": 4,
+        # JSON lines (logs.py): access lines carry the URL rule, never the path or query string;
+        # gunicorn's own warnings lose the request lines they quote.
+        "logger_class": logs.GunicornLogger,
         "accesslog": "-",
-        "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
         "timeout": 30,  # a worker silent this long is killed: no request runs longer
         "graceful_timeout": 35,  # > timeout: on SIGTERM every request that can still finish does
@@ -69,11 +77,8 @@ def serve(host: str, port: int, workers: int) -> None:
     # Lazy: gunicorn (and its arbiter machinery) only for the one command that serves.
     from gunicorn.app.base import BaseApplication
 
+    logs.configure()
     settings = Settings.from_env()
-    # Migrate and seed once, in the arbiter, before any worker starts; the tables it warms are
-    # inherited by the forked workers. Each worker then builds its own app (``load``).
-    build_services(settings).close()
-    click.echo(f"infobutton: database {redacted(settings.resolved_database_url)}", err=True)
 
     class Server(BaseApplication):
         def load_config(self):
@@ -83,7 +88,13 @@ def serve(host: str, port: int, workers: int) -> None:
         def load(self):
             return create_app(settings)
 
-    Server().run()
+    # The workers write their metrics to one directory, which /metrics adds up.
+    with metrics.multiprocess_dir():
+        # Migrate and seed once, in the arbiter, before any worker starts; the tables it warms
+        # are inherited by the forked workers. Each worker then builds its own app (``load``).
+        build_services(settings).close()
+        log.info("database %s", redacted(settings.resolved_database_url))
+        Server().run()
 
 
 for _group in (content_cli.topics, mappings_cli.admin, mappings_cli.mappings, store_cli.db):

@@ -193,6 +193,8 @@ class Settings(BaseModel):
     # Crosswalks (issue 8): a local NLM SNOMED CT to ICD-10-CM map file (human-readable TSV or RF2).
     # Checked where it is read, at start (crosswalk.load_snomed_map): a MapFileError, a ConfigError.
     snomed_map: str = ""  # path; empty = SNOMED CT codes are matched only by explicit rules
+    # Operations (issue 10): Prometheus metrics at /metrics; keep the path off the public proxy.
+    metrics: Flag = True  # serve /metrics; off: 404
 
     def __init__(self, **values: Any):
         try:

@@ -26,6 +26,10 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
+def _ignore(_result: str) -> None:
+    pass
+
+
 class KnowledgeService:
     """Rules, topics, concept matches and rendered responses, each cached and kept fresh here:
     every read entry point checks the version counters (at most once per ``check_interval``
@@ -46,6 +50,7 @@ class KnowledgeService:
         upstream: resolver.CodeLookup | None = None,
         translate: resolver.Translate | None = None,
         shared=None,
+        on_cache: Callable[[str], None] | None = None,
     ):
         self.db = db
         self.topics = topics
@@ -55,6 +60,7 @@ class KnowledgeService:
         self.upstream = upstream
         self.translate = translate
         self.shared = shared  # optional second level shared by instances (shared_cache)
+        self._on_cache = on_cache or _ignore  # told "hit", "shared_hit" or "miss" (metrics)
         self._timer = timer
         self._check_interval = check_interval
         self._lock = threading.RLock()  # guards the caches and _seen
@@ -203,8 +209,10 @@ class KnowledgeService:
         with self._lock:
             hit = self._responses.get((versions, key))
         if hit is not None:
+            self._on_cache("hit")
             return hit
         value = self.shared.get(versions, key) if self.shared is not None else None
+        self._on_cache("miss" if value is None else "shared_hit")
         if value is None:
             value = build()
             if self.shared is not None:

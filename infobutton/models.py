@@ -232,12 +232,14 @@ class MappingRule:
 class RenderedResponse:
     """A response body as cached (per worker, and optionally in Redis across instances).
 
-    ``answered`` holds the request's codes that a mapping rule answered (for the gap report)."""
+    ``answered`` holds the request's codes that a mapping rule answered (for the gap report);
+    ``layers`` the resolution layer that answered each criterion, "none" if none did (metrics)."""
 
     body: bytes
     content_type: str
     etag: str
     answered: frozenset[Code] = frozenset()
+    layers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

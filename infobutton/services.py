@@ -18,7 +18,8 @@ from .crosswalk import Crosswalk
 from .knowledge import KnowledgeService
 from .mappings.service import MappingAdmin
 from .mappings.suggestion_service import SuggestionAdmin
-from .models import Code, KnowledgeRequest
+from .metrics import Metrics
+from .models import Code, KnowledgeRequest, RenderedResponse
 from .shared_cache import RedisResponseCache
 from .store import Database, SqlMappingStore, SqlTopicStore, open_stores
 from .store.cds_feedback import FeedbackStore
@@ -32,6 +33,8 @@ from .usage import UsageRecorder
 # answered_codes is the frozenset of the request's Codes a mapping rule answered. Cheap by design;
 # hooks must not store patient context.
 AnswerHook = Callable[[KnowledgeRequest, frozenset[Code]], None]
+# Called with every answer as served (cached or not); sees no request, so no patient context.
+RenderedHook = Callable[[RenderedResponse], None]
 
 
 @dataclass
@@ -51,8 +54,10 @@ class Services:
     cds: CdsGate  # CDS Hooks callers, fhirServer fetches, feedback rate (per worker)
     upstream: UpstreamResponder | None = None  # INFOBUTTON_UPSTREAM_URL; off by default
     sync: SyncScheduler | None = None  # INFOBUTTON_SYNC_INTERVAL; off by default
+    metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows (metrics.py)
     # Filled by build_services only; the answer view calls each without knowing who listens.
     on_answer: list[AnswerHook] = field(default_factory=list)
+    on_rendered: list[RenderedHook] = field(default_factory=list)
     # Called with no arguments before the database closes (a worker stopping): flush buffers.
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
@@ -69,7 +74,9 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
     server wants before its first request, and what a one-shot command need not pay for."""
     crosswalk = Crosswalk.from_settings(settings)  # a bad INFOBUTTON_SNOMED_MAP fails here, at start
     seeding = settings.seed if seed is None else seed
+    metrics = Metrics.for_process()
     db, topics, mappings = open_stores(settings.resolved_database_url, prepare=bundled.seed if seeding else None)
+    metrics.watch_database(db.engine)
     knowledge = KnowledgeService(
         db,
         topics,
@@ -81,6 +88,7 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
         search=topics.search,
         translate=crosswalk.to_icd10cm,
         shared=RedisResponseCache(settings.redis_url, settings.cache_ttl) if settings.redis_url else None,
+        on_cache=metrics.cache_lookup,
     )
     if warm:
         terminology.warm_up()
@@ -104,11 +112,13 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
         suggestions=SuggestionAdmin(knowledge, rejections, mapping_admin, usage),
         cds_feedback=FeedbackStore(db, retention_days=settings.cds_feedback_days),
         cds=CdsGate.from_settings(settings),
-        upstream=_upstream(settings, knowledge),
+        upstream=_upstream(settings, knowledge, metrics),
         sync=_sync(settings, topics, knowledge),
+        metrics=metrics,
     )
     knowledge.upstream = services.upstream
     services.on_answer.append(usage.record)
+    services.on_rendered.append(metrics.answered)
     services.on_close.append(usage.flush)  # a worker that stops keeps its last counts
     services.on_close.append(services.cds.close)
     if services.sync is not None:
@@ -119,7 +129,7 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
     return services
 
 
-def _upstream(settings: Settings, knowledge: KnowledgeService) -> UpstreamResponder | None:
+def _upstream(settings: Settings, knowledge: KnowledgeService, metrics: Metrics) -> UpstreamResponder | None:
     if not settings.upstream_url:
         return None
     return UpstreamResponder(
@@ -128,6 +138,7 @@ def _upstream(settings: Settings, knowledge: KnowledgeService) -> UpstreamRespon
         timeout=settings.upstream_timeout,
         rate_per_minute=settings.upstream_rate,
         local=knowledge.topic,  # cached, dropped when topics change
+        on_error=metrics.upstream_error,
     )
 
 

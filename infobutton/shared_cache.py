@@ -28,6 +28,7 @@ def encode(value: RenderedResponse) -> dict[str, bytes]:
         "type": value.content_type.encode(),
         "etag": value.etag.encode(),
         "answered": json.dumps(answered).encode(),
+        "layers": json.dumps(value.layers).encode(),
     }
 
 
@@ -41,7 +42,8 @@ def decode(fields: Mapping[Any, bytes | str]) -> RenderedResponse:  # Any: redis
         return value
 
     answered = frozenset(Code(CodeSystem[s], v) for s, v in json.loads(field(b"answered")))
-    return RenderedResponse(field(b"body"), field(b"type").decode(), field(b"etag").decode(), answered)
+    layers = tuple(str(layer) for layer in json.loads(field(b"layers")))
+    return RenderedResponse(field(b"body"), field(b"type").decode(), field(b"etag").decode(), answered, layers)
 
 
 class RedisResponseCache:

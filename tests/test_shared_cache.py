@@ -35,6 +35,7 @@ def test_encoding_round_trips():
         "text/xml",
         '"abc"',
         frozenset({Code(CodeSystem.ICD10CM, "C91.00"), Code(CodeSystem.SNOMEDCT, "1")}),
+        ("curated", "none"),
     )
     assert decode({k.encode(): v for k, v in encode(value).items()}) == value
 

@@ -239,6 +239,7 @@ class UpstreamResponder:
         local: Callable[[str], Topic | None] | None = None,
         timer: Callable[[], float] = time.monotonic,
         session: requests.Session | None = None,
+        on_error: Callable[[], None] | None = None,
     ):
         self.url = url
         self.ttl = ttl
@@ -251,6 +252,7 @@ class UpstreamResponder:
         self._cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=cache_size)
         self._lock = threading.Lock()
         self.calls = 0  # upstream HTTP calls made (for tests and the log)
+        self.on_error = on_error or (lambda: None)  # told of each failed call (metrics)
 
     def __call__(self, code: Code, language: str, limit: int) -> list[Topic]:
         return [self._merged(t) for t in self.lookup(code, language)[:limit]]
@@ -279,6 +281,7 @@ class UpstreamResponder:
             fresh = self._fetch(code, language, entry)
         except (requests.RequestException, UpstreamError) as exc:
             self.breaker.failure()
+            self.on_error()
             log.warning(
                 "upstream %s failed (%s); breaker %s; serving %s",
                 self.url,

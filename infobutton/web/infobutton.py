@@ -17,6 +17,7 @@ from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import generate_etag, quote_etag
 
+from ..metrics import answer_layers
 from ..models import InvalidRequest, KnowledgeRequest, RenderedResponse
 from ..render import Format, RenderContext, negotiate
 from ..request import parse
@@ -67,6 +68,8 @@ def knowledge_response(
     rendered = services.knowledge.cached_response(key, lambda: render(services, knowledge_request, fmt, jsonp_guard))
     for hook in services.on_answer:
         hook(knowledge_request, rendered.answered)
+    for observe in services.on_rendered:
+        observe(rendered)
     response = Response(rendered.body, content_type=rendered.content_type, headers=_headers(services, rendered))
     if request.if_none_match:  # only a conditional request pays for the check (a 304 or not)
         response.make_conditional(request)
@@ -97,7 +100,8 @@ def render(
     )
     body = fmt.render(knowledge_request, matches, ctx)
     answered = frozenset(m.criterion.code for m in matches if m.rule is not None and m.criterion.code is not None)
-    return RenderedResponse(body, fmt.content_type, quote_etag(generate_etag(body)), answered)
+    layers = answer_layers(knowledge_request.criteria, matches)
+    return RenderedResponse(body, fmt.content_type, quote_etag(generate_etag(body)), answered, layers)
 
 
 @bp.route("/infobutton", methods=["GET", "POST"])

@@ -1,0 +1,223 @@
+"""Structured logs (logs.py): the pieces, then a real `infobutton serve` whose every log line is
+JSON and carries no patient context, even when gunicorn rejects raw malformed request lines."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from gunicorn.http.errors import InvalidHeader, InvalidRequestLine, InvalidRequestMethod, LimitRequestLine
+
+from infobutton.logs import JsonFormatter, RedactRequestLines, redact, request_id
+
+from .conftest import ICD10CM
+from .test_cli import BIN, free_port, wait_ready
+
+# Recognisable patient context: none of it may reach any log.
+PATIENT = ("F32.9", "Depresi", "age.v.v", "administrativeGenderCode", "xyzzy-note", "mainSearchCriteria")
+
+
+def test_request_id_accepts_sane_tokens_only():
+    assert request_id("abc.DEF_1-2") == "abc.DEF_1-2"
+    for offered in (None, "", "x" * 65, "a b", "a/b", "é"):
+        assert re.fullmatch(r"[0-9a-f]{32}", request_id(offered))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        InvalidRequestLine("GET /infobutton?mainSearchCriteria.v.c=F32.9&age.v.v=15 x HTTP/1.1"),
+        InvalidRequestMethod("age.v.v=15"),
+        InvalidHeader("mainSearchCriteria.v.dn DepresiÃ³n"),
+        LimitRequestLine(9000, 8190),
+    ],
+)
+def test_gunicorns_invalid_request_warnings_lose_the_request_content(error):
+    message = redact(f"Invalid request from ip=10.0.0.7: {error}")
+    assert message.startswith("Invalid request from ip=10.0.0.7: ")
+    assert "request content not logged" in message
+    for value in ("F32.9", "age.v.v", "Depresi", "mainSearchCriteria"):
+        assert value not in message
+
+
+def test_other_gunicorn_messages_lose_quoted_request_content_and_query_strings():
+    assert redact("Error handling request /infobutton?age.v.v=15") == "Error handling request /infobutton?…"
+    assert redact("No more data after: b'GET /x?F32.9'") == "No more data after: '…'"
+    assert redact("Booting worker with pid: 42") == "Booting worker with pid: 42"
+
+
+def test_the_filter_redacts_formatted_messages_and_tracebacks():
+    try:
+        raise ValueError("GET /infobutton?age.v.v=15")
+    except ValueError:
+        record = logging.LogRecord(
+            "gunicorn.error", logging.ERROR, "f", 1, "Error handling %s", ("/a?F32.9",), sys.exc_info()
+        )
+    assert RedactRequestLines().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "Error handling /a?…"
+    assert "age.v.v" not in line["exception"] and "ValueError" in line["exception"]
+
+
+def test_json_lines_carry_utc_time_level_logger_and_message():
+    record = logging.LogRecord("infobutton.x", logging.INFO, "f", 1, "hello %s", ("there",), None)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "hello there" and line["level"] == "INFO" and line["logger"] == "infobutton.x"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", line["time"])
+
+
+# -- a real server ------------------------------------------------------------------------------
+
+
+class Served:
+    """`infobutton serve` with its stdout and stderr in two files."""
+
+    def __init__(self, tmp: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.prom = tmp / "prom"
+        self.stdout, self.stderr = tmp / "stdout.log", tmp / "stderr.log"
+        env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp / "data"), "PROMETHEUS_MULTIPROC_DIR": str(self.prom)}
+        env.pop("INFOBUTTON_DATABASE_URL", None)
+        with open(self.stdout, "w") as out, open(self.stderr, "w") as err:
+            self.proc = subprocess.Popen(
+                [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2"],
+                env=env,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+
+    def logs(self) -> str:
+        return self.stdout.read_text(errors="replace") + self.stderr.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    server = Served(tmp_path_factory.mktemp("serve"))
+    try:
+        wait_ready(server.base + "/healthz", server.proc)
+        yield server
+    finally:
+        server.stop()
+
+
+def raw(port: int, data: bytes) -> bytes:
+    """Send bytes as they are and read what comes back (any transport error ends the read)."""
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        try:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        except OSError:
+            pass
+    return answer
+
+
+def test_every_line_of_a_served_log_is_json_with_the_request_fields(served):
+    params = {
+        "mainSearchCriteria.v.c": "F32.9",
+        "mainSearchCriteria.v.cs": ICD10CM,
+        "mainSearchCriteria.v.dn": "Depresión mayor",
+        "mainSearchCriteria.v.ot": "xyzzy-note",
+        "age.v.v": "15",
+        "age.v.u": "a",
+        "patientPerson.administrativeGenderCode.c": "F",
+    }
+    agent = "EHR-client/1.0 " + "x" * 300
+    got = requests.get(
+        served.base + "/infobutton",
+        params=params,
+        headers={"X-Request-ID": "trace-42", "User-Agent": agent},
+        timeout=60,
+    )
+    assert got.status_code == 200 and got.headers["X-Request-ID"] == "trace-42"
+    posted = requests.post(served.base + "/infobutton", data=params, timeout=60)
+    assert posted.status_code == 200
+    assert requests.get(served.base + "/infobutton", params={"age.v.v": "15"}, timeout=60).status_code == 400
+    assert requests.get(served.base + "/no/F32.9", timeout=60).status_code == 404
+    # gunicorn writes an access line just after its response: wait for the last one
+    deadline = time.monotonic() + 60
+    while "GET (no route) 404" not in served.logs() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lines = [json.loads(line) for line in served.logs().splitlines() if line.strip()]
+    for line in lines:
+        assert {"time", "level", "logger", "message"} <= line.keys()
+    access = [line for line in lines if line["logger"] == "gunicorn.access"]
+    (traced,) = [line for line in access if line.get("request_id") == "trace-42"]
+    assert traced["route"] == "/infobutton" and traced["method"] == "GET" and traced["status"] == 200
+    assert traced["message"] == "GET /infobutton 200"
+    assert traced["duration_ms"] >= 0 and traced["time"].endswith("+00:00")
+    assert traced["user_agent"].startswith("EHR-client/1.0") and len(traced["user_agent"]) <= 120
+    assert any(line["method"] == "POST" and line["route"] == "/infobutton" for line in access)
+    assert any(line["status"] == 404 and "route" not in line for line in access)
+    assert any(line["logger"].startswith("infobutton") for line in lines)  # app logs, same format
+    assert any(line["logger"] == "gunicorn.error" for line in lines)  # gunicorn's own, same format
+    text = served.logs()
+    for value in PATIENT:
+        assert value not in text, value
+
+
+def test_malformed_request_lines_leave_no_patient_context_in_any_log(served):
+    query = "mainSearchCriteria.v.c=F32.9&mainSearchCriteria.v.dn=Depresión&age.v.v=15"
+    spaced = query.replace("&age", " mayor&age")
+    attempts = {
+        "raw space in the query": f"GET /infobutton?{spaced} HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+        "raw UTF-8 in the target": f"GET /infobutton?{query} HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+        "an over-long line": ("GET /infobutton?" + "&".join([query] * 400) + " HTTP/1.1\r\nHost: x\r\n\r\n").encode(),
+        "a bad method": b"age.v.v=15&F32.9 /infobutton HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a header without colon": f"GET /infobutton HTTP/1.1\r\nHost: x\r\n{query} Depresión\r\n\r\n".encode(),
+        "a bad version": f"GET /infobutton?{query} HTTP/F32.9\r\nHost: x\r\n\r\n".encode(),
+    }
+    for what, data in attempts.items():
+        answer = raw(served.port, data)
+        assert answer.startswith(b"HTTP/1.1 4"), (what, answer[:200])
+        for value in (b"F32.9", b"age.v.v", b"Depresi", b"mainSearchCriteria"):  # the error page
+            assert value not in answer, (what, answer)
+    assert requests.get(served.base + "/healthz", timeout=60).status_code == 200
+    text = served.logs()
+    assert text.count("request content not logged") >= len(attempts) - 1  # the long line says its size
+    for line in text.splitlines():
+        if line.strip():
+            json.loads(line)
+    for value in (*PATIENT, "DepresiÃ³n", "Depresión"):
+        assert value not in text, value
+
+
+def test_metrics_add_up_every_workers_counts(served):
+    for _ in range(12):
+        with requests.Session() as fresh:  # a new connection each time: both workers get some
+            assert fresh.get(served.base + "/readyz", timeout=60).status_code == 200
+    text = requests.get(served.base + "/metrics", timeout=60).text
+    found = re.search(
+        r'infobutton_http_requests_total\{format="json",method="GET",route="/readyz",status="200"\} (\S+)', text
+    )
+    assert found and float(found.group(1)) == 12
+    assert list(served.prom.glob("*.db"))
+
+
+def test_stopping_serve_empties_the_metrics_directory(served):
+    served.stop()
+    assert served.proc.returncode == 0
+    assert served.prom.is_dir() and not list(served.prom.glob("*.db"))
