@@ -43,7 +43,8 @@ def _exempt() -> bool:
 
 def _breached(limit: RequestLimit) -> Response:
     response = error_response(429, f"rate limit exceeded ({limit.limit}); slow down", "request")
-    response.headers["Retry-After"] = str(max(1, math.ceil(limit.reset_at - time.time())))
+    reset_at = limit.window[0]  # when the client's window ends (epoch seconds)
+    response.headers["Retry-After"] = str(max(1, math.ceil(reset_at - time.time())))
     return response
 
 
