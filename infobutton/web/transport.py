@@ -26,6 +26,7 @@ def client_address() -> str:
 def init_app(app: Flask, settings: Settings) -> None:
     if settings.trusted_proxies:
         n = settings.trusted_proxies
+        # Flask types wsgi_app as a method; replacing it with middleware is Flask's documented way
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     if settings.hsts_max_age:
         hsts = f"max-age={settings.hsts_max_age}"
