@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+from limits import parse_many
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from .cds import issuers as cds_issuers
@@ -128,6 +129,18 @@ def _redis_url(value: str) -> str:
     return value
 
 
+def _rate_limit(value: str) -> str:
+    """A flask-limiter rate ("600/minute", "20/second;600/minute"), or off (empty, 0, off)."""
+    if value.strip().lower() in ("", "0", "off"):
+        return ""
+    try:
+        if not all(item.amount >= 1 for item in parse_many(value)):
+            raise ValueError
+    except ValueError:
+        raise ValueError('a rate such as "600/minute" (several separated by ";"), or 0/off') from None
+    return value
+
+
 def _is_http(value: str) -> bool:
     try:
         parts = urlsplit(value)
@@ -190,6 +203,12 @@ class Settings(BaseModel):
     max_import_bytes: Count = 8 * 1024 * 1024  # largest CSV the admin import accepts
     signin_attempts: Count = 5  # failed admin sign-ins per client before a pause
     signin_window: Timeout = 900.0  # seconds the failed sign-ins are counted over
+    # Hostile networks (issue 12): rate limits, proxies, TLS, bounded usage counts.
+    rate_limit: Annotated[str, AfterValidator(_rate_limit)] = "600/minute"  # per client; 0/off = none
+    trusted_proxies: Annotated[int, Field(ge=0, le=10)] = 0  # proxy hops whose X-Forwarded-* to believe
+    hsts_max_age: NonNegativeInt = 31536000  # Strict-Transport-Security over TLS; 0 = no header
+    usage_days: Count = 400  # days of usage counts kept for the gap report
+    usage_codes_per_minute: Count = 300  # distinct codes counted per client and minute
     # Crosswalks (issue 8): a local NLM SNOMED CT to ICD-10-CM map file (human-readable TSV or RF2).
     # Checked where it is read, at start (crosswalk.load_snomed_map): a MapFileError, a ConfigError.
     snomed_map: str = ""  # path; empty = SNOMED CT codes are matched only by explicit rules
@@ -248,6 +267,7 @@ def _accepts(name: str) -> str:
     noun = "an integer" if field.annotation is int else "a number" if field.annotation is float else "a value"
     bounds = [f"≥ {m.ge:g}" for m in field.metadata if hasattr(m, "ge")]
     bounds += [f"> {m.gt:g}" for m in field.metadata if hasattr(m, "gt")]
+    bounds += [f"≤ {m.le:g}" for m in field.metadata if hasattr(m, "le")]
     return " ".join([noun, *bounds])
 
 

@@ -95,7 +95,12 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
         crosswalk.warm_up()
         knowledge.concept_index()
     history = SqlHistoryStore(db)
-    usage = UsageRecorder(SqlUsageStore(db), knowledge)
+    usage = UsageRecorder(
+        SqlUsageStore(db),
+        knowledge,
+        keep_days=settings.usage_days,
+        codes_per_minute=settings.usage_codes_per_minute,
+    )
     mapping_admin = MappingAdmin(mappings, history, knowledge)
     rejections = SqlRejectionStore(db)
     services = Services(

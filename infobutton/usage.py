@@ -4,6 +4,11 @@
 in-memory buffer (no I/O on the answer path) and writes the buffer as one short UPSERT
 transaction every ``flush_every`` answers or ``flush_seconds``. Only code system, code and day
 are kept; age, gender and everything else about the patient is dropped here.
+
+Bounded, so nobody can flood the gap report or the disk: only valid codes are counted
+(``terminology.is_valid``: made-up codes are dropped, not stored); each client (its address)
+adds at most ``codes_per_minute`` distinct codes a minute in each process; and rows older than
+``keep_days`` days are deleted at a flush, once a day.
 """
 
 from __future__ import annotations
@@ -13,6 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
+
+import cachetools
+from flask import has_request_context
+from flask import request as http_request
 
 from . import resolver, terminology
 from .models import Code, CodeSystem, KnowledgeRequest
@@ -26,6 +35,11 @@ def _today() -> date:
     return datetime.now(timezone.utc).date()
 
 
+def request_client() -> str:
+    """The current request's client address (ProxyFix applied), '' outside a request."""
+    return (http_request.remote_addr or "") if has_request_context() else ""
+
+
 class UsageRecorder:
     def __init__(
         self,
@@ -36,6 +50,9 @@ class UsageRecorder:
         flush_seconds: float = 5.0,
         timer: Callable[[], float] = time.monotonic,
         today: Callable[[], date] = _today,
+        keep_days: int = 400,
+        codes_per_minute: int = 300,
+        client: Callable[[], str] = request_client,
     ):
         self.store = store
         self.knowledge = knowledge
@@ -47,6 +64,12 @@ class UsageRecorder:
         self._buffer: dict[tuple[str, str, str], list[int]] = {}
         self._pending = 0
         self._flushed_at = timer()
+        self.keep_days = keep_days
+        self.codes_per_minute = codes_per_minute
+        self._client = client
+        # client -> codes counted for it this minute; a client gone for a minute is forgotten
+        self._recent: cachetools.TTLCache = cachetools.TTLCache(maxsize=10_000, ttl=60, timer=timer)
+        self._pruned_on: str | None = None
 
     def mapped(self, code: Code) -> bool:
         """Whether any current rule reaches the code (whatever the patient context)."""
@@ -57,14 +80,26 @@ class UsageRecorder:
 
         ``answered`` was worked out once when the response was built, so a cached answer costs
         a set lookup here, not another resolution."""
-        codes = [c.code for c in request.criteria if c.code is not None and len(c.code.value) <= MAX_CODE_LENGTH]
+        codes = [
+            c.code
+            for c in request.criteria
+            if c.code is not None and len(c.code.value) <= MAX_CODE_LENGTH and terminology.is_valid(c.code)
+        ]
         if not codes:
             return
         day = self._today().isoformat()
+        client = self._client()
         # A topic found only by text search or upstream still leaves a gap for the librarians.
         outcomes = [((day, code.system.name, code.value), code in answered) for code in codes]
         with self._lock:
+            recent = self._recent.get(client)
+            if recent is None:
+                recent = self._recent[client] = set()
             for key, matched in outcomes:
+                if key not in recent:
+                    if len(recent) >= self.codes_per_minute:
+                        continue  # this client's share of new codes for the minute is used up
+                    recent.add(key)
                 counts = self._buffer.setdefault(key, [0, 0])
                 counts[0] += 1
                 counts[1] += 0 if matched else 1
@@ -79,10 +114,13 @@ class UsageRecorder:
             buffer, self._buffer = self._buffer, {}
             self._pending = 0
             self._flushed_at = self._timer()
-        if not buffer:
-            return
+        today = self._today()
         try:
-            self.store.add({key: (v[0], v[1]) for key, v in buffer.items()})
+            if buffer:
+                self.store.add({key: (v[0], v[1]) for key, v in buffer.items()})
+            if self._pruned_on != today.isoformat():
+                self._pruned_on = today.isoformat()
+                self.store.delete_before((today - timedelta(days=self.keep_days - 1)).isoformat())
         except Exception:  # counting must never break answering
             log.exception("could not store %d usage counts", len(buffer))
 

@@ -130,7 +130,19 @@ admin_tokens = Table(
     Column("hash", Text, nullable=False),
     Column("created_at", Text, nullable=False),
     Column("last_used_at", Text),
+    # Bumped by sign-out and role changes: sessions signed with an older generation are refused.
+    Column("session_generation", Integer, nullable=False, server_default=_default("0")),
     sqlite_autoincrement=True,
+)
+
+# Failed token checks per key (``client:<address>`` or ``key:<key id>``), counted atomically by
+# one UPSERT over a window that starts at the first failure (epoch seconds).
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("first_at", BigInteger, nullable=False),
+    Column("failures", Integer, nullable=False),
 )
 
 # ``at`` is REAL as 0.1.0 wrote it: on PostgreSQL that is a 4-byte float (about two minutes'
@@ -191,6 +203,6 @@ cds_feedback = Table(
     Column("outcome_timestamp", Text),
     Column("received_at", Text, nullable=False),
     Index("cds_feedback_card", "card_id"),
-    Index("cds_feedback_received", "received_at"),  # retention deletes (revision 0002_cds_feedback)
+    Index("cds_feedback_received", "received_at"),  # retention deletes (revision 0002)
     sqlite_autoincrement=True,
 )

@@ -1,28 +1,37 @@
 """Admin API tokens: only a salted scrypt hash is stored, never the token.
 
 A token reads ``ibk_<key id>.<secret>``: the key id finds the row, scrypt (RFC 7914) checks the
-secret. Verified tokens are remembered per process against the stored hash, so a request costs
-one indexed lookup, and revoking (deleting the row) takes effect in every worker at once.
-Failed sign-ins are counted per client in the database, so the limit holds across workers.
+secret. An unknown key id is checked against a dummy hash, so both cost one scrypt and the time
+taken does not tell whether a key id exists. Verified tokens are remembered per process against
+the stored hash, so a request costs one indexed lookup, and revoking (deleting the row) takes
+effect in every worker at once.
+
+Each token has a session generation: sessions carry it, and sign-out or a role change bumps it,
+ending every session of that token (``end_sessions``). Failed checks are counted per key
+(a client, a key id) in the database by one atomic UPSERT (``count_failure``), so a limit holds
+across workers and concurrent attempts.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import cachetools
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..models import ROLES, InvalidRequest
 from .db import Database
-from .schema import admin_signin_failures as failures
 from .schema import admin_tokens as table
+from .schema import auth_failures as failures
 
 PREFIX = "ibk_"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32, "maxmem": 64 * 1024 * 1024}
@@ -30,6 +39,19 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32, "maxmem": 64 * 1024 * 1024}
 
 def _hash(secret: str, salt: bytes) -> str:
     return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT).hex()
+
+
+@functools.cache
+def _dummy() -> tuple[bytes, str]:
+    """A salt and hash no secret matches, checked when the key id is unknown (made once)."""
+    salt = secrets.token_bytes(16)
+    return salt, _hash(secrets.token_urlsafe(32), salt)
+
+
+def key_id_of(token: str) -> str | None:
+    """The key id a token names (existing or not), or None when it is not shaped like one."""
+    parts = _split(token or "")
+    return parts[0] if parts else None
 
 
 def _split(token: str) -> tuple[str, str] | None:
@@ -78,8 +100,12 @@ class SqlTokenStore:
             )
         return f"{PREFIX}{key_id}.{secret}"
 
-    def verify(self, token: str) -> TokenInfo | None:
-        """The token's holder, or None for an unknown, malformed or revoked token."""
+    def verify(self, token: str, gate: Callable[[], None] | None = None) -> TokenInfo | None:
+        """The token's holder, or None for an unknown, malformed or revoked token.
+
+        A token this process verified before (against the same stored hash) costs no scrypt.
+        Otherwise ``gate`` (if given) is called first and may raise to refuse the check; then
+        one scrypt runs, against the stored hash or, for an unknown key id, a dummy one."""
         parts = _split(token or "")
         if parts is None:
             return None
@@ -88,23 +114,47 @@ class SqlTokenStore:
         row = self.db.one(
             select(c.name, c.role, c.salt, c.hash, c.created_at, c.last_used_at).where(c.key_id == key_id)
         )
-        if row is None:
-            return None
-        name, role, salt, stored, created_at, last_used = row
         presented = hashlib.sha256(token.encode()).digest()
-        with self._lock:
-            cached = self._verified.get(key_id)
-        if cached is None or cached[0] != stored or not hmac.compare_digest(cached[1], presented):
-            if not hmac.compare_digest(_hash(secret, bytes.fromhex(salt)), stored):
-                return None
+        if row is not None:
             with self._lock:
-                self._verified[key_id] = (stored, presented)
-        return TokenInfo(name, role, key_id, created_at, last_used)
+                cached = self._verified.get(key_id)
+            if cached is not None and cached[0] == row.hash and hmac.compare_digest(cached[1], presented):
+                return TokenInfo(row.name, row.role, key_id, row.created_at, row.last_used_at)
+        if gate is not None:
+            gate()
+        salt, stored = (bytes.fromhex(row.salt), row.hash) if row is not None else _dummy()
+        matches = hmac.compare_digest(_hash(secret, salt), stored)
+        if row is None or not matches:
+            return None
+        with self._lock:
+            self._verified[key_id] = (stored, presented)
+        return TokenInfo(row.name, row.role, key_id, row.created_at, row.last_used_at)
 
     def by_key_id(self, key_id: str) -> TokenInfo | None:
-        """The holder of a still-valid token (for sessions, which keep only the key id)."""
+        """The holder of a still-valid token."""
         row = self.db.one(_INFO.where(table.c.key_id == key_id))
         return TokenInfo(*row) if row else None
+
+    def session_holder(self, key_id: str) -> tuple[TokenInfo, int] | None:
+        """The holder of a still-valid token and its session generation (one lookup per
+        signed-in request: sessions keep the key id and the generation they were made at)."""
+        row = self.db.one(select(*_INFO.selected_columns, table.c.session_generation).where(table.c.key_id == key_id))
+        return (TokenInfo(*row[:-1]), int(row[-1])) if row else None
+
+    def end_sessions(self, key_id: str) -> None:
+        """End every session of the token (sign-out): sessions made before now are refused."""
+        c = table.c
+        self.db.execute(update(table).where(c.key_id == key_id).values(session_generation=c.session_generation + 1))
+
+    def set_role(self, name: str, role: str) -> bool:
+        """Change a token's role, ending its sessions; False when no token has that name."""
+        if role not in ROLES:
+            raise InvalidRequest("role", f"must be one of {', '.join(ROLES)}", 422)
+        c = table.c
+        changed = self.db.execute(
+            update(table).where(c.name == name).values(role=role, session_generation=c.session_generation + 1)
+        )
+        return changed.rowcount > 0
 
     def touch(self, key_id: str) -> None:
         """Record the day a token was last used (at most one write per token and day)."""
@@ -135,22 +185,35 @@ class SqlTokenStore:
         rows = self.db.query(_INFO.order_by(table.c.name))
         return [TokenInfo(*row) for row in rows]
 
-    # -- failed sign-ins ---------------------------------------------------------------------
+    # -- failed checks -----------------------------------------------------------------------
 
-    def failures(self, client: str, window: float) -> int:
-        since = self._timer() - window
-        return int(
-            self.db.scalar(
-                select(func.count()).select_from(failures).where(failures.c.client == client, failures.c.at > since)
-            )
-            or 0
-        )
-
-    def record_failure(self, client: str, window: float) -> None:
+    def hit(self, key: str, window: float) -> tuple[int, float]:
+        """Count one attempt or failure for ``key`` atomically: (failures in the window, seconds until the
+        window ends). The window starts at the key's first failure; an expired one restarts."""
         now = self._timer()
+        start = int(now)
+        f = failures.c
+        dialect_insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+        upsert = dialect_insert(failures).values(key=key, first_at=start, failures=1)
+        expired = f.first_at <= start - window
+        counted = upsert.on_conflict_do_update(
+            index_elements=[f.key],
+            set_={
+                "failures": case((expired, 1), else_=f.failures + 1),
+                "first_at": case((expired, start), else_=f.first_at),
+            },
+        ).returning(f.failures, f.first_at)
         with self.db.transaction():
-            self.db.execute(delete(failures).where(failures.c.at < now - window))
-            self.db.execute(insert(failures).values(client=client, at=now))
+            count, first_at = self.db.execute(counted).fetchone()
+            if count == 1:  # a new window: a moment to drop the windows that have ended
+                self.db.execute(delete(failures).where(f.first_at <= start - window))
+        return int(count), max(1.0, first_at + window - now)
 
-    def clear_failures(self, client: str) -> None:
-        self.db.execute(delete(failures).where(failures.c.client == client))
+    def failures(self, key: str, window: float) -> int:
+        """Failures counted for ``key`` in its current window."""
+        f = failures.c
+        row = self.db.one(select(f.failures, f.first_at).where(f.key == key))
+        return int(row[0]) if row and row[1] > self._timer() - window else 0
+
+    def clear_failures(self, key: str) -> None:
+        self.db.execute(delete(failures).where(failures.c.key == key))

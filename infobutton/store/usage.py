@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .db import Database
@@ -48,6 +48,10 @@ class SqlUsageStore:
         )
         with self.db.transaction():
             self.db.execute(upsert, rows)
+
+    def delete_before(self, first_day: str) -> int:
+        """Drop the counts of days before ``first_day`` (retention); how many rows went."""
+        return self.db.execute(delete(table).where(table.c.day < first_day)).rowcount
 
     def unmatched_since(self, first_day: str, limit: int = 200) -> list[CodeUsage]:
         """Codes with unmatched requests on or after ``first_day``, most unmatched first."""

@@ -2,25 +2,40 @@
 
 API callers send ``Authorization: Bearer TOKEN`` (RFC 6750): 401 without it or with a bad one,
 403 when the role may not act. The web UI signs in with a token into a signed session cookie
-(Secure, HttpOnly, SameSite=Strict) that keeps the token's key id, never the token; every form
-and every unsafe API call made with the cookie carries a CSRF token. Tokens never reach a log.
+(Secure, HttpOnly, SameSite=Strict) that keeps the token's key id and session generation,
+never the token; every form and every unsafe API call made with the cookie carries a CSRF
+token. Tokens never reach a log.
+
+Token checks (sign-in and bearer alike, ``check_token``) are throttled, atomically in the
+database: each client may make ``signin_attempts`` scrypt checks per ``signin_window`` (counted
+before the check, cleared by a success), and a key id that failed ``signin_attempts`` times is
+answered 429. The correct secret is always accepted whatever its key id suffered (only the
+failing client waits), so an attack on a key id never locks out its holder. Sessions end
+server-side: sign-out, a role change or revocation refuses every session of the token.
 """
 
 from __future__ import annotations
 
 import functools
 import hmac
+import logging
+import math
 import os
 import secrets
 from pathlib import Path
+from typing import NoReturn
 
-from flask import Flask, g, request, session
+from flask import Flask, abort, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from ..config import Settings, default_data_dir
 from ..models import InvalidRequest, role_allows
 from ..services import current_services
-from ..store.tokens import SqlTokenStore, TokenInfo
+from ..store.tokens import SqlTokenStore, TokenInfo, key_id_of
+from .errors import error_response
+from .transport import client_address
+
+log = logging.getLogger(__name__)
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 CSRF_HEADER = "X-CSRF-Token"
@@ -32,6 +47,14 @@ class Unauthenticated(InvalidRequest):
     def __init__(self, message: str, error: str | None = None):
         super().__init__("Authorization", message, 401)
         self.challenge = 'Bearer realm="infobutton-admin"' + (f', error="{error}"' if error else "")
+
+
+class Throttled(InvalidRequest):
+    """429: too many failed token checks from this client, or against this key id."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__("Authorization", message, 429)
+        self.retry_after = max(1, math.ceil(retry_after))
 
 
 ADMIN_PATH = "/admin"
@@ -61,6 +84,10 @@ class AdminSessionInterface(SecureCookieSessionInterface):
         if request.path != ADMIN_PATH and not request.path.startswith(ADMIN_PATH + "/"):
             return self.make_null_session(app)
         return super().open_session(app, request)
+
+    def get_cookie_secure(self, app) -> bool:
+        """Secure when configured (the default), and always when the request came over TLS."""
+        return bool(super().get_cookie_secure(app) or request.is_secure)
 
 
 def init_session(app: Flask, settings: Settings) -> None:
@@ -100,22 +127,74 @@ def csrf_ok(value: str | None) -> bool:
 def sign_in(info: TokenInfo) -> None:
     session.clear()
     session.permanent = True
+    holder = tokens().session_holder(info.key_id)
     session["key_id"] = info.key_id
+    session["generation"] = holder[1] if holder else -1
+    session["role"] = info.role
     session["csrf"] = secrets.token_urlsafe(24)
 
 
 def sign_out() -> None:
+    """End this session and every other session of the same token (a copied cookie included)."""
+    key_id = session.get("key_id")
+    if key_id:
+        tokens().end_sessions(key_id)
     session.clear()
 
 
 def session_user() -> TokenInfo | None:
-    """The signed-in holder, if the token behind the session still exists (revocation is live)."""
+    """The signed-in holder, while the token exists, keeps its role and its sessions were not
+    ended since this one began (revocation, sign-out and role changes are live)."""
     key_id = session.get("key_id")
-    return tokens().by_key_id(key_id) if key_id else None
+    holder = tokens().session_holder(key_id) if isinstance(key_id, str) else None
+    if holder is None:
+        return None
+    info, generation = holder
+    if session.get("generation") != generation or session.get("role") != info.role:
+        session.clear()
+        return None
+    return info
 
 
-def client_address() -> str:
-    return request.remote_addr or "unknown"
+# -- token checks ----------------------------------------------------------------------------
+
+
+def check_token(token: str) -> TokenInfo:
+    """The holder of ``token``; Unauthenticated (401) for a bad one, Throttled (429) when this
+    client or this key id failed too often (see the module docstring)."""
+    store = tokens()
+    settings = current_services().settings
+    limit, window = settings.signin_attempts, settings.signin_window
+    client_key = f"client:{client_address()}"
+    gated = False
+
+    def gate() -> None:  # before any scrypt: one atomic count per check this client makes
+        nonlocal gated
+        gated = True
+        count, retry_after = store.hit(client_key, window)
+        if count > limit:
+            raise Throttled("too many failed token checks from this client; wait and try again", retry_after)
+
+    info = store.verify(token, gate)
+    if info is not None:
+        if gated:
+            store.clear_failures(client_key)
+        return info
+    key_id = key_id_of(token)
+    if key_id is not None and gated:
+        # Counted whether or not the key id exists, so a 429 does not tell that either.
+        count, retry_after = store.hit(f"key:{key_id}", window)
+        if count > limit:
+            log.warning("token checks for key id %s failed %d times in %d s", key_id, count, int(window))
+            raise Throttled("too many failed token checks for this key id; wait and try again", retry_after)
+    raise Unauthenticated("unknown or revoked token", "invalid_token")
+
+
+def too_many(exc: Throttled) -> NoReturn:
+    """Abort with the 429 problem and its Retry-After (API callers)."""
+    response = error_response(429, exc.message, exc.parameter)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    abort(response)
 
 
 # -- API -------------------------------------------------------------------------------------
@@ -128,11 +207,12 @@ def authenticate() -> TokenInfo:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("use Authorization: Bearer <token>", "invalid_request")
-        info = tokens().verify(token.strip())
-        if info is None:
-            raise Unauthenticated("unknown or revoked token", "invalid_token")
-        tokens().touch(info.key_id)
-        return info
+        try:
+            holder = check_token(token.strip())
+        except Throttled as exc:
+            too_many(exc)
+        tokens().touch(holder.key_id)
+        return holder
     info = session_user()
     if info is None:
         raise Unauthenticated("sign in or send Authorization: Bearer <token>")

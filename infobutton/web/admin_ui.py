@@ -1,8 +1,9 @@
 """The mapping-management web UI at /admin/: server-rendered pages that work without
 JavaScript; static/admin.js only adds a live preview while typing.
 
-Sign-in takes a token and keeps a session cookie; every form carries a CSRF token; failed
-sign-ins per client are limited (``signin_attempts`` per ``signin_window`` seconds).
+Sign-in takes a token and keeps a session cookie; every form carries a CSRF token; token checks
+are throttled per client and per key id (``admin_auth.check_token``); sign-out ends every
+session of the token.
 """
 
 from __future__ import annotations
@@ -112,37 +113,34 @@ def _safe_next(value: str | None) -> str:
 
 @bp.route("/signin", methods=["GET", "POST"])
 def signin():
-    settings = current_services().settings
-    tokens = admin_auth.tokens()
-    client = admin_auth.client_address()
     if request.method == "GET":
         return _page("admin/signin.html", next=request.args.get("next", ""))
-    if tokens.failures(client, settings.signin_window) >= settings.signin_attempts:
+    try:
+        info = admin_auth.check_token(request.form.get("token", "").strip())
+    except admin_auth.Throttled as exc:
         response = _page(
             "admin/signin.html",
             429,
             next=request.form.get("next", ""),
-            error="Too many failed sign-ins from here. Wait a few minutes.",
+            error="Too many failed sign-ins. Wait a few minutes.",
         )
-        response.headers["Retry-After"] = str(int(settings.signin_window))
+        response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    info = tokens.verify(request.form.get("token", "").strip())
-    if info is None:
-        tokens.record_failure(client, settings.signin_window)
+    except admin_auth.Unauthenticated:
         return _page(
             "admin/signin.html",
             401,
             next=request.form.get("next", ""),
             error="That token is not valid (or was revoked).",
         )
-    tokens.clear_failures(client)
-    tokens.touch(info.key_id)
+    admin_auth.tokens().touch(info.key_id)
     admin_auth.sign_in(info)
     return redirect(_safe_next(request.form.get("next")), 303)
 
 
 @bp.post("/signout")
 def signout():
+    """Ends every session of the signed-in token, copies of this cookie included."""
     admin_auth.sign_out()
     return redirect(url_for("admin_ui.signin"), 303)
 

@@ -3,6 +3,7 @@ upgrading is idempotent, and instances starting together on one empty database a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import uuid
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -25,6 +27,7 @@ from infobutton.store.db import engine_url
 
 from ..conftest import POSTGRES_URL, ROOT, icd, port_open, require
 from ..test_cli import BIN, free_port, wait_ready
+from .test_schema import REVISIONS
 
 FIXTURE = ROOT / "tests" / "data" / "db-0.1.0"
 SQLITE_010 = FIXTURE / "infobutton-0.1.0.sqlite3"
@@ -78,21 +81,6 @@ def postgres_dump(url: str) -> tuple[dict, dict[str, list]]:
     return {"columns": columns, "indexes": indexes}, rows
 
 
-# What the revisions after 0001 add to 0.1.0's schema (the tables' rows are untouched).
-LATER_SQLITE = {"cds_feedback_received": "CREATE INDEX cds_feedback_received ON cds_feedback (received_at)"}
-LATER_POSTGRES = [
-    ("cds_feedback_received", "CREATE INDEX cds_feedback_received ON cds_feedback USING btree (received_at)")
-]
-
-
-def at_head_sqlite(schema: dict[str, str]) -> dict[str, str]:
-    return {**schema, **LATER_SQLITE}
-
-
-def at_head_postgres(schema: dict) -> dict:
-    return {**schema, "indexes": sorted([*schema["indexes"], *LATER_POSTGRES])}
-
-
 def build_postgres_010(url: str) -> None:
     """A database as 0.1.0 left it: its DDL, then the 0.1.0 fixture file's rows."""
     old = sqlite3.connect(SQLITE_010)
@@ -113,6 +101,29 @@ def build_postgres_010(url: str) -> None:
             "INSERT INTO topic_search (id, document) SELECT id, to_tsvector('english', title) FROM topics"
         )
     old.close()
+
+
+@contextlib.contextmanager
+def other_schema() -> Iterator[str]:
+    """The URL of a second throwaway PostgreSQL schema (dropped at the end)."""
+    name = "old_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{name}"
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+def with_revisions(path: Path, target: Path) -> Path:
+    """A copy of a SQLite database with the later revisions' DDL (``REVISIONS``) run on it by
+    hand: what an upgrade to head must leave."""
+    shutil.copy(path, target)
+    with sqlite3.connect(target) as db:
+        db.executescript(REVISIONS)
+    db.close()
+    return target
 
 
 def sqlite_url(path: Path) -> str:
@@ -166,12 +177,12 @@ def test_the_0_1_0_file_holds_what_make_py_wrote():
 
 def test_a_0_1_0_sqlite_database_upgrades_with_nothing_lost(copy_010, tmp_path):
     url = sqlite_url(copy_010)
-    schema, rows = sqlite_dump(copy_010)
+    schema, rows = sqlite_dump(with_revisions(copy_010, tmp_path / "expected.sqlite3"))
     assert migrate.upgrade(url) == (migrate.LEGACY, migrate.head())  # stamped, not re-created
     assert migrate.current(url) == migrate.head()
-    assert sqlite_dump(copy_010) == (at_head_sqlite(schema), rows)
+    assert sqlite_dump(copy_010) == (schema, rows)
     assert migrate.upgrade(url) == (migrate.head(), migrate.head())  # twice: nothing to do
-    assert sqlite_dump(copy_010) == (at_head_sqlite(schema), rows)
+    assert sqlite_dump(copy_010) == (schema, rows)
     answers_c91_00(url, tmp_path)
 
 
@@ -195,43 +206,40 @@ def test_the_0_1_0_tokens_still_work_after_the_upgrade(copy_010, tmp_path, monke
 def test_a_0_1_0_postgresql_database_upgrades_with_nothing_lost(postgres_url, tmp_path):
     build_postgres_010(postgres_url)
     assert migrate.is_legacy(postgres_url)
-    before = postgres_dump(postgres_url)
-    assert all(before[1][t] for t in ("topics", "topic_search", *WRITTEN))
+    assert all(postgres_dump(postgres_url)[1][t] for t in ("topics", "topic_search", *WRITTEN))
+    with other_schema() as expected_url:  # what the upgrade must leave: the later revisions by hand
+        build_postgres_010(expected_url)
+        with psycopg.connect(expected_url) as conn:
+            conn.execute(REVISIONS)
+        before = postgres_dump(expected_url)
     assert migrate.upgrade(postgres_url) == (migrate.LEGACY, migrate.head())
-    after = (at_head_postgres(before[0]), before[1])
-    assert postgres_dump(postgres_url) == after
+    assert postgres_dump(postgres_url) == before
     assert migrate.upgrade(postgres_url) == (migrate.head(), migrate.head())
     assert migrate.current(postgres_url) == migrate.head()
-    assert postgres_dump(postgres_url) == after
+    assert postgres_dump(postgres_url) == before
     answers_c91_00(postgres_url, tmp_path)
 
 
 # -- revision 0001 is the 0.1.0 schema -----------------------------------------------------------
 
 
-def test_0001_on_an_empty_sqlite_database_is_the_0_1_0_schema(tmp_path, copy_010):
+def test_head_on_an_empty_sqlite_database_is_the_0_1_0_schema_and_later_revisions(tmp_path, copy_010):
     url = sqlite_url(tmp_path / "new.sqlite3")
     assert migrate.current(url) is None and not migrate.is_legacy(url)
     assert migrate.upgrade(url) == (None, migrate.head())
     schema, rows = sqlite_dump(tmp_path / "new.sqlite3")
-    assert schema == at_head_sqlite(sqlite_dump(copy_010)[0])
+    assert schema == sqlite_dump(with_revisions(copy_010, tmp_path / "expected.sqlite3"))[0]
     assert sorted(rows["meta"]) == [("mapping_version", "0"), ("topic_version", "0")]
 
 
-def test_0001_on_an_empty_postgresql_database_is_the_0_1_0_schema(postgres_url):
+def test_head_on_an_empty_postgresql_database_is_the_0_1_0_schema_and_later_revisions(postgres_url):
     migrate.upgrade(postgres_url)
     schema, rows = postgres_dump(postgres_url)
-    old = "old_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {old}")
-    try:
-        old_url = f"{POSTGRES_URL}?options=-csearch_path%3D{old}"
+    with other_schema() as old_url:
         with psycopg.connect(old_url) as conn:
             conn.execute(POSTGRES_010.read_text())
-        assert schema == at_head_postgres(postgres_dump(old_url)[0])
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {old} CASCADE")
+            conn.execute(REVISIONS)
+        assert schema == postgres_dump(old_url)[0]
     assert sorted(rows["meta"]) == [("mapping_version", "0"), ("topic_version", "0")]
 
 
@@ -244,7 +252,8 @@ def test_a_database_older_than_a_table_gets_it(tmp_path, copy_010):
     assert not migrate.is_legacy(url)
     assert migrate.upgrade(url) == (None, migrate.head())
     _, rows = sqlite_dump(copy_010)
-    assert rows["cds_feedback"] == [] and rows["admin_tokens"] == sqlite_dump(SQLITE_010)[1]["admin_tokens"]
+    assert rows["cds_feedback"] == []
+    assert rows["admin_tokens"] == [(*token, 0) for token in sqlite_dump(SQLITE_010)[1]["admin_tokens"]]
 
 
 def test_open_stores_upgrades(tmp_path):

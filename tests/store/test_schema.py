@@ -130,9 +130,16 @@ CREATE TABLE IF NOT EXISTS cds_feedback (
 );
 CREATE INDEX IF NOT EXISTS cds_feedback_card ON cds_feedback (card_id)
 """
-# What revisions after 0001 add to 0.1.0's schema.
-AFTER_0_1_0 = """
-CREATE INDEX cds_feedback_received ON cds_feedback (received_at)
+# What the revisions after 0001 add to 0.1.0's schema, as hand-written DDL (0002: an index for
+# CDS feedback retention; 0003: sessions that end server-side, failures counted atomically).
+REVISIONS = """
+CREATE INDEX cds_feedback_received ON cds_feedback (received_at);
+ALTER TABLE admin_tokens ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS auth_failures (
+    key TEXT NOT NULL PRIMARY KEY,
+    first_at BIGINT NOT NULL,
+    failures INTEGER NOT NULL
+)
 """
 _ID = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "BIGSERIAL PRIMARY KEY"}
 
@@ -218,12 +225,12 @@ def _create_all(db: Database) -> None:
 
 
 def test_release_0_1_0s_ddl_the_alembic_head_and_the_table_objects_agree(database_url, tmp_path):
-    """Three schemas, built three ways, are one: 0.1.0's hand-written DDL, the Alembic revisions
-    at head (what every database gets), and ``store.schema.metadata`` (what the stores query)."""
+    """Three schemas, built three ways, are one: 0.1.0's hand-written DDL plus what later
+    revisions add (``REVISIONS``), the Alembic revisions at head (what every database gets), and
+    ``store.schema.metadata`` (what the stores query)."""
+    script = LEGACY + ";" + REVISIONS
     with three_databases(database_url, tmp_path) as (legacy_url, head_url, metadata_url):
-        legacy = _described(
-            legacy_url, lambda db: db.executescript(LEGACY.format(id=_ID[db.dialect]) + ";" + AFTER_0_1_0)
-        )
+        legacy = _described(legacy_url, lambda db: db.executescript(script.format(id=_ID[db.dialect])))
         head = _described(head_url, lambda db: upgrade(db.engine))
         declared = _described(metadata_url, _create_all)
     assert set(legacy) == set(head) == set(declared) == set(metadata.tables)

@@ -1,14 +1,14 @@
 """CDS feedback retention: an index on received_at, so deleting rows older than
 INFOBUTTON_CDS_FEEDBACK_DAYS on every write is cheap.
 
-Revision ID: 0002_cds_feedback
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-24
 """
 
 from alembic import op
 
-revision = "0002_cds_feedback"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
