@@ -65,7 +65,12 @@ def postgres(tmp: Path, seconds: float, concurrency: int) -> bool:
     host, _, port = host_port.partition(":")
     forwarder = Forwarder((host, int(port or 5432))).start()
     url = POSTGRES_URL.partition("://")[0] + "://" + server_part.replace(host_port, forwarder.address) + "/" + name
-    env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp / "pg"), "INFOBUTTON_DATABASE_URL": url}
+    env = {
+        **os.environ,
+        "INFOBUTTON_RATE_LIMIT": "1000000/minute",
+        "INFOBUTTON_DATA_DIR": str(tmp / "pg"),
+        "INFOBUTTON_DATABASE_URL": url,
+    }
     server = Server(env, tmp / "pg.log", workers=1)  # one worker: "cached" means cached where it is asked
     cached = _cached_paths(8)
     uncached = request_mix(5000, seed=3)
@@ -133,7 +138,12 @@ def redis_fault(tmp: Path, seconds: float, concurrency: int) -> bool:
     host, _, port = host_port.partition(":")
     forwarder = Forwarder((host, int(port or 6379))).start()
     url = REDIS_URL.replace(host_port, forwarder.address, 1)
-    env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp / "redis"), "INFOBUTTON_REDIS_URL": url}
+    env = {
+        **os.environ,
+        "INFOBUTTON_RATE_LIMIT": "1000000/minute",
+        "INFOBUTTON_DATA_DIR": str(tmp / "redis"),
+        "INFOBUTTON_REDIS_URL": url,
+    }
     env.pop("INFOBUTTON_DATABASE_URL", None)
     server = Server(env, tmp / "redis.log", workers=2)
     outcomes = Outcomes()
@@ -160,7 +170,7 @@ def redis_fault(tmp: Path, seconds: float, concurrency: int) -> bool:
 
 
 def sigterm(tmp: Path, seconds: float, concurrency: int) -> bool:
-    env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp / "sigterm")}
+    env = {**os.environ, "INFOBUTTON_RATE_LIMIT": "1000000/minute", "INFOBUTTON_DATA_DIR": str(tmp / "sigterm")}
     env.pop("INFOBUTTON_DATABASE_URL", None)
     server = Server(env, tmp / "sigterm.log", workers=2)
     terminated = threading.Event()

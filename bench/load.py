@@ -34,7 +34,7 @@ def main() -> int:
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="infobutton-load-")
-    env = {**os.environ, "INFOBUTTON_DATA_DIR": tmp}
+    env = {**os.environ, "INFOBUTTON_RATE_LIMIT": "1000000/minute", "INFOBUTTON_DATA_DIR": tmp}
     env.pop("INFOBUTTON_DATABASE_URL", None)
     paths = request_mix(args.codes)
     servers = []

@@ -124,7 +124,12 @@ def main() -> None:
         raise SystemExit("wrk not found: apt-get install wrk")
 
     tmp = tempfile.mkdtemp(prefix="infobutton-bench-")
-    env = {**os.environ, "INFOBUTTON_DATA_DIR": tmp, "INFOBUTTON_CACHE_SIZE": "200000"}
+    env = {
+        **os.environ,
+        "INFOBUTTON_RATE_LIMIT": "1000000/minute",
+        "INFOBUTTON_DATA_DIR": tmp,
+        "INFOBUTTON_CACHE_SIZE": "200000",
+    }
     env.pop("INFOBUTTON_DATABASE_URL", None)
     script = Path(tmp) / "distinct.lua"
     paths = distinct_paths()

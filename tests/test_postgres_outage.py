@@ -48,7 +48,12 @@ def terminate_service_connections(database: str) -> int:
 
 def test_terminating_the_services_connections_mid_load_gives_no_5xx(tmp_path, fresh_database):
     database, url = fresh_database
-    env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp_path / "data"), "INFOBUTTON_DATABASE_URL": url}
+    env = {
+        **os.environ,
+        "INFOBUTTON_RATE_LIMIT": "1000000/minute",
+        "INFOBUTTON_DATA_DIR": str(tmp_path / "data"),
+        "INFOBUTTON_DATABASE_URL": url,
+    }
     created = subprocess.run(
         [str(BIN), "admin", "create-token", "--name", "outage", "--role", "viewer"],
         env=env,

@@ -31,7 +31,7 @@ def test_the_graceful_timeout_outlasts_the_longest_request(tmp_path):
 
 
 def test_sigterm_mid_load_answers_every_request_already_sent(tmp_path):
-    env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp_path / "data")}
+    env = {**os.environ, "INFOBUTTON_RATE_LIMIT": "1000000/minute", "INFOBUTTON_DATA_DIR": str(tmp_path / "data")}
     env.pop("INFOBUTTON_DATABASE_URL", None)
     port = free_port()
     log = open(tmp_path / "server.log", "w+")  # noqa: SIM115 - the server writes to it for the whole test

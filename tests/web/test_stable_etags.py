@@ -94,7 +94,7 @@ def both_workers_agree(port: int, path: str, workers: set[int]) -> None:
 
 def test_two_workers_give_one_etag_and_honour_each_others(tmp_path):
     port = free_port()
-    env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp_path / "data")}
+    env = {**os.environ, "INFOBUTTON_RATE_LIMIT": "1000000/minute", "INFOBUTTON_DATA_DIR": str(tmp_path / "data")}
     env.pop("INFOBUTTON_DATABASE_URL", None)
     env.pop("INFOBUTTON_REDIS_URL", None)  # no shared cache: each worker renders its own answer
     with open(tmp_path / "server.log", "w") as log:
