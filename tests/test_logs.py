@@ -221,3 +221,18 @@ def test_stopping_serve_empties_the_metrics_directory(served):
     served.stop()
     assert served.proc.returncode == 0
     assert served.prom.is_dir() and not list(served.prom.glob("*.db"))
+
+
+def test_generated_request_ids_differ_between_forked_workers():
+    """Workers fork from one arbiter: their generated ids must not repeat each other's."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first id, then exit without running pytest's teardown
+        os.write(write, request_id(None).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    parent = request_id(None)
+    assert len(child) == len(parent) == 32 and child != parent
