@@ -2,7 +2,8 @@
 
 Implements the code-system half of the URL-based IG R4 §2.1.4 (mainSearchCriteria.v.c/.v.cs):
 a code system may arrive as an OID, a FHIR system URI or a common name; codes are compared
-after normalisation. The ICD-10-CM tabular list and hierarchy come from ``simple-icd-10-cm``.
+after normalisation. The ICD-10-CM tabular list and hierarchy come from ``simple-icd-10-cm``, read
+into flat tables in a child process (``tabular``), so a worker never holds the library's tree.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 
 from stdnum import luhn, verhoeff
 
+from . import tabular
 from .models import Code, CodeSystem, InvalidRequest
 
 
@@ -58,10 +60,8 @@ def code_system(text: str, parameter: str = "mainSearchCriteria.v.cs") -> CodeSy
 
 
 @functools.cache
-def _icd10cm():
-    import simple_icd_10_cm  # 1.5 s to load the tabular list: once, on first use
-
-    return simple_icd_10_cm
+def _icd10cm() -> tabular.Tabular:
+    return tabular.load()  # ~2 s in a child process: once, on first use (or at warm_up)
 
 
 def warm_up() -> None:
@@ -121,7 +121,7 @@ def ancestors(code: Code) -> tuple[str, ...]:
     if code.system is not CodeSystem.ICD10CM or not is_valid(code):
         return ()
     cm = _icd10cm()
-    return tuple(a for a in cm.get_ancestors(code.value) if not cm.is_chapter(a))
+    return tuple(a for a in cm.ancestors(code.value) if not cm.is_chapter(a))
 
 
 def is_block(value: str) -> bool:
@@ -132,7 +132,7 @@ def is_block(value: str) -> bool:
 def describe(code: Code) -> str:
     """The preferred display name of a code, when the system is one we carry."""
     if code.system is CodeSystem.ICD10CM and is_valid(code):
-        return _icd10cm().get_description(code.value)
+        return _icd10cm().description(code.value)
     return ""
 
 
@@ -140,7 +140,7 @@ def describe(code: Code) -> str:
 def billable() -> tuple[str, ...]:
     """Every billable ICD-10-CM code (a leaf of the tabular list), dotted, in tabular order."""
     cm = _icd10cm()
-    return tuple(c for c in cm.get_all_codes(True) if cm.is_leaf(c) and not cm.is_chapter_or_block(c))
+    return tuple(c for c in cm.all_codes() if cm.is_leaf(c) and not (cm.is_block(c) or cm.is_chapter(c)))
 
 
 _PREFIX = re.compile(r"^[A-Z][0-9A-Z.]{0,7}$")
