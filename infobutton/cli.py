@@ -3,6 +3,7 @@ services; they never write SQL themselves."""
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import click
@@ -43,9 +44,16 @@ def _worker_exit(server, worker) -> None:
         services.close()
 
 
+def _pre_fork(server, worker) -> None:
+    """Before each fork: what the arbiter built (code tables, crosswalk, modules) leaves the
+    collector's generations, so no worker's collection writes to those pages and un-shares them."""
+    gc.freeze()
+
+
 def gunicorn_options(host: str, port: int, workers: int, settings: Settings) -> dict:
     return {
         "worker_exit": _worker_exit,
+        "pre_fork": _pre_fork,
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": "gthread",

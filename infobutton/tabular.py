@@ -26,27 +26,38 @@ _KINDS = {"chapter": CHAPTER, "section": SECTION, "category": CATEGORY, "subcate
 
 
 class Tabular:
-    """Every node of the tabular list in tabular order (``get_all_codes(True)``'s order), as
-    parallel sequences, and the library's name → node lookup."""
+    """Every node of the tabular list in tabular order (``get_all_codes(True)``'s order), and the
+    library's name → node lookup.
 
-    __slots__ = ("_names", "_descriptions", "_parents", "_kinds", "_leaves", "_index")
+    Names and titles are kept as two long strings with offsets, sliced on each read: a worker
+    forked from the process that loaded them reads them without writing to their pages (no
+    reference counts of ~200,000 small strings to bump), so they stay shared copy-on-write."""
+
+    __slots__ = ("_names", "_name_at", "_descriptions", "_description_at", "_parents", "_kinds", "_leaves", "_index")
 
     def __init__(
         self,
-        names: list[str],
-        descriptions: list[str],
-        parents: list[int],
+        names: str,
+        name_at: bytes,
+        descriptions: str,
+        description_at: bytes,
+        parents: bytes,
         kinds: bytes,
         leaves: bytes,
-        owners: list[int],
+        owners: bytes,
     ):
-        self._names = tuple(sys.intern(n) for n in names)
-        self._descriptions = tuple(descriptions)
-        self._parents = array.array("i", parents)  # -1 for a chapter
+        """From ``extract``'s packed tables (flat strings and arrays as bytes, so that reading
+        them here leaves no garbage of small objects behind)."""
+        self._names, self._descriptions = names, descriptions
+        self._name_at, self._description_at = _array("I", name_at), _array("I", description_at)
+        self._parents = _array("i", parents)  # -1 for a chapter
         self._kinds = kinds
         self._leaves = leaves
         # The node a name means (where a block and its single category share a name, the category).
-        self._index = {self._names[i]: i for i in owners}
+        self._index = {self._name(node): node for node in _array("i", owners)}
+
+    def _name(self, node: int) -> str:
+        return self._names[self._name_at[node] : self._name_at[node + 1]]
 
     def __len__(self) -> int:
         return len(self._index)
@@ -72,32 +83,47 @@ class Tabular:
         if node is None:
             return False
         parent = self._parents[node]
-        return self._kinds[node] == SECTION or (parent >= 0 and self._names[parent] == self._names[node])
+        return self._kinds[node] == SECTION or (parent >= 0 and self._name(parent) == self._name(node))
 
     def is_leaf(self, code: str) -> bool:
         return self._leaves[self._require(code)] == 1
 
     def description(self, code: str) -> str:
-        return self._descriptions[self._require(code)]
+        node = self._require(code)
+        return self._descriptions[self._description_at[node] : self._description_at[node + 1]]
 
     def ancestors(self, code: str) -> list[str]:
         """Names above the code, nearest first, up to its chapter."""
         found = []
         parent = self._parents[self._require(code)]
         while parent >= 0:
-            found.append(self._names[parent])
+            found.append(self._name(parent))
             parent = self._parents[parent]
         return found
 
     def all_codes(self) -> Iterator[str]:
         """Every node's name in tabular order (a shared block/category name twice, as the library)."""
-        return iter(self._names)
+        return (self._name(node) for node in range(len(self._parents)))
 
     def _require(self, code: str) -> int:
         node = self._node(code)
         if node is None:
             raise ValueError(f"The code {code!r} does not exist.")
         return node
+
+
+def _array(typecode: str, data: bytes) -> array.array:
+    found = array.array(typecode)
+    found.frombytes(data)
+    return found
+
+
+def _packed(texts: list[str]) -> tuple[str, bytes]:
+    """The texts as one string, and the offsets where each starts (and where the last ends)."""
+    offsets = array.array("I", [0])
+    for text in texts:
+        offsets.append(offsets[-1] + len(text))
+    return "".join(texts), offsets.tobytes()
 
 
 def extract() -> tuple:
@@ -126,8 +152,15 @@ def extract() -> tuple:
     sys.setrecursionlimit(10_000)
     for chapter in cm._chapter_list:
         walk(chapter, -1)
-    owners = [position[id(node)] for node in cm._code_to_node.values()]
-    return names, descriptions, parents, bytes(kinds), bytes(leaves), owners
+    owners = array.array("i", (position[id(node)] for node in cm._code_to_node.values()))
+    return (
+        *_packed(names),
+        *_packed(descriptions),
+        array.array("i", parents).tobytes(),
+        bytes(kinds),
+        bytes(leaves),
+        owners.tobytes(),
+    )
 
 
 def load() -> Tabular:
