@@ -80,7 +80,9 @@ def serve(host: str, port: int, workers: int) -> None:
     settings = Settings.from_env()
     # Migrate and seed once, in the arbiter, before any worker starts; the tables it warms are
     # inherited by the forked workers. Each worker then builds its own app (``load``).
-    build_services(settings).close()
+    services = build_services(settings)
+    services.knowledge.precompute_titles()  # every ICD-10-CM title's matches, for the workers too
+    services.close()
     click.echo(f"infobutton: database {redacted(settings.resolved_database_url)}", err=True)
 
     class Server(BaseApplication):

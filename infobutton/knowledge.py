@@ -16,11 +16,17 @@ from typing import TypeVar
 
 import cachetools
 
-from . import resolver
+from . import resolver, terminology
 from .concepts import ConceptIndex, ConceptMatch
 from .models import KnowledgeRequest, Topic, TopicMatch
 
 T = TypeVar("T")
+
+# Every ICD-10-CM title's automatic matches (only the titles that match something), for one
+# catalogue: (ConceptIndex.signature, title → matches). Built by ``precompute_titles`` in the
+# gunicorn arbiter before it forks, so the workers inherit it instead of matching titles per
+# request. A service whose catalogue differs (changed since) does not use it and matches live.
+_title_table: tuple[tuple, dict[str, list[ConceptMatch]]] | None = None
 
 
 class KnowledgeService:
@@ -59,6 +65,7 @@ class KnowledgeService:
         self._rules: dict | None = None
         self._topic_cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=4096)
         self._concepts: ConceptIndex | None = None
+        self._title_matches: dict[str, list[ConceptMatch]] | None = None  # _title_table's, if ours
         self._concept_matches: cachetools.LRUCache = cachetools.LRUCache(maxsize=16384)
         # Keyed by (versions, key): a response built under old versions can never be served
         # under new ones, even when it is stored after the change was noticed.
@@ -117,6 +124,7 @@ class KnowledgeService:
         with self._lock:
             self._topic_cache.clear()
             self._concepts = None
+            self._title_matches = None
             self._concept_matches.clear()
             self._responses.clear()
 
@@ -146,7 +154,37 @@ class KnowledgeService:
         with self._lock:
             if self._concepts is None:
                 self._concepts = ConceptIndex(self.topics.all())
+                if _title_table is not None and _title_table[0] == self._concepts.signature:
+                    self._title_matches = _title_table[1]
             return self._concepts
+
+    def precompute_titles(self) -> None:
+        """Match every ICD-10-CM title against the current catalogue now (some seconds), for this
+        process and the workers it forks; ``title_concepts`` then looks answers up."""
+        global _title_table
+        index = self.concept_index()
+        if _title_table is None or _title_table[0] != index.signature:
+            table = {}
+            for title in terminology.titles():
+                found = index.match(title)
+                if found:
+                    table[title] = found
+            _title_table = (index.signature, table)
+        with self._lock:
+            if self._concepts is index:
+                self._title_matches = _title_table[1]
+
+    def title_concepts(self, title: str) -> list[ConceptMatch]:
+        """``concepts`` for an ICD-10-CM title: from the precomputed table when it was built for
+        this catalogue, else matched live."""
+        self.refresh_if_stale()
+        table = self._title_matches
+        if table is None and self._concepts is None:
+            self.concept_index()
+            table = self._title_matches
+        if table is not None:
+            return table.get(title, [])
+        return self.concepts(title)
 
     def concepts(self, text: str) -> list[ConceptMatch]:
         """Whole-concept matches of a text (a code title, a display name), cached per text."""
@@ -172,6 +210,7 @@ class KnowledgeService:
             upstream=self.upstream,
             concepts=self.concepts,
             translate=self.translate,
+            title_concepts=self.title_concepts,
         )
 
     # -- rendered responses ------------------------------------------------------------------

@@ -92,6 +92,11 @@ class Tabular:
         node = self._require(code)
         return self._descriptions[self._description_at[node] : self._description_at[node + 1]]
 
+    def descriptions(self) -> set[str]:
+        """Every distinct title."""
+        at, text = self._description_at, self._descriptions
+        return {text[at[node] : at[node + 1]] for node in range(len(self._parents))}
+
     def ancestors(self, code: str) -> list[str]:
         """Names above the code, nearest first, up to its chapter."""
         found = []

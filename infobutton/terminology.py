@@ -136,6 +136,11 @@ def describe(code: Code) -> str:
     return ""
 
 
+def titles() -> set[str]:
+    """Every distinct title of the ICD-10-CM tabular list (codes, blocks and chapters)."""
+    return _icd10cm().descriptions()
+
+
 @functools.cache
 def billable() -> tuple[str, ...]:
     """Every billable ICD-10-CM code (a leaf of the tabular list), dotted, in tabular order."""
