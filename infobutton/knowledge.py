@@ -29,6 +29,40 @@ T = TypeVar("T")
 _title_table: tuple[tuple, dict[str, list[ConceptMatch]]] | None = None
 
 
+class ResponseCache:
+    """Rendered responses for ``ttl`` seconds, at most ``maxsize``: read without a lock (one dict
+    lookup, atomic under the GIL), written under the caller's lock. The oldest entry goes first
+    when full; with one TTL for all, the oldest is also the first to expire."""
+
+    def __init__(self, maxsize: int, ttl: float, timer: Callable[[], float]):
+        self.maxsize, self.ttl, self._timer = maxsize, ttl, timer
+        self._entries: dict = {}  # key → (expires at, value), in insertion order
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key):
+        entry = self._entries.get(key)
+        if entry is not None and self._timer() < entry[0]:
+            return entry[1]
+        return None
+
+    def put(self, key, value) -> None:
+        """Under the owner's lock."""
+        now = self._timer()
+        entries = self._entries
+        entries.pop(key, None)
+        while entries:
+            oldest = next(iter(entries))
+            if len(entries) < self.maxsize and entries[oldest][0] > now:
+                break
+            del entries[oldest]
+        entries[key] = (now + self.ttl, value)
+
+    def clear(self) -> None:
+        self._entries = {}  # a reader holding the old dict finds only what was valid before
+
+
 class KnowledgeService:
     """Rules, topics, concept matches and rendered responses, each cached and kept fresh here:
     every read entry point checks the version counters (at most once per ``check_interval``
@@ -69,7 +103,7 @@ class KnowledgeService:
         self._concept_matches: cachetools.LRUCache = cachetools.LRUCache(maxsize=16384)
         # Keyed by (versions, key): a response built under old versions can never be served
         # under new ones, even when it is stored after the change was noticed.
-        self._responses: cachetools.TTLCache = cachetools.TTLCache(maxsize=response_size, ttl=response_ttl, timer=timer)
+        self._responses = ResponseCache(response_size, response_ttl, timer)
         # Versions as of construction: a change committed after this point is always noticed,
         # even if caches were filled before the first check.
         self._seen: tuple[int, int] = self._read_versions()
@@ -219,8 +253,7 @@ class KnowledgeService:
         """A rendered response for ``key`` under the current versions: from this worker's cache,
         else the shared cache, else built here and kept in both."""
         versions = self.refresh_if_stale()
-        with self._lock:
-            hit = self._responses.get((versions, key))
+        hit = self._responses.get((versions, key))  # lock-free: see ResponseCache
         if hit is not None:
             return hit
         value = self.shared.get(versions, key) if self.shared is not None else None
@@ -229,5 +262,5 @@ class KnowledgeService:
             if self.shared is not None:
                 self.shared.put(versions, key, value)
         with self._lock:
-            self._responses[(versions, key)] = value
+            self._responses.put((versions, key), value)
         return value
