@@ -73,6 +73,11 @@ class Tabular:
     def is_valid_item(self, code: str) -> bool:
         return self._node(code) is not None
 
+    def is_code(self, code: str) -> bool:
+        """An item that is not a chapter (a block, a category or below)."""
+        node = self._node(code)
+        return node is not None and self._kinds[node] != CHAPTER
+
     def is_chapter(self, code: str) -> bool:
         node = self._node(code)
         return node is not None and self._kinds[node] == CHAPTER
@@ -105,6 +110,15 @@ class Tabular:
             found.append(self._name(parent))
             parent = self._parents[parent]
         return found
+
+    def ancestors_below_chapter(self, code: str) -> tuple[str, ...]:
+        """``ancestors`` without the chapter (the root of every item)."""
+        found = []
+        parent = self._parents[self._require(code)]
+        while parent >= 0 and self._kinds[parent] != CHAPTER:
+            found.append(self._name(parent))
+            parent = self._parents[parent]
+        return tuple(found)
 
     def all_codes(self) -> Iterator[str]:
         """Every node's name in tabular order (a shared block/category name twice, as the library)."""

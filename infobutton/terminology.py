@@ -100,8 +100,7 @@ def is_valid(code: Code) -> bool:
     """Whether the code exists (ICD-10-CM) or is well formed with a valid check digit."""
     system, value = code.system, code.value
     if system is CodeSystem.ICD10CM:
-        cm = _icd10cm()
-        return cm.is_valid_item(value) and not cm.is_chapter(value)
+        return _icd10cm().is_code(value)
     shape = _SHAPES.get(system)
     if shape is not None and not shape.match(value):
         return False
@@ -120,8 +119,7 @@ def ancestors(code: Code) -> tuple[str, ...]:
     """Codes above this one, nearest first (ICD-10-CM subcategory → category → block)."""
     if code.system is not CodeSystem.ICD10CM or not is_valid(code):
         return ()
-    cm = _icd10cm()
-    return tuple(a for a in cm.ancestors(code.value) if not cm.is_chapter(a))
+    return _icd10cm().ancestors_below_chapter(code.value)
 
 
 def is_block(value: str) -> bool:

@@ -23,6 +23,9 @@ def test_every_item_answers_as_the_library(table):
         assert table.is_leaf(code) == cm.is_leaf(code), code
         assert table.description(code) == cm.get_description(code), code
         assert table.ancestors(code) == cm.get_ancestors(code), code
+        assert table.is_code(code) == (not cm.is_chapter(code)), code
+        below = tuple(a for a in cm.get_ancestors(code) if not cm.is_chapter(a))
+        assert table.ancestors_below_chapter(code) == below, code
 
 
 @pytest.mark.parametrize("code", ["", "C", "C9", "C91.99", "C9199", "c91.00", "NOPE", "C81-C96X", "XX", "B99.", "99"])
@@ -30,6 +33,7 @@ def test_unknown_items_are_unknown_as_in_the_library(table, code):
     assert table.is_valid_item(code) == cm.is_valid_item(code)
     assert table.is_chapter(code) == cm.is_chapter(code)
     assert table.is_block(code) == cm.is_block(code)
+    assert table.is_code(code) == (cm.is_valid_item(code) and not cm.is_chapter(code))
     if not cm.is_valid_item(code):
         with pytest.raises(ValueError):
             table.description(code)
