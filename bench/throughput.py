@@ -221,6 +221,9 @@ def main() -> None:
         wrk(ib_base + CACHED, 2, args.connections)
         if args.against:
             wrk(other_base + CACHED, 2, args.connections)
+        memory_lines.append(memory_line("infobutton, warmed up", ib_proc.pid))
+        if args.against:
+            memory_lines.append(memory_line("--against, warmed up", other_proc.pid))
         for round_ in range(args.rounds):
             names = list(loads)
             order = names[round_ % len(names) :] + names[: round_ % len(names)]  # rotate: no load always first
@@ -235,9 +238,9 @@ def main() -> None:
                 rates[name].append(value)
             for name in ratios:
                 ratios[name].append(measured[name] / measured["bare@lat" if "@lat" in name else "bare"])
-        memory_lines.append(memory_line("infobutton", ib_proc.pid))
+        memory_lines.append(memory_line("infobutton, after loads", ib_proc.pid))
         if args.against:
-            memory_lines.append(memory_line("infobutton, --against tree", other_proc.pid))
+            memory_lines.append(memory_line("--against, after loads", other_proc.pid))
         memory_lines.append(memory_line("bare Flask", bare_proc.pid))
     finally:
         for proc in procs:
@@ -281,8 +284,9 @@ def main() -> None:
     if args.against:
         p99a = [a[99] / b[99] for a, b in zip(latencies["cached@lat@against"], latencies["bare@lat"], strict=True)]
         print(f"  --against cached p99 / bare p99:         {statistics.median(p99a):.2f}")
-    print("memory after the loads (RSS counts pages shared copy-on-write with the arbiter in full; PSS splits them;")
-    print("USS = Private_Clean + Private_Dirty is what each worker alone adds):")
+    print("memory after warm-up and after the loads (RSS counts pages shared copy-on-write with the arbiter in full;")
+    print("PSS splits them; USS = Private_Clean + Private_Dirty is what each worker alone adds; the loads fill the")
+    print("response cache, INFOBUTTON_CACHE_SIZE=200000 here, with every distinct answer):")
     for line in memory_lines:
         print("  " + line)
     if max(used.values()) > len(paths):
