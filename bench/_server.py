@@ -29,7 +29,9 @@ def main() -> None:
     if which == "infobutton":
         from infobutton.services import build_services
 
-        build_services(settings).close()  # migrate and seed once, as `serve` does
+        services = build_services(settings)  # migrate, seed and precompute once, as `serve` does
+        services.knowledge.precompute_titles()
+        services.close()
 
     class Server(BaseApplication):
         def load_config(self):

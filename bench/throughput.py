@@ -1,16 +1,21 @@
 """Throughput of the responder as a ratio to a bare Flask JSON endpoint, measured in one run.
 
 Both apps run under gunicorn with the same options (`infobutton serve`'s), side by side, loaded
-in turn by wrk (Debian package) from this machine. Three numbers:
+in turn by wrk (Debian package) from this machine. The numbers:
   - bare Flask JSON endpoint (the baseline, requests/s);
   - a cached knowledge request (C91.00 as JSON) → ratio to baseline (target ≥ 0.8);
-  - a stream of distinct ICD-10-CM codes (every request a cache miss) → ratio to baseline.
+  - a stream of distinct ICD-10-CM codes (every request a cache miss) → ratio to baseline;
+  - latency at 16 connections (``wrk --latency``): p50 and p99 of the cached request and of bare
+    Flask, each in its own round type, and the ratio of the p99s (target ≤ 1.5);
+  - each worker's memory after the loads, from /proc/PID/smaps_rollup: RSS, PSS (shared pages
+    split between the processes sharing them) and USS (Private_Clean + Private_Dirty: what the
+    worker alone costs; RSS counts the copy-on-write pages inherited from the arbiter in full).
 Each round runs the three loads back to back (order rotated); the ratio is taken within a round
 and the median over rounds is reported, so the machine's noise (this VM's CPU comes and goes)
 hits baseline and subject alike.
 
     python bench/throughput.py [--seconds 3] [--rounds 7] [--workers 2] [--connections 32]
-                               [--against DIR]
+                               [--latency-connections 16] [--against DIR]
 
 ``--against DIR`` also runs the infobutton of another source tree (a ``git worktree`` of an
 earlier commit) beside this one, its loads interleaved in the same rounds, so "no slower than
@@ -98,9 +103,23 @@ def distinct_script(path: Path, paths: list[str], offset: int) -> None:
     )
 
 
-def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> tuple[float, int]:
-    """(requests per second, requests) from one wrk run; any failed response aborts the bench."""
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def percentiles(out: str) -> dict[int, float]:
+    """wrk --latency's "Latency Distribution" block → {50: ms, 75: ms, 90: ms, 99: ms}."""
+    found = re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.MULTILINE)
+    return {int(p): float(v) * _UNITS[unit] for p, v, unit in found}
+
+
+def wrk(
+    url: str, seconds: int, connections: int, script: str | None = None, *, latency: dict | None = None
+) -> tuple[float, int]:
+    """(requests per second, requests) from one wrk run; any failed response aborts the bench.
+    With ``latency`` (a dict), wrk runs with --latency and its percentiles (ms) are stored there."""
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s"]
+    if latency is not None:
+        cmd.append("--latency")
     if script:
         cmd += ["-s", script]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
@@ -109,7 +128,37 @@ def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> 
         raise SystemExit(f"{errors.group(1)} failed responses from {url}\n{out}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     count = int(re.search(r"(\d+) requests in", out).group(1))
+    if latency is not None:
+        latency.update(percentiles(out))
     return rate, count
+
+
+def workers_of(arbiter: int) -> list[int]:
+    """The gunicorn workers: the arbiter's child processes."""
+    children = Path(f"/proc/{arbiter}/task/{arbiter}/children").read_text().split()
+    return sorted(int(pid) for pid in children)
+
+
+def memory(pid: int) -> dict[str, float]:
+    """RSS, PSS and USS (Private_Clean + Private_Dirty) of one process, in MB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value, *_ = line.split()
+        fields[name.rstrip(":")] = int(value) / 1024
+    return {
+        "rss": fields["Rss"],
+        "pss": fields["Pss"],
+        "uss": fields["Private_Clean"] + fields["Private_Dirty"],
+    }
+
+
+def memory_line(label: str, arbiter: int) -> str:
+    parts = []
+    for pid in workers_of(arbiter):
+        m = memory(pid)
+        parts.append(f"RSS {m['rss']:5.0f} PSS {m['pss']:5.0f} USS {m['uss']:5.0f}")
+    a = memory(arbiter)
+    return f"{label:26} workers (MB): " + " | ".join(parts) + f"   arbiter RSS {a['rss']:.0f} USS {a['uss']:.0f}"
 
 
 def main() -> None:
@@ -118,6 +167,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--latency-connections", type=int, default=16, help="connections of the p50/p99 rounds")
     parser.add_argument("--against", type=Path, help="another source tree to measure in the same rounds")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -139,10 +189,24 @@ def main() -> None:
     procs.append(bare_proc)
     ib_proc, ib_base = start("infobutton", args.workers, env, HERE.parent)
     procs.append(ib_proc)
+    lc = args.latency_connections
+    latencies: dict[str, list[dict]] = {"bare@lat": [], "cached@lat": []}
+
+    def with_latency(name: str, url: str):
+        def load():
+            found: dict = {}
+            result = wrk(url, args.seconds, lc, latency=found)
+            latencies[name].append(found)
+            return result
+
+        return load
+
     loads = {
         "bare": lambda: wrk(bare_base + "/bare", args.seconds, args.connections),
         "cached": lambda: wrk(ib_base + CACHED, args.seconds, args.connections),
         "distinct": lambda: wrk(ib_base + "/", args.seconds, args.connections, str(script)),
+        "bare@lat": with_latency("bare@lat", bare_base + "/bare"),
+        "cached@lat": with_latency("cached@lat", ib_base + CACHED),
     }
     if args.against:
         other = args.against.resolve()
@@ -151,14 +215,20 @@ def main() -> None:
         procs.append(other_proc)
         loads["cached@against"] = lambda: wrk(other_base + CACHED, args.seconds, args.connections)
         loads["distinct@against"] = lambda: wrk(other_base + "/", args.seconds, args.connections, str(script))
+        latencies["cached@lat@against"] = []
+        loads["cached@lat@against"] = with_latency("cached@lat@against", other_base + CACHED)
     rates: dict[str, list[float]] = {name: [] for name in loads}
-    ratios: dict[str, list[float]] = {name: [] for name in loads if name != "bare"}
+    ratios: dict[str, list[float]] = {name: [] for name in loads if name not in ("bare", "bare@lat")}
+    memory_lines: list[str] = []
     used = {"distinct": 0, "distinct@against": 0}  # each tree walks the same codes, each once
     try:
         wrk(bare_base + "/bare", 2, args.connections)  # warm up: every worker booted and serving
         wrk(ib_base + CACHED, 2, args.connections)
         if args.against:
             wrk(other_base + CACHED, 2, args.connections)
+        memory_lines.append(memory_line("infobutton, warmed up", ib_proc.pid))
+        if args.against:
+            memory_lines.append(memory_line("--against, warmed up", other_proc.pid))
         for round_ in range(args.rounds):
             names = list(loads)
             order = names[round_ % len(names) :] + names[: round_ % len(names)]  # rotate: no load always first
@@ -172,7 +242,11 @@ def main() -> None:
             for name, value in measured.items():
                 rates[name].append(value)
             for name in ratios:
-                ratios[name].append(measured[name] / measured["bare"])
+                ratios[name].append(measured[name] / measured["bare@lat" if "@lat" in name else "bare"])
+        memory_lines.append(memory_line("infobutton, after loads", ib_proc.pid))
+        if args.against:
+            memory_lines.append(memory_line("--against, after loads", other_proc.pid))
+        memory_lines.append(memory_line("bare Flask", bare_proc.pid))
     finally:
         for proc in procs:
             stop(proc)
@@ -185,8 +259,11 @@ def main() -> None:
         "(median of per-round ratios; runs interleaved so machine noise hits all three alike)"
     )
     print(f"bare Flask JSON endpoint   {b:9.0f} req/s  (baseline)")
-    print(f"cached knowledge request   {c:9.0f} req/s  ratio {rc:.2f}  (target >= 0.80)")
-    print(f"distinct ICD-10-CM codes   {d:9.0f} req/s  ratio {rd:.2f}  ({used['distinct']} codes, each asked once)")
+    print(f"cached knowledge request   {c:9.0f} req/s  ratio {rc:.2f}  (target >= 0.90)")
+    print(
+        f"distinct ICD-10-CM codes   {d:9.0f} req/s  ratio {rd:.2f}  (target >= 0.60; "
+        f"{used['distinct']} codes, each asked once)"
+    )
     if args.against:
         for name, label in (
             ("cached@against", "cached, --against tree"),
@@ -197,6 +274,26 @@ def main() -> None:
         for name in ("cached", "distinct"):
             per_round = [a / b for a, b in zip(ratios[name], ratios[name + "@against"], strict=True)]
             print(f"{name}: this tree / --against tree, median of rounds: {statistics.median(per_round):.2f}")
+    p99 = [a[99] / b[99] for a, b in zip(latencies["cached@lat"], latencies["bare@lat"], strict=True)]
+    print(f"latency at {lc} connections (ms, median of rounds):")
+    for name, label in (
+        ("bare@lat", "bare Flask"),
+        ("cached@lat", "cached"),
+        ("cached@lat@against", "cached, --against"),
+    ):
+        if name in latencies:
+            p50s = [r[50] for r in latencies[name]]
+            p99s = [r[99] for r in latencies[name]]
+            print(f"  {label:24} p50 {statistics.median(p50s):7.2f}  p99 {statistics.median(p99s):7.2f}")
+    print(f"  cached p99 / bare p99, median of rounds: {statistics.median(p99):.2f}  (target <= 1.5)")
+    if args.against:
+        p99a = [a[99] / b[99] for a, b in zip(latencies["cached@lat@against"], latencies["bare@lat"], strict=True)]
+        print(f"  --against cached p99 / bare p99:         {statistics.median(p99a):.2f}")
+    print("memory after warm-up and after the loads (RSS counts pages shared copy-on-write with the arbiter in full;")
+    print("PSS splits them; USS = Private_Clean + Private_Dirty is what each worker alone adds; the loads fill the")
+    print("response cache, INFOBUTTON_CACHE_SIZE=200000 here, with every distinct answer):")
+    for line in memory_lines:
+        print("  " + line)
     if max(used.values()) > len(paths):
         print(
             f"note: {max(used.values())} requests exceeded the {len(paths)} distinct codes; later ones were cache hits"

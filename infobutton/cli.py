@@ -3,6 +3,7 @@ services; they never write SQL themselves."""
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import click
@@ -47,10 +48,17 @@ def _child_exit(server, worker) -> None:
     metrics.process_dead(worker.pid)
 
 
+def _pre_fork(server, worker) -> None:
+    """Before each fork: what the arbiter built (code tables, crosswalk, modules) leaves the
+    collector's generations, so no worker's collection writes to those pages and un-shares them."""
+    gc.freeze()
+
+
 def gunicorn_options(host: str, port: int, workers: int, settings: Settings) -> dict:
     return {
         "worker_exit": _worker_exit,
         "child_exit": _child_exit,
+        "pre_fork": _pre_fork,
         "bind": f"{host}:{port}",
         "workers": workers,
         # gthread whose error pages for malformed requests do not quote the request back
@@ -92,7 +100,9 @@ def serve(host: str, port: int, workers: int) -> None:
     with metrics.multiprocess_dir():
         # Migrate and seed once, in the arbiter, before any worker starts; the tables it warms
         # are inherited by the forked workers. Each worker then builds its own app (``load``).
-        build_services(settings).close()
+        services = build_services(settings)
+        services.knowledge.precompute_titles()  # every ICD-10-CM title's matches, for the workers too
+        services.close()
         log.info("database %s", redacted(settings.resolved_database_url))
         Server().run()
 

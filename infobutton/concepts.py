@@ -478,13 +478,19 @@ class ConceptIndex:
                 self._topics.add(topic.id)
                 rarest = next((t for t, upper in name.required if upper or t not in MODIFIERS))
                 self._by_token.setdefault(rarest, []).append(name)
+        # For the quick "no name can match" test: the lexicon phrases (by first word) that can add
+        # a token some name is indexed by.
+        # Equal signatures, equal answers for every text (the names, in the order they are tried).
+        self.signature = tuple((token, tuple(names)) for token, names in self._by_token.items())
+        self._lexicon_firsts = _firsts_adding(_LEXICON_BY_FIRST, self._by_token)
+        self._unmasked_firsts = _firsts_adding(_UNMASKED_BY_FIRST, self._by_token)
 
     def __len__(self) -> int:
         return len(self._topics)
 
     def match(self, text: str) -> list[ConceptMatch]:
         """Topics whose whole name is in ``text``, most specific first, subsumed ones dropped."""
-        if not text or NOT_THE_PATIENTS.search(text):
+        if not text or NOT_THE_PATIENTS.search(text) or not self._may_match(text):
             return []
         read = Text.read(text)
         whole = " ".join(read.source_words)  # (a phrase the masks hid is never an exact match)
@@ -505,6 +511,24 @@ class ConceptIndex:
                 if current is None or _rank(found) < _rank(current):
                     best[name.topic_id] = found
         return sorted(most_specific(best.values()), key=_rank)
+
+    def _may_match(self, text: str) -> bool:
+        """False when no token ``Text.read`` could make of the text indexes a name (then ``match``
+        finds nothing): the words left by the masks and the lexicon phrases they may start, without
+        building the tokens. Most code titles match no topic; this is their whole cost."""
+        folded = _fold(text)
+        masked = _MASK.sub(lambda m: " " * len(m.group(0)), folded)
+        stems = {stem(w) for w in _words(masked)}
+        if not stems.isdisjoint(self._by_token) or not stems.isdisjoint(self._lexicon_firsts):
+            return True
+        return bool(self._unmasked_firsts) and not self._unmasked_firsts.isdisjoint(stem(w) for w in _words(folded))
+
+
+def _firsts_adding(by_first: dict[str, list[LexiconEntry]], tokens: dict) -> frozenset[str]:
+    """The first words of lexicon phrases whose meaning holds one of ``tokens``."""
+    return frozenset(
+        first for first, entries in by_first.items() if any(t in tokens for _, meaning in entries for t in meaning)
+    )
 
 
 def most_specific(matches: Iterable[ConceptMatch]) -> list[ConceptMatch]:

@@ -18,7 +18,7 @@ from typing import TypeVar
 import cachetools
 import sqlalchemy.exc
 
-from . import resolver
+from . import resolver, terminology
 from .concepts import ConceptIndex, ConceptMatch
 from .models import KnowledgeRequest, Topic, TopicMatch
 
@@ -28,6 +28,47 @@ log = logging.getLogger(__name__)
 
 def _ignore(_result: str) -> None:
     pass
+
+
+# Every ICD-10-CM title's automatic matches (only the titles that match something), for one
+# catalogue: (ConceptIndex.signature, title → matches). Built by ``precompute_titles`` in the
+# gunicorn arbiter before it forks, so the workers inherit it instead of matching titles per
+# request. A service whose catalogue differs (changed since) does not use it and matches live.
+_title_table: tuple[tuple, dict[str, list[ConceptMatch]]] | None = None
+
+
+class ResponseCache:
+    """Rendered responses for ``ttl`` seconds, at most ``maxsize``: read without a lock (one dict
+    lookup, atomic under the GIL), written under the caller's lock. The oldest entry goes first
+    when full; with one TTL for all, the oldest is also the first to expire."""
+
+    def __init__(self, maxsize: int, ttl: float, timer: Callable[[], float]):
+        self.maxsize, self.ttl, self._timer = maxsize, ttl, timer
+        self._entries: dict = {}  # key → (expires at, value), in insertion order
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key):
+        entry = self._entries.get(key)
+        if entry is not None and self._timer() < entry[0]:
+            return entry[1]
+        return None
+
+    def put(self, key, value) -> None:
+        """Under the owner's lock."""
+        now = self._timer()
+        entries = self._entries
+        entries.pop(key, None)
+        while entries:
+            oldest = next(iter(entries))
+            if len(entries) < self.maxsize and entries[oldest][0] > now:
+                break
+            del entries[oldest]
+        entries[key] = (now + self.ttl, value)
+
+    def clear(self) -> None:
+        self._entries = {}  # a reader holding the old dict finds only what was valid before
 
 
 class KnowledgeService:
@@ -69,10 +110,11 @@ class KnowledgeService:
         self._rules: dict | None = None
         self._topic_cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=4096)
         self._concepts: ConceptIndex | None = None
+        self._title_matches: dict[str, list[ConceptMatch]] | None = None  # _title_table's, if ours
         self._concept_matches: cachetools.LRUCache = cachetools.LRUCache(maxsize=16384)
         # Keyed by (versions, key): a response built under old versions can never be served
         # under new ones, even when it is stored after the change was noticed.
-        self._responses: cachetools.TTLCache = cachetools.TTLCache(maxsize=response_size, ttl=response_ttl, timer=timer)
+        self._responses = ResponseCache(response_size, response_ttl, timer)
         # Versions as of construction: a change committed after this point is always noticed,
         # even if caches were filled before the first check.
         self._seen: tuple[int, int] = self._read_versions()
@@ -143,6 +185,7 @@ class KnowledgeService:
         with self._lock:
             self._topic_cache.clear()
             self._concepts = None
+            self._title_matches = None
             self._concept_matches.clear()
             self._responses.clear()
 
@@ -172,7 +215,37 @@ class KnowledgeService:
         with self._lock:
             if self._concepts is None:
                 self._concepts = ConceptIndex(self.topics.all())
+                if _title_table is not None and _title_table[0] == self._concepts.signature:
+                    self._title_matches = _title_table[1]
             return self._concepts
+
+    def precompute_titles(self) -> None:
+        """Match every ICD-10-CM title against the current catalogue now (some seconds), for this
+        process and the workers it forks; ``title_concepts`` then looks answers up."""
+        global _title_table
+        index = self.concept_index()
+        if _title_table is None or _title_table[0] != index.signature:
+            table = {}
+            for title in terminology.titles():
+                found = index.match(title)
+                if found:
+                    table[title] = found
+            _title_table = (index.signature, table)
+        with self._lock:
+            if self._concepts is index:
+                self._title_matches = _title_table[1]
+
+    def title_concepts(self, title: str) -> list[ConceptMatch]:
+        """``concepts`` for an ICD-10-CM title: from the precomputed table when it was built for
+        this catalogue, else matched live."""
+        self.refresh_if_stale()
+        table = self._title_matches
+        if table is None and self._concepts is None:
+            self.concept_index()
+            table = self._title_matches
+        if table is not None:
+            return table.get(title, [])
+        return self.concepts(title)
 
     def concepts(self, text: str) -> list[ConceptMatch]:
         """Whole-concept matches of a text (a code title, a display name), cached per text."""
@@ -198,6 +271,7 @@ class KnowledgeService:
             upstream=self.upstream,
             concepts=self.concepts,
             translate=self.translate,
+            title_concepts=self.title_concepts,
         )
 
     # -- rendered responses ------------------------------------------------------------------
@@ -206,8 +280,7 @@ class KnowledgeService:
         """A rendered response for ``key`` under the current versions: from this worker's cache,
         else the shared cache, else built here and kept in both."""
         versions = self.refresh_if_stale()
-        with self._lock:
-            hit = self._responses.get((versions, key))
+        hit = self._responses.get((versions, key))  # lock-free: see ResponseCache
         if hit is not None:
             self._on_cache("hit")
             return hit
@@ -218,5 +291,5 @@ class KnowledgeService:
             if self.shared is not None:
                 self.shared.put(versions, key, value)
         with self._lock:
-            self._responses[(versions, key)] = value
+            self._responses.put((versions, key), value)
         return value

@@ -188,11 +188,11 @@ def title_chain(code: Code) -> list[tuple[str, str]]:
     return chain
 
 
-def _automatic(criterion, codes, request, topic_of, concepts) -> list[tuple[tuple, TopicMatch]]:
+def _automatic(criterion, codes, request, topic_of, concepts, titles) -> list[tuple[tuple, TopicMatch]]:
     found: dict[str, tuple[tuple, ConceptMatch, str]] = {}
     for code, via in codes:
         for level, (value, title) in enumerate(title_chain(code)):
-            for rank, match in enumerate(concepts(title)):
+            for rank, match in enumerate(titles(title)):
                 where = "title" if level == 0 else f"title of {value}"
                 reason = f"matched the ICD-10-CM {where} \u2018{title}\u2019 to the {match.name.described}"
                 if via:
@@ -265,8 +265,10 @@ def resolve_criterion(
     search: TextSearch | None = None,
     upstream: CodeLookup | None = None,
     translate: Translate | None = None,
+    title_concepts: ConceptLookup | None = None,
 ) -> list[TopicMatch]:
-    """One criterion's matches from the first layer that has any, best first."""
+    """One criterion's matches from the first layer that has any, best first. ``title_concepts``
+    answers for ICD-10-CM titles only (a table of every title's matches); ``concepts`` otherwise."""
     hits: list[tuple[tuple, TopicMatch]] = []
     known = False
     if criterion.code is not None:
@@ -274,7 +276,7 @@ def resolve_criterion(
         known = terminology.is_valid(criterion.code) or len(codes) > 1
         owned, hits = _curated(criterion, codes, request, rules, topic_of)
         if not owned and concepts is not None:
-            hits = _automatic(criterion, codes, request, topic_of, concepts)
+            hits = _automatic(criterion, codes, request, topic_of, concepts, title_concepts or concepts)
         if not owned and not hits and upstream is not None and terminology.is_valid(criterion.code):
             for rank, topic in enumerate(upstream(criterion.code, request.language, limit)):
                 host = topic.source.removeprefix("upstream:") or "the upstream responder"
@@ -307,11 +309,21 @@ def resolve(
     *,
     concepts: ConceptLookup | None = None,
     translate: Translate | None = None,
+    title_concepts: ConceptLookup | None = None,
 ) -> list[TopicMatch]:
     """Ranked, de-duplicated topic matches for all of the request's criteria, at most ``limit``."""
     per_criterion = [
         resolve_criterion(
-            c, request, rules, topic_of, limit, concepts=concepts, search=search, upstream=upstream, translate=translate
+            c,
+            request,
+            rules,
+            topic_of,
+            limit,
+            concepts=concepts,
+            search=search,
+            upstream=upstream,
+            translate=translate,
+            title_concepts=title_concepts,
         )
         for c in request.criteria
     ]

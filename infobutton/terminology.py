@@ -2,7 +2,8 @@
 
 Implements the code-system half of the URL-based IG R4 §2.1.4 (mainSearchCriteria.v.c/.v.cs):
 a code system may arrive as an OID, a FHIR system URI or a common name; codes are compared
-after normalisation. The ICD-10-CM tabular list and hierarchy come from ``simple-icd-10-cm``.
+after normalisation. The ICD-10-CM tabular list and hierarchy come from ``simple-icd-10-cm``, read
+into flat tables in a child process (``tabular``), so a worker never holds the library's tree.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 
 from stdnum import luhn, verhoeff
 
+from . import tabular
 from .models import Code, CodeSystem, InvalidRequest
 
 
@@ -58,10 +60,8 @@ def code_system(text: str, parameter: str = "mainSearchCriteria.v.cs") -> CodeSy
 
 
 @functools.cache
-def _icd10cm():
-    import simple_icd_10_cm  # 1.5 s to load the tabular list: once, on first use
-
-    return simple_icd_10_cm
+def _icd10cm() -> tabular.Tabular:
+    return tabular.load()  # ~2 s in a child process: once, on first use (or at warm_up)
 
 
 def warm_up() -> None:
@@ -100,8 +100,7 @@ def is_valid(code: Code) -> bool:
     """Whether the code exists (ICD-10-CM) or is well formed with a valid check digit."""
     system, value = code.system, code.value
     if system is CodeSystem.ICD10CM:
-        cm = _icd10cm()
-        return cm.is_valid_item(value) and not cm.is_chapter(value)
+        return _icd10cm().is_code(value)
     shape = _SHAPES.get(system)
     if shape is not None and not shape.match(value):
         return False
@@ -120,8 +119,7 @@ def ancestors(code: Code) -> tuple[str, ...]:
     """Codes above this one, nearest first (ICD-10-CM subcategory → category → block)."""
     if code.system is not CodeSystem.ICD10CM or not is_valid(code):
         return ()
-    cm = _icd10cm()
-    return tuple(a for a in cm.get_ancestors(code.value) if not cm.is_chapter(a))
+    return _icd10cm().ancestors_below_chapter(code.value)
 
 
 def is_block(value: str) -> bool:
@@ -132,15 +130,20 @@ def is_block(value: str) -> bool:
 def describe(code: Code) -> str:
     """The preferred display name of a code, when the system is one we carry."""
     if code.system is CodeSystem.ICD10CM and is_valid(code):
-        return _icd10cm().get_description(code.value)
+        return _icd10cm().description(code.value)
     return ""
+
+
+def titles() -> set[str]:
+    """Every distinct title of the ICD-10-CM tabular list (codes, blocks and chapters)."""
+    return _icd10cm().descriptions()
 
 
 @functools.cache
 def billable() -> tuple[str, ...]:
     """Every billable ICD-10-CM code (a leaf of the tabular list), dotted, in tabular order."""
     cm = _icd10cm()
-    return tuple(c for c in cm.get_all_codes(True) if cm.is_leaf(c) and not cm.is_chapter_or_block(c))
+    return tuple(c for c in cm.all_codes() if cm.is_leaf(c) and not (cm.is_block(c) or cm.is_chapter(c)))
 
 
 _PREFIX = re.compile(r"^[A-Z][0-9A-Z.]{0,7}$")

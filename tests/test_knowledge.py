@@ -195,3 +195,17 @@ def test_concept_matches_read_across_a_change_are_not_cached(parts):
     index.match = match_then_change  # this index object only; a change builds a new one
     assert [m.topic_id for m in svc.concepts("chronic leukemia")] == ["leukemia"]  # matched before
     assert [m.topic_id for m in svc.concepts("chronic leukemia")] == []
+
+
+def test_response_cache_drops_the_oldest_when_full_and_the_expired_when_writing(parts):
+    clock = Clock()
+    svc = service(parts, clock, response_size=2, response_ttl=60)
+    svc.cached_response("a", lambda: ("a",))
+    clock.now += 30
+    svc.cached_response("b", lambda: ("b",))
+    svc.cached_response("c", lambda: ("c",))  # full: "a", the oldest, goes
+    assert svc.cached_response("a", lambda: ("a again",)) == ("a again",)
+    assert svc.cached_response("c", lambda: ("c again",)) == ("c",)
+    clock.now += 61  # everything expired: a write drops it all
+    svc.cached_response("d", lambda: ("d",))
+    assert len(svc._responses) == 1
