@@ -25,6 +25,7 @@ from .store import Database, SqlMappingStore, SqlTopicStore, open_stores
 from .store.cds_feedback import FeedbackStore
 from .store.history import SqlHistoryStore
 from .store.rejections import SqlRejectionStore
+from .store.token_uses import SqlTokenUses
 from .store.tokens import SqlTokenStore
 from .store.usage import SqlUsageStore
 from .usage import UsageRecorder
@@ -116,7 +117,7 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
         rejections=rejections,
         suggestions=SuggestionAdmin(knowledge, rejections, mapping_admin, usage),
         cds_feedback=FeedbackStore(db, retention_days=settings.cds_feedback_days),
-        cds=CdsGate.from_settings(settings),
+        cds=CdsGate.from_settings(settings, replay=SqlTokenUses(db)),  # jti once, across workers
         upstream=_upstream(settings, knowledge, metrics),
         sync=_sync(settings, topics, knowledge),
         metrics=metrics,

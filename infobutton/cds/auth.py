@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import jwt
 import requests
@@ -51,9 +52,17 @@ class Caller:
     client: str  # the rate-limit key: the issuer, or the client address when unauthenticated
 
 
+class TokenUses(Protocol):
+    """Where accepted (iss, jti) pairs are remembered until their tokens expire."""
+
+    def first_use(self, iss: str, jti: str, expires: float) -> bool: ...
+
+
 class ReplayCache:
-    """jti values seen, each until its token expires; bounded: when full of live tokens, new
-    tokens are refused rather than old ones forgotten (forgetting would allow a replay)."""
+    """jti values seen by this process, each until its token expires; bounded: when full of live
+    tokens, new tokens are refused rather than old ones forgotten (forgetting would allow a
+    replay). The service uses the shared table (``store.token_uses``); this is for a Verifier
+    built without one."""
 
     def __init__(self, size: int = REPLAY_SIZE, clock: Callable[[], float] = time.time):
         self.size, self.clock = size, clock
@@ -107,12 +116,13 @@ class Verifier:
         allow_http_loopback: bool = False,
         clock: Callable[[], float] = time.time,
         fetch: Callable[[FhirUrl, bool], dict] = fetch_jwks,
+        replay: TokenUses | None = None,
     ):
         self.issuers = issuers
         self.allow_http_loopback = allow_http_loopback
         self.clock = clock
         self.fetch = fetch
-        self.replay = ReplayCache(clock=clock)
+        self.replay: TokenUses = replay if replay is not None else ReplayCache(clock=clock)
         self._jwks: dict[FhirUrl, tuple[float, jwt.PyJWKSet]] = {}
         self._lock = threading.Lock()
 

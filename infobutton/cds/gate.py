@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..config import Settings
 from . import issuers
-from .auth import Caller, Unauthorized, Verifier
+from .auth import Caller, TokenUses, Unauthorized, Verifier
 from .fhir_url import FhirUrl, normalise
 from .prefetch import Fetcher, allowed_base
 from .rate import RateLimiter
@@ -24,10 +24,13 @@ class CdsGate:
     dev_fhir_servers: tuple[FhirUrl, ...]  # for unauthenticated calls (development mode only)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> CdsGate:
+    def from_settings(cls, settings: Settings, replay: TokenUses | None = None) -> CdsGate:
+        """``replay``: where accepted token ids are kept (the service passes the shared table)."""
         return cls(
             verifier=Verifier(
-                issuers.parse(settings.cds_issuers), allow_http_loopback=settings.cds_allow_http_loopback
+                issuers.parse(settings.cds_issuers),
+                allow_http_loopback=settings.cds_allow_http_loopback,
+                replay=replay,
             ),
             fetcher=Fetcher(settings.cds_fhir_concurrency, settings.cds_fhir_timeout),
             feedback_rate=RateLimiter(settings.cds_feedback_rate),

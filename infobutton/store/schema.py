@@ -145,6 +145,17 @@ auth_failures = Table(
     Column("failures", Integer, nullable=False),
 )
 
+# CDS Hooks token ids (jti) already accepted, each until its token expires (revision 0004): one
+# table every worker and instance shares, so a token replayed to another worker is refused.
+cds_token_uses = Table(
+    "cds_token_uses",
+    metadata,
+    Column("iss", Text, primary_key=True),
+    Column("jti", Text, primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("cds_token_uses_expires", "expires_at"),
+)
+
 # ``at`` is REAL as 0.1.0 wrote it: on PostgreSQL that is a 4-byte float (about two minutes'
 # resolution for epoch seconds); a migration may widen it.
 admin_signin_failures = Table(

@@ -98,6 +98,21 @@ def test_a_token_is_used_once(client):
     assert again.status_code == 401 and "used before" in again.json["detail"]
 
 
+def test_a_token_used_on_one_instance_is_refused_on_another(settings, client):
+    """Workers and instances share one database: a token replayed to another one within its
+    lifetime is refused there too (a per-process memory would accept it)."""
+    token = ehr.token(AUD)
+    assert post(client, PV, BODY, token=token).status_code == 200
+    other = create_app(settings)  # a second instance (or worker) on the same database
+    try:
+        again = post(other.test_client(), PV, BODY, token=token)
+        assert again.status_code == 401 and "used before" in again.json["detail"]
+        fresh = post(other.test_client(), PV, BODY, token=ehr.token(AUD))
+        assert fresh.status_code == 200
+    finally:
+        other.extensions["infobutton"].close()
+
+
 def test_the_jwks_is_fetched_once_and_reread_for_a_new_kid(client, jwks):
     for _ in range(3):
         assert post(client, PV, BODY, token=ehr.token(AUD)).status_code == 200

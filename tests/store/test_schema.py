@@ -131,7 +131,8 @@ CREATE TABLE IF NOT EXISTS cds_feedback (
 CREATE INDEX IF NOT EXISTS cds_feedback_card ON cds_feedback (card_id)
 """
 # What the revisions after 0001 add to 0.1.0's schema, as hand-written DDL (0002: an index for
-# CDS feedback retention; 0003: sessions that end server-side, failures counted atomically).
+# CDS feedback retention; 0003: sessions that end server-side, failures counted atomically;
+# 0004: CDS Hooks token ids every worker shares).
 REVISIONS = """
 CREATE INDEX cds_feedback_received ON cds_feedback (received_at);
 ALTER TABLE admin_tokens ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0;
@@ -139,7 +140,14 @@ CREATE TABLE IF NOT EXISTS auth_failures (
     key TEXT NOT NULL PRIMARY KEY,
     first_at BIGINT NOT NULL,
     failures INTEGER NOT NULL
-)
+);
+CREATE TABLE cds_token_uses (
+    iss TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (iss, jti)
+);
+CREATE INDEX cds_token_uses_expires ON cds_token_uses (expires_at)
 """
 _ID = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "BIGSERIAL PRIMARY KEY"}
 
