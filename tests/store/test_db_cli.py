@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from infobutton.cli import main
 from infobutton.store import migrate
 
-from .test_migrations import SQLITE_010
+from .test_migrations import sqlite_010
 
 HEAD = migrate.head()
 
@@ -39,7 +39,7 @@ def test_current_and_upgrade_on_an_empty_database(run, tmp_path):
 
 def test_a_0_1_0_database(run, tmp_path):
     (tmp_path / "data").mkdir()
-    shutil.copy(SQLITE_010, tmp_path / "data" / "infobutton.sqlite3")
+    shutil.copy(sqlite_010(), tmp_path / "data" / "infobutton.sqlite3")
     assert run("db", "current") == "none (a release 0.1.0 database: `infobutton db upgrade` stamps it 0001)"
     assert run("db", "upgrade") == f"release 0.1.0 (stamped 0001) -> {HEAD}"
     assert run("db", "current") == f"{HEAD} (head)"

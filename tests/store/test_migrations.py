@@ -3,13 +3,16 @@ upgrading is idempotent, and instances starting together on one empty database a
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -30,8 +33,23 @@ from ..test_cli import BIN, free_port, wait_ready
 from .test_schema import REVISIONS
 
 FIXTURE = ROOT / "tests" / "data" / "db-0.1.0"
-SQLITE_010 = FIXTURE / "infobutton-0.1.0.sqlite3"
+# `sqlite3 … .dump` of the database file release 0.1.0 wrote (make.py): text in git, not a binary.
+DUMP_010 = FIXTURE / "infobutton-0.1.0.sql"
 POSTGRES_010 = FIXTURE / "schema-0.1.0-postgresql.sql"
+
+
+@functools.cache
+def sqlite_010() -> Path:
+    """The 0.1.0 database file, restored once per run from its dump (FTS5 shadow tables
+    included, byte for byte the rows 0.1.0 wrote). Read-only: tests upgrade copies of it."""
+    folder = tempfile.mkdtemp(prefix="infobutton-0.1.0-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    target = Path(folder) / "infobutton-0.1.0.sqlite3"
+    with contextlib.closing(sqlite3.connect(target)) as db:
+        db.executescript(DUMP_010.read_text(encoding="utf-8"))
+    return target
+
+
 # What make.py put in the 0.1.0 file beyond the seed: the upgrade must keep every one of them.
 WRITTEN = (
     "mapping_versions",
@@ -83,7 +101,7 @@ def postgres_dump(url: str) -> tuple[dict, dict[str, list]]:
 
 def build_postgres_010(url: str) -> None:
     """A database as 0.1.0 left it: its DDL, then the 0.1.0 fixture file's rows."""
-    old = sqlite3.connect(SQLITE_010)
+    old = sqlite3.connect(sqlite_010())
     with psycopg.connect(url) as conn:
         conn.execute(POSTGRES_010.read_text())
         conn.execute("DELETE FROM meta")
@@ -134,7 +152,7 @@ def sqlite_url(path: Path) -> str:
 def copy_010(tmp_path) -> Path:
     target = tmp_path / "data" / "infobutton.sqlite3"
     target.parent.mkdir()
-    shutil.copy(SQLITE_010, target)
+    shutil.copy(sqlite_010(), target)
     return target
 
 
@@ -168,11 +186,11 @@ def answers_c91_00(url: str, data_dir: Path) -> None:
 
 def test_the_0_1_0_file_holds_what_make_py_wrote():
     """Guards the fixture itself: an unversioned 0.1.0 database with rows in every table."""
-    _, rows = sqlite_dump(SQLITE_010)
+    _, rows = sqlite_dump(sqlite_010())
     assert "alembic_version" not in rows
     assert all(rows[t] for t in ("topics", "mapping_rules", "meta", *WRITTEN))
     assert {r[1] for r in rows["admin_tokens"]} == {"librarian", "reader"}
-    assert migrate.is_legacy(sqlite_url(SQLITE_010)) and migrate.current(sqlite_url(SQLITE_010)) is None
+    assert migrate.is_legacy(sqlite_url(sqlite_010())) and migrate.current(sqlite_url(sqlite_010())) is None
 
 
 def test_a_0_1_0_sqlite_database_upgrades_with_nothing_lost(copy_010, tmp_path):
@@ -253,7 +271,7 @@ def test_a_database_older_than_a_table_gets_it(tmp_path, copy_010):
     assert migrate.upgrade(url) == (None, migrate.head())
     _, rows = sqlite_dump(copy_010)
     assert rows["cds_feedback"] == []
-    assert rows["admin_tokens"] == [(*token, 0) for token in sqlite_dump(SQLITE_010)[1]["admin_tokens"]]
+    assert rows["admin_tokens"] == [(*token, 0) for token in sqlite_dump(sqlite_010())[1]["admin_tokens"]]
 
 
 def test_open_stores_upgrades(tmp_path):

@@ -1,4 +1,5 @@
-"""Writes ``infobutton-0.1.0.sqlite3``: a database as release 0.1.0 (commit 4b179ca) leaves it.
+"""Writes a database as release 0.1.0 (commit 4b179ca) leaves it; ``infobutton-0.1.0.sql`` is its
+``sqlite3 .dump`` (git keeps the text, not the binary file; the tests restore it).
 
 Run once, against 0.1.0's code, through its public HTTP API and stores, so the file holds what
 an operator's database would: the bundled seed, an edited and a deleted mapping (versions and
@@ -6,7 +7,8 @@ audit), an admin token, usage counts for a mapped and an unmapped code, a reject
 and CDS Hooks feedback. ``tests/store/test_migrations.py`` upgrades a copy and checks every one
 of these survives. Kept for the record; today's code cannot run it.
 
-    python tests/data/db-0.1.0/make.py tests/data/db-0.1.0/infobutton-0.1.0.sqlite3
+    python tests/data/db-0.1.0/make.py /tmp/infobutton-0.1.0.sqlite3
+    sqlite3 /tmp/infobutton-0.1.0.sqlite3 .dump > tests/data/db-0.1.0/infobutton-0.1.0.sql
 """
 
 import sqlite3
