@@ -210,11 +210,45 @@ class Topic:
     # title and URL from a topic index, no text), "upstream:<host>", "local" (written here), or
     # "" (unknown: never attributed to anyone).
     source: str = ""
+    # Who the topic is written for: "" for everyone (MedlinePlus pages), "professional" for
+    # health-professional resources (e.g. NCI PDQ Health Professional summaries): PROV readers
+    # get them first; others only when nothing else fits.
+    audience: str = ""
+
+
+# ActTaskCode values a rule may be limited to (taskContext.c.c, URL-IG §2.1.2; HL7 v3
+# ActTaskCode, the codes the IG lists for infobutton requests).
+TASKS = (
+    "OE",  # order entry
+    "PATDOC",  # patient documentation
+    "PATINFO",  # patient information review
+    "PROBLISTE",  # problem list entry
+    "PROBLISTREV",  # problem list review
+    "MEDOE",  # medication order entry
+    "MEDLISTREV",  # medication list review
+    "MLREV",  # medication list review
+    "LABOE",  # laboratory test order entry
+    "LABRREV",  # laboratory results review
+    "DIAGLISTE",  # diagnosis list entry
+    "DISCHINSTE",  # discharge instruction entry
+    "IMMLISTREV",  # immunization list review
+    "ALLERLREV",  # allergy list review
+    "CLINNOTEE",  # clinical note entry
+    "RISKASSESS",  # risk assessment
+    "FALLRISK",  # falls risk assessment
+)
+# ActEncounterCode values a rule may be limited to (encounter.c.c, URL-IG §2.1.2).
+SETTINGS = ("AMB", "EMER", "FLD", "HH", "IMP", "ACUTE", "NONAC", "OBSENC", "PRENC", "SS", "VR")
+LANGUAGES = ("en", "es")
 
 
 @dataclass(frozen=True, slots=True)
 class MappingRule:
-    """code → topic, optionally limited to a patient context (age range in years, gender)."""
+    """code → topic, optionally limited to a context. Every limit is optional, and a rule without
+    it matches anything; a rule with it needs the request to carry that context and match it
+    (URL-IG §2.1.2–2.1.3: informationRecipient, taskContext.c.c, encounter.c.c, the language,
+    age.v.v/ageGroup.v.c, patientPerson.administrativeGenderCode.c). Each tuple is a set of
+    allowed values, sorted, empty for "any"."""
 
     code_system: CodeSystem
     code: str
@@ -226,6 +260,11 @@ class MappingRule:
     gender: Gender | None = None
     reason: str = ""
     id: int | None = None
+    audiences: tuple[Recipient, ...] = ()  # informationRecipient (else performer): PAT, PROV, PAYOR
+    tasks: tuple[str, ...] = ()  # taskContext.c.c, from TASKS
+    settings: tuple[str, ...] = ()  # encounter.c.c, from SETTINGS
+    languages: tuple[str, ...] = ()  # the request's language, from LANGUAGES
+    age_groups: tuple[str, ...] = ()  # MeSH age groups (AGE_GROUPS keys), beside min_age/max_age
 
 
 @dataclass(frozen=True, slots=True)
