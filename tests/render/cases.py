@@ -3,7 +3,7 @@ shipped catalogue's text (which is becoming mostly link-only)."""
 
 from __future__ import annotations
 
-from infobutton.models import Code, CodeSystem, Criterion, KnowledgeRequest, Provenance, Topic, TopicMatch
+from infobutton.models import Code, CodeSystem, Criterion, KnowledgeRequest, Provenance, Site, Topic, TopicMatch
 
 from ..conftest import ICD10CM
 
@@ -67,3 +67,33 @@ def match(
     distance: int = 0,
 ) -> TopicMatch:
     return TopicMatch(topic, criterion, None, distance, provenance, reason, from_text)
+
+
+def _site(title: str, section: str, slug: str) -> Site:
+    return Site(title, f"https://example.org/leukemia/{slug}", section)
+
+
+# Leukemia's link sections with titles as the seed capture of medlineplus.gov/leukemia.html lists
+# them (../shared/seeds; the two PDQ treatment titles are NCI's, as in tests/test_sites.py). The
+# capture has no URLs: these are placeholders on example.org (one a PDF, as the capture marks it).
+SECTION_SITES = (
+    _site("Leukemia", "Start Here", "mayo"),
+    _site("Understanding Leukemia", "Start Here", "understanding-leukemia.pdf"),
+    _site("Bone Marrow Test", "Diagnosis and Tests", "bone-marrow-test"),
+    _site("Tumor Marker Tests", "Diagnosis and Tests", "tumor-marker-tests"),
+    _site("Adult Acute Lymphoblastic Leukemia Treatment (PDQ®)—Patient Version", "Treatments and Therapies", "adult"),
+    _site("Blood Transfusion", "Treatments and Therapies", "blood-transfusion"),
+    _site(
+        "Childhood Acute Lymphoblastic Leukemia Treatment (PDQ®)—Patient Version", "Treatments and Therapies", "child"
+    ),
+    _site("Do We Know What Causes Chronic Myelomonocytic Leukemia?", "Genetics", "causes"),
+    _site("Cancer Statistics: Leukemia", "Statistics and Research", "statistics"),
+    _site("Bone marrow transplant", "Patient Handouts", "bone-marrow-transplant"),
+)
+
+
+def sectioned(**extra) -> Topic:
+    """Leukemia with MedlinePlus text and links in several sections (``SECTION_SITES``)."""
+    values = dict(id="leukemia", title="Leukemia", url="https://medlineplus.gov/leukemia.html", sites=SECTION_SITES)
+    values.update(extra)
+    return medlineplus(**values)
