@@ -69,12 +69,12 @@ def titles(found) -> list[str]:
 @pytest.mark.parametrize(
     "codes,expected",
     [
-        (["Q000628"], ["Adult Acute", "Blood Transfusion", "Childhood Acute"]),
+        (["Q000628"], ["Childhood Acute", "Adult Acute", "Blood Transfusion"]),
         (["Q000175"], ["Bone Marrow Test", "Tumor Marker Tests"]),
         # the union, in the topic's order (not the request's)
         (
             ["Q000628", "Q000175"],
-            ["Bone Marrow Test", "Tumor Marker Tests", "Adult Acute", "Blood Transfusion", "Childhood Acute"],
+            ["Bone Marrow Test", "Tumor Marker Tests", "Childhood Acute", "Adult Acute", "Blood Transfusion"],
         ),
         (["Q000235"], ["Do We Know What Causes Chronic Myelomonocytic Leukemia?"]),
         (["Q000453"], ["Cancer Statistics: Leukemia"]),

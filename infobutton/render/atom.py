@@ -1,7 +1,11 @@
 """Knowledge Response as an Atom feed (HL7 Infobutton SOA IG R1, §4.3; KnowledgeResponse.xsd).
 
 Element order follows the schema's xs:sequence; every request parameter the schema has a
-category scheme for is echoed, unsuffixed, once per instance (§4.3.2).
+category scheme for is echoed, unsuffixed, once per instance (§4.3.2). Each entry says, in
+categories of the schema's own schemes (as the IG's example payload does), what it answers: the
+code (mainSearchCriteria.v.c/.cs/.dn) or words, the audience its rule or topic is for
+(informationRecipient), the subtopics whose links it carries (subTopic.v.c/.cs/.dn), its
+relevanceScore and why it is there (strengthOfRecommedation, the schema's spelling).
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from html import escape
 
 from lxml import etree
 
+from .. import sites, subtopics, terminology
 from ..hosts import on_medlineplus
-from ..models import KnowledgeRequest, Topic, TopicMatch
+from ..models import CodeSystem, KnowledgeRequest, Recipient, Site, Topic, TopicMatch
 from . import attribution
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -72,12 +77,13 @@ def entry_id(topic: Topic) -> str:
     return f"tag:medlineplus.gov,{date}:/{topic.id}"
 
 
-def summary_html(match: TopicMatch, credit: attribution.Credit) -> str:
+def summary_html(match: TopicMatch, credit: attribution.Credit, missing: tuple[str, ...] = ()) -> str:
     """The topic summary, its also-called names and who the text is from (MedlinePlus's
     NLMalsoCalled and NLMattribution paragraphs, for MedlinePlus text only; otherwise an
     infobuttonAttribution paragraph that names the real source or says the entry only links),
-    then an infobuttonReason paragraph: why this service chose the topic. Everything but the
-    (sanitised) summary is escaped here."""
+    an infobuttonSubtopic paragraph naming the ``missing`` sections (asked for by subTopic.v.c,
+    with no link in this topic), then an infobuttonReason paragraph: why this service chose the
+    topic. Everything but the (sanitised) summary is escaped here."""
     topic = match.topic
     lang = topic.language if topic.language in attribution.WHY else "en"
     also_called, attributed = (
@@ -89,6 +95,8 @@ def summary_html(match: TopicMatch, credit: attribution.Credit) -> str:
     if topic.also_called:
         parts.append(f'<p class="{also_called}">{ALSO_CALLED[lang]}: {escape(", ".join(topic.also_called))}</p>')
     parts.append(f'<p class="{attributed}">{escape(credit.sentence)}</p>')
+    if missing:
+        parts.append(f'<p class="infobuttonSubtopic">{escape(attribution.no_links(missing, lang))}.</p>')
     parts.append(f'<p class="infobuttonReason">{attribution.WHY[lang]}: {escape(attribution.why(match, lang))}</p>')
     return "".join(parts)
 
@@ -97,6 +105,55 @@ def updated(topic: Topic, fallback: str) -> str:
     """The topic's last-updated date as an Atom instant; never its creation date. Atom requires
     ``updated``, so a topic without one carries the feed's own (``fallback``)."""
     return f"{topic.date_updated}T00:00:00Z" if topic.date_updated else fallback
+
+
+def audiences(match: TopicMatch) -> tuple[str, ...]:
+    """Who the entry is for, as informationRecipient codes: the audiences its curated rule is
+    limited to, and PROV for a health-professional topic; () when it is for anyone."""
+    found = {r.value for r in match.rule.audiences} if match.rule is not None else set()
+    if match.topic.audience == "professional":
+        found.add(Recipient.PROVIDER.value)
+    return tuple(sorted(found))
+
+
+def entry_categories(match: TopicMatch, answered: tuple[subtopics.Qualifier, ...] = ()) -> list[tuple[str, str]]:
+    """(scheme, term) for an entry, every scheme one KnowledgeResponse.xsd enumerates: what the
+    entry answers (the code, its system and its name where we know one or the caller sent one;
+    or the words), whom it is for, the subtopics ``answered`` by its links, its relevance and
+    why it is there (``attribution.reason``, never empty)."""
+    criterion = match.criterion
+    found: list[tuple[str, str]] = []
+    if criterion.code is not None:
+        found.append(("mainSearchCriteria.v.c", criterion.code.value))
+        found.append(("mainSearchCriteria.v.cs", criterion.code.system.oid))
+        name = terminology.describe(criterion.code) or criterion.display_name
+        if name:
+            found.append(("mainSearchCriteria.v.dn", name))
+    else:
+        if criterion.display_name:
+            found.append(("mainSearchCriteria.v.dn", criterion.display_name))
+        if criterion.original_text:
+            found.append(("mainSearchCriteria.v.ot", criterion.original_text))
+    found += [("informationRecipient", code) for code in audiences(match)]
+    for qualifier in answered:
+        found.append(("subTopic.v.c", qualifier.id))
+        found.append(("subTopic.v.cs", CodeSystem.MESH.oid))
+        found.append(("subTopic.v.dn", qualifier.name))
+    found.append(("relevanceScore", f"{match.relevance:.2f}"))
+    found.append(("strengthOfRecommedation", attribution.reason(match)))
+    return found
+
+
+def link_type(url: str) -> str:
+    """The media type a section link announces: a PDF by its path, otherwise a web page."""
+    path = url.split("?", 1)[0].split("#", 1)[0]
+    return "application/pdf" if path.lower().endswith(".pdf") else "text/html"
+
+
+def section_links(topic: Topic, chosen: subtopics.Selection, child: bool | None) -> tuple[Site, ...]:
+    """The topic's links in the sections a request's subtopics select, in the order that suits
+    the patient's age (``sites.order``); () when the request selects no section."""
+    return sites.order(chosen.sites(topic.sites), child) if chosen else ()
 
 
 def _person(parent, tag: str, person: tuple[str, str]) -> None:
@@ -113,10 +170,14 @@ def build(request: KnowledgeRequest, matches: list[TopicMatch], base_url: str = 
     text came from elsewhere names that source as its author, with this service as contributor
     (it added the reason); a link-only entry inherits the feed's author. ``source`` (type text,
     the last element the schema allows in an entry) holds the resolution layer (docs/decisions.md).
+    When the request names known subtopics (subTopic.v.c), an entry also links (rel "related")
+    the topic's links in the sections they select, after its page and its twin.
     Nothing in it depends on when it is rendered (``feed_updated``, ``feed_id``, ``entry_id``).
     """
     lang = request.language
     stamp = feed_updated(matches)
+    chosen = subtopics.selection(request)
+    child = sites.patient_is_child(request)
     # lxml-stubs type nsmap keys as str, but None is lxml's key for the default namespace
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})  # type: ignore[dict-item]
     feed.set(XML_LANG, lang)
@@ -145,18 +206,26 @@ def build(request: KnowledgeRequest, matches: list[TopicMatch], base_url: str = 
                 hreflang="es" if topic.language == "en" else "en",
                 title=topic.twin.title,
             )
+        selected = section_links(topic, chosen, child)
+        for site in selected:
+            _el(
+                entry,
+                "link",
+                href=site.url,
+                rel="related",
+                type=link_type(site.url),
+                hreflang=topic.language,  # the language of the page that lists the link
+                title=site.title,
+            )
         _el(entry, "id", entry_id(topic))
         _el(entry, "updated", updated(topic, stamp))
         credit = attribution.credit(topic)
         if credit.author is not None and credit.author[0] != attribution.SERVICE_NAME:
             _person(entry, "author", credit.author)
             _person(entry, "contributor", service)
-        _el(entry, "summary", summary_html(match, credit), type="html")
-        criterion = match.criterion
-        if criterion.code is not None:
-            _el(entry, "category", scheme="mainSearchCriteria.v.c", term=criterion.code.value)
-            _el(entry, "category", scheme="mainSearchCriteria.v.cs", term=criterion.code.system.oid)
-        _el(entry, "category", scheme="relevanceScore", term=f"{match.relevance:.2f}")
+        _el(entry, "summary", summary_html(match, credit, chosen.missing(selected)), type="html")
+        for scheme, term in entry_categories(match, chosen.answered(selected)):
+            _el(entry, "category", scheme=scheme, term=term)
         _el(entry, "source", match.provenance.value, type="text")
     return feed
 

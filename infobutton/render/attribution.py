@@ -53,6 +53,12 @@ LAYERS = {
     },
 }
 WHY = {"en": "Why this topic", "es": "Por qué este tema"}  # the label before ``why``
+# Said where a request's subtopics (subTopic.v.c) select sections a topic has no link in.
+NO_LINKS = {
+    "en": "No links under {} are on file for this topic; see the topic page",
+    "es": "No hay enlaces en {} registrados para este tema; consulte la página del tema",
+}
+OR = {"en": " or ", "es": " o "}
 _HOST = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?$")
 FROM_TEXT = {"en": " (on the words sent)", "es": " (según las palabras enviadas)"}
 
@@ -122,3 +128,23 @@ def why(match: TopicMatch, language: str) -> str:
     The reason is the resolver's (English) and may quote text the caller sent: escape it."""
     label = layer(match, language)
     return f"{label} \u2014 {match.reason}" if match.reason else label
+
+
+def reason(match: TopicMatch) -> str:
+    """Why the topic is in the answer, never empty: the resolver's reason, or the layer in words
+    (English, like the resolver's reasons) when it gave none. The Atom/JSON
+    ``strengthOfRecommedation`` category and the FHIR reason extension carry it."""
+    return match.reason or layer(match, "en")
+
+
+def no_links(sections: tuple[str, ...], language: str) -> str:
+    """ "No links under “Treatments and Therapies” are on file for this topic; …", or "" when
+    no section asked for is missing. Section names stay as MedlinePlus spells them."""
+    if not sections:
+        return ""
+    return NO_LINKS[_lang(language)].format(section_names(sections, language))
+
+
+def section_names(sections: tuple[str, ...], language: str) -> str:
+    """ "“Diagnosis and Tests” or “Treatments and Therapies”" (o in Spanish)."""
+    return OR[_lang(language)].join(f"\u201c{s}\u201d" for s in sections)

@@ -5,10 +5,13 @@ One DocumentReference per topic (FHIR R4 §DocumentReference): ``status`` curren
 contentType text/html, language), the matched code as ``category`` and, by identifier, in
 ``context.related``. Where the answer came from (docs/decisions.md): the resolution layer as a
 ``meta.tag`` in our code system ``PROVENANCE_SYSTEM``, the reason in words in the extension
-``REASON_EXTENSION``; ``author`` is whoever wrote the text the topic carries (NLM only for
-MedlinePlus text, an upstream's host for its text, none for a link-only topic), ``custodian``
-the site that holds the linked page, named by its address; ``date`` the topic's last update,
-absent when it has none.
+``REASON_EXTENSION`` on every resource (``attribution.reason``); ``author`` is whoever wrote the
+text the topic carries (NLM only for MedlinePlus text, an upstream's host for its text, none for
+a link-only topic), ``custodian`` the site that holds the linked page, named by its address;
+``date`` the topic's last update, absent when it has none. When the request names known
+subtopics (subTopic.v.c), the topic's links in the sections they select are ``context.related``
+references (by URL identifier, displayed as "section: title") and the qualifiers they answer are
+``category`` codings in MeSH.
 ``Bundle.link`` self is the request (FHIR R4 §3.1.1.4 search). Every resource is built and
 validated through ``fhir.resources.R4B`` before it is serialised; errors become OperationOutcome.
 """
@@ -24,11 +27,11 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from .. import terminology
-from ..models import KnowledgeRequest, TopicMatch
+from .. import sites, subtopics, terminology
+from ..models import CodeSystem, KnowledgeRequest, TopicMatch
 from ..request import query_pairs
 from . import attribution, safe_json
-from .atom import feed_id, feed_updated
+from .atom import feed_id, feed_updated, section_links
 
 CONTENT_TYPE = "application/fhir+json; charset=utf-8"
 URI = "urn:ietf:rfc:3986"
@@ -70,7 +73,11 @@ def _custodian(url: str) -> dict | None:
     return _organisation("MedlinePlus.gov" if attribution.on_medlineplus(url) else host, f"{scheme}://{host}")
 
 
-def document_reference(match: TopicMatch) -> DocumentReference:
+def document_reference(
+    match: TopicMatch, chosen: subtopics.Selection = subtopics.NONE, child: bool | None = None
+) -> DocumentReference:
+    """The DocumentReference for one match; ``chosen`` (the request's subtopics) adds the links
+    of the sections it selects, in the order that suits the patient (``child``)."""
     topic = match.topic
     attachments = [{"contentType": "text/html", "language": topic.language, "url": topic.url, "title": topic.title}]
     if topic.twin is not None and topic.twin.url:
@@ -96,8 +103,7 @@ def document_reference(match: TopicMatch) -> DocumentReference:
         "description": topic.title,
         "content": [{"attachment": a} for a in attachments],
     }
-    if match.reason:
-        body["extension"] = [{"url": REASON_EXTENSION, "valueString": match.reason}]
+    body["extension"] = [{"url": REASON_EXTENSION, "valueString": attribution.reason(match)}]
     credit = attribution.credit(topic)
     if credit.author is not None:
         body["author"] = [_organisation(*credit.author)]
@@ -123,12 +129,22 @@ def document_reference(match: TopicMatch) -> DocumentReference:
         }
     elif match.criterion.original_text or match.criterion.display_name:
         body["category"] = [{"text": match.criterion.original_text or match.criterion.display_name}]
+    selected = section_links(topic, chosen, child)
+    for qualifier in chosen.answered(selected):
+        coding = {"system": CodeSystem.MESH.uri, "code": qualifier.id, "display": qualifier.name}
+        body.setdefault("category", []).append({"coding": [coding], "text": qualifier.name})
+    if selected:
+        body.setdefault("context", {}).setdefault("related", []).extend(
+            {"identifier": {"system": URI, "value": site.url}, "display": f"{site.category}: {site.title}"}
+            for site in selected
+        )
     return DocumentReference.model_validate(body)
 
 
 def bundle(request: KnowledgeRequest, matches: list[TopicMatch], self_url: str = "") -> Bundle:
     """The searchset Bundle for a request and its ranked matches; ``meta.lastUpdated`` is when
     the answer's content last changed (``atom.feed_updated``), never the render time."""
+    chosen, child = subtopics.selection(request), sites.patient_is_child(request)
     body: dict = {
         "resourceType": "Bundle",
         "id": feed_id(request).removeprefix("urn:uuid:"),
@@ -138,7 +154,7 @@ def bundle(request: KnowledgeRequest, matches: list[TopicMatch], self_url: str =
         "entry": [
             {
                 "fullUrl": "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, m.topic.url)),
-                "resource": document_reference(m),
+                "resource": document_reference(m, chosen, child),
                 "search": {"mode": "match", "score": m.relevance},
             }
             for m in matches

@@ -6,7 +6,9 @@ autoescapes every value, and topic summaries pass the nh3 allow-list again befor
 safe. The page's ``lang`` is the content language (WCAG 2.1 SC 3.1.1); each topic carries its own.
 Each topic says why it is there (layer and reason) and where its text came from
 (render.attribution), shows its last-updated date only when it has one, and lists its links in
-the order that suits the patient's age (infobutton.sites).
+the order that suits the patient's age (infobutton.sites). When the request names known subtopics
+(subTopic.v.c, infobutton.subtopics) only the sections they select are shown, and a topic with no
+link there says so.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from urllib.parse import urlencode, urljoin
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from .. import sites, terminology
+from .. import sites, subtopics, terminology
 from ..html_safety import sanitise
 from ..models import CodeSystem, KnowledgeRequest, Topic, TopicMatch
 from ..request import query_pairs
@@ -49,6 +51,7 @@ TEXT = {
         "about": "This service chose these topics; each one says why it is here and where its text comes from.",
         "disclaimer": "This information does not replace advice from your health care provider.",
         "topic_count": "{} topics",
+        "sections_asked": "Showing only the links under {}, as asked",
     },
     "es": {
         "site": "Temas de salud",
@@ -71,6 +74,7 @@ TEXT = {
         "about": "Este servicio eligió estos temas; cada uno dice por qué aparece y de dónde viene su texto.",
         "disclaimer": "Esta información no reemplaza el consejo de su proveedor de atención médica.",
         "topic_count": "{} temas",
+        "sections_asked": "Se muestran solo los enlaces en {}, como se pidió",
     },
 }
 MEDLINEPLUS_HOME = {"en": "https://medlineplus.gov/", "es": "https://medlineplus.gov/spanish/"}
@@ -93,21 +97,24 @@ def render_template(name: str, **values) -> bytes:
     return environment().get_template(name).render(**values).encode()
 
 
-def _sections(topic: Topic, child: bool | None) -> list[tuple[str, list]]:
+def _sections(topic: Topic, child: bool | None, chosen: subtopics.Selection = subtopics.NONE) -> list[tuple[str, list]]:
     """Links grouped by MedlinePlus information category, the categories in the order the topic
-    lists them, the links in each in the order that suits the patient (sites.order)."""
+    lists them, the links in each in the order that suits the patient (sites.order); only the
+    sections ``chosen`` selects when the request names subtopics."""
+    shown = chosen.sites(topic.sites)
     groups: dict[str, list] = {}
-    for site in topic.sites:
+    for site in shown:
         groups.setdefault(site.category or "", [])
-    for site in sites.order(topic.sites, child):
+    for site in sites.order(shown, child):
         groups[site.category or ""].append(site)
     return list(groups.items())
 
 
-def _topic_view(match: TopicMatch, child: bool | None) -> dict:
+def _topic_view(match: TopicMatch, child: bool | None, chosen: subtopics.Selection = subtopics.NONE) -> dict:
     topic = match.topic
     lang = topic.language if topic.language in TEXT else "en"
     text = TEXT[lang]
+    sections = _sections(topic, child, chosen)
     return {
         "id": topic.id,
         "title": topic.title,
@@ -115,7 +122,8 @@ def _topic_view(match: TopicMatch, child: bool | None) -> dict:
         "lang": topic.language,
         "summary": Markup(sanitise(topic.summary_html)),
         "also_called": topic.also_called,
-        "sections": _sections(topic, child),
+        "sections": sections,
+        "no_links": attribution.no_links(chosen.missing(s for _, group in sections for s in group), lang),
         "related": topic.related,
         "institute": topic.primary_institute,
         "image_url": topic.image_url,
@@ -123,7 +131,7 @@ def _topic_view(match: TopicMatch, child: bool | None) -> dict:
         "read_more": text["read_more"].format(attribution.site(topic.url)),
         "credit": attribution.credit(topic).sentence,
         "layer": attribution.layer(match, lang),
-        "reason": match.reason,  # the resolver's words, English; autoescaped
+        "reason": match.reason,  # the resolver's words, English; autoescaped (the layer says the rest)
         "updated": topic.date_updated,
         "text": text,
     }
@@ -152,13 +160,17 @@ def page_values(request: KnowledgeRequest, matches: list[TopicMatch], ctx) -> di
         search_text = terminology.describe(request.criteria[0].code)  # words to start from
     text = TEXT[lang]
     child = sites.patient_is_child(request)
+    chosen = subtopics.selection(request)
     return {
         "lang": lang,
         "t": text,
         "static_base": urljoin(base, "static/"),
         "home_url": urljoin(base, "./"),
         "heading": (text["results"] if matches else text["no_results"]).format(label),
-        "topics": [_topic_view(m, child) for m in matches],
+        "topics": [_topic_view(m, child, chosen) for m in matches],
+        "sections_asked": text["sections_asked"].format(attribution.section_names(chosen.sections, lang))
+        if chosen and matches
+        else "",
         "switch": {
             "lang": other,
             "label": text["other_language"],

@@ -81,11 +81,11 @@ SECTION_SITES = (
     _site("Understanding Leukemia", "Start Here", "understanding-leukemia.pdf"),
     _site("Bone Marrow Test", "Diagnosis and Tests", "bone-marrow-test"),
     _site("Tumor Marker Tests", "Diagnosis and Tests", "tumor-marker-tests"),
-    _site("Adult Acute Lymphoblastic Leukemia Treatment (PDQ®)—Patient Version", "Treatments and Therapies", "adult"),
-    _site("Blood Transfusion", "Treatments and Therapies", "blood-transfusion"),
     _site(
         "Childhood Acute Lymphoblastic Leukemia Treatment (PDQ®)—Patient Version", "Treatments and Therapies", "child"
     ),
+    _site("Adult Acute Lymphoblastic Leukemia Treatment (PDQ®)—Patient Version", "Treatments and Therapies", "adult"),
+    _site("Blood Transfusion", "Treatments and Therapies", "blood-transfusion"),
     _site("Do We Know What Causes Chronic Myelomonocytic Leukemia?", "Genetics", "causes"),
     _site("Cancer Statistics: Leukemia", "Statistics and Research", "statistics"),
     _site("Bone marrow transplant", "Patient Handouts", "bone-marrow-transplant"),

@@ -143,9 +143,10 @@ def test_reason_is_kept_literally_and_escaped_in_json():
     assert fhir.parse(body).entry[0].resource.extension[0].valueString == evil
 
 
-def test_no_reason_no_extension():
+def test_without_a_resolver_reason_the_extension_gives_the_layer_in_words():
     (doc,) = documents(cases.match(cases.link_only(), reason=""))
-    assert doc.extension is None and doc.meta.tag[0].code == "curated"
+    assert [(e.url, e.valueString) for e in doc.extension] == [(fhir.REASON_EXTENSION, "Curated mapping")]
+    assert doc.meta.tag[0].code == "curated"
 
 
 def test_author_is_whoever_wrote_the_text_and_only_then():
