@@ -8,6 +8,7 @@ Nothing leaves 127.0.0.1: requests to other hosts are answered by a stub route.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +19,7 @@ from infobutton import create_app
 from infobutton.config import Settings
 
 from ..conftest import ICD10CM, require
+from ..render.cases import SECTION_SITES
 from ..synced_topics import synced
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,6 +43,8 @@ def server(tmp_path_factory):
     app = create_app(Settings(data_dir=str(tmp_path_factory.mktemp("browser-data")), version_check_interval=0.0))
     topics = app.extensions["infobutton"].topics
     topics.upsert(synced(topics.all()))  # Spanish twins and summaries, as after a sync
+    leukemia = next(t for t in topics.all() if t.id == "leukemia")
+    topics.upsert([replace(leukemia, sites=SECTION_SITES)])  # link sections, as after a sync
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -205,4 +209,31 @@ def test_demo_form_opens_the_click_page(page, server, tmp_path):
     page.wait_for_load_state()
     assert page.get_attribute("html", "lang") == "es"
     assert page.locator("article h2").first.inner_text() == "Leucemia mieloide crónica"
+    assert page.csp_errors == []
+
+
+def test_subtopic_shows_only_its_sections_in_the_childs_order(page, server, tmp_path):
+    page.goto(f"{server}/application?{C91_00}&subTopic.v.c=Q000628&subTopic.v.cs=2.16.840.1.113883.6.177&age.v.v=6")
+    assert page.locator("article h2").all_inner_texts() == [
+        "Acute Lymphocytic Leukemia",
+        "Childhood Leukemia",
+        "Leukemia",
+    ]
+    assert page.locator(".sections-asked").inner_text() == (
+        "Showing only the links under \u201cTreatments and Therapies\u201d, as asked."
+    )
+    all_lymphocytic, _, leukemia = page.locator("article").all()
+    assert all_lymphocytic.locator(".subtopic-note").inner_text().startswith("No links under")
+    assert all_lymphocytic.locator(".link-group").count() == 0
+    assert leukemia.locator(".subtopic-note").count() == 0
+    assert leukemia.locator(".link-group h4").all_inner_texts() == ["Treatments and Therapies"]
+    titles = leukemia.locator(".link-group li a").all_inner_texts()
+    assert [t.split(" Lymphoblastic")[0] for t in titles] == ["Childhood Acute", "Blood Transfusion", "Adult Acute"]
+    assert audit(page) == []
+    shoot(page, tmp_path, "c91-00-therapy-child")
+
+    page.get_by_role("link", name="Ver en español").click()  # the switch keeps the subtopic
+    page.wait_for_load_state()
+    assert parse_qs(urlsplit(page.url).query)["subTopic.v.c"] == ["Q000628"]
+    assert page.locator(".sections-asked").inner_text().startswith("Se muestran solo los enlaces en")
     assert page.csp_errors == []
