@@ -12,7 +12,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..models import AGE_GROUP_NAMES, AGE_GROUPS, LANGUAGES, MAX_AGE_YEARS, SETTING_NAMES, TASK_NAMES, Recipient
+from ..models import (
+    AGE_GROUP_NAMES,
+    AGE_GROUPS,
+    LANGUAGES,
+    MAX_AGE_YEARS,
+    SETTING_NAMES,
+    TASK_NAMES,
+    MappingRule,
+    Recipient,
+)
 
 # informationRecipient / performer (URL-IG §2.1.2, HL7 RoleClass codes PAT, PROV, PAYOR)
 RECIPIENT_NAMES = {
@@ -113,3 +122,18 @@ def age_group_conflicts(groups: tuple[str, ...], min_age: float | None, max_age:
                 f" ({ages(low, max_age)}); remove it or change the ages"
             )
     return problems
+
+
+def conditions(rule: MappingRule) -> list[str]:
+    """Every condition of a rule in words, for lists and diffs: age range, gender, then each
+    context limit ("age 6 years to under 13 years", "F", "audience PROV", "task MLREV OE")."""
+    found = []
+    if rule.min_age is not None or rule.max_age is not None:
+        found.append("age " + ages(rule.min_age or 0.0, rule.max_age))
+    if rule.gender is not None:
+        found.append(rule.gender.value)
+    for limit in LIMITS:
+        codes = codes_of(rule, limit)
+        if codes:
+            found.append(f"{limit.noun} {' '.join(codes)}")
+    return found
