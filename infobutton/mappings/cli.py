@@ -16,6 +16,7 @@ from ..commands import script_info
 from ..models import ROLES, InvalidRequest
 from ..services import current_services
 from . import csv_io
+from .constraints import conditions
 from .service import MAX_REMOVE, MAX_REMOVE_FRACTION
 from .suggestions import parse_pair
 from .validation import FIELDS
@@ -128,14 +129,11 @@ def import_(path, mode: str, dry_run: bool, force: bool, reason: str, actor: str
             exc = InvalidRequest("--force", f"{exc.message} (use --force to import anyway)", exc.status)
         _fail(exc)
     for rule in plan.added:
-        click.echo(f"+ {rule.code_system.label} {rule.code} -> {rule.topic_id}")
+        click.echo(f"+ {_brief(rule)}")
     for before, after in plan.changed:
-        click.echo(
-            f"~ {after.code_system.label} {after.code} -> {after.topic_id}"
-            f" (priority {before.priority}->{after.priority})"
-        )
+        click.echo(f"~ {_brief(after)} (priority {before.priority}->{after.priority})")
     for rule in plan.removed:
-        click.echo(f"- {rule.code_system.label} {rule.code} -> {rule.topic_id}")
+        click.echo(f"- {_brief(rule)}")
     summary = (
         f"{len(plan.added)} added, {len(plan.changed)} changed, {len(plan.removed)} removed, {plan.unchanged} unchanged"
     )
@@ -145,6 +143,13 @@ def import_(path, mode: str, dry_run: bool, force: bool, reason: str, actor: str
             click.echo(f"warning: {plan.guard.removesuffix('; nothing was changed')}: --force", err=True)
     else:
         click.echo(f"{summary}; " + (f"version {version}" if version else "nothing to change"))
+
+
+def _brief(rule) -> str:
+    """A rule in a diff line: code -> topic, and its conditions, if any, in brackets (two rules
+    that differ only by a condition must not look alike)."""
+    found = conditions(rule)
+    return f"{rule.code_system.label} {rule.code} -> {rule.topic_id}" + (f" [{', '.join(found)}]" if found else "")
 
 
 @mappings.command("export")

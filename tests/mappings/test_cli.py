@@ -264,6 +264,9 @@ def test_context_limits_import_list_and_export_round_trip(run, tmp_path):
         "ICD-10-CM,D47.9,leukemia,,,,,,for patients,PAT,,,,\n"
     )
     assert "2 rules, all valid" in run("mappings", "validate", str(path)).stdout
+    dry = run("mappings", "import", str(path), "--dry-run").stdout
+    assert "+ ICD-10-CM D47.9 -> leukemia [audience PROV, task MLREV OE, care setting AMB EMER, language en," in dry
+    assert "+ ICD-10-CM D47.9 -> leukemia [audience PAT]\n" in dry
     assert "2 added" in run("mappings", "import", str(path)).stdout
     listed = run("mappings", "list", "--code", "D47.9", "--code-system", "ICD-10-CM").stdout.splitlines()
     assert [line.split("\t")[9:] for line in listed[1:]] == [
