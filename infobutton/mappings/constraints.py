@@ -58,10 +58,7 @@ class Limit:
 
     def allowed(self) -> str:
         codes = list(self.choices)
-        return ", ".join(codes[:-1]) + " or " + codes[-1] + " (several separated by spaces)"
-
-    def label(self, code: str) -> str:
-        return f"{code} {self.choices.get(code, '')}".strip()
+        return "one or more of " + ", ".join(codes[:-1]) + " or " + codes[-1]
 
 
 def _items(value: object) -> Iterable[str]:
@@ -86,7 +83,7 @@ AGE_GROUP = Limit("age_groups", "age_group", "age group", "ageGroup.v.c (or age.
 LIMITS = (AUDIENCE, TASK, SETTING, LANGUAGE, AGE_GROUP)
 
 
-def codes_of(rule: object, limit: Limit) -> tuple[str, ...]:
+def codes_of(rule: MappingRule, limit: Limit) -> tuple[str, ...]:
     """A rule's codes for one limit, as text (audiences are ``Recipient`` members)."""
     return tuple(getattr(v, "value", v) for v in getattr(rule, limit.field))
 

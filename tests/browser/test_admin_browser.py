@@ -8,6 +8,7 @@ The server runs on 127.0.0.1 in a thread; screenshots go to the test's tmp dir.
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -16,6 +17,7 @@ from infobutton.config import Settings
 
 from ..conftest import ICD10CM
 from .conftest import serve
+from .test_click_page import AXE, audit
 
 SEEDED = len(bundled.load_rules())  # rules a fresh database is seeded with
 
@@ -93,10 +95,6 @@ def test_context_limits_in_the_form_live_preview_and_accessibility(server, page,
     """The limits are labelled checkboxes and the preview context labelled selects (no serious
     axe-core violation); the live preview (admin.js) sends the ticked codes with the rule and the
     chosen context as infobutton parameters, and follows an age group as it follows an age."""
-    from urllib.parse import parse_qs, urlsplit
-
-    from .test_click_page import AXE, audit
-
     base, token, services = server
     page.goto(f"{base}/admin/signin")
     page.get_by_label("API token").fill(token)

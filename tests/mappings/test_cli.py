@@ -284,4 +284,4 @@ def test_context_limits_import_list_and_export_round_trip(run, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("code_system,code,topic_id,task\nICD-10-CM,D47.9,leukemia,MEDLISTREV\n")
     checked = run("mappings", "validate", str(bad))
-    assert checked.exit_code == 1 and "line 2: task: task must be OE, LABOE" in checked.stderr
+    assert checked.exit_code == 1 and "line 2: task: task must be one or more of OE, LABOE" in checked.stderr

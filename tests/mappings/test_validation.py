@@ -89,7 +89,7 @@ def test_a_bad_limit_is_reported_under_the_name_it_came_by_with_the_allowed_code
     assert rule is None and [name for name, _ in errors] == [field]
     message = errors[0][1]
     noun = {"audience": "audience", "task": "task", "setting": "care setting", "language": "language"}
-    assert message.startswith(noun.get(field.removesuffix("s"), "age group") + " must be ")
+    assert message.startswith(noun.get(field.removesuffix("s"), "age group") + " must be one or more of ")
     assert allowed in message and len(message) < 1000  # a long bad value is not repeated whole
 
 

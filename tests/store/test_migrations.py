@@ -21,8 +21,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from alembic import command as alembic_command
+from alembic.config import Config
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from infobutton import create_app
 from infobutton.cli import main
@@ -402,11 +405,6 @@ def test_the_wheel_carries_the_migrations(tmp_path):
 
 def _alembic(url: str, verb, revision: str) -> None:
     """Run one Alembic command (upgrade or downgrade to ``revision``) on a database URL."""
-    from alembic import command as alembic_command
-    from alembic.config import Config
-    from sqlalchemy import create_engine
-    from sqlalchemy.pool import NullPool
-
     engine = create_engine(engine_url(url), poolclass=NullPool)
     try:
         with engine.connect() as conn:

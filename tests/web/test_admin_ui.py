@@ -371,7 +371,10 @@ def test_a_bad_limit_is_marked_next_to_its_group_and_nothing_is_written(signed_i
     )
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and services.mappings.version() == version
-    assert 'id="tasks-group" aria-describedby="tasks-error"' in html and 'id="tasks-error">task must be OE' in html
+    assert (
+        'id="tasks-group" aria-describedby="tasks-error"' in html
+        and 'id="tasks-error">task must be one or more of OE' in html
+    )
     assert 'id="age_groups-error">D000293 (Adolescent' in html and "cannot overlap" in html
 
 
