@@ -24,6 +24,19 @@ AGE_GROUPS = {
     "D000368": (65, 80),  # Aged
     "D000369": (80, MAX_AGE_YEARS),  # Aged, 80 and over
 }
+# The MeSH descriptor names of the age groups (for people: forms, lists, messages).
+AGE_GROUP_NAMES = {
+    "D007231": "Infant, Newborn",
+    "D007223": "Infant",
+    "D002675": "Child, Preschool",
+    "D002648": "Child",
+    "D000293": "Adolescent",
+    "D055815": "Young Adult",
+    "D000328": "Adult",
+    "D008875": "Middle Aged",
+    "D000368": "Aged",
+    "D000369": "Aged, 80 and over",
+}
 
 # Admin roles, least to most: each may do what every lower one may.
 ROLES = ("viewer", "editor", "admin")
@@ -216,29 +229,66 @@ class Topic:
     audience: str = ""
 
 
-# ActTaskCode values a rule may be limited to (taskContext.c.c, URL-IG §2.1.2; HL7 v3
-# ActTaskCode, the codes the IG lists for infobutton requests).
-TASKS = (
-    "OE",  # order entry
-    "PATDOC",  # patient documentation
-    "PATINFO",  # patient information review
-    "PROBLISTE",  # problem list entry
-    "PROBLISTREV",  # problem list review
-    "MEDOE",  # medication order entry
-    "MEDLISTREV",  # medication list review
-    "MLREV",  # medication list review
-    "LABOE",  # laboratory test order entry
-    "LABRREV",  # laboratory results review
-    "DIAGLISTE",  # diagnosis list entry
-    "DISCHINSTE",  # discharge instruction entry
-    "IMMLISTREV",  # immunization list review
-    "ALLERLREV",  # allergy list review
-    "CLINNOTEE",  # clinical note entry
-    "RISKASSESS",  # risk assessment
-    "FALLRISK",  # falls risk assessment
-)
-# ActEncounterCode values a rule may be limited to (encounter.c.c, URL-IG §2.1.2).
-SETTINGS = ("AMB", "EMER", "FLD", "HH", "IMP", "ACUTE", "NONAC", "OBSENC", "PRENC", "SS", "VR")
+# HL7 v3 ActTaskCode, the value set (OID 2.16.840.1.113883.1.11.19846) the Infobutton standard
+# binds taskContext.c.c to (URL-IG §2.1.2): every concrete code of
+# http://terminology.hl7.org/ValueSet/v3-ActTaskCode with its display, as the FHIR R4 (4.0.1)
+# expansion lists them (37 codes, in its hierarchy's order). A rule may be limited to any of them.
+TASK_NAMES = {
+    "OE": "order entry task",
+    "LABOE": "laboratory test order entry task",
+    "MEDOE": "medication order entry task",
+    "PATDOC": "patient documentation task",
+    "ALLERLREV": "allergy list review",
+    "CLINNOTEE": "clinical note entry task",
+    "DIAGLISTE": "diagnosis list entry task",
+    "DISCHINSTE": "discharge instruction entry",
+    "DISCHSUME": "discharge summary entry task",
+    "PATEDUE": "patient education entry",
+    "PATREPE": "pathology report entry task",
+    "PROBLISTE": "problem list entry task",
+    "RADREPE": "radiology report entry task",
+    "IMMLREV": "immunization list review",
+    "REMLREV": "reminder list review",
+    "WELLREMLREV": "wellness reminder list review",
+    "PATINFO": "patient information review task",
+    "ALLERLE": "allergy list entry",
+    "CDSREV": "clinical decision support intervention review",
+    "CLINNOTEREV": "clinical note review task",
+    "DISCHSUMREV": "discharge summary review task",
+    "DIAGLISTREV": "diagnosis list review task",
+    "IMMLE": "immunization list entry",
+    "LABRREV": "laboratory results review task",
+    "MICRORREV": "microbiology results review task",
+    "MICROORGRREV": "microbiology organisms results review task",
+    "MICROSENSRREV": "microbiology sensitivity test results review task",
+    "MLREV": "medication list review task",
+    "MARWLREV": "medication administration record work list review task",
+    "OREV": "orders review task",
+    "PATREPREV": "pathology report review task",
+    "PROBLISTREV": "problem list review task",
+    "RADREPREV": "radiology report review task",
+    "REMLE": "reminder list entry",
+    "WELLREMLE": "wellness reminder list entry",
+    "RISKASSESS": "risk assessment instrument task",
+    "FALLRISK": "falls risk assessment instrument task",
+}
+TASKS = tuple(TASK_NAMES)
+# HL7 v3 ActEncounterCode (value set OID 2.16.840.1.113883.1.11.13955), the binding of
+# encounter.c.c (URL-IG §2.1.2): the 11 codes of http://terminology.hl7.org/ValueSet/v3-ActEncounterCode.
+SETTING_NAMES = {
+    "AMB": "ambulatory",
+    "EMER": "emergency",
+    "FLD": "field",
+    "HH": "home health",
+    "IMP": "inpatient encounter",
+    "ACUTE": "inpatient acute",
+    "NONAC": "inpatient non-acute",
+    "OBSENC": "observation encounter",
+    "PRENC": "pre-admission",
+    "SS": "short stay",
+    "VR": "virtual",
+}
+SETTINGS = tuple(SETTING_NAMES)
 LANGUAGES = ("en", "es")
 
 

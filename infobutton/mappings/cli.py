@@ -15,8 +15,8 @@ from .. import terminology
 from ..commands import script_info
 from ..models import ROLES, InvalidRequest
 from ..services import current_services
-from ..store.codec import rule_to_dict
 from . import csv_io
+from .constraints import conditions
 from .service import MAX_REMOVE, MAX_REMOVE_FRACTION
 from .suggestions import parse_pair
 from .validation import FIELDS
@@ -129,14 +129,11 @@ def import_(path, mode: str, dry_run: bool, force: bool, reason: str, actor: str
             exc = InvalidRequest("--force", f"{exc.message} (use --force to import anyway)", exc.status)
         _fail(exc)
     for rule in plan.added:
-        click.echo(f"+ {rule.code_system.label} {rule.code} -> {rule.topic_id}")
+        click.echo(f"+ {_brief(rule)}")
     for before, after in plan.changed:
-        click.echo(
-            f"~ {after.code_system.label} {after.code} -> {after.topic_id}"
-            f" (priority {before.priority}->{after.priority})"
-        )
+        click.echo(f"~ {_brief(after)} (priority {before.priority}->{after.priority})")
     for rule in plan.removed:
-        click.echo(f"- {rule.code_system.label} {rule.code} -> {rule.topic_id}")
+        click.echo(f"- {_brief(rule)}")
     summary = (
         f"{len(plan.added)} added, {len(plan.changed)} changed, {len(plan.removed)} removed, {plan.unchanged} unchanged"
     )
@@ -146,6 +143,13 @@ def import_(path, mode: str, dry_run: bool, force: bool, reason: str, actor: str
             click.echo(f"warning: {plan.guard.removesuffix('; nothing was changed')}: --force", err=True)
     else:
         click.echo(f"{summary}; " + (f"version {version}" if version else "nothing to change"))
+
+
+def _brief(rule) -> str:
+    """A rule in a diff line: code -> topic, and its conditions, if any, in brackets (two rules
+    that differ only by a condition must not look alike)."""
+    found = conditions(rule)
+    return f"{rule.code_system.label} {rule.code} -> {rule.topic_id}" + (f" [{', '.join(found)}]" if found else "")
 
 
 @mappings.command("export")
@@ -183,8 +187,9 @@ def validate(path) -> None:
 @with_appcontext
 def list_(code_system: str | None, code: str | None, topic_id: str | None, limit: int) -> None:
     """Mappings as tab-separated lines under a header: the id, then every field of the rule, its
-    conditions included (scope, priority, age range in years, gender; "-" when unset); no
-    header when nothing matches."""
+    conditions included (scope, priority, age range in years, gender, and the audience, task,
+    setting, language and age group limits, several codes separated by spaces; "-" when unset);
+    no header when nothing matches."""
     try:
         system = terminology.code_system(code_system, "--code-system") if code_system else None
         if code and system:
@@ -201,19 +206,13 @@ def list_(code_system: str | None, code: str | None, topic_id: str | None, limit
 
 
 def _listed(rule) -> list[str]:
-    """A rule's id and every field (``validation.FIELDS``), as ``list`` shows them."""
-    values = rule_to_dict(rule)
-    values["code_system"] = rule.code_system.label
-    shown = [str(rule.id)]
-    for name in FIELDS:
-        value = values[name]
-        if value is None or value == "":
-            shown.append("-")
-        elif isinstance(value, float):
-            shown.append(f"{value:g}")
-        else:
-            shown.append(str(value).replace("\t", " ").replace("\n", " "))
-    return shown
+    """A rule's id and every field (``validation.FIELDS``, the context limits included), as
+    ``list`` shows them."""
+    return [str(rule.id)] + [_shown(cell) for cell in csv_io.cells(rule)]
+
+
+def _shown(cell: str) -> str:
+    return cell.replace("\t", " ").replace("\n", " ") if cell else "-"
 
 
 # -- suggestions -------------------------------------------------------------------------------

@@ -1,17 +1,21 @@
 """Mapping rules as CSV, one rule per row: the reviewed files in ``mappings/`` and the
-admin import/export format. Parsing validates every line and reports each bad one."""
+admin import/export format. Parsing validates every line and reports each bad one.
+
+The context-limit columns (``audience``, ``task``, ``setting``, ``language``, ``age_group``) come
+last and may be left out: a file written before they existed reads as rules without limits."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..models import InvalidRequest, MappingRule, Topic
+from .constraints import LIMITS, codes_of
 from .validation import FIELDS, check, rule_and_errors, rule_from_fields
 
-__all__ = ["FIELDS", "LineError", "format_rules", "parse", "parse_checked"]
+__all__ = ["FIELDS", "LineError", "cells", "format_rules", "parse", "parse_checked"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ def parse_checked(text: str, topic_of: Callable[[str], Topic | None]) -> tuple[l
         return [], [header]
     rules: list[MappingRule] = []
     errors: list[LineError] = []
-    seen: dict[tuple, int] = {}  # rule without priority and reason → its line
+    seen: dict[MappingRule, int] = {}  # rule without priority and reason → its line
     for row in reader:
         line = reader.line_num
         if None in row:
@@ -53,7 +57,7 @@ def parse_checked(text: str, topic_of: Callable[[str], Topic | None]) -> tuple[l
         rule, problems = rule_and_errors(row)  # a rule, or the problems
         if rule is not None:
             problems = check(rule, topic_of)
-            key = (rule.code_system, rule.code, rule.topic_id, rule.scope, rule.min_age, rule.max_age, rule.gender)
+            key = replace(rule, priority=0, reason="")  # what makes it the same rule, limits included
             if not problems and key in seen:
                 problems = [("line", f"duplicates the rule on line {seen[key]}")]
             if not problems:
@@ -84,23 +88,28 @@ def _number(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
+def cells(rule: MappingRule) -> list[str]:
+    """A rule's fields as CSV cells, in ``FIELDS`` order (a context limit: its codes separated by
+    single spaces, "" for any)."""
+    return [
+        rule.code_system.label,
+        rule.code,
+        rule.topic_id,
+        rule.scope.value,
+        str(rule.priority),
+        _number(rule.min_age),
+        _number(rule.max_age),
+        rule.gender.value if rule.gender else "",
+        rule.reason,
+        *(" ".join(codes_of(rule, limit)) for limit in LIMITS),
+    ]
+
+
 def format_rules(rules: list[MappingRule]) -> str:
     """CSV that ``parse`` reads back to the same rules."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIELDS)
-    for r in sorted(rules, key=lambda r: (r.code_system.name, r.code, -r.priority, r.topic_id)):
-        writer.writerow(
-            [
-                r.code_system.label,
-                r.code,
-                r.topic_id,
-                r.scope.value,
-                r.priority,
-                _number(r.min_age),
-                _number(r.max_age),
-                r.gender.value if r.gender else "",
-                r.reason,
-            ]
-        )
+    for r in sorted(rules, key=lambda r: (r.code_system.name, r.code, -r.priority, r.topic_id, cells(r)[9:])):
+        writer.writerow(cells(r))
     return out.getvalue()

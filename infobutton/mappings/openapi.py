@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from ..models import AGE_GROUPS, ROLES
 from . import schemas
+from .constraints import LIMITS
 
 
 def _ref(name: str) -> dict:
@@ -123,6 +124,14 @@ _SCHEMAS = {
             "max_age": {"type": ["number", "null"]},
             "gender": {"type": ["string", "null"]},
             "reason": {"type": "string"},
+            **{
+                limit.field: {
+                    "type": "array",
+                    "items": {"type": "string", "enum": list(limit.choices)},
+                    "description": f"The {limit.noun} limit ({limit.parameter}): sorted codes, empty for any",
+                }
+                for limit in LIMITS
+            },
             "revision": {"type": ["string", "null"], "description": "Also the ETag"},
         },
         "required": ["id", "code_system", "code", "topic_id", "scope", "priority"],
@@ -368,7 +377,9 @@ _PATHS = {
             "summary": "Import mappings from CSV",
             "operationId": "importMappings",
             "description": "Columns: code_system, code, topic_id, scope, priority, min_age, max_age, "
-            "gender, reason. Any bad line: 422 listing every bad line, nothing written.",
+            "gender, reason, then the optional context limits audience, task, setting, language, age_group "
+            "(codes separated by spaces; a missing column or an empty cell is any). "
+            "Any bad line: 422 listing every bad line, nothing written.",
             "parameters": _params(schemas.ImportQuery),
             "requestBody": {
                 "required": True,
@@ -400,8 +411,9 @@ _PATHS = {
             "summary": "What an infobutton request returns now and after a proposed change",
             "operationId": "preview",
             "description": "Takes the infobutton request parameters (mainSearchCriteria.v.c, "
-            "mainSearchCriteria.v.cs, age.v.v, …) plus one or more `with` changes. "
-            "Nothing is written.",
+            "mainSearchCriteria.v.cs, age.v.v, informationRecipient, taskContext.c.c, encounter.c.c, "
+            "ageGroup.v.c, …) plus one or more `with` changes, so a rule's context limits can be tried "
+            "in each context. Nothing is written.",
             "parameters": [
                 _param(
                     "with",

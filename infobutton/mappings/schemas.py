@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import PydanticCustomError
 
 from ..models import ROLES, InvalidRequest
+from .constraints import LIMITS
 from .validation import ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
@@ -46,8 +47,39 @@ def _upper(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
 
+def _upper_codes(value: object) -> object:
+    """A context limit's codes as sent: null is none, and case does not matter (``pat`` is PAT);
+    the service sorts them and drops repeats."""
+    return _codes(value, str.upper)
+
+
+def _lower_codes(value: object) -> object:
+    return _codes(value, str.lower)  # language tags: EN is en
+
+
+def _codes(value: object, case) -> object:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [case(item.strip()) if isinstance(item, str) else item for item in value]
+    return value
+
+
 Text = Annotated[str, BeforeValidator(_plain_text)]
+# The context limits (``constraints.LIMITS``): each a list of codes from its HL7 or MeSH list
+# (repeats allowed, and dropped; at most MAX_CODES items).
+MAX_CODES = 100
+_AUDIENCES, _TASKS, _SETTINGS, _LANGUAGES, _AGE_GROUPS = (tuple(limit.choices) for limit in LIMITS)
+Audiences = Annotated[list[Literal[_AUDIENCES]], BeforeValidator(_upper_codes)]  # type: ignore[valid-type]
+Tasks = Annotated[list[Literal[_TASKS]], BeforeValidator(_upper_codes)]  # type: ignore[valid-type]
+Settings = Annotated[list[Literal[_SETTINGS]], BeforeValidator(_upper_codes)]  # type: ignore[valid-type]
+Languages = Annotated[list[Literal[_LANGUAGES]], BeforeValidator(_lower_codes)]  # type: ignore[valid-type]
+AgeGroups = Annotated[list[Literal[_AGE_GROUPS]], BeforeValidator(_upper_codes)]  # type: ignore[valid-type]
 Age = Annotated[Annotated[float, Field(ge=0, le=150, allow_inf_nan=False)] | None, BeforeValidator(_blank_is_none)]
+
+
+def _limit(what: str):
+    return Field([], max_length=MAX_CODES, description=f"Only for these {what}; empty: any")
 
 
 class _Body(BaseModel):
@@ -75,6 +107,11 @@ class MappingInput(_Body):
     max_age: Age = Field(None, description="Exclusive, years")
     gender: Annotated[Literal["F", "M", "UN"] | None, BeforeValidator(_blank_is_none), BeforeValidator(_upper)] = None
     reason: Text = Field("", max_length=1000)
+    audiences: Audiences = _limit("readers (informationRecipient, else performer)")
+    tasks: Tasks = _limit("HL7 ActTaskCode tasks (taskContext.c.c)")
+    settings: Settings = _limit("HL7 ActEncounterCode care settings (encounter.c.c)")
+    languages: Languages = _limit("request languages")
+    age_groups: AgeGroups = _limit("MeSH age groups (ageGroup.v.c, or the group age.v.v falls in)")
     change_reason: Text = Field("", max_length=1000, description="Why, for the audit log")
     revision: Text | None = Field(None, description="Instead of If-Match")
     id: int | None = None
@@ -195,7 +232,8 @@ QUERIES: list[type[BaseModel]] = [
 
 
 def _field(error) -> str:
-    return ".".join(str(part) for part in error["loc"]) or "body"
+    """The field an error is about; an item of a list is its list (``tasks``, not ``tasks.2``)."""
+    return ".".join(str(part) for part in error["loc"] if not isinstance(part, int)) or "body"
 
 
 def _message(error) -> str:
@@ -204,7 +242,8 @@ def _message(error) -> str:
         return "required"
     if kind == "extra_forbidden":
         return "unknown field"
-    return error["msg"]
+    items = [part for part in error["loc"] if isinstance(part, int)]
+    return (f"item {items[0] + 1}: " if items else "") + error["msg"]
 
 
 def errors_of(exc: ValidationError) -> list[dict]:

@@ -20,9 +20,11 @@ from ..store.codec import rule_from_dict, rule_to_dict
 from ..store.history import SqlHistoryStore
 from ..store.mappings import Change, SqlMappingStore, identity, revision
 from . import csv_io
+from .constraints import LIMITS
 from .validation import FIELDS, ValidationFailed, check, check_code, check_topic, rule_and_errors
 
-RULE_FIELDS = set(FIELDS)
+# What a rule may be given by: its CSV column names, and the JSON names of its context limits.
+RULE_FIELDS = set(FIELDS) | {limit.field for limit in LIMITS}
 # The removal guard of a ``replace`` import (like the topic importer's withdrawal guard): one that
 # would remove more than MAX_REMOVE mappings, or more than MAX_REMOVE_FRACTION of them, is
 # refused unless forced; a two-line CSV can no longer wipe a curated set by mistake.

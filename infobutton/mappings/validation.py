@@ -6,9 +6,23 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .. import terminology
-from ..models import Code, CodeSystem, Gender, InvalidRequest, MappingRule, Scope, Topic
+from ..models import Code, CodeSystem, Gender, InvalidRequest, MappingRule, Recipient, Scope, Topic
+from .constraints import AGE_GROUP, LIMITS, age_group_conflicts
 
-FIELDS = ("code_system", "code", "topic_id", "scope", "priority", "min_age", "max_age", "gender", "reason")
+# Every field of a rule, by its CSV column name (the context limits last: ``constraints.LIMITS``;
+# the JSON API and the form call those by their plural ``field`` names).
+FIELDS = (
+    "code_system",
+    "code",
+    "topic_id",
+    "scope",
+    "priority",
+    "min_age",
+    "max_age",
+    "gender",
+    "reason",
+    *(limit.column for limit in LIMITS),
+)
 
 
 class ValidationFailed(InvalidRequest):
@@ -30,7 +44,11 @@ def _age(value: str, field: str) -> float | None:
 
 
 def rule_and_errors(row: dict) -> tuple[MappingRule | None, list[tuple[str, str]]]:
-    """One rule from string (or JSON scalar) fields, and one (field, message) per bad field."""
+    """One rule from string (or JSON scalar) fields, and one (field, message) per bad field.
+
+    A context limit is read from its JSON name (``audiences``: a list, or text) if the row has
+    it, else from its CSV column (``audience``: codes separated by spaces), and a problem is
+    reported under the name it came by."""
 
     def get(name: str) -> str:
         value = row.get(name)
@@ -72,6 +90,16 @@ def rule_and_errors(row: dict) -> tuple[MappingRule | None, list[tuple[str, str]
         errors.append(("gender", "must be F, M or UN"))
     if len(get("reason")) > 1000:
         errors.append(("reason", "at most 1000 characters"))
+    limits: dict[str, tuple[str, ...]] = {}
+    for limit in LIMITS:
+        key = limit.field if limit.field in row else limit.column
+        limits[limit.field], problem = limit.parse(row.get(key))
+        if problem:
+            errors.append((key, problem))
+        elif limit is AGE_GROUP and not {"min_age", "max_age"} & {name for name, _ in errors}:
+            errors += [
+                (key, message) for message in age_group_conflicts(limits[limit.field], ages["min_age"], ages["max_age"])
+            ]
     if errors or system is None:  # no system without an error
         return None, errors
     return MappingRule(
@@ -84,6 +112,11 @@ def rule_and_errors(row: dict) -> tuple[MappingRule | None, list[tuple[str, str]
         reason=get("reason"),
         min_age=ages["min_age"],
         max_age=ages["max_age"],
+        audiences=tuple(Recipient(code) for code in limits["audiences"]),
+        tasks=limits["tasks"],
+        settings=limits["settings"],
+        languages=limits["languages"],
+        age_groups=limits["age_groups"],
     ), []
 
 

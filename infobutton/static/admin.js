@@ -7,10 +7,28 @@
   if (!form || !section || !window.fetch) return;
   var timer = null;
   var ruleFields = ["code_system", "code", "topic_id", "scope", "priority", "min_age", "max_age", "gender", "reason"];
+  // the context limits: one checkbox per code, sent as a list of the ticked ones
+  var limitFields = ["audiences", "tasks", "settings", "languages", "age_groups"];
+  // the preview context: form field -> infobutton request parameter (as admin_ui.PREVIEW_CONTEXT)
+  var contextParams = {
+    preview_age: "age.v.v",
+    preview_gender: "patientPerson.administrativeGenderCode.c",
+    preview_recipient: "informationRecipient",
+    preview_task: "taskContext.c.c",
+    preview_setting: "encounter.c.c",
+    preview_language: "informationRecipient.languageCode.c",
+    preview_age_group: "ageGroup.v.c"
+  };
 
   function value(name) {
     var el = form.elements[name];
-    return el ? el.value.trim() : "";
+    return el && el.value !== undefined ? el.value.trim() : "";
+  }
+
+  function ticked(name) {
+    return Array.prototype.map.call(
+      form.querySelectorAll('input[type=checkbox][name="' + name + '"]:checked'),
+      function (el) { return el.value; });
   }
 
   function list(id, matches) {
@@ -33,7 +51,22 @@
     return ol;
   }
 
+  // what the preview is for, as the page says it ("For ICD-10-CM D47.9, reader PROV.")
+  var contextWords = [["preview_age", "age"], ["preview_gender", "gender"], ["preview_age_group", "age group"],
+    ["preview_recipient", "reader"], ["preview_language", "language"], ["preview_setting", "setting"],
+    ["preview_task", "task"]];
+
+  function describe() {
+    var text = "For " + value("code_system") + " " + value("code");
+    contextWords.forEach(function (pair) {
+      if (value(pair[0])) text += ", " + pair[1] + " " + value(pair[0]);
+    });
+    return text + ".";
+  }
+
   function show(data) {
+    var hint = document.getElementById("preview-for");
+    if (hint) hint.textContent = describe();
     ["preview-now", "preview-after"].forEach(function (id, i) {
       var old = document.getElementById(id);
       var fresh = list(id, i ? data.after : data.now);
@@ -47,13 +80,16 @@
     if (!value("code") || !value("topic_id")) return;
     var rule = {};
     ruleFields.forEach(function (name) { rule[name] = value(name); });
+    limitFields.forEach(function (name) { rule[name] = ticked(name); });
     var id = form.getAttribute("data-rule-id");
     var change = id ? { op: "update", id: parseInt(id, 10), rule: rule } : { op: "add", rule: rule };
     var params = new URLSearchParams();
     params.set("mainSearchCriteria.v.c", value("code"));
     params.set("mainSearchCriteria.v.cs", value("code_system"));
-    if (value("preview_age")) params.set("age.v.v", value("preview_age"));
-    if (value("preview_gender")) params.set("patientPerson.administrativeGenderCode.c", value("preview_gender"));
+    Object.keys(contextParams).forEach(function (name) {
+      if (value(name)) params.set(contextParams[name], value(name));
+    });
+    if (value("preview_age_group")) params.set("ageGroup.v.cs", "2.16.840.1.113883.6.177");
     params.set("with", JSON.stringify(change));
     fetch(form.getAttribute("data-preview-url") + "?" + params.toString(), { credentials: "same-origin" })
       .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
@@ -70,8 +106,10 @@
       .catch(function () {});
   }
 
-  form.addEventListener("input", function () {
+  function later() {
     clearTimeout(timer);
     timer = setTimeout(refresh, 300);
-  });
+  }
+  form.addEventListener("input", later);
+  form.addEventListener("change", later);  // checkboxes and selects
 })();

@@ -10,16 +10,53 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..models import CodeSystem, Gender, MappingRule, Scope, Site, Topic, TopicRef
+from ..models import CodeSystem, Gender, MappingRule, Recipient, Scope, Site, Topic, TopicRef
+from .schema import CONSTRAINT_COLUMNS
 
 # -- mapping rules ---------------------------------------------------------------------------
 
-RULE_FIELDS = ("id", "code_system", "code", "topic_id", "scope", "priority", "min_age", "max_age", "gender", "reason")
+# A rule's context limits (``MappingRule.audiences`` …): in a row, canonical text (the sorted
+# codes separated by single spaces, '' for any); in JSON (snapshots, audit, API), a list.
+CONSTRAINTS = CONSTRAINT_COLUMNS
+RULE_FIELDS = (
+    "id",
+    "code_system",
+    "code",
+    "topic_id",
+    "scope",
+    "priority",
+    "min_age",
+    "max_age",
+    "gender",
+    "reason",
+    *CONSTRAINTS,
+)
+
+
+def codes(value: object) -> tuple[str, ...]:
+    """A stored set of codes as a sorted tuple: from its canonical text, a JSON list, or nothing
+    (a snapshot or audit row written before revision 0005 has no such key)."""
+    if isinstance(value, str):
+        return tuple(sorted(set(value.split())))
+    if isinstance(value, list | tuple):
+        return tuple(sorted({str(v) for v in value}))
+    return ()
+
+
+def codes_text(values: tuple) -> str:
+    """The canonical text of a set of codes (enum members by value)."""
+    return " ".join(sorted({getattr(v, "value", v) for v in values}))
+
+
+def _constraints(values: dict[str, object]) -> dict[str, tuple]:
+    found = {name: codes(values.get(name)) for name in CONSTRAINTS}
+    # an unknown audience fails loudly: dropping it could widen the rule to every reader
+    return found | {"audiences": tuple(Recipient(v) for v in found["audiences"])}
 
 
 def rule_from_row(row: Sequence) -> MappingRule:
     """A rule from its stored values, in ``RULE_FIELDS`` order."""
-    rid, system, code, topic_id, scope, priority, min_age, max_age, gender, reason = row
+    rid, system, code, topic_id, scope, priority, min_age, max_age, gender, reason, *limits = row
     return MappingRule(
         id=rid,
         code_system=CodeSystem[system],
@@ -31,11 +68,13 @@ def rule_from_row(row: Sequence) -> MappingRule:
         max_age=max_age,
         gender=Gender(gender) if gender else None,
         reason=reason or "",
+        **_constraints(dict(zip(CONSTRAINTS, limits, strict=False))),
     )
 
 
 def rule_to_dict(rule: MappingRule) -> dict[str, Any]:
-    """The stored form of a rule: its row, its snapshot and audit JSON (and the core of the API's JSON)."""
+    """The JSON form of a rule: its snapshot and audit JSON (and the core of the API's JSON); the
+    context limits as lists of codes."""
     return {
         "id": rule.id,
         "code_system": rule.code_system.name,
@@ -47,18 +86,26 @@ def rule_to_dict(rule: MappingRule) -> dict[str, Any]:
         "max_age": rule.max_age,
         "gender": rule.gender.value if rule.gender else None,
         "reason": rule.reason,
+        **{name: codes_text(getattr(rule, name)).split() for name in CONSTRAINTS},
     }
+
+
+def rule_row(rule: MappingRule) -> dict[str, Any]:
+    """A rule's column values, id included: the context limits as canonical text."""
+    values = rule_to_dict(rule)
+    return values | {name: " ".join(values[name]) for name in CONSTRAINTS}
 
 
 def rule_values(rule: MappingRule) -> dict[str, Any]:
     """A rule's column values without its id (for an insert or an update)."""
-    values = rule_to_dict(rule)
+    values = rule_row(rule)
     del values["id"]
     return values
 
 
 def rule_from_dict(data: dict) -> MappingRule:
-    return rule_from_row(tuple(data[k] for k in RULE_FIELDS))
+    """A rule from its JSON form; a key written by an older version and missing is empty."""
+    return rule_from_row(tuple(data.get(k) for k in RULE_FIELDS))
 
 
 # -- topics ----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 
 from ..models import CodeSystem, InvalidRequest, MappingRule
 from . import meta
-from .codec import RULE_FIELDS, rule_from_row, rule_to_dict, rule_values
+from .codec import CONSTRAINTS, RULE_FIELDS, rule_from_row, rule_row, rule_to_dict, rule_values
 from .db import Database
 from .history import SqlHistoryStore
 from .schema import mapping_audit, mapping_rules, mapping_versions
@@ -30,14 +30,26 @@ _SELECT = select(*(mapping_rules.c[name] for name in RULE_FIELDS))
 
 
 def identity(rule: MappingRule) -> tuple:
-    """What makes two rules the same rule (the unique index): system, code, topic, scope, context."""
-    return (rule.code_system, rule.code, rule.topic_id, rule.scope, rule.min_age, rule.max_age, rule.gender)
+    """What makes two rules the same rule (the unique index): system, code, topic, scope, context
+    (age range, gender and every context limit)."""
+    return (
+        rule.code_system,
+        rule.code,
+        rule.topic_id,
+        rule.scope,
+        rule.min_age,
+        rule.max_age,
+        rule.gender,
+        *(getattr(rule, name) for name in CONSTRAINTS),
+    )
 
 
 def revision(rule: MappingRule) -> str:
-    """A short hash of everything stored for the rule: the ETag of one mapping."""
-    text = json.dumps(rule_to_dict(rule), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """A short hash of everything stored for the rule: the ETag of one mapping. Context limits
+    left empty are not hashed, so a rule without any keeps the revision it had before they
+    existed (revision 0005): an If-Match read before an upgrade still holds after it."""
+    data = {k: v for k, v in rule_to_dict(rule).items() if k not in CONSTRAINTS or v}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class MappingConflict(InvalidRequest):
@@ -193,7 +205,7 @@ class SqlMappingStore:
                 return None
             self.db.execute(delete(mapping_rules))
             if target:
-                self.db.execute(insert(mapping_rules), [rule_to_dict(rule) for rule in target])
+                self.db.execute(insert(mapping_rules), [rule_row(rule) for rule in target])
             self._advance_id_sequence()
             return self._record(changes, actor, "restore", reason or f"restore version {n}")
 

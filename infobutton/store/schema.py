@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+# The context limits of a mapping rule, as ``MappingRule`` names them (revision 0005).
+CONSTRAINT_COLUMNS = ("audiences", "tasks", "settings", "languages", "age_groups")
 # 0.1.0 declared single-column keys as plain ``PRIMARY KEY`` (no NOT NULL): PostgreSQL implies
 # NOT NULL, SQLite does not say it (an INTEGER key is the rowid and never NULL anyway). Kept so.
 _PK_NULL = True
@@ -74,6 +76,9 @@ mapping_rules = Table(
     Column("max_age", REAL),
     Column("gender", Text),
     Column("reason", Text, nullable=False, server_default=_default("''")),
+    # Context limits (revision 0005): each a set of codes as canonical text, sorted and separated
+    # by single spaces ("PAT PROV"), '' for any; ``store.codec`` reads and writes them.
+    *(Column(name, Text, nullable=False, server_default=_default("''")) for name in CONSTRAINT_COLUMNS),
     sqlite_autoincrement=True,
 )
 Index(
@@ -86,6 +91,8 @@ Index(
     func.coalesce(mapping_rules.c.min_age, literal_column("-1")),
     func.coalesce(mapping_rules.c.max_age, literal_column("-1")),
     func.coalesce(mapping_rules.c.gender, literal_column("''")),
+    # two rules that differ only by a context limit are two rules (revision 0005)
+    *(mapping_rules.c[name] for name in CONSTRAINT_COLUMNS),
     unique=True,
 )
 Index("mapping_rules_code", mapping_rules.c.code_system, mapping_rules.c.code)

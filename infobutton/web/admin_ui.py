@@ -15,6 +15,7 @@ import werkzeug
 from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, url_for
 
 from .. import terminology
+from ..mappings.constraints import LIMITS, conditions
 from ..mappings.service import MappingAdmin, mapping_json
 from ..mappings.suggestion_service import SuggestionAdmin
 from ..mappings.validation import FIELDS, ValidationFailed
@@ -56,6 +57,9 @@ def _context():
         "t": {"site": "Infobutton mappings", "skip": "Skip to main content"},
         "home_url": url_for("admin_ui.mappings"),
         "role_allows": role_allows,
+        "limits": LIMITS,
+        "conditions": conditions,
+        "preview_context": PREVIEW_CONTEXT,
     }
 
 
@@ -202,8 +206,43 @@ def _code(rule):
     return Code(rule.code_system, rule.code)
 
 
+# The rule's own fields in the form: the CSV columns but the context limits, which the form
+# sends as their JSON names, one checkbox per code (``constraints.LIMITS``).
+_SCALAR_FIELDS = tuple(name for name in FIELDS if name not in {limit.column for limit in LIMITS})
+
+# The preview's context: form field → the infobutton request parameter it is sent as (URL-IG
+# §2.1.2–2.1.3), so a librarian sees the answer now and after the change for that context.
+PREVIEW_CONTEXT = {
+    "preview_age": "age.v.v",
+    "preview_gender": "patientPerson.administrativeGenderCode.c",
+    "preview_recipient": "informationRecipient",
+    "preview_task": "taskContext.c.c",
+    "preview_setting": "encounter.c.c",
+    "preview_language": "informationRecipient.languageCode.c",
+    "preview_age_group": "ageGroup.v.c",
+}
+MESH = CodeSystem.MESH.oid  # ageGroup.v.cs
+
+
 def _form_fields(form) -> dict:
-    return {name: form.get(name, "") for name in (*FIELDS, "change_reason")}
+    """The rule's fields from a form (a MultiDict: each limit a list of the checked codes) or
+    from a mapping's JSON (its limits already lists)."""
+    fields: dict[str, Any] = {name: form.get(name, "") for name in (*_SCALAR_FIELDS, "change_reason")}
+    for limit in LIMITS:
+        fields[limit.field] = form.getlist(limit.field) if hasattr(form, "getlist") else form.get(limit.field) or []
+    return fields
+
+
+def _preview_params() -> list[tuple[str, str]]:
+    """The preview context the form carries, as infobutton request parameters."""
+    params = []
+    for name, parameter in PREVIEW_CONTEXT.items():
+        value = request.values.get(name, "").strip()
+        if value:
+            params.append((parameter, value))
+            if parameter == "ageGroup.v.c":
+                params.append(("ageGroup.v.cs", MESH))
+    return params
 
 
 def _preview(fields: dict, rule_id: int | None) -> tuple[dict | None, list]:
@@ -215,18 +254,16 @@ def _preview(fields: dict, rule_id: int | None) -> tuple[dict | None, list]:
     except InvalidRequest:
         return None, []
     params = [("mainSearchCriteria.v.c", fields["code"]), ("mainSearchCriteria.v.cs", system.oid)]
-    if request.values.get("preview_age"):
-        params.append(("age.v.v", request.values["preview_age"]))
-    if request.values.get("preview_gender"):
-        params.append(("patientPerson.administrativeGenderCode.c", request.values["preview_gender"]))
+    params += _preview_params()
     rule = {k: v for k, v in fields.items() if k != "change_reason"}
     change = {"op": "update", "id": rule_id, "rule": rule} if rule_id else {"op": "add", "rule": rule}
     try:
         return _admin().preview(params, [change]), []
     except ValidationFailed as exc:
         return None, exc.errors
-    except InvalidRequest as exc:
-        return None, [{"field": exc.parameter, "message": exc.message}]
+    except InvalidRequest as exc:  # a bad preview context: said next to its input
+        field = next((name for name, parameter in PREVIEW_CONTEXT.items() if parameter == exc.parameter), None)
+        return None, [{"field": field or exc.parameter, "message": exc.message}]
 
 
 def _errors_by_field(errors: list) -> dict:

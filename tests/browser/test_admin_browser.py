@@ -8,6 +8,7 @@ The server runs on 127.0.0.1 in a thread; screenshots go to the test's tmp dir.
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -16,6 +17,7 @@ from infobutton.config import Settings
 
 from ..conftest import ICD10CM
 from .conftest import serve
+from .test_click_page import AXE, audit
 
 SEEDED = len(bundled.load_rules())  # rules a fresh database is seeded with
 
@@ -87,3 +89,36 @@ def test_sign_in_map_a_gap_preview_answer_and_undo(server, page, tmp_path):
     assert answer_topics(page, base) == []
     assert services.mappings.count() == SEEDED
     assert page.problems == []
+
+
+def test_context_limits_in_the_form_live_preview_and_accessibility(server, page, tmp_path):
+    """The limits are labelled checkboxes and the preview context labelled selects (no serious
+    axe-core violation); the live preview (admin.js) sends the ticked codes with the rule and the
+    chosen context as infobutton parameters, and follows an age group as it follows an age."""
+    base, token, services = server
+    page.goto(f"{base}/admin/signin")
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/admin/")
+    page.goto(f"{base}/admin/mappings/new?code_system=ICD-10-CM&code=C91.00")
+    page.get_by_label("Topic").fill("leukemia")
+    page.get_by_role("button", name="Preview").click()
+    assert "Childhood Leukemia" not in page.locator("#preview-now").inner_text()
+
+    page.get_by_role("group", name="Audience").get_by_label("PROV health professional").check()
+    page.get_by_role("group", name="Task").get_by_label("MLREV medication list review task").check()
+    with page.expect_request(lambda r: "/admin/api/preview" in r.url and "ageGroup.v.c" in r.url) as sent:
+        page.get_by_label("Age group", exact=False).last.select_option("D002648")
+    query = parse_qs(urlsplit(sent.value.url).query)
+    change = json.loads(query["with"][0])
+    assert change["rule"]["audiences"] == ["PROV"] and change["rule"]["tasks"] == ["MLREV"]
+    assert query["ageGroup.v.c"] == ["D002648"] and query["ageGroup.v.cs"] == ["2.16.840.1.113883.6.177"]
+    page.wait_for_function("() => document.getElementById('preview-now').innerText.includes('Childhood Leukemia')")
+    assert page.locator("#preview-for").inner_text() == "For ICD-10-CM C91.00, age group D002648."
+    with page.expect_request(lambda r: "/admin/api/preview" in r.url and "informationRecipient=PAT" in r.url):
+        page.get_by_label("Reader").select_option("PAT")
+    page.screenshot(path=str(tmp_path / "limits.png"), full_page=True)
+    if AXE.exists():
+        assert audit(page) == []
+    assert page.problems == []
+    assert services.mappings.count() == SEEDED  # previews write nothing

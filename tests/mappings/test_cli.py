@@ -9,7 +9,8 @@ from infobutton import bundled
 from infobutton.cli import main
 
 SEEDED = len(bundled.load_rules())  # rules a fresh database is seeded with
-HEADER = "code_system,code,topic_id,scope,priority,min_age,max_age,gender,reason\n"
+HEADER = "code_system,code,topic_id,scope,priority,min_age,max_age,gender,reason\n"  # a CSV from before issue 11
+LIMITS = ",audience,task,setting,language,age_group"
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def test_token_commands(run, tmp_path):
 
 def test_export_import_round_trip_and_list(run, tmp_path):
     exported = run("mappings", "export").stdout
-    assert exported.startswith(HEADER) and exported.count("\n") == SEEDED + 1
+    assert exported.startswith(HEADER.strip() + LIMITS + "\n") and exported.count("\n") == SEEDED + 1
     path = tmp_path / "m.csv"
     path.write_text(exported + "ICD-10-CM,D47.9,leukemia,descendants,0,,,,cli\n")
     dry = run("mappings", "import", str(path), "--dry-run")
@@ -242,8 +243,45 @@ def test_list_shows_every_condition_of_a_rule(run, tmp_path):
         "max_age",
         "gender",
         "reason",
+        "audience",
+        "task",
+        "setting",
+        "language",
+        "age_group",
     ]
     row = listed[1].split("\t")
-    assert row[1:] == ["ICD-10-CM", "D47.9", "leukemia", "exact", "7", "0.5", "12", "F", "girls under 12"]
+    assert row[1:] == ["ICD-10-CM", "D47.9", "leukemia", "exact", "7", "0.5", "12", "F", "girls under 12", *"-" * 5]
     unconditioned = run("mappings", "list", "--code", "K44", "--code-system", "ICD-10-CM").stdout.splitlines()[1]
-    assert unconditioned.split("\t")[6:9] == ["-", "-", "-"]
+    cells = unconditioned.split("\t")
+    assert cells[6:9] == ["-"] * 3 and cells[10:] == ["-"] * 5
+
+
+def test_context_limits_import_list_and_export_round_trip(run, tmp_path):
+    path = tmp_path / "limited.csv"
+    path.write_text(
+        HEADER.strip() + LIMITS + "\n"
+        "ICD-10-CM,D47.9,leukemia,,,,,,for professionals,prov,oe mlrev,AMB EMER,en,D000328 D008875\n"
+        "ICD-10-CM,D47.9,leukemia,,,,,,for patients,PAT,,,,\n"
+    )
+    assert "2 rules, all valid" in run("mappings", "validate", str(path)).stdout
+    dry = run("mappings", "import", str(path), "--dry-run").stdout
+    assert "+ ICD-10-CM D47.9 -> leukemia [audience PROV, task MLREV OE, care setting AMB EMER, language en," in dry
+    assert "+ ICD-10-CM D47.9 -> leukemia [audience PAT]\n" in dry
+    assert "2 added" in run("mappings", "import", str(path)).stdout
+    listed = run("mappings", "list", "--code", "D47.9", "--code-system", "ICD-10-CM").stdout.splitlines()
+    assert [line.split("\t")[9:] for line in listed[1:]] == [
+        ["for professionals", "PROV", "MLREV OE", "AMB EMER", "en", "D000328 D008875"],
+        ["for patients", "PAT", "-", "-", "-", "-"],
+    ]
+    exported = run("mappings", "export").stdout
+    assert ",for professionals,PROV,MLREV OE,AMB EMER,en,D000328 D008875\n" in exported
+    again = tmp_path / "again.csv"
+    again.write_text(exported)
+    assert (
+        f"0 added, 0 changed, 0 removed, {SEEDED + 2} unchanged"
+        in run("mappings", "import", str(again), "--mode", "replace").stdout
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code_system,code,topic_id,task\nICD-10-CM,D47.9,leukemia,MEDLISTREV\n")
+    checked = run("mappings", "validate", str(bad))
+    assert checked.exit_code == 1 and "line 2: task: task must be one or more of OE, LABOE" in checked.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from infobutton.mappings.csv_io import FIELDS, LineError, format_rules, parse, parse_checked
-from infobutton.models import CodeSystem, Gender, MappingRule, Scope, Topic
+from infobutton.models import CodeSystem, Gender, MappingRule, Recipient, Scope, Topic
 
 HEADER = ",".join(FIELDS) + "\n"
 TOPICS = {
@@ -97,7 +97,7 @@ def test_checked_parse_refuses_unknown_codes_and_unserved_topics_and_duplicates(
         "ICD-10-CM,C91.1,oldtopic,,,,,,\n"  # line 5: withdrawn
         "ICD-10-CM,C91.1,leucemia,,,,,,\n"  # line 6: the Spanish twin
         "ICD-10-CM,c9100,leukemia,,,,,,\n"  # line 7: line 2 again, spelled differently
-        "ICD-10-CM,C91.1,leukemia,,,,,,,extra\n"  # line 8: more fields than the header
+        "ICD-10-CM,C91.1,leukemia" + "," * (len(FIELDS) - 3) + ",extra\n"  # line 8: more fields than the header
     )
     rules, errors = parse_checked(text, TOPICS.get)
     assert [r.code for r in rules] == ["C91.00"]
@@ -118,3 +118,82 @@ def test_line_numbers_count_lines_inside_quoted_fields():
     text = HEADER + 'ICD-10-CM,C91.00,leukemia,,,,,,"two\nlines"\nICD-10-CM,C91.00,leukemia,odd,,,,,\n'
     _, errors = parse(text)
     assert [(e.line, e.field) for e in errors] == [(4, "scope")]
+
+
+# -- context limits (issue 11) -----------------------------------------------------------------
+
+LIMITED = [
+    MappingRule(
+        CodeSystem.ICD10CM,
+        "C91",
+        "leukemia",
+        audiences=(Recipient.PATIENT, Recipient.PAYOR),
+        tasks=("MLREV", "OE"),
+        settings=("AMB",),
+        languages=("en", "es"),
+        age_groups=("D000293", "D002648"),
+        min_age=6,
+        reason="every limit",
+    ),
+    MappingRule(CodeSystem.ICD10CM, "C91", "leukemia", audiences=(Recipient.PROVIDER,), reason="one limit"),
+    MappingRule(CodeSystem.ICD10CM, "C91", "leukemia", reason="no limit"),
+]
+
+
+def test_context_limits_round_trip_as_space_separated_columns():
+    text = format_rules(LIMITED)
+    assert HEADER.strip().endswith(",reason,audience,task,setting,language,age_group")
+    assert ",every limit,PAT PAYOR,MLREV OE,AMB,en es,D000293 D002648\n" in text
+    assert ",no limit,,,,,\n" in text
+    rules, errors = parse(text)
+    assert errors == [] and sorted(rules, key=repr) == sorted(LIMITED, key=repr)
+    assert format_rules(rules) == text
+    checked, errors = parse_checked(text, TOPICS.get)  # three rules, not duplicates: the limits differ
+    assert errors == [] and len(checked) == 3
+
+
+def test_a_csv_from_before_the_limits_reads_as_rules_without_them():
+    old = "code_system,code,topic_id,scope,priority,min_age,max_age,gender,reason\nICD-10-CM,C91,leukemia,,,,,,x\n"
+    [rule], errors = parse(old)
+    assert errors == [] and rule == MappingRule(CodeSystem.ICD10CM, "C91", "leukemia", reason="x")
+
+
+def test_limits_are_read_in_any_case_with_commas_and_repeats_collapsed():
+    text = "code_system,code,topic_id,audience,task,setting,language,age_group\n"
+    text += 'ICD-10-CM,C91,leukemia,"prov, pat PROV",oe;MLrev,amb,EN,d000293 D000293\n'
+    [rule], errors = parse(text)
+    assert errors == []
+    assert rule.audiences == (Recipient.PATIENT, Recipient.PROVIDER) and rule.tasks == ("MLREV", "OE")
+    assert (rule.settings, rule.languages, rule.age_groups) == (("AMB",), ("en",), ("D000293",))
+
+
+def test_the_same_limits_twice_is_a_duplicate_line():
+    text = HEADER + "ICD-10-CM,C91,leukemia,,,,,,,PROV PAT\nICD-10-CM,C91,leukemia,,,,,,,pat prov\n"
+    rules, errors = parse_checked(text, TOPICS.get)
+    assert len(rules) == 1 and errors == [LineError(3, "line", "duplicates the rule on line 2")]
+
+
+@pytest.mark.parametrize(
+    "column, value, allowed",
+    [
+        ("audience", "PATIENT", "PAT, PROV or PAYOR"),
+        ("task", "MEDLISTREV", "OE, LABOE, MEDOE"),
+        ("setting", "ICU", "AMB, EMER, FLD"),
+        ("language", "fr", "en or es"),
+        ("age_group", "D999999", "D007231, D007223"),
+    ],
+)
+def test_a_bad_limit_names_its_line_column_and_the_allowed_codes(column, value, allowed):
+    text = f"code_system,code,topic_id,{column}\nICD-10-CM,C91,leukemia,\nICD-10-CM,C91,leukemia,{value}\n"
+    rules, [error] = parse(text)
+    assert len(rules) == 1 and (error.line, error.field) == (3, column)
+    assert allowed in error.message and repr(value) in error.message
+
+
+def test_an_age_group_outside_the_age_range_is_refused():
+    text = "code_system,code,topic_id,min_age,max_age,age_group\n"
+    text += "ICD-10-CM,C91,leukemia,0,18,D000293 D002648\n"  # both overlap 0-18: fine
+    text += "ICD-10-CM,C91,leukemia,65,,D000293\n"  # adolescents are never 65
+    rules, [error] = parse(text)
+    assert [r.age_groups for r in rules] == [("D000293", "D002648")]
+    assert (error.line, error.field) == (3, "age_group") and "cannot overlap" in error.message

@@ -65,3 +65,21 @@ def test_request_schemas_and_query_parameters_come_from_the_models():
         p["name"]: p["required"] for p in doc["paths"]["/admin/api/suggestions/rejections"]["delete"]["parameters"]
     }
     assert unreject == {"code_system": False, "code": True, "topic_id": True, "reason": False}
+
+
+def test_the_context_limits_are_documented_with_their_codes():
+    from infobutton.models import AGE_GROUPS, SETTINGS, TASKS
+
+    doc = document()["components"]["schemas"]
+    expected = {
+        "audiences": ["PAT", "PROV", "PAYOR"],
+        "tasks": list(TASKS),
+        "settings": list(SETTINGS),
+        "languages": ["en", "es"],
+        "age_groups": list(AGE_GROUPS),
+    }
+    for field, codes in expected.items():
+        for schema in (doc["Mapping"], doc["MappingInput"]):
+            prop = schema["properties"][field]
+            assert prop["type"] == "array" and prop["items"]["enum"] == codes, field
+    assert "ageGroup.v.c" in doc["MappingInput"]["properties"]["age_groups"]["description"]

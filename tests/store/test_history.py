@@ -1,15 +1,19 @@
 """Mapping history on real SQLite and PostgreSQL: a numbered snapshot per change, an audit row
 per changed rule, restore as a new version, and nothing recorded for a change that failed."""
 
+import json
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from infobutton.models import CodeSystem, InvalidRequest, MappingRule, Scope
+from infobutton.models import CodeSystem, InvalidRequest, MappingRule, Recipient, Scope
 from infobutton.store import open_stores
+from infobutton.store.codec import CONSTRAINTS, rule_from_dict, rule_to_dict
 from infobutton.store.history import SqlHistoryStore
 from infobutton.store.mappings import revision
+from infobutton.store.schema import mapping_versions
 
 C91 = MappingRule(CodeSystem.ICD10CM, "C91", "leukemia", Scope.DESCENDANTS)
 E11 = MappingRule(CodeSystem.ICD10CM, "E11", "diabetestype2", Scope.EXACT, min_age=18.5)
@@ -79,3 +83,45 @@ def test_a_failed_change_records_no_version_and_no_audit(stores):
         raise RuntimeError("later step failed")
     assert (history.versions(), history.audit(), mappings.version()) == before
     assert mappings.rules() == [replace(C91, id=mappings.rules()[0].id)]
+
+
+# -- context limits (issue 11) -----------------------------------------------------------------
+
+LIMITED = replace(C91, audiences=(Recipient.PROVIDER,), tasks=("OE",), languages=("es",), age_groups=("D000368",))
+
+
+def test_snapshots_audit_and_restore_keep_context_limits(stores):
+    mappings, history = stores
+    rule = mappings.insert(LIMITED, actor="ana")
+    first = mappings.version()
+    plain = mappings.update(rule.id, replace(rule, tasks=(), age_groups=()), expected=revision(rule), actor="ben")
+    assert history.snapshot(first) == [rule] and history.snapshot(first + 1) == [plain]
+    (entry, created), _ = history.audit(mapping_id=rule.id)
+    assert created.after["audiences"] == ["PROV"] and created.after["age_groups"] == ["D000368"]
+    assert entry.before["tasks"] == ["OE"] and entry.after["tasks"] == [] and entry.after["languages"] == ["es"]
+    n = mappings.restore(first, actor="ana")
+    assert n is not None and mappings.rules() == [rule]
+    restored, _ = history.audit(version=n)
+    assert restored[0].after["tasks"] == ["OE"]
+
+
+def test_a_snapshot_written_before_context_limits_still_loads_and_restores(stores):
+    """Versions written before revision 0005 have no limit keys: their rules had no limits."""
+    mappings, history = stores
+    rule = mappings.insert(LIMITED)
+    old = {k: v for k, v in rule_to_dict(replace(C91, id=rule.id)).items() if k not in CONSTRAINTS}
+    with mappings.db.transaction():
+        mappings.db.execute(
+            insert(mapping_versions).values(
+                n=100,
+                at="2026-01-01T00:00:00+00:00",
+                actor="0.1.0",
+                action="create",
+                rule_count=1,
+                rules=json.dumps([old]),
+            )
+        )
+    assert history.snapshot(100) == [replace(C91, id=rule.id)]
+    assert mappings.restore(100, actor="ana") is not None
+    assert mappings.rules() == [replace(C91, id=rule.id)]
+    assert rule_from_dict({**old, "tasks": None, "settings": "AMB EMER"}).settings == ("AMB", "EMER")

@@ -1,14 +1,19 @@
 """The mapping store on real SQLite and PostgreSQL: reads, writes, optimistic checks, and every
 write one transaction with its version."""
 
+import hashlib
+import json
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from infobutton.models import CodeSystem, Gender, InvalidRequest, MappingRule, Scope
+from infobutton.models import CodeSystem, Gender, InvalidRequest, MappingRule, Recipient, Scope
 from infobutton.store import open_stores
+from infobutton.store.codec import CONSTRAINTS, rule_to_dict
 from infobutton.store.mappings import Change, MappingConflict, revision
+from infobutton.store.schema import mapping_rules
 
 C91 = MappingRule(CodeSystem.ICD10CM, "C91", "leukemia", Scope.DESCENDANTS, priority=5, reason="family")
 E11 = MappingRule(CodeSystem.ICD10CM, "E11", "diabetestype2", Scope.EXACT, min_age=18.0, gender=Gender.FEMALE)
@@ -85,3 +90,52 @@ def test_replace_all_keeps_order_and_ids_only_grow(store):
     assert all(r.id > old.id for r in rules)
     store.replace_all([])
     assert store.rules() == [] and store.count() == 0
+
+
+# -- context limits (issue 11) -----------------------------------------------------------------
+
+LIMITED = replace(
+    C91,
+    audiences=(Recipient.PATIENT, Recipient.PROVIDER),
+    tasks=("MLREV", "OE"),
+    settings=("AMB", "EMER"),
+    languages=("en",),
+    age_groups=("D000293", "D002648"),
+)
+
+
+def test_context_limits_are_stored_as_canonical_text_and_read_back(store):
+    rule = store.insert(LIMITED, actor="ana")
+    assert store.get(rule.id) == rule and store.rules() == [rule]
+    assert store.find(code="C91") == ([rule], 1)
+    row = store.db.one(select(*(mapping_rules.c[n] for n in CONSTRAINTS)).where(mapping_rules.c.id == rule.id))
+    assert tuple(row) == ("PAT PROV", "MLREV OE", "AMB EMER", "en", "D000293 D002648")
+    changed = store.update(rule.id, replace(rule, tasks=(), languages=("es",)), expected=revision(rule), actor="ana")
+    assert store.get(rule.id) == changed and changed.tasks == () and changed.languages == ("es",)
+
+
+def test_two_rules_that_differ_only_by_a_context_limit_are_two_rules(store):
+    plain = store.insert(C91)
+    kept = [plain]
+    for name, value in (
+        ("audiences", (Recipient.PROVIDER,)),
+        ("tasks", ("OE",)),
+        ("settings", ("EMER",)),
+        ("languages", ("es",)),
+        ("age_groups", ("D000368",)),
+    ):
+        kept.append(store.insert(replace(C91, **{name: value})))
+    assert store.rules() == kept
+    with pytest.raises(IntegrityError):  # the same limits again are the same rule
+        store.insert(replace(C91, audiences=(Recipient.PROVIDER,), reason="again"))
+    assert store.rules() == kept
+
+
+def test_a_rule_without_limits_keeps_its_revision_from_before_the_limits():
+    """An If-Match read before revision 0005 still matches after it: the hash of the ten fields."""
+    before = {k: v for k, v in rule_to_dict(replace(C91, id=7)).items() if k not in CONSTRAINTS}
+    assert len(before) == 10
+    old = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:16]
+    assert revision(replace(C91, id=7)) == old
+    assert revision(replace(LIMITED, id=7)) != old
+    assert revision(replace(C91, id=7, tasks=("OE",))) != revision(replace(C91, id=7, settings=("OE",)))

@@ -16,21 +16,28 @@ import tempfile
 import uuid
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 import pytest
+from alembic import command as alembic_command
+from alembic.config import Config
 from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from infobutton import create_app
 from infobutton.cli import main
 from infobutton.config import Settings
-from infobutton.store import migrate, open_stores
+from infobutton.models import Recipient
+from infobutton.store import Database, migrate, open_stores
 from infobutton.store.db import engine_url
 
 from ..conftest import POSTGRES_URL, ROOT, icd, port_open, require
 from ..test_cli import BIN, free_port, wait_ready
-from .test_schema import REVISIONS
+from .test_schema import REVISIONS, three_databases
+from .test_schema import describe as describe_schema
 
 FIXTURE = ROOT / "tests" / "data" / "db-0.1.0"
 # `sqlite3 … .dump` of the database file release 0.1.0 wrote (make.py): text in git, not a binary.
@@ -391,3 +398,92 @@ def test_the_wheel_carries_the_migrations(tmp_path):
         if p.is_file() and "__pycache__" not in p.parts
     }
     assert here <= shipped and "env.py" in shipped
+
+
+# -- revision 0005: mapping rules limited to a context ---------------------------------------------
+
+
+def _alembic(url: str, verb, revision: str) -> None:
+    """Run one Alembic command (upgrade or downgrade to ``revision``) on a database URL."""
+    engine = create_engine(engine_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            config = Config()
+            config.set_main_option("script_location", migrate.SCRIPT_LOCATION)
+            config.attributes["connection"] = conn
+            getattr(alembic_command, verb)(config, revision)
+            conn.commit()
+    finally:
+        engine.dispose()
+
+
+RULES_0004 = [  # (id, code_system, code, topic_id, scope, priority, min_age, max_age, gender, reason)
+    (1, "ICD10CM", "C91", "leukemia", "descendants", 5, None, None, None, "family"),
+    (2, "ICD10CM", "E11", "diabetestype2", "exact", 0, 18.0, None, "F", ""),
+    (3, "ICD10CM", "E11", "diabetestype2", "exact", 0, 0.0, 18.0, None, "children"),
+]
+
+
+def _rules_0004(url: str) -> list[tuple]:
+    db = Database(url)
+    try:
+        return sorted(tuple(r) for r in db.query(text("SELECT " + ", ".join(COLUMNS_0004) + " FROM mapping_rules")))
+    finally:
+        db.close()
+
+
+def _schema(url: str) -> dict:
+    db = Database(url)
+    try:
+        return describe_schema(db)
+    finally:
+        db.close()
+
+
+COLUMNS_0004 = ("id", "code_system", "code", "topic_id", "scope", "priority", "min_age", "max_age", "gender", "reason")
+
+
+def test_0005_upgrades_a_0004_database_keeping_every_rule_and_downgrades(database_url, tmp_path):
+    """From 0004 every rule is kept, with no limits (so it matches what it matched); rules that
+    differ only by a limit can then coexist; the downgrade gives back 0004's schema exactly and
+    keeps every rule without a limit (a limited rule cannot be written without it: its snapshot
+    keeps it)."""
+    with three_databases(database_url, tmp_path) as (url, fresh_0004, _):
+        _alembic(url, "upgrade", "0004")
+        db = Database(url)
+        with db.transaction():
+            for row in RULES_0004:
+                db.execute(
+                    text(
+                        "INSERT INTO mapping_rules ("
+                        + ", ".join(COLUMNS_0004)
+                        + ") VALUES ("
+                        + ", ".join(f":{c}" for c in COLUMNS_0004)
+                        + ")"
+                    ),
+                    dict(zip(COLUMNS_0004, row, strict=True)),
+                )
+            if db.dialect == "postgresql":  # as the rows' writer would have left the sequence
+                db.execute(text("SELECT setval(pg_get_serial_sequence('mapping_rules', 'id'), 3)"))
+        db.close()
+        assert migrate.upgrade(url) == ("0004", migrate.head()) and migrate.head() == "0005"
+        db, _, store = open_stores(url)
+        try:
+            rules = store.rules()
+            assert [(r.id, r.code, r.min_age, r.gender and r.gender.value) for r in rules] == [
+                (1, "C91", None, None),
+                (2, "E11", 18.0, "F"),
+                (3, "E11", 0.0, None),
+            ]
+            assert all(not (r.audiences or r.tasks or r.settings or r.languages or r.age_groups) for r in rules)
+            limited = store.insert(replace(rules[0], id=None, audiences=(Recipient.PROVIDER,), tasks=("OE",)))
+            assert store.rules() == [*rules, limited]
+        finally:
+            db.close()
+        _alembic(url, "downgrade", "0004")
+        assert migrate.current(url) == "0004"
+        assert _rules_0004(url) == sorted(RULES_0004)
+        _alembic(fresh_0004, "upgrade", "0004")
+        assert _schema(url) == _schema(fresh_0004)
+        assert migrate.upgrade(url) == ("0004", "0005")  # and up again
+        assert _rules_0004(url) == sorted(RULES_0004)

@@ -132,7 +132,8 @@ CREATE INDEX IF NOT EXISTS cds_feedback_card ON cds_feedback (card_id)
 """
 # What the revisions after 0001 add to 0.1.0's schema, as hand-written DDL (0002: an index for
 # CDS feedback retention; 0003: sessions that end server-side, failures counted atomically;
-# 0004: CDS Hooks token ids every worker shares).
+# 0004: CDS Hooks token ids every worker shares; 0005: mapping rules limited to a context, and
+# the unique index over those limits too).
 REVISIONS = """
 CREATE INDEX cds_feedback_received ON cds_feedback (received_at);
 ALTER TABLE admin_tokens ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0;
@@ -147,7 +148,18 @@ CREATE TABLE cds_token_uses (
     expires_at BIGINT NOT NULL,
     PRIMARY KEY (iss, jti)
 );
-CREATE INDEX cds_token_uses_expires ON cds_token_uses (expires_at)
+CREATE INDEX cds_token_uses_expires ON cds_token_uses (expires_at);
+ALTER TABLE mapping_rules ADD COLUMN audiences TEXT NOT NULL DEFAULT '';
+ALTER TABLE mapping_rules ADD COLUMN tasks TEXT NOT NULL DEFAULT '';
+ALTER TABLE mapping_rules ADD COLUMN settings TEXT NOT NULL DEFAULT '';
+ALTER TABLE mapping_rules ADD COLUMN languages TEXT NOT NULL DEFAULT '';
+ALTER TABLE mapping_rules ADD COLUMN age_groups TEXT NOT NULL DEFAULT '';
+DROP INDEX mapping_rules_unique;
+CREATE UNIQUE INDEX mapping_rules_unique ON mapping_rules (
+    code_system, code, topic_id, scope,
+    COALESCE(min_age, -1), COALESCE(max_age, -1), COALESCE(gender, ''),
+    audiences, tasks, settings, languages, age_groups
+)
 """
 _ID = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "BIGSERIAL PRIMARY KEY"}
 
@@ -248,6 +260,7 @@ def test_release_0_1_0s_ddl_the_alembic_head_and_the_table_objects_agree(databas
     unique = dict(head["mapping_rules"]["indexes"])["mapping_rules_unique"]
     assert "createuniqueindex" in unique
     assert all(f"coalesce({column}," in unique for column in ("min_age", "max_age", "gender"))
+    assert unique.endswith("audiences,tasks,settings,languages,age_groups)")
 
 
 @pytest.mark.parametrize("name", sorted(metadata.tables))

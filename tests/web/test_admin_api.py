@@ -578,3 +578,137 @@ def test_write_version_restore_path_on_postgresql(tmp_path, postgres_url):
         assert [e["version"] for e in audit["items"]][:2] == [6, 5]
     finally:
         app.extensions["infobutton"].close()
+
+
+# -- context limits (issue 11) -----------------------------------------------------------------
+
+LIMITS = {
+    "audiences": ["prov", "PAT", "PROV"],
+    "tasks": ["oe", "MLREV"],
+    "settings": ["EMER", "amb"],
+    "languages": ["EN"],
+    "age_groups": ["D000368", "d000369"],
+}
+STORED = {
+    "audiences": ["PAT", "PROV"],
+    "tasks": ["MLREV", "OE"],
+    "settings": ["AMB", "EMER"],
+    "languages": ["en"],
+    "age_groups": ["D000368", "D000369"],
+}
+
+
+def test_limits_are_created_normalised_and_read_back_by_get_and_list(client, editor):
+    r = create(client, editor, **LIMITS)
+    body = r.get_json()
+    assert {k: body[k] for k in STORED} == STORED
+    got = client.get(f"/admin/api/mappings/{body['id']}", headers=editor)
+    assert got.get_json() == body and got.headers["ETag"] == r.headers["ETag"]
+    listed = client.get("/admin/api/mappings", query_string={"code": "D47.9"}, headers=editor).get_json()["items"]
+    assert listed == [body]
+    plain = client.get("/admin/api/mappings", query_string={"code": "C91"}, headers=editor).get_json()["items"]
+    assert plain and all(m[k] == [] for m in plain for k in STORED)  # no limit: any context
+
+
+def test_limits_are_updated_and_audited(client, editor):
+    body = create(client, editor, **LIMITS).get_json()
+    r = client.put(
+        f"/admin/api/mappings/{body['id']}",
+        headers={**editor, "If-Match": f'"{body["revision"]}"'},
+        json={**NEW, "audiences": ["PAYOR"], "tasks": [], "languages": None},
+    )
+    assert r.status_code == 200, r.get_json()
+    after = r.get_json()
+    assert (after["audiences"], after["tasks"], after["settings"], after["languages"]) == (["PAYOR"], [], [], [])
+    assert r.get_json()["revision"] != body["revision"]
+    update, created = client.get(f"/admin/api/audit?mapping_id={body['id']}", headers=editor).get_json()["items"]
+    assert created["after"]["tasks"] == ["MLREV", "OE"] and update["before"]["age_groups"] == ["D000368", "D000369"]
+    assert update["after"]["audiences"] == ["PAYOR"] and update["after"]["age_groups"] == []
+
+
+@pytest.mark.parametrize(
+    "field, value, allowed",
+    [
+        ("audiences", ["PAT", "doctor"], "'PAT', 'PROV' or 'PAYOR'"),
+        ("audiences", "PAT", "valid list"),
+        ("tasks", ["MEDLISTREV"], "'MLREV'"),
+        ("tasks", [7], "'OE'"),
+        ("settings", ["ICU"], "'AMB'"),
+        ("languages", ["fr"], "'en' or 'es'"),
+        ("age_groups", ["D000000"], "'D000328'"),
+        ("age_groups", {"D000328": 1}, "valid list"),
+        ("tasks", ["OE"] * 101, "at most 100"),
+    ],
+)
+def test_422_names_a_bad_limit_and_what_it_allows(client, services, editor, field, value, allowed):
+    version = services.mappings.version()
+    r = client.post("/admin/api/mappings", json={**NEW, field: value, "topic_id": "nope"}, headers=editor)
+    assert r.status_code == 422
+    errors = r.get_json()["errors"]
+    assert {e["field"] for e in errors} == {field, "topic_id"}  # every bad field at once
+    assert any(allowed in e["message"] for e in errors if e["field"] == field)
+    assert services.mappings.version() == version
+
+
+def test_422_for_an_age_group_the_age_range_excludes(client, editor):
+    r = client.post(
+        "/admin/api/mappings", json={**NEW, "min_age": 65, "age_groups": ["D000293", "D000368"]}, headers=editor
+    )
+    assert r.status_code == 422
+    [error] = r.get_json()["errors"]
+    assert error["field"] == "age_groups" and error["message"].startswith("D000293 (Adolescent")
+    create(client, editor, min_age=65, age_groups=["D000368", "D000369"])
+
+
+def test_rules_that_differ_only_by_a_limit_are_two_rules(client, editor):
+    create(client, editor, audiences=["PROV"])
+    create(client, editor, audiences=["PAT"])
+    create(client, editor)
+    r = client.post("/admin/api/mappings", json={**NEW, "audiences": ["prov"]}, headers=editor)
+    assert r.status_code == 422 and "duplicates mapping" in r.get_json()["errors"][0]["message"]
+
+
+def test_limits_import_export_and_restore_through_the_api(client, services, editor):
+    text = (
+        CSV_HEADER.strip()
+        + ",audience,task,setting,language,age_group\n"
+        + "ICD-10-CM,D47.9,leukemia,descendants,0,,,,pros,PROV,OE,EMER,en,D000328\n"
+        + "ICD-10-CM,D47.9,leukemia,descendants,0,,,,patients,pat,,,,\n"
+    )
+    body = client.post("/admin/api/mappings/import", data=text, headers=editor, content_type="text/csv").get_json()
+    assert sorted((m["audiences"], m["tasks"], m["age_groups"]) for m in body["added"]) == [
+        (["PAT"], [], []),
+        (["PROV"], ["OE"], ["D000328"]),
+    ]
+    version = body["version"]
+    exported = client.get("/admin/api/mappings/export", headers=editor).get_data(as_text=True)
+    assert ",pros,PROV,OE,EMER,en,D000328\n" in exported and ",patients,PAT,,,,\n" in exported
+    bad = CSV_HEADER.strip() + ",task\nICD-10-CM,D47.9,leukemia,,,,,,,IMMLISTREV\n"
+    r = client.post("/admin/api/mappings/import", data=bad, headers=editor, content_type="text/csv")
+    assert r.status_code == 422 and r.get_json()["errors"][0] | {"message": ""} == {
+        "line": 2,
+        "field": "task",
+        "message": "",
+    }
+    client.post("/admin/api/versions/1/restore", headers=editor)
+    assert services.mappings.find(code="D47.9")[1] == 0
+    client.post(f"/admin/api/versions/{version}/restore", headers=editor)
+    rules = services.mappings.find(code="D47.9")[0]
+    assert sorted(r.reason for r in rules) == ["patients", "pros"]
+    pros = next(r for r in rules if r.reason == "pros")
+    assert (pros.tasks, pros.settings, pros.languages, pros.age_groups) == (("OE",), ("EMER",), ("en",), ("D000328",))
+
+
+def test_limits_on_postgresql(tmp_path, postgres_url):
+    app = create_app(Settings(data_dir=str(tmp_path), database_url=postgres_url, version_check_interval=0.0))
+    try:
+        client, services = app.test_client(), app.extensions["infobutton"]
+        editor = bearer(services.tokens.create("pg-editor", "editor"))
+        body = create(client, editor, **LIMITS).get_json()
+        assert {k: body[k] for k in STORED} == STORED
+        assert client.get(f"/admin/api/mappings/{body['id']}", headers=editor).get_json() == body
+        create(client, editor, audiences=["PAYOR"])  # differs only by audience: a second rule
+        r = client.post("/admin/api/mappings", json={**NEW, **LIMITS}, headers=editor)
+        assert r.status_code == 422 and "duplicates mapping" in r.get_json()["errors"][0]["message"]
+    finally:
+        app.extensions["infobutton"].close()

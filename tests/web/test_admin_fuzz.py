@@ -196,6 +196,7 @@ FORM_FIELDS = sorted(
     {name for model in schemas.BODIES for name in model.model_fields}
     | {"csrf_missing", "action", "next", "token", "mode", "base_version", "csv", "days", "preview_age"}
     | {"preview_gender", "revision", "change_reason"}
+    | {"preview_recipient", "preview_task", "preview_setting", "preview_language", "preview_age_group"}
 )
 
 

@@ -291,3 +291,142 @@ def test_paging_links_keep_the_filters_and_never_take_url_for_options_from_the_q
     previous = re.search(r'<a href="([^"]*)">Previous</a>', html).group(1)
     assert previous.startswith("/admin/?") and "#" not in previous and "javascript" not in previous
     assert "q=a" in previous and "offset=0" in previous
+
+
+# -- context limits (issue 11) -----------------------------------------------------------------
+
+RULE_FORM = {
+    "code_system": "ICD-10-CM",
+    "code": "D47.9",
+    "topic_id": "leukemia",
+    "scope": "descendants",
+    "priority": "0",
+    "reason": "for professionals",
+}
+
+
+def preview_lists(html: str) -> tuple[str, str]:
+    now = re.search(r'id="preview-now">(.*?)</ol>', html, re.S).group(1)
+    after = re.search(r'id="preview-after">(.*?)</ol>', html, re.S).group(1)
+    return now, after
+
+
+def test_the_form_offers_every_limit_as_labelled_checkboxes_and_every_context_to_preview(signed_in):
+    html = signed_in.get("/admin/mappings/new").get_data(as_text=True)
+    for field, legend, codes in (
+        ("audiences", "Audience", ("PAT", "PROV", "PAYOR")),
+        ("tasks", "Task", ("OE", "MLREV", "IMMLREV", "PROBLISTE")),
+        ("settings", "Care setting", ("AMB", "EMER", "VR")),
+        ("languages", "Language", ("en", "es")),
+        ("age_groups", "Age group", ("D007223", "D000369")),
+    ):
+        group = re.search(rf'<fieldset class="choices" id="{field}-group"\s*>(.*?)</fieldset>', html, re.S).group(1)
+        assert f"<legend>{legend} <small>" in group
+        for code in codes:  # each box inside its label: its accessible name is the code and its meaning
+            assert re.search(rf'<label class="choice"><input type="checkbox" name="{field}" value="{code}" >', group)
+    assert "MEDLISTREV" not in html and "IMMLISTREV" not in html
+    for name in ("preview_recipient", "preview_task", "preview_setting", "preview_language", "preview_age_group"):
+        assert f'<label for="{name}">' in html and f'<select id="{name}" name="{name}"' in html
+
+
+def test_limits_are_saved_from_the_form_shown_checked_and_cleared(signed_in, services):
+    form = {**RULE_FORM, "csrf": csrf(signed_in), "action": "save"}
+    r = signed_in.post(
+        "/admin/mappings/new",
+        data={**form, "audiences": ["PROV"], "tasks": ["OE", "MLREV"], "settings": "EMER", "age_groups": "D000328"},
+    )
+    assert r.status_code == 303
+    rule_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    rule = services.mappings.get(rule_id)
+    assert [a.value for a in rule.audiences] == ["PROV"] and rule.tasks == ("MLREV", "OE")
+    assert (rule.settings, rule.languages, rule.age_groups) == (("EMER",), (), ("D000328",))
+    html = signed_in.get(f"/admin/mappings/{rule_id}").get_data(as_text=True)
+    checked = re.findall(r'name="(\w+)" value="(\w+)" checked', html)
+    assert sorted(checked) == [
+        ("age_groups", "D000328"),
+        ("audiences", "PROV"),
+        ("settings", "EMER"),
+        ("tasks", "MLREV"),
+        ("tasks", "OE"),
+    ]
+    revision = re.search(r'name="revision" value="([^"]+)"', html).group(1)
+    r = signed_in.post(f"/admin/mappings/{rule_id}", data={**form, "revision": revision, "languages": "es"})
+    assert r.status_code == 303
+    rule = services.mappings.get(rule_id)
+    assert (rule.audiences, rule.tasks, rule.settings, rule.languages, rule.age_groups) == ((), (), (), ("es",), ())
+
+
+def test_a_bad_limit_is_marked_next_to_its_group_and_nothing_is_written(signed_in, services):
+    version = services.mappings.version()
+    r = signed_in.post(
+        "/admin/mappings/new",
+        data={
+            **RULE_FORM,
+            "csrf": csrf(signed_in),
+            "action": "save",
+            "tasks": "MEDLISTREV",
+            "min_age": "65",
+            "age_groups": "D000293",
+        },
+    )
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and services.mappings.version() == version
+    assert (
+        'id="tasks-group" aria-describedby="tasks-error"' in html
+        and 'id="tasks-error">task must be one or more of OE' in html
+    )
+    assert 'id="age_groups-error">D000293 (Adolescent' in html and "cannot overlap" in html
+
+
+def test_the_list_history_and_import_review_show_the_limits(signed_in, services):
+    form = {**RULE_FORM, "csrf": csrf(signed_in), "action": "save"}
+    assert (
+        signed_in.post("/admin/mappings/new", data={**form, "audiences": "PROV", "tasks": ["OE", "MLREV"]}).status_code
+        == 303
+    )
+    listed = signed_in.get("/admin/?code=D47.9&code_system=ICD-10-CM").get_data(as_text=True)
+    assert re.search(r'<td class="conditions">audience PROV<br>task MLREV OE</td>', listed)
+    assert "any context" in signed_in.get("/admin/?code=C91&code_system=ICD-10-CM").get_data(as_text=True)
+    assert "priority 0, audience PROV, task MLREV OE)" in signed_in.get("/admin/history").get_data(as_text=True)
+    text = "code_system,code,topic_id,language,age_group\nICD-10-CM,D47.9,leukemia,es,D000368\n"
+    review = signed_in.post(
+        "/admin/import", data={"csrf": csrf(signed_in), "csv": text, "mode": "merge", "action": "review"}
+    )
+    assert "<td>language es, age group D000368</td>" in review.get_data(as_text=True)
+
+
+def test_the_preview_context_reaches_the_preview_request(signed_in, services):
+    """Every context input is sent as its infobutton parameter: a bad value is refused by the
+    request parser under that input, a good one stays selected and is named above the answer,
+    and an age group answers as the age it stands for (the C91 rule for children under 18)."""
+    form = {**RULE_FORM, "code": "C91.00", "topic_id": "leukemia", "csrf": csrf(signed_in), "action": "preview"}
+    for name, bad in (("preview_recipient", "DOCTOR"), ("preview_age_group", "D999999"), ("preview_language", "x!")):
+        html = signed_in.post("/admin/mappings/new", data={**form, name: bad}).get_data(as_text=True)
+        assert f'id="{name}-error"' in html and f'aria-describedby="{name}-error"' in html, name
+    context = {
+        "preview_recipient": "PROV",
+        "preview_task": "MLREV",
+        "preview_setting": "EMER",
+        "preview_language": "en",
+        "preview_age_group": "D002648",
+    }
+    html = signed_in.post("/admin/mappings/new", data={**form, **context}).get_data(as_text=True)
+    assert "For ICD-10-CM C91.00, age group D002648, reader PROV, language en, setting EMER, task MLREV." in html
+    for value in context.values():
+        assert f'<option value="{value}" selected>' in html
+    now, _ = preview_lists(html)
+    assert "childhoodleukemia" in now  # a child (6 to 12) gets the children's page, as age.v.v=7 does
+    adult = signed_in.post("/admin/mappings/new", data={**form, "preview_age_group": "D000328"}).get_data(as_text=True)
+    assert "childhoodleukemia" not in preview_lists(adult)[0]
+
+
+def test_preview_shows_an_audience_limited_rule_to_prov_and_not_to_pat(signed_in, services):
+    """Needs the resolver to honour ``MappingRule.audiences`` (issue 11, the resolver's part)."""
+    form = {**RULE_FORM, "csrf": csrf(signed_in), "action": "preview", "audiences": "PROV"}
+    prov = signed_in.post("/admin/mappings/new", data={**form, "preview_recipient": "PROV"}).get_data(as_text=True)
+    pat = signed_in.post("/admin/mappings/new", data={**form, "preview_recipient": "PAT"}).get_data(as_text=True)
+    nobody = signed_in.post("/admin/mappings/new", data=form).get_data(as_text=True)
+    assert "(leukemia)" in preview_lists(prov)[1]
+    assert "(leukemia)" not in preview_lists(pat)[1]
+    assert "(leukemia)" not in preview_lists(nobody)[1]  # a limited rule needs the context it is limited by
+    assert services.mappings.find(code="D47.9")[1] == 0  # previews write nothing
