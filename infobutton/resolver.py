@@ -17,7 +17,7 @@ for it, and every match says which layer found it and why (``TopicMatch.provenan
 
 ICD-9-CM and (with a local map) SNOMED CT codes are first translated to ICD-10-CM (``Translate``);
 the translation is named in the reason. One criterion's matches are ordered by ``ranking``: how
-specific the code match is, the layer, context fit, rule priority, then a stable tie-breaker, so the
+specific the code match is, the layer, rule priority, context fit, then a stable tie-breaker, so the
 same request always gets the same order. Several criteria are merged round-robin in request order,
 so each code's best topic is shown. A topic appears once. Rules may be limited to a reader, task,
 care setting, language and patient (age range, MeSH age groups, gender): ``context``. A
@@ -143,9 +143,10 @@ def ranking(match: TopicMatch, order: int = 0, *, professional_first: bool = Fal
     1. for a health-professional reader, health-professional topics first (for anyone else, last);
     2. how specific the code match is (``distance``: 0 on the code itself, n levels up);
     3. the layer: curated, automatic, upstream, free text;
-    4. context fit: how many limits the rule has, all of which held (a rule written for this
-       context beats a generic one);
-    5. rule priority, higher first;
+    4. rule priority, higher first: the librarian's order, reviewed with the mappings
+       (mappings/README.md: the specific page, then Childhood Leukemia, then the overview);
+    5. context fit: how many limits the rule has, all of which held (at equal priority, a rule
+       written for this context beats a generic one);
     6. the layer's own order (``order``: a concept match's rank, the upstream responder's, the search's);
     7. the topic id, then the rule's own content: a stable tie-breaker.
     """
@@ -155,8 +156,8 @@ def ranking(match: TopicMatch, order: int = 0, *, professional_first: bool = Fal
         not professional if professional_first else professional,
         match.distance,
         _LAYER_ORDER[match.provenance],
-        -constraints(rule) if rule is not None else 0,
         -rule.priority if rule is not None else 0,
+        -constraints(rule) if rule is not None else 0,
         order,
         match.topic.id,
         _rule_order(rule),

@@ -189,16 +189,40 @@ def test_nearer_code_match_beats_context_fit_and_priority():
     assert ids(resolve(request(age_years=6.0, gender=Gender.FEMALE), rules)) == ["leukemia", "childhoodleukemia"]
 
 
-def test_context_fit_beats_priority_at_the_same_distance():
+def test_priority_then_context_fit_at_the_same_distance():
     rules = [
-        MappingRule(ICD, "C91", "leukemia", priority=50, id=1),
-        MappingRule(ICD, "C91", "childhoodleukemia", max_age=18, id=2),
-        MappingRule(ICD, "C91", "acutelymphocyticleukemia", max_age=18, tasks=("PROBLISTREV",), id=3),
+        MappingRule(ICD, "C91", "acutelymphocyticleukemia", id=1),  # generic
+        MappingRule(ICD, "C91", "childhoodleukemia", max_age=18, id=2),  # one limit
+        MappingRule(ICD, "C91", "leukemia", max_age=18, tasks=("PROBLISTREV",), id=3),  # two limits
+        MappingRule(ICD, "C91", "chroniclymphocyticleukemia", priority=1, id=4),  # higher priority
     ]
     req = request(age_years=6.0, task_context="PROBLISTREV")
-    assert ids(resolve(req, rules)) == ["acutelymphocyticleukemia", "childhoodleukemia", "leukemia"]
+    # the librarian's priority first; at equal priority the rule written for more of this context
+    assert ids(resolve(req, rules)) == [
+        "chroniclymphocyticleukemia",
+        "leukemia",
+        "childhoodleukemia",
+        "acutelymphocyticleukemia",
+    ]
     # without the task, that rule does not fire and the rest keep their order
-    assert ids(resolve(request(age_years=6.0), rules)) == ["childhoodleukemia", "leukemia"]
+    without_task = ids(resolve(request(age_years=6.0), rules))
+    assert without_task == ["chroniclymphocyticleukemia", "childhoodleukemia", "acutelymphocyticleukemia"]
+
+
+def test_the_specific_page_stays_before_childhood_leukemia_on_the_same_code():
+    """mappings/README.md: for a child, the specific page, then Childhood Leukemia, then the
+    overview, also where all three rules sit on the same code (C94.0, SNOMED CT concepts)."""
+    rules = [
+        MappingRule(ICD, "C94.0", "leukemia", id=1),
+        MappingRule(ICD, "C94.0", "acutemyeloidleukemia", priority=10, id=2),
+        MappingRule(ICD, "C94.0", "childhoodleukemia", priority=5, max_age=18, id=3),
+    ]
+    topics = {**TOPICS, "acutemyeloidleukemia": topic("acutemyeloidleukemia", "Acute Myeloid Leukemia")}
+    assert ids(resolve(request("C94.00", age_years=6.0), rules, topics)) == [
+        "acutemyeloidleukemia",
+        "childhoodleukemia",
+        "leukemia",
+    ]
 
 
 def test_priority_then_topic_id_break_the_remaining_ties():
