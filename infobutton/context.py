@@ -112,8 +112,9 @@ def age_meets(age: tuple[float, float], low: float, high: float) -> bool:
 
 
 def constraints(rule: MappingRule) -> int:
-    """How many limits the rule has (its context fit when it applies: a rule written for this
-    context beats a generic one). An age range counts once, however many ends it has."""
+    """How many limits the rule has: its context fit when it applies (at equal priority, a rule
+    written for this context beats a generic one). An age range counts once, however many ends it
+    has."""
     return sum(
         (
             rule.min_age is not None or rule.max_age is not None,
