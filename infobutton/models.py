@@ -164,9 +164,13 @@ class KnowledgeRequest:
                 tuple((c.code, c.original_text, c.display_name) for c in self.criteria),
                 self.language,
                 self.recipient,
+                self.performer,
                 self.gender,
                 self.age_years,
                 self.age_group,
+                self.task_context,
+                self.encounter,
+                self.subtopics,
                 self.echo,
             )
         )

@@ -69,14 +69,16 @@ _LANGUAGES = {
 }
 _LANGUAGE_SHAPE = re.compile(r"^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$")
 
-# UCUM age units (IG §2.1.3 age.v.u) → years.
+# UCUM age units (IG §2.1.3 age.v.u; UCUM is case-sensitive: "A" is the ampere) → years, as
+# (multiplier, divisor): one correctly rounded division (5 mo is 5/12, not 5 × 0.0833…), so an age
+# in months or days lands on the same side of a rule's boundary as the same age in years.
 _AGE_UNITS = {
-    "a": 1.0,
-    "mo": 1 / 12,
-    "wk": 7 / 365.25,
-    "d": 1 / 365.25,
-    "h": 1 / (365.25 * 24),
-    "min": 1 / (365.25 * 24 * 60),
+    "a": (1, 1),
+    "mo": (1, 12),
+    "wk": (7, 365.25),
+    "d": (1, 365.25),
+    "h": (1, 365.25 * 24),
+    "min": (1, 365.25 * 24 * 60),
 }
 
 
@@ -116,10 +118,15 @@ def age_in_years(value: str, unit: str | None) -> float:
     factor = _AGE_UNITS.get((unit or "a").strip())
     if factor is None:
         raise InvalidRequest("age.v.u", f"must be a UCUM unit of a, mo, wk, d, h or min, not {unit!r}")
-    years = number * factor
+    multiplier, divisor = factor
+    years = number * multiplier / divisor
     if years > MAX_AGE_YEARS:
         raise InvalidRequest("age.v.v", f"{value} {unit or 'a'} is older than {MAX_AGE_YEARS} years")
     return years
+
+
+def _code(value: str | None) -> str | None:
+    return value.upper() if value is not None else None
 
 
 def _criteria(found: dict[int, dict[str, str]]) -> tuple[Criterion, ...]:
@@ -224,8 +231,10 @@ def parse(pairs: Iterable[tuple[str, str]]) -> KnowledgeRequest:
         else None,
         age_years=age,
         age_group=age_group,
-        task_context=single.get("taskContext.c.c"),
-        encounter=single.get("encounter.c.c"),
+        # ActTaskCode / ActEncounterCode: any code is accepted (an unknown one is echoed and
+        # matches no rule limited to a task or setting), in the codes' upper case.
+        task_context=_code(single.get("taskContext.c.c")),
+        encounter=_code(single.get("encounter.c.c")),
         subtopics=tuple(subtopics),
         response_type=single.get("knowledgeResponseType"),
         callback=single.get("callback"),

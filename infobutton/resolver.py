@@ -5,7 +5,7 @@ for it, and every match says which layer found it and why (``TopicMatch.provenan
 
 1. **curated**: a librarian's rule on the code or an ancestor. A code that any curated rule reaches
    belongs to this layer, whatever the patient context: automatic matching never second-guesses a
-   curated code. Nearest rule first (the most specific mapping wins), then higher priority.
+   curated code.
 2. **automatic**: for a code without a curated rule, a whole-concept match (``concepts``) of the
    code's official ICD-10-CM title, then its subcategory's and category's (never a block or a
    chapter), to topic names. For a code system we carry no terminology for (SNOMED CT, …), the
@@ -16,28 +16,33 @@ for it, and every match says which layer found it and why (``TopicMatch.provenan
    for a valid code.
 
 ICD-9-CM and (with a local map) SNOMED CT codes are first translated to ICD-10-CM (``Translate``);
-the translation is named in the reason. Several criteria are merged round-robin in request order,
-so each code's best topic is shown. A topic appears once. Rules may be limited to a patient context
-(age range, gender), which the IG carries in age.v.v/age.v.u, ageGroup.v.c and
-patientPerson.administrativeGenderCode.c.
+the translation is named in the reason. One criterion's matches are ordered by ``ranking``: how
+specific the code match is, the layer, rule priority, context fit, then a stable tie-breaker, so the
+same request always gets the same order. Several criteria are merged round-robin in request order,
+so each code's best topic is shown. A topic appears once. Rules may be limited to a reader, task,
+care setting, language and patient (age range, MeSH age groups, gender): ``context``. A
+health-professional topic comes first for a health professional and, for anyone else, only when
+nothing else answers (``for_reader``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 
 from . import terminology
 from .concepts import NOT_THE_PATIENTS, ConceptMatch, most_specific
+from .context import PROFESSIONAL, applies, constraints, describe, reader
 from .crosswalk import Translation
 from .models import (
-    AGE_GROUPS,
     Code,
     CodeSystem,
     Criterion,
     KnowledgeRequest,
     MappingRule,
     Provenance,
+    Recipient,
     Scope,
     Topic,
     TopicMatch,
@@ -59,32 +64,6 @@ def index_rules(rules: Iterable[MappingRule]) -> dict[tuple, tuple[MappingRule, 
     for rule in rules:
         index.setdefault((rule.code_system, rule.code), []).append(rule)
     return {key: tuple(value) for key, value in index.items()}
-
-
-def _age_range(request: KnowledgeRequest) -> tuple[float, float] | None:
-    if request.age_years is not None:
-        return request.age_years, request.age_years
-    if request.age_group is not None:
-        low, high = AGE_GROUPS[request.age_group]
-        return low, high - 1e-9
-    return None
-
-
-def applies(rule: MappingRule, request: KnowledgeRequest) -> bool:
-    """Whether a rule's patient-context limits hold for this request.
-
-    A limited rule needs the context it is limited by: without an age, an age rule does not fire.
-    """
-    if rule.min_age is not None or rule.max_age is not None:
-        age = _age_range(request)
-        if age is None:
-            return False
-        low, high = age
-        if rule.min_age is not None and high < rule.min_age:
-            return False
-        if rule.max_age is not None and low >= rule.max_age:
-            return False
-    return rule.gender is None or request.gender is rule.gender
 
 
 def in_language(topic: Topic, language: str, topic_of: TopicLookup) -> Topic:
@@ -116,25 +95,73 @@ def matches_for_code(code: Code, rules: RuleIndex) -> list[tuple[int, MappingRul
 
 
 def _context(rule: MappingRule) -> str:
-    parts = []
-    if rule.min_age is not None and rule.max_age is not None:
-        parts.append(f"aged {rule.min_age:g} to under {rule.max_age:g}")
-    elif rule.max_age is not None:
-        parts.append(f"under {rule.max_age:g}")
-    elif rule.min_age is not None:
-        parts.append(f"{rule.min_age:g} and over")
-    if rule.gender is not None:
-        parts.append({"F": "female", "M": "male"}.get(rule.gender.value, rule.gender.value))
-    return f", for patients {' '.join(parts)}" if parts else ""
+    """ ", for health professionals, patient under 18 in age group Child (MeSH D002648)": every limit
+    the rule has (``context.describe``), or "" for a rule without one."""
+    parts = describe(rule)
+    return f", {', '.join(parts)}" if parts else ""
 
 
 def curated_reason(rule: MappingRule, distance: int, via: str = "") -> str:
-    """ "curated rule for C91 and below, for patients under 18: …" (and the translation used)."""
+    """ "curated rule for ICD-10-CM C91 and below, patient under 18: …" (every limit the rule has, its
+    reason, and the translation used)."""
     reach = f"{rule.code} and below" if rule.scope is Scope.DESCENDANTS else rule.code
     text = f"curated rule for {rule.code_system.label} {reach}{_context(rule)}"
     if rule.reason:
         text += f": {rule.reason}"
     return f"{text} ({via})" if via else text
+
+
+_LAYER_ORDER = {Provenance.CURATED: 0, Provenance.AUTOMATIC: 1, Provenance.UPSTREAM: 2, Provenance.FREE_TEXT: 3}
+
+
+def _rule_order(rule: MappingRule | None) -> tuple:
+    """Everything a rule says, as comparable text, so that of two rules equal on every ranking
+    criterion the same one wins whatever the order (or ids) the store gives them."""
+    if rule is None:
+        return ()
+    return (
+        rule.code_system.label,
+        rule.code,
+        rule.topic_id,
+        rule.scope.value,
+        repr((rule.min_age, rule.max_age)),
+        rule.gender.value if rule.gender else "",
+        tuple(a.value for a in rule.audiences),
+        rule.tasks,
+        rule.settings,
+        rule.languages,
+        rule.age_groups,
+        rule.reason,
+        rule.id or 0,
+    )
+
+
+def ranking(match: TopicMatch, order: int = 0, *, professional_first: bool = False) -> tuple:
+    """A match's place among one criterion's matches, smallest first, the same for the same request
+    whatever the order of the rules or topics:
+
+    1. for a health-professional reader, health-professional topics first (for anyone else, last);
+    2. how specific the code match is (``distance``: 0 on the code itself, n levels up);
+    3. the layer: curated, automatic, upstream, free text;
+    4. rule priority, higher first: the librarian's order, reviewed with the mappings
+       (mappings/README.md: the specific page, then Childhood Leukemia, then the overview);
+    5. context fit: how many limits the rule has, all of which held (at equal priority, a rule
+       written for this context beats a generic one);
+    6. the layer's own order (``order``: a concept match's rank, the upstream responder's, the search's);
+    7. the topic id, then the rule's own content: a stable tie-breaker.
+    """
+    rule = match.rule
+    professional = match.topic.audience == PROFESSIONAL
+    return (
+        not professional if professional_first else professional,
+        match.distance,
+        _LAYER_ORDER[match.provenance],
+        -rule.priority if rule is not None else 0,
+        -constraints(rule) if rule is not None else 0,
+        order,
+        match.topic.id,
+        _rule_order(rule),
+    )
 
 
 def _with_translations(code: Code, translate: Translate | None) -> list[tuple[Code, str]]:
@@ -144,7 +171,7 @@ def _with_translations(code: Code, translate: Translate | None) -> list[tuple[Co
     return found
 
 
-def _curated(criterion, codes, request, rules, topic_of) -> tuple[bool, list[tuple[tuple, TopicMatch]]]:
+def _curated(criterion, codes, request, rules, topic_of) -> tuple[bool, list[tuple[int, TopicMatch]]]:
     owned, hits = False, []
     for code, via in codes:
         for distance, rule in matches_for_code(code, rules):
@@ -152,14 +179,8 @@ def _curated(criterion, codes, request, rules, topic_of) -> tuple[bool, list[tup
             topic = _served(rule.topic_id, request, topic_of) if applies(rule, request) else None
             if topic is None:
                 continue
-            hits.append(
-                (
-                    (distance, -rule.priority, rule.id or 0),
-                    TopicMatch(
-                        topic, criterion, rule, distance, Provenance.CURATED, curated_reason(rule, distance, via)
-                    ),
-                )
-            )
+            reason = curated_reason(rule, distance, via)
+            hits.append((0, TopicMatch(topic, criterion, rule, distance, Provenance.CURATED, reason)))
     return owned, hits
 
 
@@ -188,7 +209,7 @@ def title_chain(code: Code) -> list[tuple[str, str]]:
     return chain
 
 
-def _automatic(criterion, codes, request, topic_of, concepts, titles) -> list[tuple[tuple, TopicMatch]]:
+def _automatic(criterion, codes, request, topic_of, concepts, titles) -> list[tuple[int, TopicMatch]]:
     found: dict[str, tuple[tuple, ConceptMatch, str]] = {}
     for code, via in codes:
         for level, (value, title) in enumerate(title_chain(code)):
@@ -217,11 +238,11 @@ def _automatic(criterion, codes, request, topic_of, concepts, titles) -> list[tu
         topic = _served(topic_id, request, topic_of) if id(match) in kept else None
         if topic is None:
             continue
-        hits.append((key, TopicMatch(topic, criterion, None, key[0], Provenance.AUTOMATIC, reason, from_text)))
+        hits.append((key[1], TopicMatch(topic, criterion, None, key[0], Provenance.AUTOMATIC, reason, from_text)))
     return hits
 
 
-def _free_text(criterion, request, topic_of, concepts, search, limit) -> list[tuple[tuple, TopicMatch]]:
+def _free_text(criterion, request, topic_of, concepts, search, limit) -> list[tuple[int, TopicMatch]]:
     text = criterion.original_text or criterion.display_name
     if criterion.code is not None:
         text = text or criterion.raw_code  # free text sent as a code, as real clients do
@@ -234,12 +255,12 @@ def _free_text(criterion, request, topic_of, concepts, search, limit) -> list[tu
             if topic is None:
                 continue
             reason = f"the words \u2018{text}\u2019 hold the {match.name.described}"
-            hits.append(((100 + rank,), TopicMatch(topic, criterion, None, 100, Provenance.FREE_TEXT, reason, True)))
+            hits.append((rank, TopicMatch(topic, criterion, None, 100, Provenance.FREE_TEXT, reason, True)))
     if not hits and search is not None:
         for rank, topic in enumerate(search(text, request.language, limit)):
             hits.append(
                 (
-                    (200 + rank,),
+                    rank,
                     TopicMatch(
                         topic,
                         criterion,
@@ -269,7 +290,7 @@ def resolve_criterion(
 ) -> list[TopicMatch]:
     """One criterion's matches from the first layer that has any, best first. ``title_concepts``
     answers for ICD-10-CM titles only (a table of every title's matches); ``concepts`` otherwise."""
-    hits: list[tuple[tuple, TopicMatch]] = []
+    hits: list[tuple[int, TopicMatch]] = []
     known = False
     if criterion.code is not None:
         codes = _with_translations(criterion.code, translate)
@@ -282,7 +303,7 @@ def resolve_criterion(
                 host = topic.source.removeprefix("upstream:") or "the upstream responder"
                 hits.append(
                     (
-                        (50 + rank,),
+                        rank,
                         TopicMatch(
                             topic,
                             criterion,
@@ -295,7 +316,8 @@ def resolve_criterion(
                 )
     if not hits and not known:
         hits = _free_text(criterion, request, topic_of, concepts, search, limit)
-    hits.sort(key=lambda pair: pair[0])
+    first = reader(request) is Recipient.PROVIDER
+    hits.sort(key=lambda pair: ranking(pair[1], pair[0], professional_first=first))
     return [match for _, match in hits]
 
 
@@ -335,4 +357,28 @@ def resolve(
             if rank < len(matches) and matches[rank].topic.id not in seen:
                 seen.add(matches[rank].topic.id)
                 merged.append(matches[rank])
-    return merged[:limit]
+    return for_reader(merged, reader(request))[:limit]
+
+
+PROFESSIONAL_FIRST = "a resource for health professionals, ranked first for a health professional"
+PROFESSIONAL_FALLBACK = "a resource for health professionals, shown as nothing else fits"
+
+
+def for_reader(matches: list[TopicMatch], who: Recipient | None) -> list[TopicMatch]:
+    """Health-professional topics (``Topic.audience``) for the reader (URL-IG §2.1.2
+    informationRecipient, else performer): first for a health professional (PROV); for anyone else
+    (a patient, a payor, or a reader not said) dropped when any other topic answers the request,
+    kept last only when nothing else does. The reason says which."""
+    professional = [m for m in matches if m.topic.audience == PROFESSIONAL]
+    if not professional:
+        return matches
+    others = [m for m in matches if m.topic.audience != PROFESSIONAL]
+    if who is Recipient.PROVIDER:
+        return [_noting(m, PROFESSIONAL_FIRST) for m in professional] + others
+    if others:
+        return others
+    return [_noting(m, PROFESSIONAL_FALLBACK) for m in professional]
+
+
+def _noting(match: TopicMatch, note: str) -> TopicMatch:
+    return replace(match, reason=f"{match.reason}; {note}" if match.reason else note)

@@ -221,3 +221,79 @@ def test_query_pairs_is_the_inverse_of_parse():
     )
     assert again.age_years == pytest.approx(original.age_years)
     assert again.language == "es" and again.response_type == "application/json"
+
+
+@pytest.mark.parametrize(
+    "value,unit,years",
+    [
+        ("17", "a", 17.0),
+        ("18", "a", 18.0),
+        ("216", "mo", 18.0),  # exactly 18, so "under 18" does not hold
+        ("30", "mo", 2.5),
+        ("200", "wk", 200 * 7 / 365.25),
+        ("365.25", "d", 1.0),
+        ("8766", "h", 1.0),
+        ("525960", "min", 1.0),
+        (" 6 ", " a ", 6.0),
+    ],
+)
+def test_age_units_convert_exactly_at_whole_years(value, unit, years):
+    assert p([("mainSearchCriteria.v.ot", "x"), ("age.v.v", value), ("age.v.u", unit)]).age_years == years
+
+
+@pytest.mark.parametrize("unit", ["A", "MO", "y", "yr", "years", "s", "mo{age}"])
+def test_age_units_are_ucum_and_case_sensitive(unit):
+    # UCUM is case-sensitive ("A" is the ampere); only a, mo, wk, d, h and min are ages here.
+    with pytest.raises(InvalidRequest) as err:
+        p([("mainSearchCriteria.v.ot", "x"), ("age.v.v", "5"), ("age.v.u", unit)])
+    assert err.value.parameter == "age.v.u"
+
+
+def test_age_and_age_group_are_both_kept():
+    r = p([("mainSearchCriteria.v.ot", "x"), ("age.v.v", "77"), ("age.v.u", "a"), ("ageGroup.v.c", "d000368")])
+    assert r.age_years == 77 and r.age_group == "D000368"
+
+
+@pytest.mark.parametrize(
+    "parameter,sent,kept",
+    [
+        ("taskContext.c.c", "probListRev", "PROBLISTREV"),
+        ("taskContext.c.c", "MEDOE", "MEDOE"),
+        ("taskContext.c.c", "someVendorTask", "SOMEVENDORTASK"),  # unknown codes are kept
+        ("encounter.c.c", "amb", "AMB"),
+        ("encounter.c.c", "Emer", "EMER"),
+        ("encounter.c.c", "xyz", "XYZ"),
+    ],
+)
+def test_task_and_setting_codes_are_upper_cased_and_any_code_is_accepted(parameter, sent, kept):
+    r = p([("mainSearchCriteria.v.ot", "x"), (parameter, sent)])
+    assert (r.task_context if parameter.startswith("task") else r.encounter) == kept
+    assert (parameter, sent) in r.echo  # echoed as sent
+
+
+def test_cache_key_holds_every_context_that_can_change_the_answer():
+    """Rules may be limited by task, setting and reader (issue 11): requests differing only there
+    must not share a cached answer, whether parsed or built directly (CDS Hooks has no echo)."""
+    from dataclasses import replace
+
+    from infobutton.models import Code, Criterion, KnowledgeRequest
+
+    base = [("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM)]
+    problist = p(base + [("taskContext.c.c", "PROBLISTREV")])
+    medlist = p(base + [("taskContext.c.c", "MEDLISTREV")])
+    assert problist.cache_key != medlist.cache_key
+    assert p(base + [("taskContext.c.c", "problistrev")]).task_context == problist.task_context
+
+    built = KnowledgeRequest(criteria=(Criterion(Code(CodeSystem.ICD10CM, "C91.00")),))
+    variants = [
+        built,
+        replace(built, task_context="PROBLISTREV"),
+        replace(built, task_context="MEDLISTREV"),
+        replace(built, encounter="AMB"),
+        replace(built, performer=Recipient.PROVIDER),
+        replace(built, recipient=Recipient.PROVIDER),
+        replace(built, subtopics=("Q000628",)),
+        replace(built, age_group="D002648"),
+        replace(built, language="es"),
+    ]
+    assert len({v.cache_key for v in variants}) == len(variants)

@@ -195,7 +195,7 @@ def test_a_curated_code_is_never_second_guessed_by_automatic_matching():
     assert layered(crit(ICD, "E11.9"), index) == []
     [match] = layered(replace(crit(ICD, "E11.9"), age_years=6.0), index)
     assert match.provenance is Provenance.CURATED
-    assert match.reason == "curated rule for ICD-10-CM E11 and below, for patients under 18: test"
+    assert match.reason == "curated rule for ICD-10-CM E11 and below, patient under 18: test"
 
 
 def test_display_name_of_a_valid_icd10cm_code_is_never_read():
