@@ -23,57 +23,13 @@ When a request sends both, ``age.v.v`` decides: it is the more precise.
 
 from __future__ import annotations
 
-from .models import AGE_GROUPS, MAX_AGE_YEARS, KnowledgeRequest, MappingRule, Recipient
+from . import models
+from .models import AGE_GROUP_NAMES, AGE_GROUPS, MAX_AGE_YEARS, KnowledgeRequest, MappingRule, Recipient
 
-# MeSH descriptor names of the age groups (MeSH, "Age Groups" [M01.060]).
-AGE_GROUP_NAMES = {
-    "D007231": "Infant, Newborn",
-    "D007223": "Infant",
-    "D002675": "Child, Preschool",
-    "D002648": "Child",
-    "D000293": "Adolescent",
-    "D055815": "Young Adult",
-    "D000328": "Adult",
-    "D008875": "Middle Aged",
-    "D000368": "Aged",
-    "D000369": "Aged, 80 and over",
-}
-
-# ActTaskCode display names (models.TASKS), as the activity a reason says the rule is for.
-TASK_NAMES = {
-    "OE": "order entry",
-    "PATDOC": "patient documentation",
-    "PATINFO": "patient information review",
-    "PROBLISTE": "problem list entry",
-    "PROBLISTREV": "problem list review",
-    "MEDOE": "medication order entry",
-    "MEDLISTREV": "medication list review",
-    "MLREV": "medication list review",
-    "LABOE": "laboratory test order entry",
-    "LABRREV": "laboratory results review",
-    "DIAGLISTE": "diagnosis list entry",
-    "DISCHINSTE": "discharge instruction entry",
-    "IMMLISTREV": "immunization list review",
-    "ALLERLREV": "allergy list review",
-    "CLINNOTEE": "clinical note entry",
-    "RISKASSESS": "risk assessment",
-    "FALLRISK": "falls risk assessment",
-}
-
-# ActEncounterCode display names (models.SETTINGS).
-SETTING_NAMES = {
-    "AMB": "ambulatory",
-    "EMER": "emergency",
-    "FLD": "field",
-    "HH": "home health",
-    "IMP": "inpatient",
-    "ACUTE": "inpatient acute",
-    "NONAC": "inpatient non-acute",
-    "OBSENC": "observation",
-    "PRENC": "pre-admission",
-    "SS": "short stay",
-    "VR": "virtual",
-}
+# The activity a reason names: the ActTaskCode display without its "task" ("during problem list
+# review"), and the ActEncounterCode display without its "encounter" ("in inpatient encounters").
+TASK_NAMES = {code: name.removesuffix(" task") for code, name in models.TASK_NAMES.items()}
+SETTING_NAMES = {code: name.removesuffix(" encounter") for code, name in models.SETTING_NAMES.items()}
 
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 

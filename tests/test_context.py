@@ -264,7 +264,8 @@ def test_constraints_counts_each_kind_of_limit_once():
         ({"audiences": (Recipient.PATIENT, Recipient.PAYOR)}, ["for patients or payors"]),
         ({"tasks": ("PROBLISTREV",)}, ["during problem list review"]),
         ({"tasks": ("MEDOE", "OE")}, ["during medication order entry or order entry"]),
-        ({"tasks": ("MEDLISTREV", "MLREV")}, ["during medication list review"]),  # two codes, one activity
+        ({"tasks": ("MLREV",)}, ["during medication list review"]),  # the display without "task"
+        ({"settings": ("IMP",)}, ["in inpatient encounters"]),  # the display without "encounter"
         ({"settings": ("AMB",)}, ["in ambulatory encounters"]),
         ({"settings": ("AMB", "EMER", "IMP")}, ["in ambulatory, emergency or inpatient encounters"]),
         ({"languages": ("es",)}, ["in Spanish"]),

@@ -344,7 +344,7 @@ def test_the_reason_names_every_limit_of_the_rule():
     "limits,words",
     [
         ({"audiences": (PROV,)}, ", for health professionals:"),
-        ({"tasks": ("MEDLISTREV",)}, ", during medication list review:"),
+        ({"tasks": ("MLREV",)}, ", during medication list review:"),
         ({"settings": ("EMER",)}, ", in emergency encounters:"),
         ({"languages": ("es",)}, ", in Spanish:"),
         (
