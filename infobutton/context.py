@@ -67,21 +67,13 @@ def age_meets(age: tuple[float, float], low: float, high: float) -> bool:
     return start < high and low < end
 
 
-def constraints(rule: MappingRule) -> int:
-    """How many limits the rule has: its context fit when it applies (at equal priority, a rule
-    written for this context beats a generic one). An age range counts once, however many ends it
-    has."""
-    return sum(
-        (
-            rule.min_age is not None or rule.max_age is not None,
-            rule.gender is not None,
-            bool(rule.audiences),
-            bool(rule.tasks),
-            bool(rule.settings),
-            bool(rule.languages),
-            bool(rule.age_groups),
-        )
-    )
+def fit(rule: MappingRule) -> int:
+    """A rule's context fit when it applies: how many of the reader's limits it has (reader, task,
+    setting, language; URL-IG §2.1.2), all of which held. A rule written for this information need
+    beats a generic one on the same level, before the librarian's priority. Patient limits (age,
+    age group, gender; §2.1.3) only decide whether a rule fires: a child-only rule must not jump
+    ahead of the specific page for the child's disease that the librarian ranked first."""
+    return sum((bool(rule.audiences), bool(rule.tasks), bool(rule.settings), bool(rule.languages)))
 
 
 def applies(rule: MappingRule, request: KnowledgeRequest) -> bool:

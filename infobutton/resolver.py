@@ -33,7 +33,7 @@ from dataclasses import replace
 
 from . import terminology
 from .concepts import NOT_THE_PATIENTS, ConceptMatch, most_specific
-from .context import PROFESSIONAL, applies, constraints, describe, reader
+from .context import PROFESSIONAL, applies, describe, fit, reader
 from .crosswalk import Translation
 from .models import (
     Code,
@@ -143,10 +143,10 @@ def ranking(match: TopicMatch, order: int = 0, *, professional_first: bool = Fal
     1. for a health-professional reader, health-professional topics first (for anyone else, last);
     2. how specific the code match is (``distance``: 0 on the code itself, n levels up);
     3. the layer: curated, automatic, upstream, free text;
-    4. rule priority, higher first: the librarian's order, reviewed with the mappings
+    4. context fit (``context.fit``): a rule written for this reader, task, setting or language
+       beats a generic one on the same level (patient limits only decide whether a rule fires);
+    5. rule priority, higher first: the librarian's order among rules that fit equally
        (mappings/README.md: the specific page, then Childhood Leukemia, then the overview);
-    5. context fit: how many limits the rule has, all of which held (at equal priority, a rule
-       written for this context beats a generic one);
     6. the layer's own order (``order``: a concept match's rank, the upstream responder's, the search's);
     7. the topic id, then the rule's own content: a stable tie-breaker.
     """
@@ -156,8 +156,8 @@ def ranking(match: TopicMatch, order: int = 0, *, professional_first: bool = Fal
         not professional if professional_first else professional,
         match.distance,
         _LAYER_ORDER[match.provenance],
+        -fit(rule) if rule is not None else 0,
         -rule.priority if rule is not None else 0,
-        -constraints(rule) if rule is not None else 0,
         order,
         match.topic.id,
         _rule_order(rule),

@@ -236,10 +236,12 @@ def test_a_programmatic_request_without_a_language_is_english():
     assert not context.applies(rule(languages=("es",)), bare)
 
 
-def test_constraints_counts_each_kind_of_limit_once():
-    assert context.constraints(rule()) == 0
-    assert context.constraints(rule(min_age=2, max_age=6)) == 1
-    assert context.constraints(rule(max_age=18, age_groups=(CHILD, ADOLESCENT))) == 2
+def test_fit_counts_the_readers_limits_once_each_and_never_the_patients():
+    assert context.fit(rule()) == 0
+    # patient limits decide whether a rule fires, not how well it fits
+    assert context.fit(rule(min_age=2, max_age=6)) == 0
+    assert context.fit(rule(max_age=18, gender=Gender.FEMALE, age_groups=(CHILD, ADOLESCENT))) == 0
+    assert context.fit(rule(audiences=(Recipient.PATIENT, Recipient.PAYOR))) == 1
     full = rule(
         max_age=18,
         gender=Gender.FEMALE,
@@ -249,7 +251,7 @@ def test_constraints_counts_each_kind_of_limit_once():
         languages=("es",),
         age_groups=(CHILD,),
     )
-    assert context.constraints(full) == 7
+    assert context.fit(full) == 4
 
 
 # -- the limits in words ------------------------------------------------------------------------------

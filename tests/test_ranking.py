@@ -189,24 +189,35 @@ def test_nearer_code_match_beats_context_fit_and_priority():
     assert ids(resolve(request(age_years=6.0, gender=Gender.FEMALE), rules)) == ["leukemia", "childhoodleukemia"]
 
 
-def test_priority_then_context_fit_at_the_same_distance():
+def test_context_fit_then_priority_at_the_same_distance():
+    """Issue 11: specificity, layer, context fit, then priority. A rule written for this task
+    beats a generic rule of higher priority; patient limits gate but do not add fit."""
     rules = [
         MappingRule(ICD, "C91", "acutelymphocyticleukemia", id=1),  # generic
-        MappingRule(ICD, "C91", "childhoodleukemia", max_age=18, id=2),  # one limit
-        MappingRule(ICD, "C91", "leukemia", max_age=18, tasks=("PROBLISTREV",), id=3),  # two limits
+        MappingRule(ICD, "C91", "childhoodleukemia", max_age=18, id=2),  # a patient limit: no fit
+        MappingRule(ICD, "C91", "leukemia", max_age=18, tasks=("PROBLISTREV",), id=3),  # fits the task
         MappingRule(ICD, "C91", "chroniclymphocyticleukemia", priority=1, id=4),  # higher priority
     ]
     req = request(age_years=6.0, task_context="PROBLISTREV")
-    # the librarian's priority first; at equal priority the rule written for more of this context
     assert ids(resolve(req, rules)) == [
-        "chroniclymphocyticleukemia",
         "leukemia",
-        "childhoodleukemia",
+        "chroniclymphocyticleukemia",
         "acutelymphocyticleukemia",
+        "childhoodleukemia",
     ]
-    # without the task, that rule does not fire and the rest keep their order
+    # without the task, that rule does not fire; priority, then topic id, order the rest
     without_task = ids(resolve(request(age_years=6.0), rules))
-    assert without_task == ["chroniclymphocyticleukemia", "childhoodleukemia", "acutelymphocyticleukemia"]
+    assert without_task == ["chroniclymphocyticleukemia", "acutelymphocyticleukemia", "childhoodleukemia"]
+
+
+def test_a_reader_rule_beats_a_higher_priority_generic_rule_on_the_same_code():
+    rules = [
+        MappingRule(ICD, "C91", "leukemia", priority=10, id=1),
+        MappingRule(ICD, "C91", "childhoodleukemia", audiences=(Recipient.PATIENT,), id=2),
+    ]
+    patient = request(recipient=Recipient.PATIENT)
+    assert ids(resolve(patient, rules)) == ["childhoodleukemia", "leukemia"]
+    assert ids(resolve(request(), rules)) == ["leukemia"]  # no reader: the limited rule does not fire
 
 
 def test_the_specific_page_stays_before_childhood_leukemia_on_the_same_code():
