@@ -6,6 +6,8 @@
   var section = document.getElementById("preview");
   if (!form || !section || !window.fetch) return;
   var timer = null;
+  var inflight = null;  // the preview being fetched, aborted when the form is submitted
+  var submitted = false;
   var ruleFields = ["code_system", "code", "topic_id", "scope", "priority", "min_age", "max_age", "gender", "reason"];
   // the context limits: one checkbox per code, sent as a list of the ticked ones
   var limitFields = ["audiences", "tasks", "settings", "languages", "age_groups"];
@@ -77,7 +79,7 @@
   }
 
   function refresh() {
-    if (!value("code") || !value("topic_id")) return;
+    if (submitted || !value("code") || !value("topic_id")) return;
     var rule = {};
     ruleFields.forEach(function (name) { rule[name] = value(name); });
     limitFields.forEach(function (name) { rule[name] = ticked(name); });
@@ -91,7 +93,10 @@
     });
     if (value("preview_age_group")) params.set("ageGroup.v.cs", "2.16.840.1.113883.6.177");
     params.set("with", JSON.stringify(change));
-    fetch(form.getAttribute("data-preview-url") + "?" + params.toString(), { credentials: "same-origin" })
+    if (inflight) inflight.abort();
+    inflight = window.AbortController ? new AbortController() : null;
+    fetch(form.getAttribute("data-preview-url") + "?" + params.toString(),
+          { credentials: "same-origin", signal: inflight ? inflight.signal : undefined })
       .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
       .then(function (res) {
         var verdict = document.getElementById("preview-verdict");
@@ -112,4 +117,10 @@
   }
   form.addEventListener("input", later);
   form.addEventListener("change", later);  // checkboxes and selects
+  // Once saved, a preview of "add this rule" would race the save and report it as a duplicate.
+  form.addEventListener("submit", function () {
+    submitted = true;
+    clearTimeout(timer);
+    if (inflight) inflight.abort();
+  });
 })();
