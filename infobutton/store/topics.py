@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from sqlalchemy import func, insert, select, update
@@ -54,6 +55,7 @@ class SqlTopicStore:
         topics: list[Topic],
         *,
         withdraw_missing: bool = False,
+        withdraw_only: Callable[[str], bool] | None = None,
         max_withdraw: float | None = None,
         meta_values: dict[str, str] | None = None,
     ) -> dict[str, int]:
@@ -61,20 +63,21 @@ class SqlTopicStore:
         withdrawn, with ``withdraw_missing``).
 
         ``withdraw_missing``: the list is the whole catalogue, so active topics not in it are
-        marked withdrawn (kept for audit, no longer served; never deleted). A withdrawn topic
-        that is in the list again becomes active (counted as updated). ``max_withdraw``, a
-        fraction of the active topics, refuses (ImportRefused, nothing changed) an import that
-        would withdraw more. ``meta_values`` are written to the meta table in the same
-        transaction. The search index and ``topic_version`` move with the rows.
+        marked withdrawn (kept for audit, no longer served; never deleted); ``withdraw_only``, a
+        test of a stored topic's URL, limits that to the topics the list speaks for (a MedlinePlus
+        catalogue says nothing about an NCI page). A withdrawn topic that is in the list again
+        becomes active (counted as updated). ``max_withdraw``, a fraction of those active topics,
+        refuses (ImportRefused, nothing changed) an import that would withdraw more.
+        ``meta_values`` are written to the meta table in the same transaction. The search index
+        and ``topic_version`` move with the rows.
         """
         counts = {"added": 0, "updated": 0, "unchanged": 0}
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self.db.transaction():
-            existing = {
-                row[0]: (row[1], row[2])
-                for row in self.db.query(select(table.c.id, table.c.content_hash, table.c.status))
-            }
-            active_before = sum(1 for _, status in existing.values() if status == "active")
+            rows = self.db.query(select(table.c.id, table.c.content_hash, table.c.status, table.c.url))
+            existing = {row[0]: (row[1], row[2]) for row in rows}
+            in_scope = {row[0] for row in rows if withdraw_only is None or withdraw_only(row[3])}
+            active_before = sum(1 for tid, (_, status) in existing.items() if status == "active" and tid in in_scope)
             incoming: set[str] = set()
             for topic in topics:
                 incoming.add(topic.id)
@@ -93,7 +96,11 @@ class SqlTopicStore:
                     counts["unchanged"] += 1
                 existing[topic.id] = (digest, topic.status)
             if withdraw_missing:
-                gone = [tid for tid, (_, status) in existing.items() if status == "active" and tid not in incoming]
+                gone = [
+                    tid
+                    for tid, (_, status) in existing.items()
+                    if status == "active" and tid not in incoming and tid in in_scope
+                ]
                 if max_withdraw is not None and gone and len(gone) > max_withdraw * max(active_before, 1):
                     raise ImportRefused(
                         f"the import would withdraw {len(gone)} of {active_before} active topics "
