@@ -27,6 +27,11 @@ def _columns(topic: Topic, digest: str, now: str) -> dict:
     }
 
 
+# How many more matches a search reads so that topics for everyone ranked below professional ones
+# still get their places.
+PROFESSIONAL_ROOM = 20
+
+
 class ImportRefused(ValueError):
     """An import that would take more away than it may (the transaction is rolled back)."""
 
@@ -126,15 +131,27 @@ class SqlTopicStore:
 
     def search(self, text: str, language: str = "en", limit: int = 3) -> list[Topic]:
         """Active topics matching free text, best first, in ``language``; where that language
-        has none, the matching English topics' twins in it (or the English topics)."""
-        found = [t for t in map(self.get, self.index.search(text, language, limit)) if t]
+        has none, the matching English topics' twins in it (or the English topics). Topics for
+        everyone come before topics for health professionals, which only take places no other
+        match fills: a summary written for clinicians never crowds a patient's page out of a
+        search (the resolver puts them first for a health professional)."""
+        found = self._ranked(text, language, limit)
         if found or language == "en":
             return found
         result = []
-        for topic in filter(None, map(self.get, self.index.search(text, "en", limit))):
+        for topic in self._ranked(text, "en", limit):
             twin = self.get(topic.twin.id) if topic.twin else None
             result.append(twin if twin is not None and twin.status == "active" else topic)
         return result
+
+    def _ranked(self, text: str, language: str, limit: int) -> list[Topic]:
+        everyone: list[Topic] = []
+        professional: list[Topic] = []
+        for topic in filter(None, map(self.get, self.index.search(text, language, limit + PROFESSIONAL_ROOM))):
+            (professional if topic.audience == "professional" else everyone).append(topic)
+            if len(everyone) == limit:
+                break
+        return (everyone + professional)[:limit]
 
     def count(self) -> int:
         return int(self.db.scalar(select(func.count()).select_from(table)) or 0)
