@@ -9,7 +9,7 @@ from infobutton.content.catalogue import ImportRefused, import_catalogue
 from infobutton.content.medlineplus_xml import InvalidCatalogue, write_catalogue
 from infobutton.models import Topic
 from infobutton.store import SqlMappingStore, meta, open_stores
-from tests.content.bundled_catalogue import TOTAL, bundled_catalogue
+from tests.content.bundled_catalogue import MEDLINEPLUS_TOTAL, NOT_MEDLINEPLUS, TOTAL, bundled_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "catalogue"
@@ -59,7 +59,7 @@ def test_failures_change_nothing(store, tmp_path, starter):
 def test_forced_import_withdraws_and_search_follows(store, starter):
     import_catalogue(store, starter)
     result = import_catalogue(store, DATA / "small.xml", force=True)
-    assert result.counts == {"added": 1, "updated": 3, "unchanged": 0, "withdrawn": TOTAL - 3}
+    assert result.counts == {"added": 1, "updated": 3, "unchanged": 0, "withdrawn": MEDLINEPLUS_TOTAL - 3}
     assert [t.id for t in store.search("acute myeloid", "en", 3)] != ["acutemyeloidleukemia"]
     assert store.get("acutemyeloidleukemia").status == "withdrawn"
     assert [t.id for t in store.search("airways", "en", 3)] == ["asthma"]
@@ -90,9 +90,9 @@ def test_a_real_export_upgrades_the_link_only_starter_topics_in_place(store, tmp
     assert bundled.seed(store, SqlMappingStore(store.db))  # a fresh install: the empty database is seeded
     shipped = {t.id: t for t in store.all()}
     assert shipped["acutelymphocyticleukemia"].source == "index"
-    # the export lists every starter topic by its page URL, except one the index did not confirm,
-    # plus a topic the starter does not have
-    kept = [t for t in shipped.values() if t.id != "lymphoma"]
+    # the export lists every starter MedlinePlus topic by its page URL, except one the index did
+    # not confirm, plus a topic the starter does not have (and none of the NCI pages)
+    kept = [t for t in shipped.values() if t.id != "lymphoma" and t.id not in NOT_MEDLINEPLUS]
     entries = [export_entry(t, n, text=t.id == "acutelymphocyticleukemia") for n, t in enumerate(kept, 1)]
     entries.append(
         '<health-topic title="Asthma" url="https://medlineplus.gov/asthma.html" id="9999" '
@@ -117,7 +117,8 @@ def test_a_real_export_upgrades_the_link_only_starter_topics_in_place(store, tmp
     assert upgraded.summary_html == "<p>Export summary of Acute Lymphocytic Leukemia.</p>"
     assert upgraded.also_called == ("ALL",) and upgraded.date_created == "2003-04-23"
     assert store.get("lymphoma").status == "withdrawn"
-    assert {t.source for t in store.all()} == {"medlineplus"}
+    assert {t.source for t in store.all() if t.id not in NOT_MEDLINEPLUS} == {"medlineplus"}
+    assert {tid: store.get(tid) for tid in NOT_MEDLINEPLUS} == {tid: shipped[tid] for tid in NOT_MEDLINEPLUS}
 
 
 def test_a_page_from_elsewhere_does_not_inherit_the_stored_source(store):
@@ -171,7 +172,7 @@ def test_a_medlineplus_import_withdraws_only_medlineplus_pages(store, starter):
     nci = on_site(store, "cancer.gov")
     medlineplus = on_site(store, "medlineplus.gov")
     result = import_catalogue(store, DATA / "small.xml", force=True)
-    assert result.counts["withdrawn"] == len(medlineplus) - 3  # every MedlinePlus page it does not list
+    assert result.counts["withdrawn"] == len(medlineplus) - 3 == MEDLINEPLUS_TOTAL - 3
     assert on_site(store, "cancer.gov") == nci  # the export says nothing about cancer.gov pages
 
 
