@@ -175,12 +175,15 @@ def test_every_pdq_rule_is_for_prov_on_a_valid_code_and_names_its_evidence():
         assert f"'{topic.title}'" in rule.reason, rule  # the summary (or page) it points at, by its title
 
 
-def test_pdq_rules_outrank_the_medlineplus_rules_on_the_same_code():
+def test_pdq_rules_outrank_the_medlineplus_rules_and_a_summary_the_nci_leukemia_page_on_the_same_code():
     rules, _ = professional_rules()
     others = [r for r in bundled.load_rules() if r not in rules]
     for rule in rules:
         same_code = [r.priority for r in others if (r.code_system, r.code) == (rule.code_system, rule.code)]
         assert all(rule.priority > p for p in same_code), rule
+        if rule.topic_id != "nci-leukemia-hp":
+            landing = [r.priority for r in rules if r.code == rule.code and r.topic_id == "nci-leukemia-hp"]
+            assert all(rule.priority > p for p in landing), rule  # C94.0: the AML summary, then the page
 
 
 def test_age_split_summaries_meet_at_18_and_the_others_have_no_age_limit():
