@@ -1,5 +1,6 @@
 """The mappings and topics shipped with the project: complete, consistent, and nothing in them
-that a named source did not give (the seed page, the MedlinePlus topic index)."""
+that a named source did not give (the seed page, the MedlinePlus topic index, captures of the
+NCI pages for health professionals)."""
 
 import csv
 import re
@@ -80,7 +81,7 @@ def test_the_index_file_keeps_the_medlineplus_ids(index_rows):
     assert shipped == {row["url"]: row["medlineplus_id"] for row in index_rows}
 
 
-def test_only_the_seed_topic_has_content(topics):
+def test_only_the_seed_topic_has_content(topics):  # professional topics are link-only too
     with_text = {
         t.id
         for t in topics.values()
@@ -117,13 +118,70 @@ def test_named_topics_outside_the_index_are_link_only(topics):
 
 def test_every_file_names_its_source_in_a_header_comment():
     names = {p.name: p.read_text(encoding="utf-8") for p in bundled.topic_files()}
-    assert set(names) == {"seed-leukemia.xml", "topic-index-2026-10.xml", "not-in-index.xml"}
+    assert set(names) == {
+        "seed-leukemia.xml",
+        "topic-index-2026-10.xml",
+        "not-in-index.xml",
+        "professional-nci-pdq.xml",
+    }
     assert "000_64b13ee4fbfd3c59.txt" in names["seed-leukemia.xml"].split("-->")[0]
     assert "https://medlineplus.gov/leukemia.html" in names["seed-leukemia.xml"].split("-->")[0]
     assert "topic-index-2026-10.tsv" in names["topic-index-2026-10.xml"].split("-->")[0]
     header = " ".join(names["not-in-index.xml"].split("-->")[0].split())
     assert "NOT in topic-index-2026-10.tsv" in header and "`topics sync`" in header
     assert "confirms each" in header and "withdraws it" in header
+    header = names["professional-nci-pdq.xml"].split("-->")[0]
+    assert "github.com/gautamgauri/suchi-cancer-bot/blob/3255a5824ca0690ff932dbbc4f2cc1c7ae59521a" in header
+    assert header.count("confirmed in ") == 9
+
+
+# The NCI pages for health professionals, as the captures named in professional-nci-pdq.xml show
+# them (heading and URL), written out here rather than read from the generator.
+PROFESSIONAL = {
+    "nci-leukemia-hp": ("Leukemia\u2014Health Professional Version", "https://www.cancer.gov/types/leukemia/hp"),
+    "nci-pdq-adult-all-hp": (
+        "Acute Lymphoblastic Leukemia Treatment (PDQ\u00ae)\u2013Health Professional Version",
+        "https://www.cancer.gov/types/leukemia/hp/adult-all-treatment-pdq",
+    ),
+    "nci-pdq-child-all-hp": (
+        "Childhood Acute Lymphoblastic Leukemia Treatment (PDQ\u00ae)\u2013Health Professional Version",
+        "https://www.cancer.gov/types/leukemia/hp/child-all-treatment-pdq",
+    ),
+    "nci-pdq-adult-aml-hp": (
+        "Acute Myeloid Leukemia Treatment (PDQ\u00ae)\u2013Health Professional Version",
+        "https://www.cancer.gov/types/leukemia/hp/adult-aml-treatment-pdq",
+    ),
+    "nci-pdq-child-aml-hp": (
+        "Childhood Acute Myeloid Leukemia Treatment (PDQ\u00ae)\u2013Health Professional Version",
+        "https://www.cancer.gov/types/leukemia/hp/child-aml-treatment-pdq",
+    ),
+    "nci-pdq-cll-hp": (
+        "Chronic Lymphocytic Leukemia Treatment (PDQ\u00ae)\u2013Health Professional Version",
+        "https://www.cancer.gov/types/leukemia/hp/cll-treatment-pdq",
+    ),
+    "nci-pdq-cml-hp": (
+        "Chronic Myeloid Leukemia Treatment (PDQ\u00ae)\u2013Health Professional Version",
+        "https://www.cancer.gov/types/leukemia/hp/cml-treatment-pdq",
+    ),
+    "nci-pdq-child-cml-hp": (
+        "Childhood Chronic Myeloid Leukemia Treatment (PDQ\u00ae)\u2013Health Professional Version",
+        "https://www.cancer.gov/types/leukemia/hp/child-aml-treatment-pdq/childhood-cml-treatment-pdq",
+    ),
+    "nci-pdq-hairy-cell-hp": (
+        "Hairy Cell Leukemia Treatment (PDQ\u00ae)\u2013Health Professional Version",
+        "https://www.cancer.gov/types/leukemia/hp/hairy-cell-treatment-pdq",
+    ),
+}
+
+
+def test_the_professional_topics_are_the_nci_pages_link_only_and_only_they_are_professional(topics):
+    professional = {t.id: t for t in topics.values() if t.audience == "professional"}
+    assert {tid: (t.title, t.url) for tid, t in professional.items()} == PROFESSIONAL
+    for topic in professional.values():
+        assert (topic.source, topic.language, topic.status) == ("index", "en", "active")
+        assert not has_content(topic) and not (topic.date_created or topic.date_updated or topic.date_reviewed)
+        assert topic.twin is None and not topic.related and topic.primary_institute is None
+    assert all(t.audience == "" for t in topics.values() if "medlineplus.gov" in t.url)
 
 
 def test_every_rule_is_valid_and_targets_a_bundled_topic(topics):

@@ -2,6 +2,12 @@
 that upserts every topic, withdraws the ones that disappeared, records the file's
 ``date-generated`` (and any sync validators) and bumps ``topic_version``, so every worker serves
 the new content within ``INFOBUTTON_VERSION_CHECK_INTERVAL``. A failure anywhere changes nothing.
+
+A file speaks for the sites its topics are on: the MedlinePlus export for medlineplus.gov, the
+shipped ``professional-nci-pdq.xml`` for cancer.gov. Only topics on those sites can disappear
+from it (be withdrawn), and its date is compared with the last file for the same sites, so a
+MedlinePlus sync never withdraws the NCI summaries and importing the NCI file into a running
+install neither withdraws nor re-dates the MedlinePlus catalogue.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..hosts import host, on_medlineplus
 from ..models import Topic, TopicRef
 from ..store import meta
 from ..store.topics import ImportRefused, SqlTopicStore
@@ -17,6 +24,19 @@ from .medlineplus_xml import MAX_BYTES, InvalidCatalogue, read_catalogue
 
 DATE_KEY = "catalogue_date_generated"
 MAX_WITHDRAW = 0.5  # an import may withdraw at most half of the active topics unless forced
+
+
+def sites(topics: list[Topic]) -> frozenset[str]:
+    """The hosts a catalogue's topics are on (without www.)."""
+    return frozenset(host(t.url) for t in topics)
+
+
+def date_key(hosts: frozenset[str]) -> str:
+    """Where a catalogue's ``date-generated`` is kept: ``DATE_KEY`` for a file with MedlinePlus
+    pages (the MedlinePlus catalogue's date, as ever), else one key per set of sites."""
+    if any(on_medlineplus(f"https://{name}/") for name in hosts):
+        return DATE_KEY
+    return f"{DATE_KEY}:{','.join(sorted(hosts))}"
 
 
 @dataclass(frozen=True)
@@ -48,13 +68,16 @@ def import_catalogue(
     """Import a health-topics ``.xml``/``.zip`` all or nothing.
 
     Refused (InvalidCatalogue / ImportRefused, nothing changed): a file that fails
-    ``read_catalogue``'s checks, a file generated before the one already imported, or one that
-    would withdraw more than ``max_withdraw`` of the active topics; ``force`` lifts the last two.
+    ``read_catalogue``'s checks, a file generated before the one already imported for the same
+    sites, or one that would withdraw more than ``max_withdraw`` of the active topics on its
+    sites; ``force`` lifts the last two.
     """
     catalogue = read_catalogue(path, max_bytes=max_bytes)
+    hosts = sites(catalogue.topics)
+    key = date_key(hosts)
     db = store.db
     with db.transaction():
-        previous = meta.get(db, DATE_KEY)
+        previous = meta.get(db, key)
         if previous and catalogue.date_generated < previous and not force:
             raise ImportRefused(
                 f"the file was generated {catalogue.date_generated}, before the catalogue already "
@@ -63,8 +86,9 @@ def import_catalogue(
         counts = store.upsert(
             catalogue.topics,
             withdraw_missing=True,
+            withdraw_only=lambda url: host(url) in hosts,
             max_withdraw=None if force else max_withdraw,
-            meta_values={DATE_KEY: catalogue.date_generated, **(extra_meta or {})},
+            meta_values={key: catalogue.date_generated, **(extra_meta or {})},
         )
     return ImportResult(source or str(path), catalogue.date_generated, catalogue.total, counts)
 

@@ -12,6 +12,12 @@ the same format and declare it per topic with a ``source`` attribute, e.g. ``sou
 a link-only topic (title and URL from a topic index, no text: refused if it carries any), and may
 carry the topic image a topic page shows (``image-url``, ``image-alt``). ``write_catalogue`` is the
 inverse of ``read_catalogue`` for the fields a Topic holds.
+
+Two attributes are the project's, for topics that are not MedlinePlus pages (the export carries
+neither): ``audience="professional"`` marks a resource written for health professionals (e.g. an
+NCI PDQ Health Professional summary; absent = written for everyone, as every MedlinePlus page is),
+and ``topic-id`` names the topic where its URL's last segment is no unique name (on cancer.gov the
+patient and the health professional version of a summary share it).
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ MAX_TOPICS = 20_000  # MedlinePlus publishes ~2,000 (English and Spanish)
 ROOT = "health-topics"
 SOURCES = ("medlineplus", "index", "local")  # what a file may declare; the export says nothing
 LINK_ONLY = "index"
+AUDIENCES = ("", "professional")  # Topic.audience: everyone, or health professionals
+_TOPIC_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
 class InvalidCatalogue(ValueError):
@@ -104,6 +112,28 @@ def _source(el) -> str:
     return source
 
 
+def _audience(el) -> str:
+    audience = el.get("audience", "").strip()
+    if audience not in AUDIENCES:
+        raise InvalidCatalogue(
+            f'health-topic {el.get("url", "")!r} declares audience={audience!r}; expected "professional" or none'
+        )
+    return audience
+
+
+def _id(el, url: str) -> str:
+    """The topic's id: its ``topic-id`` when the file names one, else the URL stem (``topic_id``)."""
+    named = el.get("topic-id")
+    if named is None:
+        return topic_id(url)
+    if not _TOPIC_ID.match(named):
+        raise InvalidCatalogue(
+            f"health-topic {url!r} declares topic-id={named!r}; expected lower-case letters, digits and "
+            "hyphens (at most 64)"
+        )
+    return named
+
+
 def _https(url: str | None) -> str:
     url = (url or "").strip()
     return url if url.startswith("https://") else ""
@@ -112,6 +142,7 @@ def _https(url: str | None) -> str:
 def topic_from_element(el) -> Topic:
     url = el.get("url", "")
     source = _source(el)
+    audience = _audience(el)
     language = LANGUAGES.get(el.get("language", "English").strip().lower(), "en")
     sites, encyclopedia = [], []
     for s in el.findall("site"):
@@ -132,7 +163,7 @@ def topic_from_element(el) -> Topic:
         twin_el = el.find("other-language")
     institute = el.find("primary-institute")
     topic = Topic(
-        id=topic_id(url),
+        id=_id(el, url),
         title=el.get("title", "").strip(),
         url=url,
         language=language,
@@ -155,6 +186,7 @@ def topic_from_element(el) -> Topic:
         image_url=_https(el.get("image-url")),
         image_alt=el.get("image-alt", "").strip(),
         source=source,
+        audience=audience,
     )
     if source == LINK_ONLY and has_content(topic):
         raise InvalidCatalogue(f"health-topic {url!r} is link-only (source={LINK_ONLY!r}) but carries text or links")
@@ -323,6 +355,8 @@ def _element_for(topic: Topic, medlineplus_id: str = ""):
         "source": topic.source,
         "image-url": topic.image_url,
         "image-alt": topic.image_alt,
+        "audience": topic.audience,
+        "topic-id": topic.id if topic.id != topic_id(topic.url) else "",
     }
     el = Element("health-topic", {k: v for k, v in attrs.items() if v})
     for name in topic.also_called:
@@ -378,6 +412,10 @@ def write_catalogue(
             )
         if not set(topic.encyclopedia) <= set(topic.sites):
             raise ValueError(f"{topic.id}: encyclopedia entries that are not sites cannot be written")
+        if topic.audience not in AUDIENCES:
+            raise ValueError(f"{topic.id}: audience {topic.audience!r} cannot be written; expected one of {AUDIENCES}")
+        if topic.id != topic_id(topic.url) and not _TOPIC_ID.match(topic.id):
+            raise ValueError(f"{topic.id!r}: not an id a file can name (lower-case letters, digits, hyphens)")
         root.append(_element_for(topic, ids.get(topic.id, "")))
     indent(root, space="  ")
     head = '<?xml version="1.0" encoding="UTF-8"?>\n'

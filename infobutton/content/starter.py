@@ -13,6 +13,11 @@ Nothing in them is written by this project:
   URL) as a link-only topic (``source="index"``: a title and a URL, no text, no dates).
 - ``not-in-index.xml``: real MedlinePlus topics the curated mappings need that the index does
   not list, link-only; a sync confirms them or withdraws them.
+- ``professional-nci-pdq.xml``: health-professional resources (``audience="professional"``),
+  link-only: the NCI PDQ Health Professional Version treatment summaries of the leukemias the
+  curated mappings cover, and NCI's Leukemia—Health Professional Version page that lists them,
+  each title and URL as captures of those cancer.gov pages show them (``PROFESSIONAL``). A
+  MedlinePlus sync leaves them alone (``catalogue``: a file withdraws only its own sites' topics).
 
 Topic ids are the URL stems (``medlineplus_xml.topic_id``), the ids the real export gets, so a
 sync upgrades each link-only topic in place. Pure: texts in, XML texts out; ``content.cli``
@@ -35,6 +40,7 @@ from .page import parse_page
 
 SEED_FILE = "seed-leukemia.xml"
 NOT_IN_INDEX_FILE = "not-in-index.xml"
+PROFESSIONAL_FILE = "professional-nci-pdq.xml"
 INDEX_COLUMNS = ["medlineplus_id", "title", "url", "language"]
 
 # Real MedlinePlus topics that the hematology mappings point at and that the 2026-10 index does
@@ -45,6 +51,83 @@ NOT_IN_INDEX = (
 )
 # Titles of the other-language pages a seed page links to (its "Español" link gives only the URL).
 TWIN_TITLES = {"https://medlineplus.gov/spanish/leukemia.html": "Leucemia"}
+
+
+@dataclass(frozen=True)
+class ProfessionalPage:
+    """A health-professional page known by its id, title and URL, and the capture that shows it."""
+
+    id: str
+    title: str
+    url: str
+    capture: str  # the file, in PROFESSIONAL_CAPTURES, that shows this title at this URL
+
+
+# Where each title and URL below was confirmed: plain-text captures of the cancer.gov pages, dated
+# 2025-12-30, in a public repository (each capture names its URL and shows the page's heading; the
+# Leukemia—Health Professional Version page also links each summary by that URL).
+PROFESSIONAL_CAPTURES = (
+    "https://github.com/gautamgauri/suchi-cancer-bot/blob/3255a5824ca0690ff932dbbc4f2cc1c7ae59521a/"
+    "suchi_phase1_pack/kb/en/02_nci_core/"
+)
+PROFESSIONAL_DATE = "2025-12-30"
+_HP = "\u2013Health Professional Version"  # cancer.gov: "… (PDQ®)–Health Professional Version"
+PROFESSIONAL = (
+    ProfessionalPage(
+        "nci-leukemia-hp",
+        "Leukemia\u2014Health Professional Version",
+        "https://www.cancer.gov/types/leukemia/hp",
+        "cancer-types/types-leukemia-hp.md",
+    ),
+    ProfessionalPage(
+        "nci-pdq-adult-all-hp",
+        f"Acute Lymphoblastic Leukemia Treatment (PDQ\u00ae){_HP}",
+        "https://www.cancer.gov/types/leukemia/hp/adult-all-treatment-pdq",
+        "pdq/types-leukemia-hp-adult-all-treatment-pdq.md",
+    ),
+    ProfessionalPage(
+        "nci-pdq-child-all-hp",
+        f"Childhood Acute Lymphoblastic Leukemia Treatment (PDQ\u00ae){_HP}",
+        "https://www.cancer.gov/types/leukemia/hp/child-all-treatment-pdq",
+        "pdq/types-leukemia-hp-child-all-treatment-pdq.md",
+    ),
+    ProfessionalPage(
+        "nci-pdq-adult-aml-hp",
+        f"Acute Myeloid Leukemia Treatment (PDQ\u00ae){_HP}",
+        "https://www.cancer.gov/types/leukemia/hp/adult-aml-treatment-pdq",
+        "pdq/types-leukemia-hp-adult-aml-treatment-pdq.md",
+    ),
+    ProfessionalPage(
+        "nci-pdq-child-aml-hp",
+        f"Childhood Acute Myeloid Leukemia Treatment (PDQ\u00ae){_HP}",
+        "https://www.cancer.gov/types/leukemia/hp/child-aml-treatment-pdq",
+        "pdq/types-leukemia-hp-child-aml-treatment-pdq.md",
+    ),
+    ProfessionalPage(
+        "nci-pdq-cll-hp",
+        f"Chronic Lymphocytic Leukemia Treatment (PDQ\u00ae){_HP}",
+        "https://www.cancer.gov/types/leukemia/hp/cll-treatment-pdq",
+        "pdq/types-leukemia-hp-cll-treatment-pdq.md",
+    ),
+    ProfessionalPage(
+        "nci-pdq-cml-hp",
+        f"Chronic Myeloid Leukemia Treatment (PDQ\u00ae){_HP}",
+        "https://www.cancer.gov/types/leukemia/hp/cml-treatment-pdq",
+        "pdq/types-leukemia-hp-cml-treatment-pdq.md",
+    ),
+    ProfessionalPage(
+        "nci-pdq-child-cml-hp",
+        f"Childhood Chronic Myeloid Leukemia Treatment (PDQ\u00ae){_HP}",
+        "https://www.cancer.gov/types/leukemia/hp/child-aml-treatment-pdq/childhood-cml-treatment-pdq",
+        "pdq/types-leukemia-hp-child-aml-treatment-pdq-childhood-cml-treatment-pdq.md",
+    ),
+    ProfessionalPage(
+        "nci-pdq-hairy-cell-hp",
+        f"Hairy Cell Leukemia Treatment (PDQ\u00ae){_HP}",
+        "https://www.cancer.gov/types/leukemia/hp/hairy-cell-treatment-pdq",
+        "pdq/types-leukemia-hp-hairy-cell-treatment-pdq.md",
+    ),
+)
 
 
 class InvalidIndex(ValueError):
@@ -95,6 +178,40 @@ def read_index(text: str) -> list[IndexRow]:
 def link_only(title: str, url: str, twin: TopicRef | None = None) -> Topic:
     """A topic known by its title and URL only: nothing to show but the link."""
     return Topic(id=topic_id(url), title=title, url=url, language=language_of(url), twin=twin, source=LINK_ONLY)
+
+
+def professional_topic(page: ProfessionalPage) -> Topic:
+    """A health-professional page as a link-only topic under its own id (no text, no dates)."""
+    return Topic(id=page.id, title=page.title, url=page.url, language="en", source=LINK_ONLY, audience="professional")
+
+
+def _professional_file() -> str:
+    comment = "\n".join(
+        [
+            _wrap(
+                "Generated by `infobutton topics starter`. Health-professional resources "
+                '(audience="professional"; the curated rules that point at them are for '
+                "informationRecipient PROV, mappings/professional.csv): the NCI PDQ Health "
+                "Professional Version treatment summaries of the leukemias the curated mappings "
+                'cover, and the NCI page that lists them. Link-only (source="index"): title and '
+                "URL, no text, no dates (a summary's updated date moves with every revision; we "
+                "would not keep it true).",
+                "Each title and URL is as cancer.gov showed it in captures of its pages dated "
+                f"{PROFESSIONAL_DATE} (the page's heading, and its URL; the Leukemia page also links "
+                "each summary by that URL), confirmed in these files under",
+            ),
+            f"  {PROFESSIONAL_CAPTURES}",
+            *(f"  {p.id}  {p.title}\n    {p.url}\n    confirmed in {p.capture}" for p in PROFESSIONAL),
+            _wrap(
+                "date-generated is the date of those captures. Not a MedlinePlus file: a MedlinePlus "
+                "sync neither confirms nor withdraws these; `topics import` of a newer file of this "
+                "kind replaces them. Do not edit by hand."
+            ),
+        ]
+    )
+    return write_catalogue(
+        [professional_topic(p) for p in PROFESSIONAL], date_generated=PROFESSIONAL_DATE, comment=comment
+    )
 
 
 def seed_topics(page_text: str | bytes) -> list[Topic]:
@@ -196,4 +313,5 @@ def build(seed_text: str | bytes, seed_name: str, index_text: str, index_name: s
     }
     if missing:
         files[NOT_IN_INDEX_FILE] = write_catalogue(missing, date_generated=index_date, comment=missing_comment)
+    files[PROFESSIONAL_FILE] = _professional_file()
     return files

@@ -153,6 +153,11 @@ _SCHEMAS = {
             "title": {"type": "string"},
             "language": {"type": "string"},
             "url": {"type": "string", "format": "uri"},
+            "audience": {
+                "type": "string",
+                "enum": ["", "professional"],
+                "description": 'Who it is written for: "" everyone, "professional" health professionals',
+            },
         },
     },
     "ImportResult": {

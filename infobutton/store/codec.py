@@ -111,10 +111,17 @@ def rule_from_dict(data: dict) -> MappingRule:
 # -- topics ----------------------------------------------------------------------------------
 
 _REFS = ("groups", "related")
+# Fields added after release 0.1.0, left out of the JSON while at their default: a topic that does
+# not use one is stored (and hashed) exactly as before, so an upgrade changes no content hash.
+_LATER = {"audience": ""}
 
 
 def to_json(topic: Topic) -> str:
-    return json.dumps(dataclasses.asdict(topic), ensure_ascii=False, sort_keys=True)
+    data = dataclasses.asdict(topic)
+    for key, default in _LATER.items():
+        if data[key] == default:
+            del data[key]
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
 def _known(cls, data: dict) -> dict:

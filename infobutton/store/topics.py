@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from sqlalchemy import func, insert, select, update
@@ -24,6 +25,11 @@ def _columns(topic: Topic, digest: str, now: str) -> dict:
         "content_hash": digest,
         "updated_at": now,
     }
+
+
+# How many more matches a search reads so that topics for everyone ranked below professional ones
+# still get their places.
+PROFESSIONAL_ROOM = 20
 
 
 class ImportRefused(ValueError):
@@ -54,6 +60,7 @@ class SqlTopicStore:
         topics: list[Topic],
         *,
         withdraw_missing: bool = False,
+        withdraw_only: Callable[[str], bool] | None = None,
         max_withdraw: float | None = None,
         meta_values: dict[str, str] | None = None,
     ) -> dict[str, int]:
@@ -61,20 +68,21 @@ class SqlTopicStore:
         withdrawn, with ``withdraw_missing``).
 
         ``withdraw_missing``: the list is the whole catalogue, so active topics not in it are
-        marked withdrawn (kept for audit, no longer served; never deleted). A withdrawn topic
-        that is in the list again becomes active (counted as updated). ``max_withdraw``, a
-        fraction of the active topics, refuses (ImportRefused, nothing changed) an import that
-        would withdraw more. ``meta_values`` are written to the meta table in the same
-        transaction. The search index and ``topic_version`` move with the rows.
+        marked withdrawn (kept for audit, no longer served; never deleted); ``withdraw_only``, a
+        test of a stored topic's URL, limits that to the topics the list speaks for (a MedlinePlus
+        catalogue says nothing about an NCI page). A withdrawn topic that is in the list again
+        becomes active (counted as updated). ``max_withdraw``, a fraction of those active topics,
+        refuses (ImportRefused, nothing changed) an import that would withdraw more.
+        ``meta_values`` are written to the meta table in the same transaction. The search index
+        and ``topic_version`` move with the rows.
         """
         counts = {"added": 0, "updated": 0, "unchanged": 0}
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self.db.transaction():
-            existing = {
-                row[0]: (row[1], row[2])
-                for row in self.db.query(select(table.c.id, table.c.content_hash, table.c.status))
-            }
-            active_before = sum(1 for _, status in existing.values() if status == "active")
+            rows = self.db.query(select(table.c.id, table.c.content_hash, table.c.status, table.c.url))
+            existing = {row[0]: (row[1], row[2]) for row in rows}
+            in_scope = {row[0] for row in rows if withdraw_only is None or withdraw_only(row[3])}
+            active_before = sum(1 for tid, (_, status) in existing.items() if status == "active" and tid in in_scope)
             incoming: set[str] = set()
             for topic in topics:
                 incoming.add(topic.id)
@@ -93,7 +101,11 @@ class SqlTopicStore:
                     counts["unchanged"] += 1
                 existing[topic.id] = (digest, topic.status)
             if withdraw_missing:
-                gone = [tid for tid, (_, status) in existing.items() if status == "active" and tid not in incoming]
+                gone = [
+                    tid
+                    for tid, (_, status) in existing.items()
+                    if status == "active" and tid not in incoming and tid in in_scope
+                ]
                 if max_withdraw is not None and gone and len(gone) > max_withdraw * max(active_before, 1):
                     raise ImportRefused(
                         f"the import would withdraw {len(gone)} of {active_before} active topics "
@@ -119,15 +131,27 @@ class SqlTopicStore:
 
     def search(self, text: str, language: str = "en", limit: int = 3) -> list[Topic]:
         """Active topics matching free text, best first, in ``language``; where that language
-        has none, the matching English topics' twins in it (or the English topics)."""
-        found = [t for t in map(self.get, self.index.search(text, language, limit)) if t]
+        has none, the matching English topics' twins in it (or the English topics). Topics for
+        everyone come before topics for health professionals, which only take places no other
+        match fills: a summary written for clinicians never crowds a patient's page out of a
+        search (the resolver puts them first for a health professional)."""
+        found = self._ranked(text, language, limit)
         if found or language == "en":
             return found
         result = []
-        for topic in filter(None, map(self.get, self.index.search(text, "en", limit))):
+        for topic in self._ranked(text, "en", limit):
             twin = self.get(topic.twin.id) if topic.twin else None
             result.append(twin if twin is not None and twin.status == "active" else topic)
         return result
+
+    def _ranked(self, text: str, language: str, limit: int) -> list[Topic]:
+        everyone: list[Topic] = []
+        professional: list[Topic] = []
+        for topic in filter(None, map(self.get, self.index.search(text, language, limit + PROFESSIONAL_ROOM))):
+            (professional if topic.audience == "professional" else everyone).append(topic)
+            if len(everyone) == limit:
+                break
+        return (everyone + professional)[:limit]
 
     def count(self) -> int:
         return int(self.db.scalar(select(func.count()).select_from(table)) or 0)

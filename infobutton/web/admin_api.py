@@ -151,7 +151,15 @@ def topics():
     for topic in current_services().topics.all():
         haystack = " ".join((topic.id, topic.title, *topic.also_called)).lower()
         if not q or q in haystack:
-            found.append({"id": topic.id, "title": topic.title, "language": topic.language, "url": topic.url})
+            found.append(
+                {
+                    "id": topic.id,
+                    "title": topic.title,
+                    "language": topic.language,
+                    "url": topic.url,
+                    "audience": topic.audience,
+                }
+            )
     found.sort(key=lambda t: (not t["title"].lower().startswith(q), t["title"].lower()))
     return {"items": found[: args.limit], "total": len(found)}
 

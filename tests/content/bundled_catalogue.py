@@ -8,8 +8,12 @@ import dataclasses
 
 from infobutton import bundled
 from infobutton.content.medlineplus_xml import write_catalogue
+from infobutton.hosts import on_medlineplus
 
 TOTAL = len(bundled.load_topics())
+# The shipped MedlinePlus pages: what a MedlinePlus import can withdraw (the NCI topics it cannot).
+MEDLINEPLUS_TOTAL = sum(1 for t in bundled.load_topics() if on_medlineplus(t.url))
+NOT_MEDLINEPLUS = {t.id for t in bundled.load_topics() if not on_medlineplus(t.url)}
 
 
 def bundled_catalogue(date: str = "2026-11-23", leukemia_summary: str | None = None) -> bytes:

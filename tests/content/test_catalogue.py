@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from infobutton.content.catalogue import ImportRefused, import_catalogue
-from infobutton.content.medlineplus_xml import InvalidCatalogue
+from infobutton.content.medlineplus_xml import InvalidCatalogue, write_catalogue
 from infobutton.models import Topic
 from infobutton.store import SqlMappingStore, meta, open_stores
-from tests.content.bundled_catalogue import TOTAL, bundled_catalogue
+from tests.content.bundled_catalogue import MEDLINEPLUS_TOTAL, NOT_MEDLINEPLUS, TOTAL, bundled_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "catalogue"
@@ -59,7 +59,7 @@ def test_failures_change_nothing(store, tmp_path, starter):
 def test_forced_import_withdraws_and_search_follows(store, starter):
     import_catalogue(store, starter)
     result = import_catalogue(store, DATA / "small.xml", force=True)
-    assert result.counts == {"added": 1, "updated": 3, "unchanged": 0, "withdrawn": TOTAL - 3}
+    assert result.counts == {"added": 1, "updated": 3, "unchanged": 0, "withdrawn": MEDLINEPLUS_TOTAL - 3}
     assert [t.id for t in store.search("acute myeloid", "en", 3)] != ["acutemyeloidleukemia"]
     assert store.get("acutemyeloidleukemia").status == "withdrawn"
     assert [t.id for t in store.search("airways", "en", 3)] == ["asthma"]
@@ -90,9 +90,9 @@ def test_a_real_export_upgrades_the_link_only_starter_topics_in_place(store, tmp
     assert bundled.seed(store, SqlMappingStore(store.db))  # a fresh install: the empty database is seeded
     shipped = {t.id: t for t in store.all()}
     assert shipped["acutelymphocyticleukemia"].source == "index"
-    # the export lists every starter topic by its page URL, except one the index did not confirm,
-    # plus a topic the starter does not have
-    kept = [t for t in shipped.values() if t.id != "lymphoma"]
+    # the export lists every starter MedlinePlus topic by its page URL, except one the index did
+    # not confirm, plus a topic the starter does not have (and none of the NCI pages)
+    kept = [t for t in shipped.values() if t.id != "lymphoma" and t.id not in NOT_MEDLINEPLUS]
     entries = [export_entry(t, n, text=t.id == "acutelymphocyticleukemia") for n, t in enumerate(kept, 1)]
     entries.append(
         '<health-topic title="Asthma" url="https://medlineplus.gov/asthma.html" id="9999" '
@@ -117,7 +117,8 @@ def test_a_real_export_upgrades_the_link_only_starter_topics_in_place(store, tmp
     assert upgraded.summary_html == "<p>Export summary of Acute Lymphocytic Leukemia.</p>"
     assert upgraded.also_called == ("ALL",) and upgraded.date_created == "2003-04-23"
     assert store.get("lymphoma").status == "withdrawn"
-    assert {t.source for t in store.all()} == {"medlineplus"}
+    assert {t.source for t in store.all() if t.id not in NOT_MEDLINEPLUS} == {"medlineplus"}
+    assert {tid: store.get(tid) for tid in NOT_MEDLINEPLUS} == {tid: shipped[tid] for tid in NOT_MEDLINEPLUS}
 
 
 def test_a_page_from_elsewhere_does_not_inherit_the_stored_source(store):
@@ -141,3 +142,62 @@ def test_a_page_from_elsewhere_does_not_inherit_the_stored_source(store):
     topic, _ = import_page(store, page)
     assert topic.source == "" and store.get("asthma").source == ""
     assert topic.meta_desc == "From the export."  # other fields are still completed from the store
+
+
+# Test topics on cancer.gov (not the shipped ones: those come with the starter catalogue).
+PDQ = Topic(
+    id="test-pdq-one-hp",
+    title="One Treatment (PDQ\u00ae)\u2013Health Professional Version",
+    url="https://www.cancer.gov/types/test/hp/one-treatment-pdq",
+    language="en",
+    source="index",
+    audience="professional",
+)
+PDQ_TWO = replace(PDQ, id="test-pdq-two-hp", url="https://www.cancer.gov/types/test/hp/two-treatment-pdq")
+
+
+def nci_file(folder: Path, date: str, *topics: Topic) -> Path:
+    path = folder / f"nci-{date}.xml"
+    path.write_text(write_catalogue(list(topics), date_generated=date), encoding="utf-8")
+    return path
+
+
+def on_site(store, name: str) -> set[str]:
+    return {t.id for t in store.all() if f"{name}/" in t.url}
+
+
+def test_a_medlineplus_import_withdraws_only_medlineplus_pages(store, starter):
+    import_catalogue(store, starter)
+    store.upsert([PDQ])
+    nci = on_site(store, "cancer.gov")
+    medlineplus = on_site(store, "medlineplus.gov")
+    result = import_catalogue(store, DATA / "small.xml", force=True)
+    assert result.counts["withdrawn"] == len(medlineplus) - 3 == MEDLINEPLUS_TOTAL - 3
+    assert on_site(store, "cancer.gov") == nci  # the export says nothing about cancer.gov pages
+
+
+def test_an_nci_file_withdraws_only_nci_pages_and_keeps_its_own_date(store, starter, tmp_path):
+    import_catalogue(store, starter)
+    medlineplus = on_site(store, "medlineplus.gov")
+    store.upsert([PDQ, PDQ_TWO])
+    result = import_catalogue(store, nci_file(tmp_path, "2025-12-30", PDQ), force=True)
+    assert on_site(store, "cancer.gov") == {"test-pdq-one-hp"} and result.counts["unchanged"] == 1
+    assert on_site(store, "medlineplus.gov") == medlineplus
+    # dated before the MedlinePlus file, and neither refused for it nor re-dating it
+    assert meta.get(store.db, "catalogue_date_generated") == "2026-11-23T00:00:00"
+    assert meta.get(store.db, "catalogue_date_generated:cancer.gov") == "2025-12-30T00:00:00"
+    assert import_catalogue(store, nci_file(tmp_path, "2025-12-31", PDQ, PDQ_TWO)).counts["updated"] == 1
+    with pytest.raises(ImportRefused, match="before the catalogue already imported"):
+        import_catalogue(store, nci_file(tmp_path, "2025-12-01", PDQ, PDQ_TWO))  # its own date guards it
+    older = tmp_path / "older.xml"
+    older.write_bytes(bundled_catalogue("2026-11-01"))
+    with pytest.raises(ImportRefused, match="before the catalogue already imported"):
+        import_catalogue(store, older)  # and the MedlinePlus date still guards MedlinePlus files
+
+
+def test_the_withdraw_guard_counts_the_active_topics_on_the_files_sites(store, tmp_path):
+    asthma = Topic(id="asthma", title="Asthma", url="https://medlineplus.gov/asthma.html", language="en")
+    store.upsert([asthma, replace(asthma, id="acne", url="https://medlineplus.gov/acne.html"), PDQ, PDQ_TWO])
+    with pytest.raises(ImportRefused, match="withdraw 1 of 2 active topics"):
+        import_catalogue(store, nci_file(tmp_path, "2026-01-01", PDQ), max_withdraw=0.4)
+    assert on_site(store, "cancer.gov") == {"test-pdq-one-hp", "test-pdq-two-hp"}

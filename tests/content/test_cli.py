@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from infobutton.cli import main
 from tests.conftest import SEED_PAGE, icd, require
-from tests.content.bundled_catalogue import TOTAL, bundled_catalogue
+from tests.content.bundled_catalogue import MEDLINEPLUS_TOTAL, NOT_MEDLINEPLUS, TOTAL, bundled_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "catalogue"
@@ -81,12 +81,18 @@ def test_bad_file_changes_nothing_and_exits_non_zero(client, run, services, name
 
 def test_import_withdrawing_most_topics_needs_force(run, services, client):
     result = run("import", DATA / "small.xml")
-    assert result.exit_code == 1 and f"would withdraw {TOTAL - 3} of {TOTAL}" in result.output
+    assert result.exit_code == 1 and f"would withdraw {MEDLINEPLUS_TOTAL - 3} of {MEDLINEPLUS_TOTAL}" in result.output
     assert len(services.topics.all()) == TOTAL
     result = run("import", DATA / "small.xml", "--force")
     assert result.exit_code == 0, result.output
-    assert f"1 added, 3 updated, 0 unchanged, {TOTAL - 3} withdrawn" in result.output
-    assert {t.id for t in services.topics.all()} == {"leukemia", "leukemia-es", "asthma", "chronicmyeloidleukemia"}
+    assert f"1 added, 3 updated, 0 unchanged, {MEDLINEPLUS_TOTAL - 3} withdrawn" in result.output
+    # the NCI professional topics are not MedlinePlus's to withdraw
+    assert {t.id for t in services.topics.all()} == {
+        "leukemia",
+        "leukemia-es",
+        "asthma",
+        "chronicmyeloidleukemia",
+    } | NOT_MEDLINEPLUS
     # a withdrawn topic is no longer served: the code now falls back to nothing for AML
     withdrawn = services.topics.get("acutemyeloidleukemia")
     assert withdrawn.status == "withdrawn"
@@ -107,8 +113,8 @@ def test_two_thousand_topic_file_imports(run, tmp_path, services):
     path.write_bytes(catalogue_xml(2000))
     result = run("import", path, "--force")  # replaces the starter topics
     assert result.exit_code == 0, result.output
-    assert f"2000 added, 0 updated, 0 unchanged, {TOTAL} withdrawn" in result.output
-    assert len(services.topics.all()) == 2000
+    assert f"2000 added, 0 updated, 0 unchanged, {MEDLINEPLUS_TOTAL} withdrawn" in result.output
+    assert len(services.topics.all()) == 2000 + len(NOT_MEDLINEPLUS)
 
 
 def test_missing_file_exits_non_zero(run, tmp_path):

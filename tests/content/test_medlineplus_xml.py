@@ -1,5 +1,6 @@
 import io
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -249,3 +250,60 @@ def test_encyclopedia_entries_must_be_sites_to_be_written():
     )
     with pytest.raises(ValueError, match="encyclopedia"):
         write_catalogue([topic], date_generated="2026-11-25")
+
+
+def test_a_topic_may_declare_it_is_written_for_health_professionals():
+    (everyone,) = read_catalogue(io.BytesIO(one_topic('source="index"'))).topics
+    assert everyone.audience == ""
+    (professional,) = read_catalogue(io.BytesIO(one_topic('source="index" audience="professional"'))).topics
+    assert professional.audience == "professional"
+    assert {t.audience for t in read_catalogue(DATA / "small.xml").topics} == {""}  # the export never says
+
+
+@pytest.mark.parametrize("audience", ["Professional", "patient", "PROV", "professional clinician"])
+def test_an_unknown_audience_is_refused_naming_the_topic(audience):
+    with pytest.raises(InvalidCatalogue, match=r"'https://medlineplus.gov/asthma.html' declares audience"):
+        read_catalogue(io.BytesIO(one_topic(f'audience="{audience}"')))
+
+
+def test_a_file_may_name_a_topic_id_where_the_url_stem_is_no_unique_name():
+    (default,) = read_catalogue(io.BytesIO(one_topic(""))).topics
+    assert default.id == "asthma"
+    (named,) = read_catalogue(io.BytesIO(one_topic('topic-id="nci-pdq-asthma-hp"'))).topics
+    assert (named.id, named.url) == ("nci-pdq-asthma-hp", "https://medlineplus.gov/asthma.html")
+
+
+@pytest.mark.parametrize("named", ["", "Upper", "with space", "-leading", "trailing-", "a/b", "x" * 65])
+def test_a_topic_id_that_is_no_plain_name_is_refused(named):
+    with pytest.raises(InvalidCatalogue, match="declares topic-id"):
+        read_catalogue(io.BytesIO(one_topic(f'topic-id="{named}"')))
+
+
+def test_audience_and_a_named_id_are_written_and_read_back(tmp_path):
+    topics = [
+        Topic(
+            id="nci-pdq-cll-hp",
+            title="Chronic Lymphocytic Leukemia Treatment (PDQ\u00ae)\u2013Health Professional Version",
+            url="https://www.cancer.gov/types/leukemia/hp/cll-treatment-pdq",
+            language="en",
+            source="index",
+            audience="professional",
+        ),
+        Topic(id="asthma", title="Asthma", url="https://medlineplus.gov/asthma.html", language="en", source="index"),
+    ]
+    text = write_catalogue(topics, date_generated="2026-11-25")
+    assert 'audience="professional" topic-id="nci-pdq-cll-hp"' in text
+    assert text.count("audience=") == 1 and text.count("topic-id=") == 1  # only where they say something
+    path = tmp_path / "written.xml"
+    path.write_text(text, encoding="utf-8")
+    assert read_catalogue(path).topics == topics
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [({"audience": "patient"}, "audience 'patient' cannot be written"), ({"id": "Not An Id"}, "not an id")],
+)
+def test_an_audience_or_id_a_file_cannot_carry_is_not_written(change, message):
+    topic = Topic(id="asthma", title="Asthma", url="https://medlineplus.gov/asthma.html", language="en", source="index")
+    with pytest.raises(ValueError, match=message):
+        write_catalogue([replace(topic, **change)], date_generated="2026-11-25")

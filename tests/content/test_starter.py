@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from infobutton import bundled
 from infobutton.cli import main
 from infobutton.content.medlineplus_xml import read_catalogue
-from infobutton.content.starter import InvalidIndex, build, read_index, seed_topics
+from infobutton.content.starter import PROFESSIONAL, PROFESSIONAL_CAPTURES, InvalidIndex, build, read_index, seed_topics
 from tests.conftest import SEED_PAGE, SHARED, require
 
 INDEX = SHARED / "medlineplus" / "topic-index-2026-10.tsv"
@@ -39,9 +39,9 @@ def test_command_writes_the_files_and_check_reports_drift(sources, tmp_path):
     runner = CliRunner()
     first = runner.invoke(main, args)
     assert first.exit_code == 0, first.output
-    assert "wrote 3 of 3 files" in first.output
+    assert "wrote 4 of 4 files" in first.output
     assert runner.invoke(main, [*args, "--check"]).exit_code == 0
-    assert "wrote 0 of 3" in runner.invoke(main, args).output  # re-running changes nothing
+    assert "wrote 0 of 4" in runner.invoke(main, args).output  # re-running changes nothing
     for path in tmp_path.glob("*.xml"):
         assert read_catalogue(path).topics  # every file is a valid health-topics document
     (tmp_path / "not-in-index.xml").write_text("edited by hand", encoding="utf-8")
@@ -55,7 +55,12 @@ def test_index_rows_become_link_only_topics_with_their_medlineplus_ids(tmp_path)
         "\tEnglish\n7\tLymphoma\thttps://medlineplus.gov/lymphoma.html\tEnglish\n"
     )
     files = build(PAGE, "asthma.txt", index, "topic-index-2027-01.tsv")
-    assert set(files) == {"seed-leukemia.xml", "topic-index-2027-01.xml", "not-in-index.xml"}
+    assert set(files) == {
+        "seed-leukemia.xml",
+        "topic-index-2027-01.xml",
+        "not-in-index.xml",
+        "professional-nci-pdq.xml",
+    }
     path = tmp_path / "index.xml"
     path.write_text(files["topic-index-2027-01.xml"], encoding="utf-8")
     catalogue = read_catalogue(path)
@@ -125,3 +130,18 @@ def test_command_fails_cleanly_on_a_bad_index(tmp_path):
     )
     assert result.exit_code == 1 and "starter failed" in result.output
     assert not Path(tmp_path / "out").exists()
+
+
+def test_professional_pages_are_link_only_professional_topics_under_their_own_ids(tmp_path):
+    index = HEADER + "4\tAllergy\thttps://medlineplus.gov/allergy.html\tEnglish\n"
+    files = build(PAGE, "asthma.txt", index, "topic-index-2026-10.tsv")
+    path = tmp_path / "professional.xml"
+    path.write_text(files["professional-nci-pdq.xml"], encoding="utf-8")
+    catalogue = read_catalogue(path)
+    assert [(t.id, t.title, t.url) for t in catalogue.topics] == [(p.id, p.title, p.url) for p in PROFESSIONAL]
+    assert {(t.source, t.audience, t.language) for t in catalogue.topics} == {("index", "professional", "en")}
+    assert catalogue.date_generated == "2025-12-30T00:00:00"  # the captures' date, not today's
+    header = files["professional-nci-pdq.xml"].split("-->")[0]
+    for page in PROFESSIONAL:  # every fact names the capture that confirmed it
+        assert f"{page.title}\n    {page.url}\n    confirmed in {page.capture}" in header
+    assert PROFESSIONAL_CAPTURES in header

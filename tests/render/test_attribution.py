@@ -98,3 +98,15 @@ def test_only_medlineplus_connect_answering_about_a_medlineplus_page_is_credited
         "localhost",
         "https://localhost",
     )
+
+
+def test_the_shipped_professional_topics_link_to_cancer_gov_and_credit_no_one():
+    from infobutton import bundled
+
+    professional = [t for t in bundled.load_topics() if t.audience == "professional"]
+    assert len(professional) == 9
+    for topic in professional:
+        assert attribution.credit(topic) == attribution.Credit(
+            "Links to the page for this topic on cancer.gov", None, False
+        ), topic.id
+        assert attribution.site(topic.url) == "cancer.gov"

@@ -1,5 +1,6 @@
 """The database handle and stores on real SQLite and real PostgreSQL: transactions are all or nothing."""
 
+import contextlib
 from dataclasses import replace
 
 import pytest
@@ -107,3 +108,43 @@ def test_a_new_source_is_a_change_and_the_same_source_is_not(stores):
     assert topics.upsert([link_only])["unchanged"] == 1 and topics.version() == version
     assert topics.upsert([replace(link_only, source="medlineplus")])["updated"] == 1
     assert topics.get("asthma").source == "medlineplus" and topics.version() == version + 1
+
+
+def test_topics_stored_before_a_field_was_added_keep_their_content_hash():
+    """Topic.audience came after 0.1.0: a topic that leaves it at its default must hash as 0.1.0
+    hashed it, or the first import after an upgrade would report every topic as changed (and
+    re-index them all) when nothing changed."""
+    import sqlite3
+
+    from infobutton.store.codec import content_hash, from_json
+
+    from .test_migrations import sqlite_010
+
+    with contextlib.closing(sqlite3.connect(sqlite_010())) as db:
+        rows = db.execute("SELECT id, data, content_hash FROM topics").fetchall()
+    assert len(rows) > 200
+    assert [tid for tid, data, digest in rows if content_hash(from_json(data)) != digest] == []
+    stored = from_json(rows[0][1])
+    assert stored.audience == ""
+    assert content_hash(replace(stored, audience="professional")) != rows[0][2]  # a real value is a change
+
+
+def test_audience_survives_the_store_and_rows_written_before_it_load_as_everyones(stores):
+    import json
+
+    db, topics, _ = stores
+    professional = Topic(
+        id="nci-pdq-cll-hp",
+        title="Chronic Lymphocytic Leukemia Treatment (PDQ\u00ae)\u2013Health Professional Version",
+        url="https://www.cancer.gov/types/leukemia/hp/cll-treatment-pdq",
+        language="en",
+        source="index",
+        audience="professional",
+    )
+    everyone = Topic(id="asthma", title="Asthma", url="https://medlineplus.gov/asthma.html", language="en")
+    topics.upsert([professional, everyone])
+    assert topics.get("nci-pdq-cll-hp") == professional and topics.get("asthma").audience == ""
+    assert "audience" not in json.loads(db.scalar("SELECT data FROM topics WHERE id = ?", ("asthma",)))
+    version = topics.version()
+    assert topics.upsert([replace(professional, audience="")])["updated"] == 1  # a change of audience is a change
+    assert topics.get("nci-pdq-cll-hp").audience == "" and topics.version() == version + 1

@@ -143,3 +143,16 @@ def test_a_lone_summary_word_is_no_match(stores):
     _, topics = stores
     assert "relapse" in topics.get("leukemia").summary_html  # stems like "relapses" do match it
     assert ids(topics.search("Relapses of enabling machines", "en", 3)) == []
+
+
+def test_topics_for_health_professionals_take_only_the_places_no_other_match_fills(stores):
+    _, topics = stores
+    # by words alone the NCI CML summaries may rank above the MedlinePlus pages; they come after them
+    found = topics.search("chronic myeloid leukemia", "en", 3)
+    assert ids(found)[:2] == ["chronicmyeloidleukemia", "leukemia"]
+    assert [t.audience for t in found] == ["", "", "professional"]  # two match; the third place is free
+    assert ids(topics.search("chronic myeloid leukemia", "en", 2)) == ["chronicmyeloidleukemia", "leukemia"]
+    audiences = [t.audience for t in topics.search("leukemia", "en", 20)]
+    assert "professional" in audiences and audiences == sorted(audiences)  # "" before "professional"
+    only = ids(topics.search("hairy cell", "en", 3))
+    assert only == ["nci-pdq-hairy-cell-hp"]  # nothing else fits: the professional topic answers

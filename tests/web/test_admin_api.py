@@ -712,3 +712,12 @@ def test_limits_on_postgresql(tmp_path, postgres_url):
         assert r.status_code == 422 and "duplicates mapping" in r.get_json()["errors"][0]["message"]
     finally:
         app.extensions["infobutton"].close()
+
+
+def test_topics_say_who_they_are_written_for(client, editor):
+    items = client.get("/admin/api/topics", query_string={"q": "lymphoblastic", "limit": 50}, headers=editor)
+    audiences = {t["id"]: t["audience"] for t in items.get_json()["items"]}
+    assert audiences["nci-pdq-adult-all-hp"] == "professional"
+    assert audiences["nci-pdq-child-all-hp"] == "professional"
+    everyone = client.get("/admin/api/topics", query_string={"q": "acute lymphocytic"}, headers=editor).get_json()
+    assert {t["id"]: t["audience"] for t in everyone["items"]}["acutelymphocyticleukemia"] == ""
