@@ -20,8 +20,6 @@ from infobutton.models import Code, CodeSystem, Recipient
 
 from .conftest import icd
 
-pytestmark = pytest.mark.skip(reason="enabled by the lead after merging the rules branch")
-
 HP = "https://www.cancer.gov/types/leukemia/hp"
 LANDING = HP
 ADULT_ALL = f"{HP}/adult-all-treatment-pdq"

@@ -142,7 +142,14 @@ def order_subjects(draft_orders, selections: list[str]) -> list[Subject]:
 def knowledge_request(
     subject: Subject, age: float | None, gender: Gender | None, language: str = "en"
 ) -> KnowledgeRequest:
-    """The infobutton request an EHR would send for this subject (clinician, in ``language``)."""
+    """The infobutton request an EHR would send for this subject: a clinician (performer PROV)
+    asking for patient education (informationRecipient PAT, URL-IG §2.1.2), which is what the
+    cards offer; so health-professional topics never crowd a card."""
     return KnowledgeRequest(
-        criteria=subject.criteria, language=language, recipient=Recipient.PROVIDER, gender=gender, age_years=age
+        criteria=subject.criteria,
+        language=language,
+        recipient=Recipient.PATIENT,
+        performer=Recipient.PROVIDER,
+        gender=gender,
+        age_years=age,
     )

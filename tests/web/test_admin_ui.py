@@ -415,7 +415,12 @@ def test_the_preview_context_reaches_the_preview_request(signed_in, services):
     for value in context.values():
         assert f'<option value="{value}" selected>' in html
     now, _ = preview_lists(html)
-    assert "childhoodleukemia" in now  # a child (6 to 12) gets the children's page, as age.v.v=7 does
+    # a health professional asking about a child (6 to 12, as age.v.v=7) gets the childhood summary
+    assert now.index("nci-pdq-child-all-hp") < now.index("acutelymphocyticleukemia")
+    assert "nci-pdq-adult-all-hp" not in now
+    patient = {**form, **context, "preview_recipient": "PAT"}
+    now, _ = preview_lists(signed_in.post("/admin/mappings/new", data=patient).get_data(as_text=True))
+    assert "childhoodleukemia" in now and "nci-" not in now  # the patient's child: the children's page
     adult = signed_in.post("/admin/mappings/new", data={**form, "preview_age_group": "D000328"}).get_data(as_text=True)
     assert "childhoodleukemia" not in preview_lists(adult)[0]
 

@@ -210,6 +210,28 @@ def test_patient_age_chooses_childhood_topics(client):
     assert "Childhood Leukemia" not in adult.json["cards"][0]["summary"]
 
 
+def test_cards_offer_patient_education_never_professional_summaries(client):
+    """The card says "Patient education": it asks as a clinician (performer PROV) for the patient
+    (informationRecipient PAT), so the NCI PDQ professional summaries that a PROV reader of the
+    same code gets first never appear on it."""
+    for years in (6, 40):
+        card = post(client, PV, call(prefetch={"patient": patient(years=years), "conditions": bundle(ALL)}))
+        text = json.dumps(card.json)
+        assert "Health Professional Version" not in text and "cancer.gov" not in text
+        assert "Acute Lymphocytic Leukemia" in card.json["cards"][0]["summary"]
+    prov = client.get(
+        "/infobutton",
+        query_string={
+            "mainSearchCriteria.v.c": "C91.00",
+            "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.90",
+            "informationRecipient": "PROV",
+            "age.v.v": "40",
+            "knowledgeResponseType": "application/json",
+        },
+    )
+    assert "Health Professional Version" in prov.json["feed"]["entry"][0]["title"]["_value"]
+
+
 def test_a_condition_known_only_by_its_text_gets_no_card(client):
     words = {"mainSearchCriteria.v.ot": "leukemia", "knowledgeResponseType": "application/json"}
     assert client.get("/infobutton", query_string=words).json["feed"]["entry"]  # the words find topics
