@@ -671,9 +671,18 @@ _KNOWLEDGE_PARAMS = [
         "age.v.u", "UCUM unit of age.v.v (default a)", {"type": "string", "enum": ["a", "mo", "wk", "d", "h", "min"]}
     ),
     _param("ageGroup.v.c", "MeSH age group", {"type": "string", "enum": sorted(AGE_GROUPS)}),
-    _param("taskContext.c.c", "HL7 ActTaskCode: rules limited to a task fire only for it; echoed", examples=["PROBLISTREV"]),
-    _param("encounter.c.c", "HL7 ActEncounterCode: rules limited to a care setting fire only for it; echoed", examples=["AMB"]),
-    _param("subTopic.v.c", "A MeSH qualifier (e.g. Q000628 therapy) selecting link sections; unknown ones are echoed and ignored"),
+    _param(
+        "taskContext.c.c", "HL7 ActTaskCode: rules limited to a task fire only for it; echoed", examples=["PROBLISTREV"]
+    ),
+    _param(
+        "encounter.c.c",
+        "HL7 ActEncounterCode: rules limited to a care setting fire only for it; echoed",
+        examples=["AMB"],
+    ),
+    _param(
+        "subTopic.v.c",
+        "A MeSH qualifier (e.g. Q000628 therapy) selecting link sections; unknown ones are echoed and ignored",
+    ),
     _param(
         "knowledgeResponseType",
         "The format (else negotiated from Accept; Atom by default)",
