@@ -39,6 +39,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from infobutton.config import Settings
+
 HERE = Path(__file__).resolve().parent
 ICD10CM = "2.16.840.1.113883.6.90"
 CACHED = (
@@ -169,6 +171,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--latency-connections", type=int, default=16, help="connections of the p50/p99 rounds")
     parser.add_argument("--against", type=Path, help="another source tree to measure in the same rounds")
+    parser.add_argument(
+        "--cache-size",
+        type=int,
+        help="INFOBUTTON_CACHE_SIZE for the measured servers (default: the service's own default)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")
@@ -178,9 +185,13 @@ def main() -> None:
         **os.environ,
         "INFOBUTTON_RATE_LIMIT": "1000000/minute",
         "INFOBUTTON_DATA_DIR": tmp,
-        "INFOBUTTON_CACHE_SIZE": "200000",
+        "PYTHONPATH": str(HERE.parent),  # this tree's infobutton, whatever the venv has installed
     }
-    env.pop("INFOBUTTON_DATABASE_URL", None)
+    for name in ("INFOBUTTON_DATABASE_URL", "INFOBUTTON_CACHE_SIZE", "INFOBUTTON_REDIS_URL"):
+        env.pop(name, None)  # the service as configured by default: SQLite, no Redis
+    if args.cache_size:
+        env["INFOBUTTON_CACHE_SIZE"] = str(args.cache_size)
+    cache_size = args.cache_size or Settings.model_fields["cache_size"].default
     script = Path(tmp) / "distinct.lua"
     paths = distinct_paths()
 
@@ -291,7 +302,7 @@ def main() -> None:
         print(f"  --against cached p99 / bare p99:         {statistics.median(p99a):.2f}")
     print("memory after warm-up and after the loads (RSS counts pages shared copy-on-write with the arbiter in full;")
     print("PSS splits them; USS = Private_Clean + Private_Dirty is what each worker alone adds; the loads fill the")
-    print("response cache, INFOBUTTON_CACHE_SIZE=200000 here, with every distinct answer):")
+    print(f"response cache, INFOBUTTON_CACHE_SIZE={cache_size} here, with the last distinct answers):")
     for line in memory_lines:
         print("  " + line)
     if max(used.values()) > len(paths):
