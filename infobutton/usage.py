@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta, timezone
 
 from flask.globals import request_ctx
@@ -36,9 +37,16 @@ def _today() -> date:
     return datetime.now(timezone.utc).date()
 
 
+# The client of an answer served outside Flask (``web.cached_answers``), while its hooks run.
+current_client: ContextVar[str | None] = ContextVar("infobutton_current_client", default=None)
+
+
 def request_client() -> str:
     """The current request's client address (ProxyFix applied), '' outside a request. Read from
     the WSGI environ (``Request.remote_addr`` is that key), without the proxies' lookups."""
+    client = current_client.get()
+    if client is not None:
+        return client
     try:
         environ = request_ctx._get_current_object().request.environ  # type: ignore[attr-defined]
     except RuntimeError:  # outside a request

@@ -72,7 +72,7 @@ def knowledge_response(
     services = current_services()
     req = request._get_current_object()  # type: ignore[attr-defined]  # once, not per attribute
     knowledge_request = parsed_request() if params is None else parse(params.items(multi=True))
-    fmt = response_format(knowledge_request.response_type or default_type, req)
+    fmt = response_format(knowledge_request.response_type or default_type, req.environ.get("HTTP_ACCEPT"))
     key = (fmt.name, knowledge_request.cache_key, knowledge_request.callback, req.host, req.path)
     rendered = services.knowledge.cached_response(key, lambda: render(services, knowledge_request, fmt, jsonp_guard))
     for hook in services.on_answer:
@@ -87,12 +87,12 @@ def knowledge_response(
     return response
 
 
-def response_format(response_type: str | None, req: Request) -> Format:
-    """``negotiate``: knowledgeResponseType when given, else the request's Accept header, whose
-    parse and best match are kept per header value (EHRs send the same few again and again)."""
+def response_format(response_type: str | None, accept: str | None) -> Format:
+    """``negotiate``: knowledgeResponseType when given, else the Accept header (its value),
+    whose parse and best match are kept per value (EHRs send the same few again and again)."""
     if response_type:
         return negotiate(response_type)
-    return _format_for_accept(req.environ.get("HTTP_ACCEPT"))
+    return _format_for_accept(accept)
 
 
 @functools.lru_cache(maxsize=256)

@@ -39,6 +39,9 @@ EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/metrics"})
 EXEMPT_PREFIXES = ("/admin/", "/static/")
 KEY_PREFIX = "infobutton-rate"
 SCOPE = "global"  # flask-limiter's scope for an application-wide limit: the same Redis keys
+# environ key left by ``web.cached_answers``: this request was counted there, with this outcome
+# (None: within the limit), so the hook below does not count it again.
+RATE_COUNTED = "infobutton.rate_counted"
 MAX_CLIENTS = 100_000  # clients counted in memory per limit; the oldest window goes first
 RETRY_MAX_SECONDS = 60.0  # longest wait before asking a failed Redis again
 
@@ -145,6 +148,9 @@ class RateLimits:
             self._retry_at, self._retry_wait = self._down_since + 1.0, 2.0
 
 
+_NOT_COUNTED = object()
+
+
 def _exempt(req: Request) -> bool:
     if req.url_rule is None:  # no route (404, 405): nothing to protect
         return True
@@ -169,11 +175,13 @@ def init_app(app: Flask, settings: Settings, *, timer: Callable[[], float] = tim
         req = request._get_current_object()  # type: ignore[attr-defined]  # once, not per attribute
         if _exempt(req):
             return None
-        breached = limits.hit(client_address())
+        counted = req.environ.pop(RATE_COUNTED, _NOT_COUNTED)
+        breached = limits.hit(client_address()) if counted is _NOT_COUNTED else counted
         if breached is None:
             return None
-        log.info("rate limit %s exceeded", breached[0])
-        return too_many(*breached, timer())
+        item, reset_at = breached
+        log.info("rate limit %s exceeded", item)
+        return too_many(item, reset_at, timer())
 
     # the first before_request hook (create_app calls this before any other registers one)
     app.before_request(check)
