@@ -1,18 +1,20 @@
-"""Cached knowledge answers served without Flask's request machinery (issue 10, item 6).
+"""Plain knowledge answers served without Flask's request machinery (issue 10, item 6).
 
-A GET or HEAD of /infobutton, /service or NLM's legacy path whose answer this worker already has
-rendered is answered here, in a WSGI layer just outside the Flask app (inside ProxyFix, request
-ids and request metrics), with the same status, headers and body the view and its hooks give it.
-The rate limit counts it, usage and metrics see it, the access log gets its route. Flask's request
-context, routing, hooks and response object cost ~100 µs of such an answer, more than half of it.
+A plain GET or HEAD of /infobutton, /service or NLM's legacy path is answered here, in a WSGI
+layer just outside the Flask app (inside ProxyFix, request ids and request metrics), by the same
+steps as the view (``web.infobutton``: parse, negotiate, the response cache, ``render``), with the
+same status, headers and body the view and its hooks give it. The rate limit counts it, usage and
+metrics see it, the access log gets its route. Flask's request context, routing, hooks and
+response object cost ~100 µs of every answer: more than half of a cached one.
 
-Anything else goes to Flask: an answer not cached yet, a bad request, a conditional request
-(If-None-Match), a CORS request (Origin) or a CORS policy that varies, HTML answers (their page
-headers), requests over TLS or behind an https base URL (HSTS), and a client over its rate
-limit (whose count is passed along, so it is counted once). The shortcut is used only while the
-app's hooks for these paths are the ones listed in ``KNOWN_HOOKS``, whose effect on such an
-answer it reproduces: a hook added later turns it off until it is listed here (logged once).
-``tests/web/test_cached_answers.py`` compares both paths answer for answer.
+Anything else goes to Flask: a bad request, a conditional request (If-None-Match), a CORS request
+(Origin) or a CORS policy that varies, HTML answers (their page headers), requests over TLS or
+behind an https base URL (HSTS), a client over its rate limit (its count passed along, so it is
+counted once), and an answer whose build fails (the database unreachable …): Flask builds it again
+and answers the error its way. The layer is used only while the app's hooks for these paths are
+the ones listed in ``KNOWN_HOOKS``, whose effect on such an answer it reproduces: a hook added
+later turns it off until it is listed here (logged once). ``tests/web/test_cached_answers.py``
+compares both paths answer for answer.
 """
 
 from __future__ import annotations
@@ -26,15 +28,20 @@ from werkzeug.wsgi import get_host
 
 from .. import logs
 from ..models import InvalidRequest
+from ..render.json_feed import check_callback
 from ..usage import current_client
 from . import cors
-from .infobutton import LEGACY_SERVICE_PATH, _headers, parse_query, response_format
+from .infobutton import LEGACY_SERVICE_PATH, _headers, current_url, host_url, parse_query, render, response_format
 from .limits import RATE_COUNTED
 
 log = logging.getLogger(__name__)
 
-# Path → URL rule (what the route label and access log name).
-PATHS = {"/infobutton": "/infobutton", "/service": "/service", LEGACY_SERVICE_PATH: LEGACY_SERVICE_PATH}
+# Path → (URL rule, JSONP guard) as the views have them (``/service`` answers JSONP unguarded).
+PATHS = {
+    "/infobutton": ("/infobutton", True),
+    "/service": ("/service", False),
+    LEGACY_SERVICE_PATH: (LEGACY_SERVICE_PATH, False),
+}
 # The hooks (module.qualname) a knowledge answer passes through, each of which adds nothing to a
 # plain cached answer served here: CORS only with Origin or a varying policy, page headers only on
 # HTML, CDS Hooks CORS only on /cds-services, HSTS only over TLS, the route (set here too).
@@ -56,7 +63,7 @@ def _hook_names(app: Flask, registry: dict) -> set[str]:
 
 
 class CachedAnswers:
-    """WSGI: cached answers here, everything else to ``wsgi_app`` (the Flask app)."""
+    """WSGI: plain answers here, everything else to ``wsgi_app`` (the Flask app)."""
 
     def __init__(self, app: Flask, wsgi_app: Callable):
         self.app = app
@@ -83,9 +90,10 @@ class CachedAnswers:
 
     def _serve(self, environ: dict, start_response: Callable) -> Iterable[bytes] | None:
         method = environ.get("REQUEST_METHOD")
-        rule = PATHS.get(environ.get("PATH_INFO", ""))
-        if rule is None or method not in ("GET", "HEAD") or environ.get("SCRIPT_NAME"):
+        route = PATHS.get(environ.get("PATH_INFO", ""))
+        if route is None or method not in ("GET", "HEAD") or environ.get("SCRIPT_NAME"):
             return None
+        rule, jsonp_guard = route
         if "HTTP_IF_NONE_MATCH" in environ or "HTTP_ORIGIN" in environ or not self.usable():
             return None
         services = self.app.extensions["infobutton"]
@@ -105,10 +113,15 @@ class CachedAnswers:
             return None
         if fmt.name == "html":
             return None  # page headers (CSP …) are added by pages.page_headers
-        key = (fmt.name, knowledge_request.cache_key, knowledge_request.callback, get_host(environ), rule)
-        rendered = services.knowledge.cached_only(key)
-        if rendered is None:
-            return None
+        host = get_host(environ)
+        key = (fmt.name, knowledge_request.cache_key, knowledge_request.callback, host, rule)
+        knowledge = services.knowledge
+        rendered = knowledge.cached_only(key)
+        if rendered is None and fmt.name == "jsonp":
+            try:
+                check_callback(knowledge_request.callback)
+            except InvalidRequest:
+                return None  # the 400 is Flask's
         client = environ.get("REMOTE_ADDR") or ""
         limits = self.app.extensions.get("infobutton.rate_limits")
         if limits is not None:
@@ -116,7 +129,25 @@ class CachedAnswers:
             if breached is not None:
                 environ[RATE_COUNTED] = breached  # Flask answers the 429 without counting again
                 return None
-        services.knowledge.count_hit()
+        if rendered is None:
+            try:
+                rendered = knowledge.cached_response(
+                    key,
+                    lambda: render(
+                        services,
+                        knowledge_request,
+                        fmt,
+                        jsonp_guard,
+                        self_url=current_url(scheme, host, "", rule, query),
+                        base_url=settings.base_url or host_url(scheme, host),
+                    ),
+                )
+            except Exception:
+                if limits is not None:
+                    environ[RATE_COUNTED] = None  # counted, within the limit
+                return None  # Flask tries again and answers the error (400, 503 …) its way
+        else:
+            knowledge.count_hit()
         token = current_client.set(client)
         try:
             for hook in services.on_answer:

@@ -74,7 +74,17 @@ def knowledge_response(
     knowledge_request = parsed_request() if params is None else parse(params.items(multi=True))
     fmt = response_format(knowledge_request.response_type or default_type, req.environ.get("HTTP_ACCEPT"))
     key = (fmt.name, knowledge_request.cache_key, knowledge_request.callback, req.host, req.path)
-    rendered = services.knowledge.cached_response(key, lambda: render(services, knowledge_request, fmt, jsonp_guard))
+    rendered = services.knowledge.cached_response(
+        key,
+        lambda: render(
+            services,
+            knowledge_request,
+            fmt,
+            jsonp_guard,
+            self_url=request_url(req),
+            base_url=services.settings.base_url or host_url(req.scheme, req.host),
+        ),
+    )
     for hook in services.on_answer:
         hook(knowledge_request, rendered.answered)
     for observe in services.on_rendered:
@@ -108,26 +118,32 @@ _PLAIN_HOST = re.compile(r"(?!.*xn--)[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::(?P<port>[1-
 
 
 def request_url(req: Request) -> str:
-    """``req.url``, built directly when no part of it has anything for werkzeug's quote and IRI
-    round trip to change (~10 µs of every answer rendered); otherwise werkzeug's own."""
-    root, path, query = req.root_path, req.path, req.query_string
-    host = _PLAIN_HOST.fullmatch(req.host)
+    """``req.url``, built cheaply (``current_url``)."""
+    return current_url(req.scheme, req.host, req.root_path, req.path, req.query_string)
+
+
+def current_url(scheme: str, host: str, root: str, path: str, query: bytes) -> str:
+    """werkzeug's ``get_current_url`` (what ``Request.url`` is), built directly when no part of
+    the URL has anything for its quote and IRI round trip to change (~10 µs of every answer
+    rendered); otherwise werkzeug's own."""
+    plain_host = _PLAIN_HOST.fullmatch(host)
     if (
-        req.scheme in ("http", "https")
-        and host is not None
-        and int(host["port"] or 0) <= 65535
+        scheme in ("http", "https")
+        and plain_host is not None
+        and int(plain_host["port"] or 0) <= 65535
         and _PLAIN_PATH.fullmatch(root)
         and _PLAIN_PATH.fullmatch(path)
         and _PLAIN_QUERY.fullmatch(query)
     ):
-        url = f"{req.scheme}://{req.host}{root.rstrip('/')}/{path.lstrip('/')}"
+        url = f"{scheme}://{host}{root.rstrip('/')}/{path.lstrip('/')}"
         return f"{url}?{query.decode('ascii')}" if query else url
-    return req.url
+    return get_current_url(scheme, host, root, path, query)
 
 
 @functools.lru_cache(maxsize=64)
-def _host_url(scheme: str, host: str) -> str:
-    return get_current_url(scheme, host)  # as Request.host_url
+def host_url(scheme: str, host: str) -> str:
+    """``Request.host_url`` for a scheme and host."""
+    return get_current_url(scheme, host)
 
 
 def _headers(services: Services, rendered: RenderedResponse) -> list[tuple[str, str]]:
@@ -143,16 +159,18 @@ def _headers(services: Services, rendered: RenderedResponse) -> list[tuple[str, 
 
 
 def render(
-    services: Services, knowledge_request: KnowledgeRequest, fmt: Format, jsonp_guard: bool = True
+    services: Services,
+    knowledge_request: KnowledgeRequest,
+    fmt: Format,
+    jsonp_guard: bool = True,
+    *,
+    self_url: str,
+    base_url: str,
 ) -> RenderedResponse:
-    """Resolve and render one knowledge request (what the response cache keeps)."""
+    """Resolve and render one knowledge request (what the response cache keeps); ``self_url``
+    is the request's URL, ``base_url`` the service's public base."""
     matches = services.knowledge.resolve(knowledge_request)
-    req = request._get_current_object()  # type: ignore[attr-defined]
-    ctx = RenderContext(
-        self_url=request_url(req),
-        base_url=services.settings.base_url or _host_url(req.scheme, req.host),
-        jsonp_guard=jsonp_guard,
-    )
+    ctx = RenderContext(self_url=self_url, base_url=base_url, jsonp_guard=jsonp_guard)
     body = fmt.render(knowledge_request, matches, ctx)
     answered = frozenset(m.criterion.code for m in matches if m.rule is not None and m.criterion.code is not None)
     layers = answer_layers(knowledge_request.criteria, matches)
