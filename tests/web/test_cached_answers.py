@@ -216,3 +216,19 @@ def test_an_answer_whose_build_fails_is_flasks_error_counted_once(tmp_path):
     finally:
         for app in (fast, flask):
             app.extensions["infobutton"].close()
+
+
+def test_without_a_rate_limit_or_hsts_answers_still_skip_flask(tmp_path):
+    fast, flask = both_apps(tmp_path, rate_limit="off", hsts_max_age=0)
+    try:
+        calls = view_calls(fast)
+        for method, path, query, headers in REQUESTS:
+            got = answer(fast.test_client(), method, path, query, headers)
+            assert got == answer(flask.test_client(), method, path, query, headers), (method, path, query, headers)
+        client = fast.test_client()
+        before = len(calls)
+        assert client.get("/infobutton", query_string=ICD_QUERY).status_code == 200
+        assert len(calls) == before
+    finally:
+        for app in (fast, flask):
+            app.extensions["infobutton"].close()
