@@ -30,7 +30,7 @@ def main() -> None:
         from infobutton.services import build_services
 
         services = build_services(settings)  # migrate, seed and precompute once, as `serve` does
-        services.knowledge.precompute_titles()
+        services.knowledge.precompute_titles(keep_fresh=True)
         services.close()
 
     class Server(BaseApplication):

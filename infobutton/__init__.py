@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from .config import Settings
 from .services import Services, build_services
-from .web import limits, ops, register_blueprints, transport
+from .web import cached_answers, limits, ops, register_blueprints, transport
 
 _QUERY = re.compile(r"\?[^ \"]*")
 
@@ -43,6 +43,7 @@ def create_app(config: dict | Settings | None = None, *, services: Services | No
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json = _Utf8JSONProvider(app)
     app.extensions["infobutton"] = services or build_services(settings, warm=warm)
+    cached_answers.init_app(app)  # innermost WSGI layer: inside ProxyFix, request ids and metrics
     transport.init_app(app, settings)  # before the limiter: the client it keys on
     limits.init_app(app, settings)
     register_blueprints(app)

@@ -101,7 +101,8 @@ def serve(host: str, port: int, workers: int) -> None:
         # Migrate and seed once, in the arbiter, before any worker starts; the tables it warms
         # are inherited by the forked workers. Each worker then builds its own app (``load``).
         services = build_services(settings)
-        services.knowledge.precompute_titles()  # every ICD-10-CM title's matches, for the workers too
+        # every ICD-10-CM title's matches, for the workers too, rebuilt by them when topics change
+        services.knowledge.precompute_titles(keep_fresh=True)
         services.close()
         log.info("database %s", redacted(settings.resolved_database_url))
         Server().run()

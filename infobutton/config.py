@@ -130,7 +130,8 @@ def _redis_url(value: str) -> str:
 
 
 def _rate_limit(value: str) -> str:
-    """A flask-limiter rate ("600/minute", "20/second;600/minute"), or off (empty, 0, off)."""
+    """A rate in the ``limits`` library's notation ("600/minute", "20/second;600/minute"), or off
+    (empty, 0, off)."""
     if value.strip().lower() in ("", "0", "off"):
         return ""
     try:

@@ -33,8 +33,27 @@ def _ignore(_result: str) -> None:
 # Every ICD-10-CM title's automatic matches (only the titles that match something), for one
 # catalogue: (ConceptIndex.signature, title → matches). Built by ``precompute_titles`` in the
 # gunicorn arbiter before it forks, so the workers inherit it instead of matching titles per
-# request. A service whose catalogue differs (changed since) does not use it and matches live.
+# request. A service whose catalogue differs (changed since) does not use it and matches live,
+# and, when the table is kept fresh, builds the table for its catalogue in the background.
 _title_table: tuple[tuple, dict[str, list[ConceptMatch]]] | None = None
+# Set by ``precompute_titles(keep_fresh=True)`` (``serve``, in the arbiter, so every worker has it):
+# after a catalogue change (a sync, an import) each worker rebuilds the table in a thread of its
+# own rather than matching titles live until it restarts.
+_keep_titles_fresh = False
+TITLES_PER_PAUSE = 64  # a background build lets the request threads run this often
+
+
+def match_titles(index: ConceptIndex, pause: bool = False) -> dict[str, list[ConceptMatch]]:
+    """Every ICD-10-CM title that matches a topic of ``index``, with its matches (some seconds).
+    ``pause``: give up the interpreter every TITLES_PER_PAUSE titles (a build beside requests)."""
+    table = {}
+    for n, title in enumerate(terminology.titles()):
+        found = index.match(title)
+        if found:
+            table[title] = found
+        if pause and n % TITLES_PER_PAUSE == 0:
+            time.sleep(0)
+    return table
 
 
 class ResponseCache:
@@ -111,6 +130,7 @@ class KnowledgeService:
         self._topic_cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=4096)
         self._concepts: ConceptIndex | None = None
         self._title_matches: dict[str, list[ConceptMatch]] | None = None  # _title_table's, if ours
+        self._title_builder: threading.Thread | None = None  # rebuilding the table (kept fresh)
         self._concept_matches: cachetools.LRUCache = cachetools.LRUCache(maxsize=16384)
         # Keyed by (versions, key): a response built under old versions can never be served
         # under new ones, even when it is stored after the change was noticed.
@@ -217,23 +237,39 @@ class KnowledgeService:
                 self._concepts = ConceptIndex(self.topics.all())
                 if _title_table is not None and _title_table[0] == self._concepts.signature:
                     self._title_matches = _title_table[1]
+                elif _keep_titles_fresh and self._title_builder is None:
+                    self._title_builder = threading.Thread(target=self._build_titles, name="title-table", daemon=True)
+                    self._title_builder.start()
             return self._concepts
 
-    def precompute_titles(self) -> None:
+    def precompute_titles(self, keep_fresh: bool = False) -> None:
         """Match every ICD-10-CM title against the current catalogue now (some seconds), for this
-        process and the workers it forks; ``title_concepts`` then looks answers up."""
-        global _title_table
+        process and the workers it forks; ``title_concepts`` then looks answers up. ``keep_fresh``
+        (``serve``): after a catalogue change, rebuild the table in the background."""
+        global _title_table, _keep_titles_fresh
+        _keep_titles_fresh = keep_fresh
         index = self.concept_index()
         if _title_table is None or _title_table[0] != index.signature:
-            table = {}
-            for title in terminology.titles():
-                found = index.match(title)
-                if found:
-                    table[title] = found
-            _title_table = (index.signature, table)
+            _title_table = (index.signature, match_titles(index))
         with self._lock:
             if self._concepts is index:
                 self._title_matches = _title_table[1]
+
+    def _build_titles(self) -> None:
+        """The title table for the current catalogue, built beside the requests (which match
+        live meanwhile); again if the catalogue changed while it was being built."""
+        global _title_table
+        while True:
+            with self._lock:
+                index = self._concepts
+                if index is None or self._title_matches is not None:
+                    self._title_builder = None  # the next new index starts another build
+                    return
+            table = match_titles(index, pause=True)
+            with self._lock:
+                _title_table = (index.signature, table)
+                if self._concepts is index:
+                    self._title_matches = table
 
     def title_concepts(self, title: str) -> list[ConceptMatch]:
         """``concepts`` for an ICD-10-CM title: from the precomputed table when it was built for
@@ -275,6 +311,15 @@ class KnowledgeService:
         )
 
     # -- rendered responses ------------------------------------------------------------------
+
+    def cached_only(self, key):
+        """The rendered response for ``key`` from this worker's cache under the current versions,
+        or None (nothing is built, nothing counted: the caller that serves it reports the hit)."""
+        return self._responses.get((self.refresh_if_stale(), key))
+
+    def count_hit(self) -> None:
+        """A ``cached_only`` answer was served."""
+        self._on_cache("hit")
 
     def cached_response(self, key, build: Callable[[], T]) -> T:
         """A rendered response for ``key`` under the current versions: from this worker's cache,

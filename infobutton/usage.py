@@ -17,11 +17,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta, timezone
 
-import cachetools
-from flask import has_request_context
-from flask import request as http_request
+from flask.globals import request_ctx
 
 from . import resolver, terminology
 from .models import Code, CodeSystem, KnowledgeRequest
@@ -29,15 +28,30 @@ from .store.usage import SqlUsageStore
 
 log = logging.getLogger(__name__)
 MAX_CODE_LENGTH = 64
+MAX_CLIENTS = 10_000  # clients whose codes of the minute are remembered; the oldest minute goes first
+MINUTE = 60.0
+MAX_REQUESTS_KEPT = 4096  # requests whose counted codes are remembered
 
 
 def _today() -> date:
     return datetime.now(timezone.utc).date()
 
 
+# The client of an answer served outside Flask (``web.cached_answers``), while its hooks run.
+current_client: ContextVar[str | None] = ContextVar("infobutton_current_client", default=None)
+
+
 def request_client() -> str:
-    """The current request's client address (ProxyFix applied), '' outside a request."""
-    return (http_request.remote_addr or "") if has_request_context() else ""
+    """The current request's client address (ProxyFix applied), '' outside a request. Read from
+    the WSGI environ (``Request.remote_addr`` is that key), without the proxies' lookups."""
+    client = current_client.get()
+    if client is not None:
+        return client
+    try:
+        environ = request_ctx._get_current_object().request.environ  # type: ignore[attr-defined]
+    except RuntimeError:  # outside a request
+        return ""
+    return environ.get("REMOTE_ADDR") or ""
 
 
 class UsageRecorder:
@@ -67,9 +81,12 @@ class UsageRecorder:
         self.keep_days = keep_days
         self.codes_per_minute = codes_per_minute
         self._client = client
-        # client -> codes counted for it this minute; a client gone for a minute is forgotten
-        self._recent: cachetools.TTLCache = cachetools.TTLCache(maxsize=10_000, ttl=60, timer=timer)
+        # client -> [minute ends at, codes counted for it in that minute], oldest minute first
+        self._recent: dict[str, list] = {}
         self._pruned_on: str | None = None
+        self._day: tuple[date, str] | None = None  # today and its ISO spelling, made once a day
+        # request cache_key → its counted codes (validity does not change while a process runs)
+        self._counted: dict[str, tuple[tuple[Code, str, str], ...]] = {}
 
     def mapped(self, code: Code) -> bool:
         """Whether any current rule reaches the code (whatever the patient context)."""
@@ -80,33 +97,69 @@ class UsageRecorder:
 
         ``answered`` was worked out once when the response was built, so a cached answer costs
         a set lookup here, not another resolution."""
-        codes = [
-            c.code
-            for c in request.criteria
-            if c.code is not None and len(c.code.value) <= MAX_CODE_LENGTH and terminology.is_valid(c.code)
-        ]
+        codes = self._counted.get(request.cache_key)
+        if codes is None:
+            codes = self._counted_codes(request)
         if not codes:
             return
-        day = self._today().isoformat()
+        day = self._iso_day()
         client = self._client()
+        now = self._timer()
         # A topic found only by text search or upstream still leaves a gap for the librarians.
-        outcomes = [((day, code.system.name, code.value), code in answered) for code in codes]
+        outcomes = [((day, system, value), bool(answered) and code in answered) for code, system, value in codes]
         with self._lock:
-            recent = self._recent.get(client)
-            if recent is None:
-                recent = self._recent[client] = set()
+            recent = self._recent_codes(client, now)
             for key, matched in outcomes:
                 if key not in recent:
                     if len(recent) >= self.codes_per_minute:
                         continue  # this client's share of new codes for the minute is used up
                     recent.add(key)
-                counts = self._buffer.setdefault(key, [0, 0])
+                counts = self._buffer.get(key)
+                if counts is None:
+                    counts = self._buffer[key] = [0, 0]
                 counts[0] += 1
                 counts[1] += 0 if matched else 1
             self._pending += 1
-            due = self._pending >= self.flush_every or self._timer() - self._flushed_at >= self.flush_seconds
+            due = self._pending >= self.flush_every or now - self._flushed_at >= self.flush_seconds
         if due:
             self.flush()
+
+    def _counted_codes(self, request: KnowledgeRequest) -> tuple[tuple[Code, str, str], ...]:
+        """The request's codes that are counted (valid ones), with their system name and value;
+        kept per request (``cache_key``), as the same requests come again and again."""
+        codes = tuple(
+            (c.code, c.code.system.name, c.code.value)
+            for c in request.criteria
+            if c.code is not None and len(c.code.value) <= MAX_CODE_LENGTH and terminology.is_valid(c.code)
+        )
+        if len(self._counted) >= MAX_REQUESTS_KEPT:
+            self._counted = {}  # a rebuild costs a validity check per code: no LRU bookkeeping
+        self._counted[request.cache_key] = codes
+        return codes
+
+    def _iso_day(self) -> str:
+        today = self._today()
+        if self._day is None or self._day[0] != today:
+            self._day = (today, today.isoformat())
+        return self._day[1]
+
+    def _recent_codes(self, client: str, now: float) -> set:
+        """The codes counted for ``client`` in its current minute (under the lock). A minute
+        starts at a client's first code; minutes that have ended are dropped oldest first, and
+        past MAX_CLIENTS the oldest minute is forgotten early."""
+        recent = self._recent
+        entry = recent.get(client)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        if entry is not None:
+            del recent[client]  # re-inserted last: the order is the minutes' start
+        while recent:
+            oldest = next(iter(recent))
+            if recent[oldest][0] > now and len(recent) < MAX_CLIENTS:
+                break
+            del recent[oldest]
+        entry = recent[client] = [now + MINUTE, set()]
+        return entry[1]
 
     def flush(self) -> None:
         """Write the buffer (one transaction); a failure is logged and those counts dropped."""

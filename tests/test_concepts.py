@@ -164,3 +164,27 @@ def test_a_mesh_heading_does_not_stand_beside_a_topic_named_by_the_same_words():
     childhood = make("Childhood Leukemia", mesh_headings=(("D007938", "Leukemia"),))
     index = ConceptIndex([leukemia, childhood])
     assert [m.topic_id for m in index.match("Plasma cell leukemia in remission")] == ["leukemia"]
+
+
+def test_not_the_patients_finds_what_the_case_insensitive_pattern_finds():
+    """The faster search (lower-cased ASCII) answers as ``re.IGNORECASE`` does, for every
+    ICD-10-CM title and for text that is not ASCII."""
+    import re
+
+    from infobutton import terminology
+    from infobutton.concepts import NOT_THE_PATIENTS, AnyCase
+
+    reference = re.compile(NOT_THE_PATIENTS.pattern, re.IGNORECASE)
+    texts = sorted(terminology.titles()) + [
+        "FAMILY HISTORY of diabetes",
+        "Pseudo-gout",
+        "pseudogout",
+        "Encounter For screening",
+        "\u017fcreening for diabetes",  # long s: IGNORECASE folds it to s
+        "Sj\u00f6gren syndrome, suspected",
+        "Sj\u00f6gren syndrome",
+        "",
+    ]
+    assert [bool(NOT_THE_PATIENTS.search(t)) for t in texts] == [bool(reference.search(t)) for t in texts]
+    with pytest.raises(ValueError):
+        AnyCase("Family history")

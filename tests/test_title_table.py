@@ -1,5 +1,6 @@
 """The precomputed table of ICD-10-CM title matches answers exactly as the live matcher does."""
 
+import time
 from dataclasses import replace
 
 import pytest
@@ -50,3 +51,50 @@ def test_a_catalogue_changed_since_is_matched_live(svc):
     assert svc._title_matches is None
     assert svc.title_concepts(title) == svc.concept_index().match(title)
     assert "leukemia" not in [m.topic_id for m in svc.title_concepts(title)]
+
+
+@pytest.fixture
+def fresh(tmp_path, monkeypatch):
+    """A service whose table is kept fresh, as under ``serve``; the module's table restored after."""
+    monkeypatch.setattr(knowledge, "_title_table", None)
+    monkeypatch.setattr(knowledge, "_keep_titles_fresh", False)
+    db, topics, mappings = open_stores(f"sqlite:///{tmp_path}/t.sqlite3")
+    bundled.seed(topics, mappings)
+    service = KnowledgeService(db, topics, mappings, check_interval=0)
+    service.precompute_titles(keep_fresh=True)
+    yield service
+    builder = service._title_builder
+    if builder is not None:
+        builder.join(timeout=300)
+    db.close()
+
+
+def test_after_a_catalogue_change_the_table_is_rebuilt_without_a_restart(fresh):
+    """A topic added by a sync is matched by the automatic layer at once (live), and the title
+    table for the new catalogue is built in the background, so the live matching ends."""
+    gout = Code(CodeSystem.ICD10CM, "M10.9")
+    request = parse(MultiDict(icd("M10.9")).items(multi=True))
+    assert fresh.resolve(request) == []  # no gout topic in the bundled catalogue
+    acne = fresh.topics.get("acne")
+    fresh.topics.upsert([replace(acne, id="gout", title="Gout", url="https://medlineplus.gov/gout.html")])
+    fresh.refresh_now()
+    found = fresh.resolve(request)  # matched live while the table is being built
+    assert [(m.topic.id, m.provenance.value) for m in found] == [("gout", "automatic")]
+    deadline = time.monotonic() + 300
+    while fresh._title_matches is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert fresh._title_matches is not None, "the title table was not rebuilt"
+    assert knowledge._title_table[0] == fresh.concept_index().signature
+    for _, title in resolver.title_chain(gout):
+        assert fresh.title_concepts(title) == fresh.concept_index().match(title)
+    assert "gout" in [m.topic_id for m in fresh._title_matches["Gout, unspecified"]]
+    assert fresh.resolve(request) == found
+
+
+def test_without_keep_fresh_no_table_is_built_after_a_change(svc, monkeypatch):
+    monkeypatch.setattr(knowledge, "_keep_titles_fresh", False)
+    leukemia = svc.topics.get("leukemia")
+    svc.topics.upsert([replace(leukemia, title="Blood disorders", also_called=(), mesh_headings=())])
+    svc.refresh_now()
+    svc.concept_index()
+    assert svc._title_builder is None and svc._title_matches is None

@@ -187,3 +187,26 @@ def test_over_http_each_client_address_has_its_own_share(tmp_path):
         assert sorted(r[2] for r in rows(services)) == ["E11.9", "I10", "J45.909"]
     finally:
         app.extensions["infobutton"].close()
+
+
+def test_the_clients_remembered_for_the_minute_are_bounded(services, monkeypatch):
+    """Past MAX_CLIENTS the client whose minute started first is forgotten (it gets a new share);
+    clients whose minute has ended are dropped as new ones come."""
+    from infobutton import usage as usage_module
+
+    monkeypatch.setattr(usage_module, "MAX_CLIENTS", 2)
+    clock = Clock(0.0)
+    who = {"client": "a"}
+    usage = recorder(services, flush_every=10_000, timer=clock, codes_per_minute=1, client=lambda: who["client"])
+    for client in ("a", "b", "c"):
+        who["client"] = client
+        usage.record(parse(icd("E11.9").items()), frozenset())
+    assert list(usage._recent) == ["b", "c"]
+    who["client"] = "a"
+    usage.record(parse(icd("I10").items()), frozenset())  # a new minute for "a": I10 is counted
+    clock.now = 61.0
+    who["client"] = "d"
+    usage.record(parse(icd("I10").items()), frozenset())
+    assert list(usage._recent) == ["d"]
+    usage.flush()
+    assert sorted((r[2], r[3]) for r in rows(services)) == [("E11.9", 3), ("I10", 2)]

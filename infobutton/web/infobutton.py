@@ -11,11 +11,13 @@ on the render time or the worker), and a GET or HEAD whose If-None-Match matches
 from __future__ import annotations
 
 import functools
+import re
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, Response, request
-from werkzeug.datastructures import MultiDict
-from werkzeug.http import generate_etag, quote_etag
+from flask import Blueprint, Request, Response, request
+from werkzeug.datastructures import MIMEAccept, MultiDict
+from werkzeug.http import generate_etag, parse_accept_header, quote_etag
+from werkzeug.sansio.utils import get_current_url
 
 from ..metrics import answer_layers
 from ..models import InvalidRequest, KnowledgeRequest, RenderedResponse
@@ -29,7 +31,12 @@ bp = Blueprint("infobutton", __name__)
 LEGACY_SERVICE_PATH = "/medlineplus/services/mpconnect_service.cfm"
 
 
-@functools.lru_cache(maxsize=8192)
+# Parsed query strings kept. Each costs ~1.5 KB (a KnowledgeRequest and its strings): at 8,192 it
+# was the largest thing a worker grew by under load, twice the response cache (docs/decisions.md).
+PARSED_QUERIES_KEPT = 1024
+
+
+@functools.lru_cache(maxsize=PARSED_QUERIES_KEPT)
 def parse_query(query_string: bytes) -> KnowledgeRequest:
     """A GET query string → KnowledgeRequest. Parsing is pure, so repeated identical requests
     (the common case for an infobutton) are parsed once; bad ones raise every time."""
@@ -38,9 +45,10 @@ def parse_query(query_string: bytes) -> KnowledgeRequest:
 
 
 def _query_string() -> bytes:
-    if len(request.query_string) > current_services().settings.max_url_bytes:
+    query = request.query_string
+    if len(query) > current_services().settings.max_url_bytes:
         raise InvalidRequest("request", "query string too long", 414)
-    return request.query_string
+    return query
 
 
 def request_params() -> MultiDict:
@@ -62,18 +70,80 @@ def knowledge_response(
     """parse → negotiate → knowledge (cached) → response. ``params`` (a MultiDict) defaults to
     the current request's own parameters; ``jsonp_guard``: JSONP starts with ``/**/``."""
     services = current_services()
+    req = request._get_current_object()  # type: ignore[attr-defined]  # once, not per attribute
     knowledge_request = parsed_request() if params is None else parse(params.items(multi=True))
-    fmt = negotiate(knowledge_request.response_type or default_type, request.accept_mimetypes)
-    key = (fmt.name, knowledge_request.cache_key, knowledge_request.callback, request.host, request.path)
-    rendered = services.knowledge.cached_response(key, lambda: render(services, knowledge_request, fmt, jsonp_guard))
+    fmt = response_format(knowledge_request.response_type or default_type, req.environ.get("HTTP_ACCEPT"))
+    key = (fmt.name, knowledge_request.cache_key, knowledge_request.callback, req.host, req.path)
+    rendered = services.knowledge.cached_response(
+        key,
+        lambda: render(
+            services,
+            knowledge_request,
+            fmt,
+            jsonp_guard,
+            self_url=request_url(req),
+            base_url=services.settings.base_url or host_url(req.scheme, req.host),
+        ),
+    )
     for hook in services.on_answer:
         hook(knowledge_request, rendered.answered)
     for observe in services.on_rendered:
         observe(rendered)
     response = Response(rendered.body, content_type=rendered.content_type, headers=_headers(services, rendered))
-    if request.if_none_match:  # only a conditional request pays for the check (a 304 or not)
-        response.make_conditional(request)
+    # only a conditional request pays for the check (a 304 or not); reading the header's absence
+    # from the environ spares building an empty ETags for every other request
+    if "HTTP_IF_NONE_MATCH" in req.environ and req.if_none_match:
+        response.make_conditional(req)
     return response
+
+
+def response_format(response_type: str | None, accept: str | None) -> Format:
+    """``negotiate``: knowledgeResponseType when given, else the Accept header (its value),
+    whose parse and best match are kept per value (EHRs send the same few again and again)."""
+    if response_type:
+        return negotiate(response_type)
+    return _format_for_accept(accept)
+
+
+@functools.lru_cache(maxsize=256)
+def _format_for_accept(accept: str | None) -> Format:
+    return negotiate(None, parse_accept_header(accept, MIMEAccept))  # as Request.accept_mimetypes
+
+
+# URL parts that werkzeug's quote and uri_to_iri (``Request.url``) leave as they are: no percent
+# sign, nothing to escape; a lower-case host name (no IDNA label) with an explicit port or none.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._~!$&'()*+,/:;=@-]*")
+_PLAIN_QUERY = re.compile(rb"[A-Za-z0-9._~!$&'()*+,/:;=@?-]*")
+_PLAIN_HOST = re.compile(r"(?!.*xn--)[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::(?P<port>[1-9][0-9]{0,4}))?")
+
+
+def request_url(req: Request) -> str:
+    """``req.url``, built cheaply (``current_url``)."""
+    return current_url(req.scheme, req.host, req.root_path, req.path, req.query_string)
+
+
+def current_url(scheme: str, host: str, root: str, path: str, query: bytes) -> str:
+    """werkzeug's ``get_current_url`` (what ``Request.url`` is), built directly when no part of
+    the URL has anything for its quote and IRI round trip to change (~10 µs of every answer
+    rendered); otherwise werkzeug's own."""
+    plain_host = _PLAIN_HOST.fullmatch(host)
+    if (
+        scheme in ("http", "https")
+        and plain_host is not None
+        and int(plain_host["port"] or 0) <= 65535
+        and _PLAIN_PATH.fullmatch(root)
+        and _PLAIN_PATH.fullmatch(path)
+        and _PLAIN_QUERY.fullmatch(query)
+    ):
+        url = f"{scheme}://{host}{root.rstrip('/')}/{path.lstrip('/')}"
+        return f"{url}?{query.decode('ascii')}" if query else url
+    return get_current_url(scheme, host, root, path, query)
+
+
+@functools.lru_cache(maxsize=64)
+def host_url(scheme: str, host: str) -> str:
+    """``Request.host_url`` for a scheme and host."""
+    return get_current_url(scheme, host)
 
 
 def _headers(services: Services, rendered: RenderedResponse) -> list[tuple[str, str]]:
@@ -89,15 +159,18 @@ def _headers(services: Services, rendered: RenderedResponse) -> list[tuple[str, 
 
 
 def render(
-    services: Services, knowledge_request: KnowledgeRequest, fmt: Format, jsonp_guard: bool = True
+    services: Services,
+    knowledge_request: KnowledgeRequest,
+    fmt: Format,
+    jsonp_guard: bool = True,
+    *,
+    self_url: str,
+    base_url: str,
 ) -> RenderedResponse:
-    """Resolve and render one knowledge request (what the response cache keeps)."""
+    """Resolve and render one knowledge request (what the response cache keeps); ``self_url``
+    is the request's URL, ``base_url`` the service's public base."""
     matches = services.knowledge.resolve(knowledge_request)
-    ctx = RenderContext(
-        self_url=request.url,
-        base_url=services.settings.base_url or request.host_url,
-        jsonp_guard=jsonp_guard,
-    )
+    ctx = RenderContext(self_url=self_url, base_url=base_url, jsonp_guard=jsonp_guard)
     body = fmt.render(knowledge_request, matches, ctx)
     answered = frozenset(m.criterion.code for m in matches if m.rule is not None and m.criterion.code is not None)
     layers = answer_layers(knowledge_request.criteria, matches)
@@ -119,8 +192,11 @@ def service() -> Response:
 @bp.after_request
 def _cors(response: Response) -> Response:
     """CORS on the knowledge answers (errors and preflights too), never on /healthz."""
-    if request.endpoint != "infobutton.healthz":
-        cors.add_headers(response, cors.policy(current_services().settings.cors_origins))
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if req.endpoint != "infobutton.healthz":
+        rule = cors.policy(current_services().settings.cors_origins)
+        if rule.varies or "HTTP_ORIGIN" in req.environ:  # else there is nothing to add
+            cors.add_headers(response, rule)
     return response
 
 

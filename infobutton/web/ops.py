@@ -61,8 +61,9 @@ def metrics() -> Response:
 
 def _remember_route(response: Response) -> Response:
     """Leave the URL rule where the WSGI wrapper and gunicorn's access log find it."""
-    if request.url_rule is not None:
-        request.environ[logs.ROUTE] = request.url_rule.rule
+    req = request._get_current_object()  # type: ignore[attr-defined]  # once, not per attribute
+    if req.url_rule is not None:
+        req.environ[logs.ROUTE] = req.url_rule.rule
     return response
 
 
@@ -79,9 +80,16 @@ class Observed:
         environ[logs.REQUEST_ID] = rid
 
         def start(status: str, headers: list[tuple[str, str]], exc_info=None):
-            headers = [(k, v) for k, v in headers if k.lower() != "x-request-id"]
-            headers.append((logs.REQUEST_ID_HEADER, rid))
-            content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
+            kept, content_type = [], None
+            for name, value in headers:  # one pass: drop any X-Request-ID, find the Content-Type
+                lower = name.lower()
+                if lower == "x-request-id":
+                    continue
+                if content_type is None and lower == "content-type":
+                    content_type = value
+                kept.append((name, value))
+            kept.append((logs.REQUEST_ID_HEADER, rid))
+            headers = kept
             services = self.app.extensions["infobutton"]
             services.metrics.request(
                 environ.get(logs.ROUTE),

@@ -253,3 +253,71 @@ def test_every_surface_says_where_each_answer_came_from(client):
     ]
     page = client.get("/application", query_string=icd("C91.00")).get_data(as_text=True)
     assert page.count('<p class="why">') == len(atom_entries)
+
+
+# -- the cheaper spellings of werkzeug's request values (issue 10) ------------------------------
+
+
+URL_CASES = [
+    ("http", "127.0.0.1:8080", "", "/infobutton", b"mainSearchCriteria.v.c=C91.00&knowledgeResponseType=text/xml"),
+    ("https", "info.example.org", "/ib", "/infobutton", b"a=1&b=x/y?z"),
+    ("http", "localhost:65535", "/", "/service", b""),
+    ("http", "localhost:65536", "", "/infobutton", b"a=1"),  # no such port: werkzeug's answer
+    ("http", "localhost:080", "", "/infobutton", b"a=1"),
+    ("http", "INFO.example.org", "", "/infobutton", b"a=1"),  # upper case: werkzeug lowers it
+    ("http", "xn--n3h.net", "", "/infobutton", b"a=1"),  # IDNA: werkzeug decodes it
+    ("http", "[::1]:8080", "", "/infobutton", b"a=1"),
+    ("http", "a..b", "", "/infobutton", b"a=1"),
+    ("http", "host", "/mount/", "//infobutton", b"a=%20b&c=%C3%A9&d=%23"),
+    ("http", "host", "", "/p%C3%A5th", b"a=1"),
+    ("http", "host", "", "/infobutton", b"q=caf\xc3\xa9 au lait#frag"),
+    ("http", "host", "", "/infobutton", b"q=a+b&r='x'&s=(1)*~!$,;:@"),
+    ("http", "host", "", "/sp ace", b"q=\x7f"),
+]
+
+
+@pytest.mark.parametrize("scheme,host,root,path,query", URL_CASES)
+def test_request_url_is_werkzeugs_url(app, scheme, host, root, path, query):
+    """The FHIR Bundle's self link starts from ``request_url``: the same text as ``Request.url``,
+    whatever the host, mount point, path and query string."""
+    from werkzeug.wrappers import Request
+
+    from infobutton.web.infobutton import request_url
+
+    environ = {
+        "wsgi.url_scheme": scheme,
+        "HTTP_HOST": host,
+        "SCRIPT_NAME": root,
+        "PATH_INFO": path.encode().decode("latin-1"),
+        "QUERY_STRING": query.decode("latin-1"),
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "REQUEST_METHOD": "GET",
+    }
+    req = Request(environ)
+    assert request_url(req) == req.url
+
+
+def test_an_empty_if_none_match_is_no_conditional_request(client):
+    """Only a non-empty If-None-Match makes the answer conditional (no Date header added, 200)."""
+    plain = client.get("/infobutton", query_string=icd("C91.00"))
+    empty = client.get("/infobutton", query_string=icd("C91.00"), headers={"If-None-Match": ""})
+    assert empty.status_code == 200 and empty.data == plain.data
+    assert sorted(empty.headers.keys()) == sorted(plain.headers.keys())
+
+
+def test_each_accept_header_gets_its_own_format(client):
+    """Formats chosen by Accept are kept per header value: different values never share one."""
+    seen = {}
+    for _ in range(2):
+        for accept in ("application/json", "text/html", "application/fhir+json", "text/html;q=0.1, */*", None):
+            headers = {"Accept": accept} if accept else {}
+            answer = client.get("/infobutton", query_string=icd("C91.00"), headers=headers)
+            seen.setdefault(accept, set()).add(answer.mimetype)
+    assert seen == {
+        "application/json": {"application/json"},
+        "text/html": {"text/html"},
+        "application/fhir+json": {"application/fhir+json"},
+        "text/html;q=0.1, */*": {"text/xml"},
+        None: {"text/xml"},
+    }

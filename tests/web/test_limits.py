@@ -1,5 +1,5 @@
-"""Per-client rate limits (flask-limiter), the client behind trusted proxies (ProxyFix), and
-HSTS and Secure cookies over TLS only."""
+"""Per-client rate limits (``web.limits``, the ``limits`` library's fixed windows), the client
+behind trusted proxies (ProxyFix), and HSTS and Secure cookies over TLS only."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import pytest
 
 from infobutton import create_app
 from infobutton.config import ConfigError, Settings
+from infobutton.web.limits import MemoryWindows, RateLimits
 
-from ..conftest import REDIS_URL, icd, port_open, require
+from ..conftest import REDIS_URL, Clock, icd, port_open, require
+from ..faults.forwarder import Forwarder
 
 
 @pytest.fixture
@@ -85,6 +87,82 @@ def test_answers_keep_flowing_when_redis_is_unreachable(make_app):
     client = make_app(rate_limit="3/minute", redis_url="redis://127.0.0.1:1/0").test_client()
     assert [get(client, "192.0.2.5").status_code for _ in range(3)] == [200, 200, 200]
     assert get(client, "192.0.2.5").status_code == 429  # counted in memory instead
+
+
+def test_a_window_ends_and_the_budget_comes_back():
+    clock = Clock(1000.0)
+    limits = RateLimits("3/minute", timer=clock)
+    assert [limits.hit("192.0.2.20") for _ in range(3)] == [None, None, None]
+    item, reset_at = limits.hit("192.0.2.20")
+    assert (item.amount, reset_at) == (3, 1060.0)  # the window started at the first request
+    clock.now = 1059.9
+    assert limits.hit("192.0.2.20") is not None  # still counted while over: a fixed window
+    clock.now = 1060.0
+    assert limits.hit("192.0.2.20") is None
+
+
+def test_several_limits_each_count_and_the_first_exceeded_is_named():
+    clock = Clock(0.0)
+    limits = RateLimits("5/minute;2/second", timer=clock)
+    assert [limits.hit("a") for _ in range(2)] == [None, None]
+    assert limits.hit("a")[0].amount == 2  # the per-second limit (checked first: not the minute's)
+    clock.now = 1.0
+    assert [limits.hit("a") for _ in range(2)] == [None, None]  # 4 in the minute so far
+    clock.now = 2.0
+    assert limits.hit("a") is None  # 5
+    clock.now = 3.0
+    assert limits.hit("a")[0].amount == 5  # the per-minute one, with per-second budget left
+
+
+def test_memory_counts_are_bounded_and_drop_ended_windows():
+    clock = Clock(0.0)
+    (item,) = RateLimits("2/minute").items
+    windows = MemoryWindows([item], clock, max_clients=3)
+    for client in ("a", "b", "c", "d"):
+        windows.hit(client)
+    assert len(windows) == 3
+    assert windows.hit("a") is None  # "a", the oldest window, was forgotten: a new one
+    clock.now = 61.0
+    windows.hit("e")
+    assert len(windows) == 1  # every other window had ended
+
+
+def test_over_the_limit_every_request_is_counted_in_the_app(make_app):
+    """A breach does not stop the counting: 10 requests over a 3/minute limit are all 429."""
+    client = make_app(rate_limit="3/minute").test_client()
+    statuses = [get(client, "192.0.2.21").status_code for _ in range(13)]
+    assert statuses == [200] * 3 + [429] * 10
+
+
+def test_unrouted_and_static_requests_are_not_counted(make_app):
+    client = make_app(rate_limit="2/minute").test_client()
+    address = {"REMOTE_ADDR": "192.0.2.22"}
+    for _ in range(5):
+        assert client.get("/no/such/page", environ_base=address).status_code == 404
+        assert client.put("/infobutton", environ_base=address).status_code == 405
+        with client.get("/static/page.css", environ_base=address) as static:
+            assert static.status_code == 200
+    assert [get(client, "192.0.2.22").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_counting_moves_back_to_redis_when_it_answers_again():
+    """While Redis is down each process counts in memory; once it answers again (asked after a
+    second, then at doubling intervals) the shared count is used again."""
+    require(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
+    clock = Clock(1000.0)
+    client = f"198.51.100.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:8]}"
+    with Forwarder(("127.0.0.1", 6379)) as redis:
+        limits = RateLimits("3/minute", f"redis://{redis.address}/0", timer=clock)
+        shared = RateLimits("3/minute", REDIS_URL)  # another instance, straight to Redis
+        assert limits.hit(client) is None  # counted in Redis: 1
+        redis.stop()
+        assert [limits.hit(client) for _ in range(3)] == [None, None, None]  # in memory: 1, 2, 3
+        redis.start()
+        assert limits.hit(client) is not None  # memory: 4; Redis not asked again before a second
+        clock.now += 1.0
+        assert limits.hit(client) is None  # Redis again: 2
+        assert shared.hit(client) is None  # 3
+        assert shared.hit(client) is not None and limits.hit(client) is not None
 
 
 # -- proxies -----------------------------------------------------------------------------------
