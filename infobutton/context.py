@@ -24,14 +24,12 @@ When a request sends both, ``age.v.v`` decides: it is the more precise.
 from __future__ import annotations
 
 from . import models
-from .models import AGE_GROUP_NAMES, AGE_GROUPS, MAX_AGE_YEARS, KnowledgeRequest, MappingRule, Recipient
+from .models import AGE_GROUP_NAMES, AGE_GROUPS, LANGUAGE_NAMES, MAX_AGE_YEARS, KnowledgeRequest, MappingRule, Recipient
 
 # The activity a reason names: the ActTaskCode display without its "task" ("during problem list
 # review"), and the ActEncounterCode display without its "encounter" ("in inpatient encounters").
 TASK_NAMES = {code: name.removesuffix(" task") for code, name in models.TASK_NAMES.items()}
 SETTING_NAMES = {code: name.removesuffix(" encounter") for code, name in models.SETTING_NAMES.items()}
-
-LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 
 READER_NAMES = {
     Recipient.PROVIDER: "health professionals",

@@ -293,7 +293,9 @@ SETTING_NAMES = {
     "VR": "virtual",
 }
 SETTINGS = tuple(SETTING_NAMES)
-LANGUAGES = ("en", "es")
+# The answer languages (ISO 639-1) and their English names.
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
+LANGUAGES = tuple(LANGUAGE_NAMES)
 
 
 @dataclass(frozen=True, slots=True)

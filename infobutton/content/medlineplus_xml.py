@@ -36,7 +36,7 @@ from xml.etree.ElementTree import Comment, Element, ParseError, SubElement, inde
 from defusedxml import DefusedXmlException, ElementTree
 
 from ..html_safety import sanitise
-from ..models import Site, Topic, TopicRef
+from ..models import LANGUAGE_NAMES, Site, Topic, TopicRef
 
 LANGUAGES = {"english": "en", "spanish": "es", "en": "en", "es": "es"}
 MAX_BYTES = 512 * 1024 * 1024  # the real daily file is ~30 MB uncompressed
@@ -331,8 +331,6 @@ def parse(source: IO[bytes] | str) -> list[Topic]:
 
 # -- writing ---------------------------------------------------------------------------------------
 
-_LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
-
 
 def _us_date(iso: str) -> str:
     return datetime.strptime(iso, "%Y-%m-%d").strftime("%m/%d/%Y") if iso else ""
@@ -347,7 +345,7 @@ def _element_for(topic: Topic, medlineplus_id: str = ""):
         "title": topic.title,
         "url": topic.url,
         "id": medlineplus_id,
-        "language": _LANGUAGE_NAMES[topic.language],
+        "language": LANGUAGE_NAMES[topic.language],
         "meta-desc": topic.meta_desc,
         "date-created": _us_date(topic.date_created),
         "date-updated": _us_date(topic.date_updated),
@@ -366,7 +364,7 @@ def _element_for(topic: Topic, medlineplus_id: str = ""):
     for group in topic.groups:
         ref("group", group)
     if topic.twin is not None:
-        ref("language-mapped-topic", topic.twin, language=_LANGUAGE_NAMES[language_of(topic.twin.url)])
+        ref("language-mapped-topic", topic.twin, language=LANGUAGE_NAMES[language_of(topic.twin.url)])
     for descriptor_id, name in topic.mesh_headings:
         SubElement(SubElement(el, "mesh-heading"), "descriptor", {"id": descriptor_id}).text = name
     if topic.primary_institute is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..models import (
     AGE_GROUP_NAMES,
     AGE_GROUPS,
-    LANGUAGES,
+    LANGUAGE_NAMES,
     MAX_AGE_YEARS,
     SETTING_NAMES,
     TASK_NAMES,
@@ -29,7 +29,6 @@ RECIPIENT_NAMES = {
     Recipient.PROVIDER.value: "health professional",
     Recipient.PAYOR.value: "payor",
 }
-LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 _SEPARATOR = re.compile(r"[\s,;]+")
 _SHOWN = 24  # at most this much of a bad value is repeated in a message
 
@@ -77,7 +76,7 @@ LANGUAGE = Limit(
     "language",
     "language",
     "informationRecipient.languageCode.c",
-    {c: LANGUAGE_NAMES[c] for c in LANGUAGES},
+    LANGUAGE_NAMES,
 )
 AGE_GROUP = Limit("age_groups", "age_group", "age group", "ageGroup.v.c (or age.v.v)", AGE_GROUP_NAMES)
 LIMITS = (AUDIENCE, TASK, SETTING, LANGUAGE, AGE_GROUP)
