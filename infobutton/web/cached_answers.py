@@ -31,7 +31,17 @@ from ..models import InvalidRequest
 from ..render.json_feed import check_callback
 from ..usage import current_client
 from . import cors
-from .infobutton import LEGACY_SERVICE_PATH, _headers, current_url, host_url, parse_query, render, response_format
+from .infobutton import (
+    LEGACY_SERVICE_PATH,
+    _headers,
+    answer_key,
+    current_url,
+    host_url,
+    observe_answer,
+    parse_query,
+    render,
+    response_format,
+)
 from .limits import RATE_COUNTED
 
 log = logging.getLogger(__name__)
@@ -115,7 +125,7 @@ class CachedAnswers:
         if fmt.name == "html":
             return None  # page headers (CSP …) are added by pages.page_headers
         host = get_host(environ)
-        key = (fmt.name, knowledge_request.cache_key, knowledge_request.callback, host, rule)
+        key = answer_key(fmt, knowledge_request, host, rule)
         knowledge = services.knowledge
         rendered = knowledge.cached_only(key)
         if rendered is None and fmt.name == "jsonp":
@@ -151,12 +161,9 @@ class CachedAnswers:
             knowledge.count_hit()
         token = current_client.set(client)
         try:
-            for hook in services.on_answer:
-                hook(knowledge_request, rendered.answered)
+            observe_answer(services, knowledge_request, rendered)
         finally:
             current_client.reset(token)
-        for observe in services.on_rendered:
-            observe(rendered)
         environ[logs.ROUTE] = rule
         headers = _headers(services, rendered)
         headers += [("Content-Type", rendered.content_type), ("Content-Length", str(len(rendered.body)))]

@@ -73,7 +73,7 @@ def knowledge_response(
     req = request._get_current_object()  # type: ignore[attr-defined]  # once, not per attribute
     knowledge_request = parsed_request() if params is None else parse(params.items(multi=True))
     fmt = response_format(knowledge_request.response_type or default_type, req.environ.get("HTTP_ACCEPT"))
-    key = (fmt.name, knowledge_request.cache_key, knowledge_request.callback, req.host, req.path)
+    key = answer_key(fmt, knowledge_request, req.host, req.path)
     rendered = services.knowledge.cached_response(
         key,
         lambda: render(
@@ -85,16 +85,27 @@ def knowledge_response(
             base_url=services.settings.base_url or host_url(req.scheme, req.host),
         ),
     )
-    for hook in services.on_answer:
-        hook(knowledge_request, rendered.answered)
-    for observe in services.on_rendered:
-        observe(rendered)
+    observe_answer(services, knowledge_request, rendered)
     response = Response(rendered.body, content_type=rendered.content_type, headers=_headers(services, rendered))
     # only a conditional request pays for the check (a 304 or not); reading the header's absence
     # from the environ spares building an empty ETags for every other request
     if "HTTP_IF_NONE_MATCH" in req.environ and req.if_none_match:
         response.make_conditional(req)
     return response
+
+
+def answer_key(fmt: Format, knowledge_request: KnowledgeRequest, host: str, path: str) -> tuple:
+    """The response cache's key for an answer: everything its body depends on."""
+    return (fmt.name, knowledge_request.cache_key, knowledge_request.callback, host, path)
+
+
+def observe_answer(services: Services, knowledge_request: KnowledgeRequest, rendered: RenderedResponse) -> None:
+    """What every answer served is shown to: usage counting and the gap report (``on_answer``),
+    metrics (``on_rendered``)."""
+    for hook in services.on_answer:
+        hook(knowledge_request, rendered.answered)
+    for observe in services.on_rendered:
+        observe(rendered)
 
 
 def response_format(response_type: str | None, accept: str | None) -> Format:
