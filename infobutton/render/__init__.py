@@ -36,16 +36,16 @@ class Format:
 
 
 def _atom(request, matches, ctx):
-    return atom.serialise(atom.build(request, matches, ctx.base_url))
+    return atom.serialise(atom.feed(request, matches, ctx.base_url))
 
 
 def _json(request, matches, ctx):
-    return json_feed.serialise(atom.build(request, matches, ctx.base_url))
+    return json_feed.serialise(atom.feed(request, matches, ctx.base_url))
 
 
 def _jsonp(request, matches, ctx):
     callback = json_feed.check_callback(request.callback)
-    return json_feed.serialise_jsonp(atom.build(request, matches, ctx.base_url), callback, ctx.jsonp_guard)
+    return json_feed.serialise_jsonp(atom.feed(request, matches, ctx.base_url), callback, ctx.jsonp_guard)
 
 
 FORMATS: dict[str, Format] = {}

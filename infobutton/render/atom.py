@@ -6,6 +6,10 @@ categories of the schema's own schemes (as the IG's example payload does), what 
 code (mainSearchCriteria.v.c/.cs/.dn) or words, the audience its rule or topic is for
 (informationRecipient), the subtopics whose links it carries (subTopic.v.c/.cs/.dn), its
 relevanceScore and why it is there (strengthOfRecommedation, the schema's spelling).
+
+``feed`` describes the feed once, as a tree of ``Node``s; ``element``/``serialise`` turn it into
+XML and ``json_feed`` into the JSON mirror, so both carry the same elements by construction and a
+JSON answer never pays for an XML tree it does not send.
 """
 
 from __future__ import annotations
@@ -27,12 +31,24 @@ TITLE = {"en": "Health topics", "es": "Temas de salud"}
 RESULTS_FOR = {"en": "Health topic results for {}", "es": "Resultados de temas de salud para {}"}
 
 
-def _el(parent, tag: str, text: str | None = None, **attrs):
-    node = etree.SubElement(parent, f"{{{ATOM}}}{tag}")
-    for key, value in attrs.items():
-        node.set(XML_LANG if key == "lang" else key, value)
-    if text is not None:
-        node.text = text
+class Node:
+    """One Atom element: local ``tag``, ``attrs`` (``lang`` is ``xml:lang``), ``text``, ``children``."""
+
+    __slots__ = ("tag", "attrs", "text", "children")
+
+    def __init__(self, tag: str, text: str | None = None, attrs: dict[str, str] | None = None):
+        self.tag = tag
+        self.attrs = attrs or {}
+        self.text = text
+        self.children: list[Node] = []
+
+    def __repr__(self) -> str:
+        return f"Node({self.tag!r}, {self.text!r}, {self.attrs!r}, {self.children!r})"
+
+
+def _el(parent: Node, tag: str, text: str | None = None, **attrs: str) -> Node:
+    node = Node(tag, text, attrs)
+    parent.children.append(node)
     return node
 
 
@@ -163,8 +179,8 @@ def _person(parent, tag: str, person: tuple[str, str]) -> None:
         _el(node, "uri", person[1])
 
 
-def build(request: KnowledgeRequest, matches: list[TopicMatch], base_url: str = "") -> etree._Element:
-    """The feed element for a request and its ranked matches.
+def feed(request: KnowledgeRequest, matches: list[TopicMatch], base_url: str = "") -> Node:
+    """The feed for a request and its ranked matches.
 
     The feed's author is this service (at ``base_url``): it chose the topics. An entry whose
     text came from elsewhere names that source as its author, with this service as contributor
@@ -178,20 +194,18 @@ def build(request: KnowledgeRequest, matches: list[TopicMatch], base_url: str = 
     stamp = feed_updated(matches)
     chosen = subtopics.selection(request)
     child = sites.patient_is_child(request)
-    # lxml-stubs type nsmap keys as str, but None is lxml's key for the default namespace
-    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})  # type: ignore[dict-item]
-    feed.set(XML_LANG, lang)
-    _el(feed, "title", TITLE.get(lang, TITLE["en"]), type="text")
-    _el(feed, "subtitle", RESULTS_FOR.get(lang, RESULTS_FOR["en"]).format(describe_criteria(request)), type="text")
+    root = Node("feed", attrs={"lang": lang})
+    _el(root, "title", TITLE.get(lang, TITLE["en"]), type="text")
+    _el(root, "subtitle", RESULTS_FOR.get(lang, RESULTS_FOR["en"]).format(describe_criteria(request)), type="text")
     service = (attribution.SERVICE_NAME, base_url)
-    _person(feed, "author", service)
-    _el(feed, "updated", stamp)
+    _person(root, "author", service)
+    _el(root, "updated", stamp)
     for scheme, term in request.echo:
-        _el(feed, "category", scheme=scheme, term=term)
-    _el(feed, "id", feed_id(request))
+        _el(root, "category", scheme=scheme, term=term)
+    _el(root, "id", feed_id(request))
     for match in matches:
         topic = match.topic
-        entry = _el(feed, "entry", lang=topic.language)
+        entry = _el(root, "entry", lang=topic.language)
         _el(entry, "title", topic.title, type="text")
         _el(
             entry, "link", href=topic.url, rel="alternate", type="text/html", hreflang=topic.language, title=topic.title
@@ -227,8 +241,26 @@ def build(request: KnowledgeRequest, matches: list[TopicMatch], base_url: str = 
         for scheme, term in entry_categories(match, chosen.answered(selected)):
             _el(entry, "category", scheme=scheme, term=term)
         _el(entry, "source", match.provenance.value, type="text")
-    return feed
+    return root
 
 
-def serialise(feed: etree._Element) -> bytes:
-    return etree.tostring(feed, xml_declaration=True, encoding="UTF-8")
+def element(node: Node, parent: etree._Element | None = None) -> etree._Element:
+    """``node`` as an lxml element in the Atom namespace (the default one), under ``parent``."""
+    tag = f"{{{ATOM}}}{node.tag}"
+    # lxml-stubs type nsmap keys as str, but None is lxml's key for the default namespace
+    el = etree.Element(tag, nsmap={None: ATOM}) if parent is None else etree.SubElement(parent, tag)  # type: ignore[dict-item]
+    for key, value in node.attrs.items():
+        el.set(XML_LANG if key == "lang" else key, value)
+    el.text = node.text
+    for child in node.children:
+        element(child, el)
+    return el
+
+
+def build(request: KnowledgeRequest, matches: list[TopicMatch], base_url: str = "") -> etree._Element:
+    """The feed element (``feed`` as XML)."""
+    return element(feed(request, matches, base_url))
+
+
+def serialise(root: Node) -> bytes:
+    return etree.tostring(element(root), xml_declaration=True, encoding="UTF-8")

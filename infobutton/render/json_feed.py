@@ -1,18 +1,18 @@
 """Knowledge Response as JSON and JSONP (HL7 Infobutton SOA IG R1, §4.4).
 
-The JSON mirrors the Atom feed element for element: attributes become keys (``xml:lang`` →
-``lang``), text goes in ``_value``, and ``category``, ``entry`` and ``link`` are always arrays, so
-MedlinePlus Connect clients' ``feed.entry[0].title._value`` keeps working.
+The JSON mirrors the Atom feed element for element (both are made from ``atom.feed``'s tree):
+attributes become keys (``xml:lang`` → ``lang``), text goes in ``_value``, and ``category``,
+``entry`` and ``link`` are always arrays, so MedlinePlus Connect clients'
+``feed.entry[0].title._value`` keeps working.
 """
 
 from __future__ import annotations
 
 import re
 
-from lxml import etree
-
 from ..models import InvalidRequest
 from . import safe_json
+from .atom import Node
 
 ALWAYS_ARRAYS = {"category", "entry", "link"}
 # The function a JSONP answer calls when the request names none: JSONP's conventional name (the
@@ -22,18 +22,13 @@ DEFAULT_CALLBACK = "callback"
 CALLBACK = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,63}(\.[A-Za-z_$][A-Za-z0-9_$]{0,63}){0,4}$")
 
 
-def _local(tag: str | bytes) -> str:
-    return etree.QName(tag).localname
-
-
-def to_dict(element: etree._Element) -> dict:
-    node: dict = {}
-    for key, value in element.attrib.items():
-        node[_local(key)] = value
-    if element.text and element.text.strip() and len(element) == 0:
-        node["_value"] = element.text
-    for child in element:
-        name = _local(child.tag)
+def to_dict(element: Node) -> dict:
+    node: dict = dict(element.attrs)
+    text = element.text
+    if text and not element.children and text.strip():
+        node["_value"] = text
+    for child in element.children:
+        name = child.tag
         child_node = to_dict(child)
         if name in ALWAYS_ARRAYS:
             node.setdefault(name, []).append(child_node)
@@ -45,14 +40,14 @@ def to_dict(element: etree._Element) -> dict:
     return node
 
 
-def document(feed: etree._Element) -> dict:
+def document(feed: Node) -> dict:
     body = to_dict(feed)
     for name in ALWAYS_ARRAYS - {"link"}:
         body.setdefault(name, [])
     return {"feed": body}
 
 
-def serialise(feed: etree._Element) -> bytes:
+def serialise(feed: Node) -> bytes:
     # <, >, & and U+2028/2029 escaped (render.safe_json): request values echoed in categories
     # can never open markup or end a JavaScript line (JSONP).
     return safe_json.dumps(document(feed))
@@ -68,7 +63,7 @@ def check_callback(callback: str | None) -> str:
     return callback
 
 
-def serialise_jsonp(feed: etree._Element, callback: str, guard: bool = True) -> bytes:
+def serialise_jsonp(feed: Node, callback: str, guard: bool = True) -> bytes:
     """``callback(<JSON>);``. With ``guard``, prefixed ``/**/``: a body that starts with a
     comment cannot be sniffed as another content type (Rosetta Flash, CVE-2014-4671); without it
     (MedlinePlus Connect's /service), clients that strip ``name(`` … ``);`` keep working."""

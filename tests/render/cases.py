@@ -3,6 +3,8 @@ shipped catalogue's text (which is becoming mostly link-only)."""
 
 from __future__ import annotations
 
+from lxml import etree
+
 from infobutton.models import Code, CodeSystem, Criterion, KnowledgeRequest, Provenance, Site, Topic, TopicMatch
 
 from ..conftest import ICD10CM
@@ -97,3 +99,30 @@ def sectioned(**extra) -> Topic:
     values = dict(id="leukemia", title="Leukemia", url="https://medlineplus.gov/leukemia.html", sites=SECTION_SITES)
     values.update(extra)
     return medlineplus(**values)
+
+
+def atom_as_json(element) -> dict:
+    """The JSON mirror rule (SOA IG §4.4, render.json_feed) applied to parsed Atom XML, written
+    here against the XML on its own, so tests can hold the JSON surface to the Atom one."""
+    node: dict = {etree.QName(key).localname: value for key, value in element.attrib.items()}
+    if element.text and element.text.strip() and len(element) == 0:
+        node["_value"] = element.text
+    for child in element:
+        name = etree.QName(child.tag).localname
+        value = atom_as_json(child)
+        if name in ("category", "entry", "link"):
+            node.setdefault(name, []).append(value)
+        elif name in node:
+            node[name] = [*node[name], value] if isinstance(node[name], list) else [node[name], value]
+        else:
+            node[name] = value
+    return node
+
+
+def atom_document_as_json(body: bytes) -> dict:
+    """A whole Atom answer as its JSON mirror: ``{"feed": …}`` with ``category`` and ``entry``
+    present even when empty."""
+    feed = atom_as_json(etree.fromstring(body))
+    feed.setdefault("category", [])
+    feed.setdefault("entry", [])
+    return {"feed": feed}

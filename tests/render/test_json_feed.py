@@ -1,13 +1,14 @@
 """JSON and JSONP (SOA IG §4.4): the Atom feed mirrored for MedlinePlus Connect clients."""
 
 import json
+from dataclasses import replace
 
 import pytest
 from werkzeug.datastructures import MultiDict
 
 from infobutton import bundled, resolver
 from infobutton.models import InvalidRequest, Provenance
-from infobutton.render import atom, attribution, json_feed
+from infobutton.render import FORMATS, RenderContext, atom, attribution, json_feed
 from infobutton.request import parse
 
 from ..conftest import ICD10CM
@@ -18,7 +19,7 @@ from . import cases
 def feed_for(pairs):
     topics = {t.id: t for t in synced(bundled.load_topics())}
     request = parse(MultiDict(pairs).items(multi=True))
-    return atom.build(request, resolver.resolve(request, resolver.index_rules(bundled.load_rules()), topics.get))
+    return atom.feed(request, resolver.resolve(request, resolver.index_rules(bundled.load_rules()), topics.get))
 
 
 def test_medlineplus_client_paths_work():
@@ -59,18 +60,16 @@ def test_bad_callbacks_are_refused(callback):
 
 
 def test_line_separators_escaped_for_javascript():
-    from lxml import etree
-
-    el = etree.Element("feed")
-    etree.SubElement(el, "title").text = "a\u2028b"
-    assert "\u2028" not in json_feed.serialise(el).decode()
+    feed = atom.Node("feed")
+    feed.children.append(atom.Node("title", "a\u2028b"))
+    assert "\u2028" not in json_feed.serialise(feed).decode()
 
 
 # The same provenance, reason and attribution as the Atom feed, where MedlinePlus clients look.
 
 
 def provenance_feed():
-    return atom.build(
+    return atom.feed(
         cases.REQUEST,
         [
             cases.match(cases.medlineplus()),
@@ -111,7 +110,7 @@ def test_jsonp_entries_carry_the_same():
 
 def test_untrusted_reason_never_reaches_json_as_markup():
     evil = "</script><script>alert(1)</script>"
-    feed = atom.build(cases.REQUEST, [cases.match(cases.link_only(title=evil), reason=evil)])
+    feed = atom.feed(cases.REQUEST, [cases.match(cases.link_only(title=evil), reason=evil)])
     for body in (json_feed.serialise(feed), json_feed.serialise_jsonp(feed, "cb")):
         assert b"<" not in body and b">" not in body
         entry = json.loads(body.decode().removeprefix("/**/cb(").removesuffix(");"))["feed"]["entry"][0]
@@ -125,6 +124,62 @@ def test_no_callback_calls_the_default_function(callback):
 
 
 def test_jsonp_without_the_guard_starts_with_the_function():
-    feed = atom.build(cases.REQUEST, [])
+    feed = atom.feed(cases.REQUEST, [])
     assert json_feed.serialise_jsonp(feed, "cb").startswith(b"/**/cb(")
     assert json_feed.serialise_jsonp(feed, "cb", guard=False).startswith(b"cb(")
+
+
+# The JSON is made from the same tree as the Atom feed, not from the XML: hold it to the XML.
+MIRRORED = {
+    "leukemia": [("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM)],
+    "child, Spanish": [
+        ("mainSearchCriteria.v.c", "C91.00"),
+        ("mainSearchCriteria.v.cs", ICD10CM),
+        ("age.v.v", "6"),
+        ("age.v.u", "a"),
+        ("informationRecipient.languageCode.c", "es"),
+    ],
+    "professional": [
+        ("mainSearchCriteria.v.c", "C92.00"),
+        ("mainSearchCriteria.v.cs", ICD10CM),
+        ("informationRecipient", "PROV"),
+    ],
+    "two codes and a subtopic": [
+        ("mainSearchCriteria.v.c", "C91.00"),
+        ("mainSearchCriteria.v.cs", ICD10CM),
+        ("mainSearchCriteria.v.c", "E11.9"),
+        ("mainSearchCriteria.v.cs", ICD10CM),
+        ("subTopic.v.c", "Q000628"),
+    ],
+    "nothing found": [("mainSearchCriteria.v.c", "A01.09"), ("mainSearchCriteria.v.cs", ICD10CM)],
+    "words": [("mainSearchCriteria.v.ot", "leukemia in children")],
+}
+
+
+def mirrored_answers():
+    topics = {t.id: t for t in synced(bundled.load_topics())}
+    rules = resolver.index_rules(bundled.load_rules())
+    for name, pairs in MIRRORED.items():
+        request = parse(MultiDict(pairs).items(multi=True))
+        yield name, request, resolver.resolve(request, rules, topics.get)
+    subtopic = parse(MultiDict([*MIRRORED["leukemia"], ("subTopic.v.c", "Q000175")]).items(multi=True))
+    yield "section links", subtopic, [cases.match(cases.sectioned())]
+    yield (
+        "every origin",
+        cases.REQUEST,
+        [
+            cases.match(cases.medlineplus()),
+            cases.match(cases.link_only(), Provenance.AUTOMATIC, "matched the title <Leukemia> & more"),
+            cases.match(cases.upstream(), Provenance.UPSTREAM, "answered by responder.example.org"),
+        ],
+    )
+
+
+@pytest.mark.parametrize("name, request_, matches", [pytest.param(*a, id=a[0]) for a in mirrored_answers()])
+def test_json_and_jsonp_mirror_the_atom_xml(name, request_, matches):
+    ctx = RenderContext(base_url="https://ib.example.org/")
+    expected = cases.atom_document_as_json(FORMATS["atom"].render(request_, matches, ctx))
+    assert expected["feed"]["entry"] or name in ("nothing found", "words")
+    assert json.loads(FORMATS["json"].render(request_, matches, ctx)) == expected
+    jsonp = FORMATS["jsonp"].render(replace(request_, callback="cb"), matches, ctx).decode()
+    assert json.loads(jsonp.removeprefix("/**/cb(").removesuffix(");")) == expected

@@ -13,7 +13,7 @@ from lxml import html as lxml_html
 from werkzeug.datastructures import MultiDict
 
 from infobutton.models import MappingRule, Provenance, Recipient, Scope, Subject, TopicMatch
-from infobutton.render import FORMATS, RenderContext, atom, attribution, cds_cards, fhir, json_feed
+from infobutton.render import FORMATS, RenderContext, atom, attribution, cds_cards, fhir
 from infobutton.request import parse
 
 from ..conftest import ICD10CM, icd
@@ -53,7 +53,7 @@ def _feed_entries(feed: dict) -> list[Entry]:
 
 
 def read_atom(body: bytes) -> list[Entry]:
-    return _feed_entries(json_feed.document(etree.fromstring(body))["feed"])
+    return _feed_entries(cases.atom_document_as_json(body)["feed"])
 
 
 def read_json(body: bytes) -> list[Entry]:
