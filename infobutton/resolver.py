@@ -27,6 +27,7 @@ nothing else answers (``for_reader``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -200,13 +201,28 @@ def title_chain(code: Code) -> list[tuple[str, str]]:
         return []
     chain = [(code.value, own)]
     for ancestor in terminology.ancestors(code):
-        if terminology.is_block(ancestor):
-            break
-        title = terminology.describe(Code(CodeSystem.ICD10CM, ancestor))
-        if _ENUMERATION.search(title) or NOT_THE_PATIENTS.search(title):
+        title = _climbable_title(ancestor)
+        if title is None:
             break
         chain.append((ancestor, title))
     return chain
+
+
+# More than ICD-10-CM's categories and subcategories (every ancestor a code can have): a table.
+_ANCESTORS_KEPT = 32_768
+
+
+@functools.lru_cache(maxsize=_ANCESTORS_KEPT)
+def _climbable_title(ancestor: str) -> str | None:
+    """An ICD-10-CM ancestor's title when ``title_chain`` may climb through it, else None (a
+    block, or a title listing several conditions or about someone else). Codes share their
+    ancestors, and the tabular list does not change while a process runs: worked out once each."""
+    if terminology.is_block(ancestor):
+        return None
+    title = terminology.describe(Code(CodeSystem.ICD10CM, ancestor))
+    if _ENUMERATION.search(title) or NOT_THE_PATIENTS.search(title):
+        return None
+    return title
 
 
 def _automatic(criterion, codes, request, topic_of, concepts, titles) -> list[tuple[int, TopicMatch]]:
