@@ -208,11 +208,7 @@ def title_chain(code: Code) -> list[tuple[str, str]]:
     return chain
 
 
-# More than ICD-10-CM's categories and subcategories (every ancestor a code can have): a table.
-_ANCESTORS_KEPT = 32_768
-
-
-@functools.lru_cache(maxsize=_ANCESTORS_KEPT)
+@functools.cache  # bounded: only ancestors of valid codes reach it, ICD-10-CM's < 24,000 non-leaf codes
 def _climbable_title(ancestor: str) -> str | None:
     """An ICD-10-CM ancestor's title when ``title_chain`` may climb through it, else None (a
     block, or a title listing several conditions or about someone else). Codes share their
