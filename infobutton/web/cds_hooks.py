@@ -63,6 +63,17 @@ def _cors(response: Response) -> Response:
     return response
 
 
+@bp.after_request
+def _challenge(response: Response) -> Response:
+    """A 401 says how to authenticate (RFC 9110 §11.6.1): a bearer JWT (RFC 6750 §3), and
+    ``invalid_token`` when the one sent was refused."""
+    if response.status_code == 401 and "WWW-Authenticate" not in response.headers:
+        sent = bool(request.headers.get("Authorization", "").strip())
+        challenge = 'Bearer realm="cds-services"'
+        response.headers["WWW-Authenticate"] = challenge + (', error="invalid_token"' if sent else "")
+    return response
+
+
 def _json(value, status: int = 200) -> Response:
     response = Response(safe_json.dumps(value), status=status, content_type="application/json")
     response.headers["Cache-Control"] = "no-store"

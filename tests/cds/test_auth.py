@@ -51,7 +51,9 @@ def test_without_a_token_it_is_401(client):
     r = post(client, PV, BODY, token="")
     assert r.status_code == 401
     assert r.mimetype == "application/problem+json" and r.json["parameter"] == "Authorization"
-    assert post(client, PV + "/feedback", {"feedback": []}, token="").status_code == 401
+    assert r.headers["WWW-Authenticate"] == 'Bearer realm="cds-services"'  # RFC 6750 §3: no error
+    feedback = post(client, PV + "/feedback", {"feedback": []}, token="")
+    assert feedback.status_code == 401 and feedback.headers["WWW-Authenticate"].startswith("Bearer ")
 
 
 def test_discovery_stays_public(client):
@@ -89,6 +91,7 @@ def test_bad_tokens_are_401(client, make):
     r = post(client, PV, BODY, token=make())
     assert r.status_code == 401, r.json
     assert r.json["parameter"] == "Authorization" and r.json["detail"]
+    assert r.headers["WWW-Authenticate"] == 'Bearer realm="cds-services", error="invalid_token"'
 
 
 def test_a_token_is_used_once(client):
