@@ -28,6 +28,18 @@ def children(pid: int) -> set[int]:
     return found
 
 
+DEADLINE = 120.0  # seconds: generous, for a busy machine
+
+
+def both_workers(pid: int, deadline: float = DEADLINE) -> set[int]:
+    """The arbiter's two workers: one may answer /healthz before the other has been forked."""
+    end = time.monotonic() + deadline
+    while len(workers := children(pid)) < 2 and time.monotonic() < end:
+        time.sleep(0.1)
+    assert len(workers) == 2, f"workers {workers} after {deadline} s"
+    return workers
+
+
 def socket_inode(server_port: int, client_port: int) -> str:
     """The inode of the server side of the connection 127.0.0.1:client_port → server_port."""
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
@@ -70,25 +82,25 @@ def both_workers_agree(port: int, path: str, workers: set[int]) -> None:
     """Fresh connections until both workers have answered: one ETag among them all; then the
     ETag sent back gets 304 from each worker."""
     etags: dict[int | None, set[str]] = {}
-    for attempt in range(300):
-        if attempt == 1:
-            time.sleep(1.1)  # the other worker renders in a later second than the first did
+    end = time.monotonic() + DEADLINE  # a worker still starting up accepts nothing yet
+    first = True
+    while not set(etags) >= workers and time.monotonic() < end:
         status, etag, pid = ask(port, path, workers)
         assert status == 200 and etag
         etags.setdefault(pid, set()).add(etag)
-        if set(etags) >= workers:
-            break
+        if first:
+            time.sleep(1.1)  # the other worker renders in a later second than the first did
+            first = False
     assert set(etags) >= workers, f"only {set(etags)} of {workers} answered"
     every = set().union(*etags.values())
     assert len(every) == 1, f"workers gave different ETags for {path}: {etags}"
     etag = every.pop()
     answered_304: set[int | None] = set()
-    for _ in range(300):
+    end = time.monotonic() + DEADLINE
+    while not answered_304 >= workers and time.monotonic() < end:
         status, again, pid = ask(port, path, workers, {"If-None-Match": etag})
         assert status == 304 and again == etag
         answered_304.add(pid)
-        if answered_304 >= workers:
-            break
     assert answered_304 >= workers, f"only {answered_304} of {workers} answered the conditional requests"
 
 
@@ -107,8 +119,7 @@ def test_two_workers_give_one_etag_and_honour_each_others(tmp_path):
         )
         try:
             wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
-            workers = children(proc.pid)
-            assert len(workers) == 2
+            workers = both_workers(proc.pid)
             for code in ("C91.00", "Z99.89"):  # answered, and (likely) unanswered: an empty feed
                 for kind in ("text/xml", "application/json", "application/fhir+json", "text/html"):
                     query = {"mainSearchCriteria.v.c": code, "mainSearchCriteria.v.cs": ICD10CM}
