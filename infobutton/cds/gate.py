@@ -1,24 +1,27 @@
 """What stands between a CDS caller and our work, per worker: who may call (``auth``), which
 FHIR servers a caller may make us read and how long we wait (``prefetch``), and how much feedback
-a caller may send (``rate``). Built once from Settings (``services.build_services``)."""
+a caller may send (``rate_limits``: shared through Redis when configured). Built once from
+Settings (``services.build_services``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..config import Settings
+from ..rate_limits import RateLimits
 from . import issuers
 from .auth import Caller, TokenUses, Unauthorized, Verifier
 from .fhir_url import FhirUrl, normalise
 from .prefetch import Fetcher, allowed_base
-from .rate import RateLimiter
+
+FEEDBACK_NAMESPACE = "infobutton-cds-feedback"  # its own Redis keys, apart from the public budget
 
 
 @dataclass
 class CdsGate:
     verifier: Verifier
     fetcher: Fetcher
-    feedback_rate: RateLimiter
+    feedback_rate: RateLimits  # feedback calls per caller (its issuer, or its address in development)
     allow_unauthenticated: bool
     allow_http_loopback: bool
     dev_fhir_servers: tuple[FhirUrl, ...]  # for unauthenticated calls (development mode only)
@@ -33,7 +36,9 @@ class CdsGate:
                 replay=replay,
             ),
             fetcher=Fetcher(settings.cds_fhir_concurrency, settings.cds_fhir_timeout),
-            feedback_rate=RateLimiter(settings.cds_feedback_rate),
+            feedback_rate=RateLimits(
+                f"{settings.cds_feedback_rate}/minute", settings.redis_url, namespace=FEEDBACK_NAMESPACE
+            ),
             allow_unauthenticated=settings.cds_allow_unauthenticated,
             allow_http_loopback=settings.cds_allow_http_loopback,
             dev_fhir_servers=tuple(normalise(p.strip()) for p in settings.cds_fhir_servers.split(",") if p.strip()),

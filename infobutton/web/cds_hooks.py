@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import time
 from datetime import date
 from urllib.parse import urljoin
 
@@ -188,10 +190,10 @@ def feedback(service_id: str):
     service = _service(service_id)
     caller = _caller(service_id)
     services = current_services()
-    wait = services.cds.feedback_rate.take(caller.client)
-    if wait:
+    breached = services.cds.feedback_rate.hit(caller.client)
+    if breached is not None:
         response = error_response(429, "too much feedback from this client; slow down", "feedback")
-        response.headers["Retry-After"] = str(max(1, round(wait + 0.5)))
+        response.headers["Retry-After"] = str(max(1, math.ceil(breached[1] - time.time())))
         return response
     items = cds_feedback.items(_body(), _card_ids().issued)
     services.cds_feedback.add(service.id, items)

@@ -1,15 +1,13 @@
-"""Per-client request rate limits on everything public, counted with the ``limits`` library's
-fixed windows.
+"""Per-client request rate limits on everything public (``rate_limits``: the ``limits``
+library's fixed windows, in Redis when configured).
 
 One budget per client address (``web.transport.client_address``) across all public endpoints:
 INFOBUTTON_RATE_LIMIT (default ``600/minute``; several as ``20/second;600/minute``; ``0``/``off``
-for none). With INFOBUTTON_REDIS_URL every worker and instance shares the count in Redis (the
-``limits`` library's storage, under the keys flask-limiter used); without, each process counts in
-its own memory. Over the limit: 429 with Retry-After and the usual problem body. Health,
-readiness and metrics are exempt (monitors must always get through), and so are /admin, whose
-token checks have their own throttle (``admin_auth``), static files and unrouted requests (404,
-405). If Redis fails, each process counts in memory until Redis answers again (tried after 1 s,
-then at doubling intervals up to a minute) and answers keep flowing.
+for none), shared by every worker and instance through INFOBUTTON_REDIS_URL (under the keys
+flask-limiter used), else counted by each process. Over the limit: 429 with Retry-After and the
+usual problem body. Health, readiness and metrics are exempt (monitors must always get through),
+and so are /admin, whose token checks have their own throttle (``admin_auth``), static files and
+unrouted requests (404, 405).
 
 A ``before_request`` hook of ours rather than flask-limiter's: its per-request resolution of
 decorated, blueprint and meta limits cost ~200 µs a cached answer, more than the answer itself,
@@ -20,16 +18,14 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable
 
 from flask import Flask, Request, Response, request
-from limits import RateLimitItem, parse_many
-from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter
+from limits import RateLimitItem
 
 from ..config import Settings
+from ..rate_limits import RateLimits
 from .errors import error_response
 from .transport import client_address
 
@@ -37,115 +33,9 @@ log = logging.getLogger(__name__)
 
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/metrics"})
 EXEMPT_PREFIXES = ("/admin/", "/static/")
-KEY_PREFIX = "infobutton-rate"
-SCOPE = "global"  # flask-limiter's scope for an application-wide limit: the same Redis keys
 # environ key left by ``web.cached_answers``: this request was counted there, with this outcome
 # (None: within the limit), so the hook below does not count it again.
 RATE_COUNTED = "infobutton.rate_counted"
-MAX_CLIENTS = 100_000  # clients counted in memory per limit; the oldest window goes first
-RETRY_MAX_SECONDS = 60.0  # longest wait before asking a failed Redis again
-
-
-def storage_uri(redis_url: str) -> str:
-    """The limits storage URI for INFOBUTTON_REDIS_URL (``unix://`` is ``redis+unix://`` there)."""
-    if not redis_url:
-        return "memory://"
-    if redis_url.startswith("unix://"):
-        return "redis+unix://" + redis_url.removeprefix("unix://")
-    return redis_url
-
-
-class MemoryWindows:
-    """Fixed windows counted in this process: for each limit, client → [window end, hits], in the
-    order the windows started, so expired windows are dropped from the front as hits come in and,
-    past ``max_clients``, the window nearest its end is forgotten first. A window starts at a
-    client's first hit, as in the ``limits`` library's storages."""
-
-    def __init__(self, items: list[RateLimitItem], timer: Callable[[], float], max_clients: int = MAX_CLIENTS):
-        self.items = items
-        self._timer = timer
-        self._max_clients = max_clients
-        self._windows: list[dict[str, list]] = [{} for _ in items]
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return sum(len(w) for w in self._windows)
-
-    def hit(self, client: str) -> tuple[RateLimitItem, float] | None:
-        """Count one request of ``client`` against each limit, in order, up to the first one it
-        exceeds: that limit and when its window ends (timer seconds), or None."""
-        now = self._timer()
-        with self._lock:
-            for item, windows in zip(self.items, self._windows, strict=True):
-                window = windows.get(client)
-                if window is None or window[0] <= now:
-                    if window is not None:
-                        del windows[client]  # re-inserted last: the order is the windows' start
-                    while windows:
-                        oldest = next(iter(windows))
-                        if windows[oldest][0] > now and len(windows) < self._max_clients:
-                            break
-                        del windows[oldest]
-                    window = windows[client] = [now + item.get_expiry(), 0]
-                window[1] += 1
-                if window[1] > item.amount:
-                    return item, window[0]
-        return None
-
-
-class RateLimits:
-    """The configured limits for every client: in Redis when ``redis_url`` is set (falling back to
-    ``MemoryWindows`` while Redis fails), else in this process's memory."""
-
-    def __init__(self, rate: str, redis_url: str = "", *, timer: Callable[[], float] = time.time):
-        self.items = sorted(parse_many(rate))  # shortest period first, as flask-limiter checked them
-        self._timer = timer
-        self.memory = MemoryWindows(self.items, timer)
-        self._shared: FixedWindowRateLimiter | None = None
-        if redis_url:
-            # a Redis that hangs must not hold answers: short timeouts, then counting in memory
-            storage = storage_from_string(storage_uri(redis_url), socket_timeout=0.2, socket_connect_timeout=0.2)
-            self._shared = FixedWindowRateLimiter(storage)
-        self._down_since: float | None = None  # Redis failed; counting in memory meanwhile
-        self._retry_at = 0.0
-        self._retry_wait = 1.0
-
-    def hit(self, client: str) -> tuple[RateLimitItem, float] | None:
-        """Count one request of ``client``: the first limit it exceeds and when that limit's
-        window ends (epoch seconds), or None."""
-        if self._shared is not None and self._shared_up():
-            try:
-                return self._hit_shared(self._shared, client)
-            except Exception as exc:  # any storage failure: count in memory, never fail the answer
-                self._went_down(exc)
-        return self.memory.hit(client)
-
-    def _hit_shared(self, limiter: FixedWindowRateLimiter, client: str) -> tuple[RateLimitItem, float] | None:
-        for item in self.items:
-            if not limiter.hit(item, KEY_PREFIX, client, SCOPE):
-                return item, limiter.get_window_stats(item, KEY_PREFIX, client, SCOPE).reset_time
-        return None
-
-    def _shared_up(self) -> bool:
-        """Whether to ask Redis: yes while it works; while down, once per retry interval."""
-        if self._down_since is None:
-            return True
-        now = self._timer()
-        if now < self._retry_at:
-            return False
-        assert self._shared is not None
-        self._retry_at, self._retry_wait = now + self._retry_wait, min(self._retry_wait * 2, RETRY_MAX_SECONDS)
-        if self._shared.storage.check():
-            log.warning("rate limit storage answers again; counting in Redis")
-            self._down_since, self._retry_wait = None, 1.0
-            return True
-        return False
-
-    def _went_down(self, exc: Exception) -> None:
-        if self._down_since is None:
-            log.warning("rate limit storage unreachable (%s); counting in memory", type(exc).__name__)
-            self._down_since = self._timer()
-            self._retry_at, self._retry_wait = self._down_since + 1.0, 2.0
 
 
 _NOT_COUNTED = object()

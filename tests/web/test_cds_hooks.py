@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import date
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
@@ -20,6 +21,7 @@ from infobutton.render.attribution import SERVICE_NAME
 from infobutton.render.cds_cards import MAX_SUMMARY
 
 from ..cds import ehr
+from ..conftest import REDIS_URL, port_open, require
 from ..local_server import LocalServer
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -627,6 +629,30 @@ def test_a_feedback_flood_gets_429_and_the_table_stays_bounded(settings):
         assert services.cds_feedback.count() == 20 * statuses.count(200)
     finally:
         services.close()
+
+
+def test_two_instances_share_the_feedback_budget_in_redis(settings):
+    require(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
+    shared = settings.replace(cds_feedback_rate=3, redis_url=REDIS_URL, cds_allow_unauthenticated=True)
+    apps = [create_app(shared), create_app(shared)]
+    address = f"198.51.100.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:8]}"  # a caller no other run used
+    try:
+        statuses = []
+        for turn in range(6):
+            client = apps[turn % 2].test_client()
+            r = client.post(
+                PV + "/feedback",
+                data=json.dumps({"feedback": []}),
+                content_type="application/json",
+                environ_base={"REMOTE_ADDR": address},
+            )
+            statuses.append(r.status_code)
+        # 3 a minute between them (counted before the body is read: an empty list is a 400):
+        # neither instance alone would have refused any of its 3
+        assert statuses == [400, 400, 400, 429, 429, 429]
+    finally:
+        for app in apps:
+            app.extensions["infobutton"].close()
 
 
 def test_feedback_older_than_the_retention_period_is_deleted_on_write(client, services):

@@ -9,7 +9,7 @@ import pytest
 
 from infobutton import create_app
 from infobutton.config import ConfigError, Settings
-from infobutton.web.limits import MemoryWindows, RateLimits
+from infobutton.rate_limits import MemoryWindows, RateLimits
 
 from ..conftest import REDIS_URL, Clock, icd, port_open, require
 from ..faults.forwarder import Forwarder
