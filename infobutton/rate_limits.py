@@ -10,6 +10,7 @@ per caller (``cds.gate``, INFOBUTTON_CDS_FEEDBACK_RATE), each under its own name
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -108,6 +109,11 @@ class RateLimits:
             except Exception as exc:  # any storage failure: count in memory, never fail the answer
                 self._went_down(exc)
         return self.memory.hit(client)
+
+    def retry_after(self, reset_at: float) -> int:
+        """Whole seconds until a window that ends at ``reset_at`` (``hit``'s), at least 1: the
+        Retry-After of a 429."""
+        return max(1, math.ceil(reset_at - self._timer()))
 
     def _hit_shared(self, limiter: FixedWindowRateLimiter, client: str) -> tuple[RateLimitItem, float] | None:
         for item in self.items:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import time
 from datetime import date
 from urllib.parse import urljoin
 
@@ -190,10 +188,11 @@ def feedback(service_id: str):
     service = _service(service_id)
     caller = _caller(service_id)
     services = current_services()
-    breached = services.cds.feedback_rate.hit(caller.client)
+    limit = services.cds.feedback_rate
+    breached = limit.hit(caller.client)
     if breached is not None:
         response = error_response(429, "too much feedback from this client; slow down", "feedback")
-        response.headers["Retry-After"] = str(max(1, math.ceil(breached[1] - time.time())))
+        response.headers["Retry-After"] = str(limit.retry_after(breached[1]))
         return response
     items = cds_feedback.items(_body(), _card_ids().issued)
     services.cds_feedback.add(service.id, items)

@@ -17,7 +17,6 @@ for a single application-wide limit (docs/decisions.md, issue 10).
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 
@@ -48,10 +47,10 @@ def _exempt(req: Request) -> bool:
     return path in EXEMPT_PATHS or path == "/admin" or path.startswith(EXEMPT_PREFIXES)
 
 
-def too_many(item: RateLimitItem, reset_at: float, now: float) -> Response:
+def too_many(item: RateLimitItem, retry_after: int) -> Response:
     """The 429: the problem body in the caller's format, and when to come back."""
     response = error_response(429, f"rate limit exceeded ({item}); slow down", "request")
-    response.headers["Retry-After"] = str(max(1, math.ceil(reset_at - now)))
+    response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -71,7 +70,7 @@ def init_app(app: Flask, settings: Settings, *, timer: Callable[[], float] = tim
             return None
         item, reset_at = breached
         log.info("rate limit %s exceeded", item)
-        return too_many(item, reset_at, timer())
+        return too_many(item, limits.retry_after(reset_at))
 
     # the first before_request hook (create_app calls this before any other registers one)
     app.before_request(check)
