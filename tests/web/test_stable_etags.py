@@ -78,6 +78,16 @@ def ask(port: int, path: str, workers: set[int], headers: dict | None = None) ->
         conn.close()
 
 
+def try_ask(port: int, path: str, workers: set[int], headers: dict | None = None) -> tuple[int, str, int | None] | None:
+    """``ask``, or None when the transport failed (a busy machine may reset or time out a
+    connection while we wait for both workers): the caller asks again until its deadline."""
+    try:
+        return ask(port, path, workers, headers)
+    except (OSError, http.client.HTTPException):
+        time.sleep(0.1)
+        return None
+
+
 def both_workers_agree(port: int, path: str, workers: set[int]) -> None:
     """Fresh connections until both workers have answered: one ETag among them all; then the
     ETag sent back gets 304 from each worker."""
@@ -85,7 +95,10 @@ def both_workers_agree(port: int, path: str, workers: set[int]) -> None:
     end = time.monotonic() + DEADLINE  # a worker still starting up accepts nothing yet
     first = True
     while not set(etags) >= workers and time.monotonic() < end:
-        status, etag, pid = ask(port, path, workers)
+        answer = try_ask(port, path, workers)
+        if answer is None:
+            continue
+        status, etag, pid = answer
         assert status == 200 and etag
         etags.setdefault(pid, set()).add(etag)
         if first:
@@ -98,7 +111,10 @@ def both_workers_agree(port: int, path: str, workers: set[int]) -> None:
     answered_304: set[int | None] = set()
     end = time.monotonic() + DEADLINE
     while not answered_304 >= workers and time.monotonic() < end:
-        status, again, pid = ask(port, path, workers, {"If-None-Match": etag})
+        answer = try_ask(port, path, workers, {"If-None-Match": etag})
+        if answer is None:
+            continue
+        status, again, pid = answer
         assert status == 304 and again == etag
         answered_304.add(pid)
     assert answered_304 >= workers, f"only {answered_304} of {workers} answered the conditional requests"
