@@ -143,7 +143,7 @@ def titles() -> set[str]:
 def billable() -> tuple[str, ...]:
     """Every billable ICD-10-CM code (a leaf of the tabular list), dotted, in tabular order."""
     cm = _icd10cm()
-    return tuple(c for c in cm.all_codes() if cm.is_leaf(c) and not (cm.is_block(c) or cm.is_chapter(c)))
+    return tuple(dict.fromkeys(c for c in cm.all_codes() if cm.is_billable(c)))
 
 
 _PREFIX = re.compile(r"^[A-Z][0-9A-Z.]{0,7}$")
