@@ -216,6 +216,8 @@ class Settings(BaseModel):
     cds_feedback_rate: Count = 60  # feedback POSTs per minute per issuer (or client in dev mode)
     # browser origins that may read the public knowledge surfaces (web.cors): *, a list, or empty = off
     cors_origins: Annotated[str, AfterValidator(_cors_origins)] = "*"
+    # EHR origins whose pages may show the click page in a frame; empty: only this service's own
+    frame_origins: Annotated[str, AfterValidator(_origins)] = ""
     secret_key: str = ""  # signs admin session cookies; default: a random key kept in data_dir
     cookie_secure: Flag = True  # admin session cookie only over HTTPS (and http://localhost)
     max_import_bytes: Count = 8 * 1024 * 1024  # largest CSV the admin import accepts
