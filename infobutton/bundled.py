@@ -27,6 +27,7 @@ from pathlib import Path
 from .content.catalogue import date_key, sites
 from .content.medlineplus_xml import LINK_ONLY, Catalogue, read_catalogue
 from .mappings import csv_io
+from .mappings.constraints import conditions
 from .models import MappingRule, Topic
 from .store import meta
 from .store.codec import content_hash, rule_from_dict, rule_to_dict
@@ -135,17 +136,9 @@ def _rule_key(rule: MappingRule) -> str:
 
 
 def describe_rule(rule: MappingRule) -> str:
-    """ "ICD-10-CM J45 → asthma (descendants)", with any limits, for people reading a conflict."""
-    limits = [f"{rule.min_age:g}+ years"] if rule.min_age is not None else []
-    limits += [f"under {rule.max_age:g} years"] if rule.max_age is not None else []
-    limits += [rule.gender.value] if rule.gender else []
-    limits += [" ".join(getattr(v, "value", v) for v in values) for values in _limits(rule) if values]
-    extra = "".join(f", {limit}" for limit in limits)
+    """ "ICD-10-CM J45 → asthma (descendants)", with its conditions, for people reading a conflict."""
+    extra = "".join(f", {condition}" for condition in conditions(rule))
     return f"{rule.code_system.label} {rule.code} \u2192 {rule.topic_id} ({rule.scope.value}{extra})"
-
-
-def _limits(rule: MappingRule) -> tuple[tuple, ...]:
-    return (rule.audiences, rule.tasks, rule.settings, rule.languages, rule.age_groups)
 
 
 def _base(db, mappings: SqlMappingStore) -> tuple[list[MappingRule], dict[str, str] | None]:
