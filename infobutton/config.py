@@ -193,7 +193,7 @@ class Settings(BaseModel):
     version_check_interval: Seconds = 0.2  # seconds between cheap mapping/topic version checks
     max_body_bytes: Count = 64 * 1024
     max_url_bytes: Count = 8 * 1024
-    seed: Flag = True  # fill an empty database from the bundled mappings and topics
+    seed: Flag = True  # fill an empty database from the shipped content; merge a new release's at start
     base_url: HttpUrl = ""  # public base URL used in links; default: the request's host
     redis_url: Annotated[str, AfterValidator(_redis_url)] = ""  # optional shared response cache
     # Topic content (issue 3): upstream catalogue sync and the optional upstream responder.

@@ -219,6 +219,9 @@ class Topic:
     date_created: str = ""  # ISO dates
     date_updated: str = ""
     date_reviewed: str = ""
+    # The date of the catalogue this topic was read from (its file's date-generated): the date
+    # the topic is known by when nothing else dates it (a link-only topic, an export topic).
+    catalogue_date: str = ""
     status: str = "active"  # active | withdrawn
     image_url: str = ""  # the topic image a topic page shows, if any
     image_alt: str = ""

@@ -76,7 +76,7 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
     crosswalk = Crosswalk.from_settings(settings)  # a bad INFOBUTTON_SNOMED_MAP fails here, at start
     seeding = settings.seed if seed is None else seed
     metrics = Metrics.for_process()
-    db, topics, mappings = open_stores(settings.resolved_database_url, prepare=bundled.seed if seeding else None)
+    db, topics, mappings = open_stores(settings.resolved_database_url, prepare=bundled.merge if seeding else None)
     metrics.watch_database(db.engine)
     knowledge = KnowledgeService(
         db,

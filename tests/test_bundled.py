@@ -1,5 +1,5 @@
 """The mappings and topics shipped with the project: complete, consistent, and nothing in them
-that a named source did not give (the seed page, the MedlinePlus topic index, captures of the
+that a named source did not give (the seed page, the MedlinePlus topic list, captures of the
 NCI pages for health professionals)."""
 
 import csv
@@ -10,10 +10,12 @@ import pytest
 from infobutton import bundled, terminology
 from infobutton.content.medlineplus_xml import has_content, topic_id
 from infobutton.content.page import parse_page
+from infobutton.content.starter import LIST_DATES
 from infobutton.models import Code, CodeSystem
 
 from .conftest import SEED_PAGE, SHARED, require
 
+TOPIC_LIST = SHARED / "medlineplus" / "topics-2024.tsv"
 INDEX = SHARED / "medlineplus" / "topic-index-2026-10.tsv"
 LEUKEMIA_FAMILY = {
     "leukemia",
@@ -36,11 +38,15 @@ def seed_page():
     return parse_page(SEED_PAGE.read_bytes())
 
 
+def rows_of(path):
+    require(path.exists(), f"{path} not found")
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
 @pytest.fixture(scope="module")
-def index_rows():
-    require(INDEX.exists(), f"{INDEX} not found")
-    with INDEX.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
+def list_rows():
+    return rows_of(TOPIC_LIST)
 
 
 def test_topic_ids_are_unique_across_the_files():
@@ -66,19 +72,42 @@ def test_leukemia_is_the_seed_page_as_medlineplus_published_it(topics, seed_page
     assert not leukemia.also_called and not leukemia.groups and not leukemia.mesh_headings
 
 
-def test_every_index_row_is_shipped_link_only_with_its_exact_title_and_url(topics, index_rows):
-    assert len(index_rows) == 204
-    for row in index_rows:
+def test_every_listed_topic_is_shipped_link_only_with_its_title_url_and_names(topics, list_rows):
+    assert len(list_rows) == 1023
+    for row in list_rows:
         topic = topics[topic_id(row["url"])]
-        assert (topic.title, topic.url, topic.language, topic.source) == (row["title"], row["url"], "en", "index"), row
-        assert not has_content(topic) and not (topic.date_created or topic.date_updated or topic.date_reviewed)
-        assert topic.twin is None and not topic.related and topic.primary_institute is None
+        assert (topic.title, topic.url, topic.language) == (row["title"], row["url"], "en"), row
+        if topic.id == "leukemia":  # the seed page's text, under the listed title and URL
+            continue
+        assert topic.source == "index" and not has_content(topic), row
+        assert topic.also_called == tuple(n for n in row["also_called"].split("|") if n), row
+        assert not (topic.date_created or topic.date_updated or topic.date_reviewed), row
+        assert topic.catalogue_date == "2024-07-01"  # the list's export
+        assert not topic.related and topic.primary_institute is None
+        spanish = (topic.twin.title, topic.twin.url) if topic.twin else ("", "")
+        assert spanish == (row["spanish_title"], row["spanish_url"]), row
 
 
-def test_the_index_file_keeps_the_medlineplus_ids(index_rows):
-    (path,) = [p for p in bundled.topic_files() if p.name == "topic-index-2026-10.xml"]
-    shipped = dict(re.findall(r'url="([^"]+)" id="(\d+)"', path.read_text(encoding="utf-8")))
-    assert shipped == {row["url"]: row["medlineplus_id"] for row in index_rows}
+def test_the_catalogue_date_is_the_one_the_lists_readme_gives():
+    readme = (SHARED / "medlineplus" / "README.md").read_text(encoding="utf-8")
+    assert "from a mid-2024 MedlinePlus health-topic XML export" in readme  # and no day
+    assert LIST_DATES == {"topics-2024.tsv": "2024-07-01"}  # the middle of 2024 stands for it
+
+
+def test_the_2026_10_index_is_a_subset_of_the_catalogue_with_the_same_ids(topics):
+    index = rows_of(INDEX)
+    assert len(index) == 204
+    for row in index:
+        assert (topics[topic_id(row["url"])].title, topics[topic_id(row["url"])].url) == (row["title"], row["url"])
+    listed = {row["url"]: row["medlineplus_id"] for row in rows_of(TOPIC_LIST)}
+    assert {row["url"]: row["medlineplus_id"] for row in index}.items() <= listed.items()
+
+
+def test_the_list_file_keeps_the_medlineplus_ids(list_rows):
+    shipped = {}
+    for path in bundled.topic_files():
+        shipped |= dict(re.findall(r'url="([^"]+)" id="(\d+)"', path.read_text(encoding="utf-8")))
+    assert shipped == {row["url"]: row["medlineplus_id"] for row in list_rows}
 
 
 def test_only_the_seed_topic_has_content(topics):  # professional topics are link-only too
@@ -92,43 +121,57 @@ def test_only_the_seed_topic_has_content(topics):  # professional topics are lin
     assert [t.id for t in topics.values() if t.source == "medlineplus"] == ["leukemia"]
 
 
-def test_the_only_spanish_topic_is_leukemias_twin(topics):
-    spanish = [t for t in topics.values() if t.language == "es"]
-    assert [(t.id, t.title, t.url, t.source) for t in spanish] == [
-        ("leukemia-es", "Leucemia", "https://medlineplus.gov/spanish/leukemia.html", "index")
-    ]
-    assert spanish[0].twin.id == "leukemia" and topics["leukemia"].twin.id == "leukemia-es"
-    assert not has_content(spanish[0])
+def test_every_topic_is_dated_by_its_catalogue(topics):
+    dates = {t.id: t.catalogue_date for t in topics.values()}
+    assert set(dates.values()) == {"2020-01-31", "2024-07-01", "2025-12-30"}  # seed page, list, NCI captures
+    assert dates["leukemia"] == dates["leukemia-es"] == "2020-01-31"
+    assert all(dates[tid] == "2025-12-30" for tid, t in topics.items() if t.audience == "professional")
 
 
-def test_named_topics_outside_the_index_are_link_only(topics):
-    expected = {
-        "childhoodleukemia": ("Childhood Leukemia", "https://medlineplus.gov/childhoodleukemia.html"),
-        "myeloproliferativedisorders": (
-            "Myeloproliferative Disorders",
-            "https://medlineplus.gov/myeloproliferativedisorders.html",
-        ),
-        "lymphoma": ("Lymphoma", "https://medlineplus.gov/lymphoma.html"),
-    }
-    for tid, (title, url) in expected.items():
-        topic = topics[tid]
-        assert (topic.title, topic.url, topic.source) == (title, url, "index")
-        assert not has_content(topic)
+def test_the_spanish_topics_are_the_known_twins(topics, list_rows):
+    spanish = {t.id: t for t in topics.values() if t.language == "es"}
+    expected = {topic_id(r["spanish_url"]): r for r in list_rows if r["spanish_url"]}
+    assert len(expected) == 11 and set(spanish) == set(expected) | {"leukemia-es"}
+    for tid, twin in spanish.items():
+        english = topics[twin.twin.id]
+        assert english.twin.id == tid and english.twin.title == twin.title
+        assert (twin.source, twin.also_called, has_content(twin)) == ("index", (), False)
+        if tid in expected:
+            assert (twin.title, twin.url) == (expected[tid]["spanish_title"], expected[tid]["spanish_url"])
+    assert (spanish["leukemia-es"].title, spanish["leukemia-es"].url) == (
+        "Leucemia",
+        "https://medlineplus.gov/spanish/leukemia.html",
+    )
+
+
+def test_named_topics_outside_the_list_are_link_only(topics, list_rows):
+    listed = {topic_id(r["url"]) for r in list_rows}
+    outside = {t.id for t in topics.values() if t.language == "en" and t.audience == "" and t.id not in listed}
+    assert outside == {"myeloproliferativedisorders"}
+    topic = topics["myeloproliferativedisorders"]
+    assert (topic.title, topic.url, topic.source) == (
+        "Myeloproliferative Disorders",
+        "https://medlineplus.gov/myeloproliferativedisorders.html",
+        "index",
+    )
+    assert not has_content(topic)
 
 
 def test_every_file_names_its_source_in_a_header_comment():
     names = {p.name: p.read_text(encoding="utf-8") for p in bundled.topic_files()}
     assert set(names) == {
         "seed-leukemia.xml",
-        "topic-index-2026-10.xml",
-        "not-in-index.xml",
+        "topics-2024.xml",
+        "not-in-catalogue.xml",
         "professional-nci-pdq.xml",
     }
     assert "000_64b13ee4fbfd3c59.txt" in names["seed-leukemia.xml"].split("-->")[0]
     assert "https://medlineplus.gov/leukemia.html" in names["seed-leukemia.xml"].split("-->")[0]
-    assert "topic-index-2026-10.tsv" in names["topic-index-2026-10.xml"].split("-->")[0]
-    header = " ".join(names["not-in-index.xml"].split("-->")[0].split())
-    assert "NOT in topic-index-2026-10.tsv" in header and "`topics sync`" in header
+    header = " ".join(names["topics-2024.xml"].split("-->")[0].split())
+    assert "from topics-2024.tsv: 1,023 English MedlinePlus health topics" in header
+    assert "export of 2024-07-01" in header and "the 11 Spanish versions" in header
+    header = " ".join(names["not-in-catalogue.xml"].split("-->")[0].split())
+    assert "NOT in topics-2024.tsv" in header and "`topics sync`" in header
     assert "confirms each" in header and "withdraws it" in header
     header = names["professional-nci-pdq.xml"].split("-->")[0]
     assert "github.com/gautamgauri/suchi-cancer-bot/blob/3255a5824ca0690ff932dbbc4f2cc1c7ae59521a" in header

@@ -18,7 +18,7 @@ from .conftest import icd
 @pytest.fixture
 def svc(tmp_path):
     db, topics, mappings = open_stores(f"sqlite:///{tmp_path}/t.sqlite3")
-    bundled.seed(topics, mappings)
+    bundled.merge(topics, mappings)
     service = KnowledgeService(db, topics, mappings, check_interval=0)
     service.precompute_titles()
     yield service
@@ -59,7 +59,7 @@ def fresh(tmp_path, monkeypatch):
     monkeypatch.setattr(knowledge, "_title_table", None)
     monkeypatch.setattr(knowledge, "_keep_titles_fresh", False)
     db, topics, mappings = open_stores(f"sqlite:///{tmp_path}/t.sqlite3")
-    bundled.seed(topics, mappings)
+    bundled.merge(topics, mappings)
     service = KnowledgeService(db, topics, mappings, check_interval=0)
     service.precompute_titles(keep_fresh=True)
     yield service
@@ -72,22 +72,23 @@ def fresh(tmp_path, monkeypatch):
 def test_after_a_catalogue_change_the_table_is_rebuilt_without_a_restart(fresh):
     """A topic added by a sync is matched by the automatic layer at once (live), and the title
     table for the new catalogue is built in the background, so the live matching ends."""
-    gout = Code(CodeSystem.ICD10CM, "M10.9")
-    request = parse(MultiDict(icd("M10.9")).items(multi=True))
-    assert fresh.resolve(request) == []  # no gout topic in the bundled catalogue
+    alkalosis = Code(CodeSystem.ICD10CM, "E87.3")
+    request = parse(MultiDict(icd("E87.3")).items(multi=True))
+    assert fresh.resolve(request) == []  # no alkalosis topic in the bundled catalogue, and no rule
     acne = fresh.topics.get("acne")
-    fresh.topics.upsert([replace(acne, id="gout", title="Gout", url="https://medlineplus.gov/gout.html")])
+    added = replace(acne, id="alkalosis", title="Alkalosis", url="https://medlineplus.gov/alkalosis.html")
+    fresh.topics.upsert([added])
     fresh.refresh_now()
     found = fresh.resolve(request)  # matched live while the table is being built
-    assert [(m.topic.id, m.provenance.value) for m in found] == [("gout", "automatic")]
+    assert [(m.topic.id, m.provenance.value) for m in found] == [("alkalosis", "automatic")]
     deadline = time.monotonic() + 300
     while fresh._title_matches is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert fresh._title_matches is not None, "the title table was not rebuilt"
     assert knowledge._title_table[0] == fresh.concept_index().signature
-    for _, title in resolver.title_chain(gout):
+    for _, title in resolver.title_chain(alkalosis):
         assert fresh.title_concepts(title) == fresh.concept_index().match(title)
-    assert "gout" in [m.topic_id for m in fresh._title_matches["Gout, unspecified"]]
+    assert "alkalosis" in [m.topic_id for m in fresh._title_matches["Alkalosis"]]
     assert fresh.resolve(request) == found
 
 

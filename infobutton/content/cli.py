@@ -23,7 +23,7 @@ from .catalogue import MAX_WITHDRAW, import_catalogue, import_page
 from .fetch import FetchError, fetch
 from .medlineplus_xml import InvalidCatalogue
 from .page import MAX_PAGE_BYTES, InvalidPage, parse_page
-from .starter import build
+from .starter import build, list_date
 from .sync import DEFAULT_URL, SyncError, sync
 
 
@@ -130,11 +130,17 @@ def sync_command(url: str | None, force: bool) -> None:
     help="A MedlinePlus topic page capture (e.g. ../shared/seeds/000_64b13ee4fbfd3c59.txt).",
 )
 @click.option(
-    "--index",
-    "index_path",
+    "--topics",
+    "list_path",
     required=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="A topic index TSV (e.g. ../shared/medlineplus/topic-index-2026-10.tsv).",
+    help="A MedlinePlus topic list TSV (e.g. ../shared/medlineplus/topics-2024.tsv).",
+)
+@click.option(
+    "--date",
+    "export_date",
+    default=None,
+    help="The ISO date of the export the list was taken from (default: the known date of that list).",
 )
 @click.option(
     "--out",
@@ -145,12 +151,13 @@ def sync_command(url: str | None, force: bool) -> None:
     help="Folder the XML files are written to.",
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file would change.")
-def starter_command(seed_path: str, index_path: str, out_dir: str, check: bool) -> None:
-    """Build the shipped starter catalogue (topics/*.xml) from a seed page and a topic index."""
-    seed, index = Path(seed_path), Path(index_path)
+def starter_command(seed_path: str, list_path: str, export_date: str | None, out_dir: str, check: bool) -> None:
+    """Build the shipped starter catalogue (topics/*.xml) from a seed page and a topic list."""
+    seed, topics_list = Path(seed_path), Path(list_path)
     try:
-        files = build(seed.read_bytes(), seed.name, index.read_text(encoding="utf-8"), index.name)
-    except ValueError as exc:  # InvalidPage, InvalidIndex, a non-MedlinePlus seed, bad UTF-8
+        date = export_date or list_date(topics_list.name)
+        files = build(seed.read_bytes(), seed.name, topics_list.read_text(encoding="utf-8"), topics_list.name, date)
+    except ValueError as exc:  # InvalidPage, InvalidTopicList, a non-MedlinePlus seed, bad UTF-8 or date
         raise click.ClickException(f"starter failed: {exc}") from None
     out = Path(out_dir)
     stale = [

@@ -9,9 +9,10 @@ Summaries are sanitised with the one allow-list in ``sanitise``.
 Every topic read here says where its text came from (``Topic.source``): "medlineplus" for the
 export itself. The project's own shipped files (``topics/*.xml``, made by ``content.starter``) use
 the same format and declare it per topic with a ``source`` attribute, e.g. ``source="index"`` for
-a link-only topic (title and URL from a topic index, no text: refused if it carries any), and may
-carry the topic image a topic page shows (``image-url``, ``image-alt``). ``write_catalogue`` is the
-inverse of ``read_catalogue`` for the fields a Topic holds.
+a link-only topic (title, URL and MedlinePlus's own also-called names from a topic list, no text:
+refused if it carries any), and may carry the topic image a topic page shows (``image-url``,
+``image-alt``). Every topic read carries its file's ``date-generated`` as ``catalogue_date``.
+``write_catalogue`` is the inverse of ``read_catalogue`` for the fields a Topic holds.
 
 Two attributes are the project's, for topics that are not MedlinePlus pages (the export carries
 neither): ``audience="professional"`` marks a resource written for health professionals (e.g. an
@@ -23,6 +24,7 @@ patient and the health professional version of a summary share it).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import re
 import zipfile
@@ -76,6 +78,8 @@ def topic_id(url: str) -> str:
 
 def _date(text: str | None) -> str:
     text = (text or "").strip()
+    if not text:
+        return ""
     for fmt in ("%m/%d/%Y", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d"):
         try:
             return datetime.strptime(text, fmt).date().isoformat()
@@ -194,17 +198,11 @@ def topic_from_element(el) -> Topic:
 
 
 def has_content(topic: Topic) -> bool:
-    """Whether a topic carries anything beyond its title and URL that someone wrote (text, names
-    or links): what a link-only topic must not. Compare render.attribution.has_text, which asks
-    only whether there is text to credit."""
-    return bool(
-        topic.summary_html
-        or topic.meta_desc
-        or topic.also_called
-        or topic.sites
-        or topic.encyclopedia
-        or topic.see_references
-    )
+    """Whether a topic carries anything beyond its title, URL and names that someone wrote (text
+    or links): what a link-only topic must not. Its also-called names may be there: they are
+    MedlinePlus's own names for the topic, as its catalogue lists them, and are shown nowhere as
+    its text. Compare render.attribution.has_text, which asks only whether there is text to credit."""
+    return bool(topic.summary_html or topic.meta_desc or topic.sites or topic.encyclopedia or topic.see_references)
 
 
 class _Capped(io.RawIOBase):
@@ -287,6 +285,7 @@ def _parse_stream(stream: _Capped, max_topics: int) -> Catalogue:
     seen: set[str] = set()
     root = None
     depth = 0
+    dated = ""  # the root's date-generated as a date (checked at the end)
     for event, el in ElementTree.iterparse(stream, events=("start", "end"), forbid_dtd=True):
         if event == "start":
             depth += 1
@@ -294,10 +293,11 @@ def _parse_stream(stream: _Capped, max_topics: int) -> Catalogue:
                 root = el
                 if el.tag != ROOT:
                     raise InvalidCatalogue(f"root element is <{el.tag}>, expected <{ROOT}>")
+                dated = _timestamp(el.get("date-generated"))[:10]
             continue
         depth -= 1
         if depth == 1 and root is not None and el.tag == "health-topic":
-            topic = topic_from_element(el)
+            topic = dataclasses.replace(topic_from_element(el), catalogue_date=dated)
             if not topic.url or not topic.title:
                 raise InvalidCatalogue(f"health-topic #{len(topics) + 1} has no url or title")
             if topic.id in seen:
@@ -394,12 +394,12 @@ def write_catalogue(
     medlineplus_ids: dict[str, str] | None = None,
 ) -> str:
     """A health-topics document holding ``topics``, which ``read_catalogue`` reads back as the same
-    topics (status aside). ``date_generated`` is an ISO date; ``comment`` goes before the root
-    element; ``medlineplus_ids`` (topic id → MedlinePlus's numeric id) fills the ``id`` attribute
-    where it is known. Medical Encyclopedia entries must be among the sites (the format has no
-    other place for them). Every topic must have a source a file can declare (``SOURCES``): one
-    of unknown origin ("") would read back as the export's, MedlinePlus's, and an upstream's is
-    not the project's to ship."""
+    topics (status aside, each dated ``date_generated``). ``date_generated`` is an ISO date;
+    ``comment`` goes before the root element; ``medlineplus_ids`` (topic id → MedlinePlus's
+    numeric id) fills the ``id`` attribute where it is known. Medical Encyclopedia entries must be
+    among the sites (the format has no other place for them). Every topic must have a source a
+    file can declare (``SOURCES``): one of unknown origin ("") would read back as the export's,
+    MedlinePlus's, and an upstream's is not the project's to ship."""
     ids = medlineplus_ids or {}
     generated = datetime.strptime(date_generated, "%Y-%m-%d").strftime("%m/%d/%Y 00:00:00")
     root = Element(ROOT, {"total": str(len(topics)), "date-generated": generated})

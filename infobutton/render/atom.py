@@ -53,17 +53,24 @@ def _el(parent: Node, tag: str, text: str | None = None, **attrs: str) -> Node:
 
 
 # The feed's ``updated`` when no answered topic carries a date: nothing in the data dates the
-# answer (an empty feed, link-only topics), and a render time would give every worker its own
-# body and ETag (docs/decisions.md, "Stable ETags").
+# answer (an empty feed; a topic from another responder that gave no date), and a render time
+# would give every worker its own body and ETag (docs/decisions.md, "Stable ETags").
 UNDATED = "1970-01-01T00:00:00Z"
+
+
+def topic_date(topic: Topic) -> str:
+    """The date a topic is known by, as its catalogue gives it: its last update, else the date
+    it was last reviewed, else the date of the catalogue it came from (a link-only topic's only
+    date); "" when nothing dates it. Never its creation date, never a date of our making."""
+    return topic.date_updated or topic.date_reviewed or topic.catalogue_date
 
 
 def feed_updated(matches: list[TopicMatch]) -> str:
     """When the answer's content last changed, as the data tells it (Atom ``updated``, HL7
-    Knowledge Response ``updated``): the newest last-updated date of the answered topics, else
+    Knowledge Response ``updated``): the newest ``topic_date`` of the answered topics, else
     ``UNDATED``. A function of the answer alone, so every worker and instance renders the same
     bytes for the same answer and so the same ETag."""
-    dates = [m.topic.date_updated for m in matches if m.topic.date_updated]
+    dates = [date for m in matches if (date := topic_date(m.topic))]
     return f"{max(dates)}T00:00:00Z" if dates else UNDATED
 
 
@@ -93,14 +100,14 @@ def entry_id(topic: Topic) -> str:
     return f"tag:medlineplus.gov,{date}:/{topic.id}"
 
 
-def summary_html(match: TopicMatch, credit: attribution.Credit, missing: tuple[str, ...] = ()) -> str:
-    """The topic summary, its also-called names and who the text is from (MedlinePlus's
-    NLMalsoCalled and NLMattribution paragraphs, for MedlinePlus text only; otherwise an
-    infobuttonAttribution paragraph that names the real source or says the entry only links),
-    an infobuttonSubtopic paragraph naming the ``missing`` sections (asked for by subTopic.v.c,
-    with no link in this topic), then an infobuttonReason paragraph: why this service chose the
-    topic. Everything but the (sanitised) summary is escaped here."""
-    topic = match.topic
+def summary_html(topic: Topic, credit: attribution.Credit) -> str:
+    """What a client shows as the entry's text: the topic's own content and nothing else. A topic
+    with text gets its (sanitised) summary, its also-called names and who the text is from
+    (MedlinePlus's NLMalsoCalled and NLMattribution paragraphs, for MedlinePlus text only;
+    otherwise infobuttonAlsoCalled and an infobuttonAttribution paragraph naming the real
+    source); a link-only topic only says it links to its page (its names are MedlinePlus's,
+    but no text of its own to show them with). Why the service chose the topic is not content:
+    it is in the entry's categories (``entry_categories``) and ``source``."""
     lang = topic.language if topic.language in attribution.WHY else "en"
     also_called, attributed = (
         ("NLMalsoCalled", "NLMattribution")
@@ -108,19 +115,17 @@ def summary_html(match: TopicMatch, credit: attribution.Credit, missing: tuple[s
         else ("infobuttonAlsoCalled", "infobuttonAttribution")
     )
     parts = [topic.summary_html]
-    if topic.also_called:
+    if topic.also_called and attribution.has_text(topic):
         parts.append(f'<p class="{also_called}">{ALSO_CALLED[lang]}: {escape(", ".join(topic.also_called))}</p>')
     parts.append(f'<p class="{attributed}">{escape(credit.sentence)}</p>')
-    if missing:
-        parts.append(f'<p class="infobuttonSubtopic">{escape(attribution.no_links(missing, lang))}.</p>')
-    parts.append(f'<p class="infobuttonReason">{attribution.WHY[lang]}: {escape(attribution.why(match, lang))}</p>')
     return "".join(parts)
 
 
 def updated(topic: Topic, fallback: str) -> str:
-    """The topic's last-updated date as an Atom instant; never its creation date. Atom requires
-    ``updated``, so a topic without one carries the feed's own (``fallback``)."""
-    return f"{topic.date_updated}T00:00:00Z" if topic.date_updated else fallback
+    """The topic's ``topic_date`` as an Atom instant. Atom requires ``updated``, so a topic that
+    nothing dates carries the feed's own (``fallback``)."""
+    date = topic_date(topic)
+    return f"{date}T00:00:00Z" if date else fallback
 
 
 def audiences(match: TopicMatch) -> tuple[str, ...]:
@@ -237,7 +242,7 @@ def feed(request: KnowledgeRequest, matches: list[TopicMatch], base_url: str = "
         if credit.author is not None and credit.author[0] != attribution.SERVICE_NAME:
             _person(entry, "author", credit.author)
             _person(entry, "contributor", service)
-        _el(entry, "summary", summary_html(match, credit, chosen.missing(selected)), type="html")
+        _el(entry, "summary", summary_html(topic, credit), type="html")
         for scheme, term in entry_categories(match, chosen.answered(selected)):
             _el(entry, "category", scheme=scheme, term=term)
         _el(entry, "source", match.provenance.value, type="text")

@@ -1,5 +1,6 @@
 """Who a topic's text is credited to, and why a topic is in an answer, in words every surface
-shares (Atom/JSON, FHIR, CDS Hooks, the click page).
+shares: the reason (Atom/JSON categories, FHIR extension, CDS card detail) and, for the person
+reading the click page, what it was shown for in plain words.
 
 Text is credited only to where it came from (``Topic.source``): MedlinePlus's own attribution
 ("From MedlinePlus.gov, U.S. National Library of Medicine") only for MedlinePlus text (imported
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .. import terminology
 from ..hosts import host, on_medlineplus
 from ..models import Provenance, Topic, TopicMatch
 
@@ -53,6 +55,7 @@ LAYERS = {
     },
 }
 WHY = {"en": "Why this topic", "es": "Por qué este tema"}  # the label before ``why``
+SHOWN_FOR = {"en": "Shown for", "es": "Se muestra para"}  # the label before ``shown_for``
 # Said where a request's subtopics (subTopic.v.c) select sections a topic has no link in.
 NO_LINKS = {
     "en": "No links under {} are on file for this topic; see the topic page",
@@ -128,6 +131,19 @@ def why(match: TopicMatch, language: str) -> str:
     The reason is the resolver's (English) and may quote text the caller sent: escape it."""
     label = layer(match, language)
     return f"{label} \u2014 {match.reason}" if match.reason else label
+
+
+def shown_for(match: TopicMatch) -> str:
+    """What the topic was chosen for, in plain words for the person reading: the code's name and
+    the code ("Type 2 diabetes mellitus without complications, ICD-10-CM E11.9"; the EHR's display
+    name where we have no name for the code), or the words sent. The name is untrusted when the
+    caller sent it: escape it."""
+    criterion = match.criterion
+    if criterion.code is None:
+        return f"\u201c{criterion.original_text or criterion.display_name or ''}\u201d"
+    code = f"{criterion.code.system.label} {criterion.code.value}"
+    name = terminology.describe(criterion.code) or criterion.display_name
+    return f"{name}, {code}" if name else code
 
 
 def reason(match: TopicMatch) -> str:

@@ -8,7 +8,8 @@ contentType text/html, language), the matched code as ``category`` and, by ident
 ``REASON_EXTENSION`` on every resource (``attribution.reason``); ``author`` is whoever wrote the
 text the topic carries (NLM only for MedlinePlus text, an upstream's host for its text, none for
 a link-only topic), ``custodian`` the site that holds the linked page, named by its address;
-``date`` the topic's last update, absent when it has none. When the request names known
+``date`` the date the topic is known by (``atom.topic_date``: its last update, else its review,
+else its catalogue's date), absent when nothing dates it. When the request names known
 subtopics (subTopic.v.c), the topic's links in the sections they select are ``context.related``
 references (by URL identifier, displayed as "section: title") and the qualifiers they answer are
 ``category`` codings in MeSH.
@@ -31,7 +32,7 @@ from .. import sites, subtopics, terminology
 from ..models import CodeSystem, KnowledgeRequest, TopicMatch
 from ..request import query_pairs
 from . import attribution, safe_json
-from .atom import feed_id, feed_updated, section_links
+from .atom import feed_id, feed_updated, section_links, topic_date
 
 CONTENT_TYPE = "application/fhir+json; charset=utf-8"
 URI = "urn:ietf:rfc:3986"
@@ -110,8 +111,8 @@ def document_reference(
     custodian = _custodian(topic.url)
     if custodian is not None:
         body["custodian"] = custodian
-    if topic.date_updated:
-        body["date"] = f"{topic.date_updated}T00:00:00Z"  # the last update, never the creation
+    if date := topic_date(topic):
+        body["date"] = f"{date}T00:00:00Z"  # the date it is known by (atom.topic_date), never its creation
     code = match.criterion.code
     if code is not None:
         coding = {"system": code.system.uri, "code": code.value}

@@ -4,8 +4,9 @@ application mode), and the demo page. Pure: a function of the request, matches a
 Templates are fixed names under infobutton/templates (never chosen from a request value), Jinja
 autoescapes every value, and topic summaries pass the nh3 allow-list again before they are marked
 safe. The page's ``lang`` is the content language (WCAG 2.1 SC 3.1.1); each topic carries its own.
-Each topic says why it is there (layer and reason) and where its text came from
-(render.attribution), shows its last-updated date only when it has one, and lists its links in
+Each topic says, in plain words, what it was shown for (the code's name and the code, or the
+words sent; render.attribution) and where its text came from, shows its last-updated date only
+when it has one, and lists its links in
 the order that suits the patient's age (infobutton.sites). When the request names known subtopics
 (subTopic.v.c, infobutton.subtopics) only the sections they select are shown, and a topic with no
 link there says so.
@@ -38,7 +39,7 @@ TEXT = {
         "no_results_help": "Try searching with other words, or browse MedlinePlus.gov.",
         "also_called": "Also called",
         "read_more": "Read the full topic on {}",
-        "why": attribution.WHY["en"],
+        "shown_for": attribution.SHOWN_FOR["en"],
         "updated": "Last updated",
         "links": "Learn more",
         "related": "Related health topics",
@@ -48,7 +49,7 @@ TEXT = {
         "search_label": "Search health topics",
         "search": "Search",
         "browse": "Browse MedlinePlus.gov",
-        "about": "This service chose these topics; each one says why it is here and where its text comes from.",
+        "about": "This service chose these topics; each one says what it is shown for and where its text comes from.",
         "disclaimer": "This information does not replace advice from your health care provider.",
         "topic_count": "{} topics",
         "sections_asked": "Showing only the links under {}, as asked",
@@ -61,7 +62,7 @@ TEXT = {
         "no_results_help": "Intente buscar con otras palabras o visite MedlinePlus.gov.",
         "also_called": "También llamado",
         "read_more": "Lea el tema completo en {}",
-        "why": attribution.WHY["es"],
+        "shown_for": attribution.SHOWN_FOR["es"],
         "updated": "Última actualización",
         "links": "Más información",
         "related": "Temas de salud relacionados",
@@ -71,7 +72,7 @@ TEXT = {
         "search_label": "Buscar temas de salud",
         "search": "Buscar",
         "browse": "Visite MedlinePlus.gov en español",
-        "about": "Este servicio eligió estos temas; cada uno dice por qué aparece y de dónde viene su texto.",
+        "about": "Este servicio eligió estos temas; cada uno dice para qué se muestra y de dónde viene su texto.",
         "disclaimer": "Esta información no reemplaza el consejo de su proveedor de atención médica.",
         "topic_count": "{} temas",
         "sections_asked": "Se muestran solo los enlaces en {}, como se pidió",
@@ -121,7 +122,7 @@ def _topic_view(match: TopicMatch, child: bool | None, chosen: subtopics.Selecti
         "url": topic.url,
         "lang": topic.language,
         "summary": Markup(sanitise(topic.summary_html)),
-        "also_called": topic.also_called,
+        "also_called": topic.also_called if attribution.has_text(topic) else (),  # names, not text
         "sections": sections,
         "no_links": attribution.no_links(chosen.missing(s for _, group in sections for s in group), lang),
         "related": topic.related,
@@ -130,8 +131,10 @@ def _topic_view(match: TopicMatch, child: bool | None, chosen: subtopics.Selecti
         "image_alt": topic.image_alt,
         "read_more": text["read_more"].format(attribution.site(topic.url)),
         "credit": attribution.credit(topic).sentence,
-        "layer": attribution.layer(match, lang),
-        "reason": match.reason,  # the resolver's words, English; autoescaped (the layer says the rest)
+        # what it was chosen for, in plain words (the reason itself is for machines: categories,
+        # FHIR extension, card detail); a code's name is English; autoescaped
+        "shown_for": attribution.shown_for(match),
+        "shown_for_lang": "en" if match.criterion.code is not None and lang != "en" else "",
         "updated": topic.date_updated,
         "text": text,
     }

@@ -113,15 +113,38 @@ def rule_from_dict(data: dict) -> MappingRule:
 _REFS = ("groups", "related")
 # Fields added after release 0.1.0, left out of the JSON while at their default: a topic that does
 # not use one is stored (and hashed) exactly as before, so an upgrade changes no content hash.
-_LATER = {"audience": ""}
+_LATER = {"audience": "", "catalogue_date": ""}
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in (Topic, TopicRef, Site)
+}
+
+
+def _plain(value: Any) -> Any:
+    """``dataclasses.asdict`` for these frozen values (the same JSON), without its deep copies."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    names = _FIELDS.get(type(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    return value
+
+
+def _dumps(data: dict) -> str:
+    kept = {k: v for k, v in data.items() if k not in _LATER or v != _LATER[k]}
+    return json.dumps(kept, ensure_ascii=False, sort_keys=True)
 
 
 def to_json(topic: Topic) -> str:
-    data = dataclasses.asdict(topic)
-    for key, default in _LATER.items():
-        if data[key] == default:
-            del data[key]
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return _dumps(_plain(topic))
+
+
+def encode(topic: Topic) -> tuple[str, str]:
+    """(``to_json``, ``content_hash``) of a topic, converting it once."""
+    data = _plain(topic)
+    hashed = data | {"status": "active", "catalogue_date": "dated" if topic.catalogue_date else ""}
+    return _dumps(data), hashlib.sha256(_dumps(hashed).encode()).hexdigest()
 
 
 def _known(cls, data: dict) -> dict:
@@ -145,4 +168,8 @@ def from_json(text: str) -> Topic:
 
 
 def content_hash(topic: Topic) -> str:
-    return hashlib.sha256(to_json(dataclasses.replace(topic, status="active")).encode()).hexdigest()
+    """What decides whether an import changes a stored topic: everything but its status, and of
+    its catalogue date only whether it has one. The same content in a later catalogue is no
+    change, so the topic keeps the date of the catalogue its content came in (what its
+    ``updated`` falls back to); an undated topic gains a date."""
+    return encode(topic)[1]

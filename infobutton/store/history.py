@@ -68,6 +68,11 @@ class SqlHistoryStore:
         row = self.db.one(_VERSION.where(mapping_versions.c.n == n))
         return Version(*row) if row else None
 
+    def first(self) -> Version | None:
+        """The oldest version recorded (the seed of the database, unless it was restored away)."""
+        n = self.db.scalar(select(func.min(mapping_versions.c.n)))
+        return None if n is None else self.version(int(n))
+
     def previous(self, n: int) -> int | None:
         """The version before ``n`` (the set an undo of change ``n`` restores)."""
         value = self.db.scalar(select(func.max(mapping_versions.c.n)).where(mapping_versions.c.n < n))

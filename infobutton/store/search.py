@@ -14,6 +14,8 @@ from __future__ import annotations
 import html
 import re
 
+from sqlalchemy import text as sql_text
+
 from ..models import Topic
 from ..text import fold
 from .codec import from_json
@@ -99,6 +101,16 @@ class SqliteTopicIndex:
             (rowid, *fields(topic)),
         )
 
+    def put_new(self, topics: list[Topic]) -> None:
+        """Index topics just stored that have no entry yet, in one statement."""
+        self.db.execute(
+            sql_text(
+                "INSERT INTO topics_fts (rowid, title, also_called, summary)"
+                " SELECT rowid, :title, :also_called, :summary FROM topics WHERE id = :id"
+            ),
+            [dict(zip(("title", "also_called", "summary"), fields(t), strict=True), id=t.id) for t in topics],
+        )
+
     def search(self, text: str, language: str, limit: int) -> list[str]:
         words = terms(text)
         if not words:
@@ -135,6 +147,10 @@ class PostgresTopicIndex:
             " ON CONFLICT (id) DO UPDATE SET document = EXCLUDED.document",
             (topic.id, *[v for field in fields(topic) for v in (config, field)]),
         )
+
+    def put_new(self, topics: list[Topic]) -> None:
+        for topic in topics:
+            self.put(topic)
 
     def search(self, text: str, language: str, limit: int) -> list[str]:
         words = terms(text)

@@ -10,18 +10,18 @@ from sqlalchemy import func, insert, select, update
 
 from ..models import Topic
 from . import meta, search
-from .codec import content_hash, from_json, to_json
+from .codec import encode, from_json
 from .db import Database
 from .schema import topics as table
 
 
-def _columns(topic: Topic, digest: str, now: str) -> dict:
+def _columns(topic: Topic, data: str, digest: str, now: str) -> dict:
     return {
         "language": topic.language,
         "title": topic.title,
         "url": topic.url,
         "status": topic.status,
-        "data": to_json(topic),
+        "data": data,
         "content_hash": digest,
         "updated_at": now,
     }
@@ -83,23 +83,28 @@ class SqlTopicStore:
             existing = {row[0]: (row[1], row[2]) for row in rows}
             in_scope = {row[0] for row in rows if withdraw_only is None or withdraw_only(row[3])}
             active_before = sum(1 for tid, (_, status) in existing.items() if status == "active" and tid in in_scope)
-            incoming: set[str] = set()
-            for topic in topics:
-                incoming.add(topic.id)
-                digest = content_hash(topic)
+            incoming = {topic.id: topic for topic in topics}  # a topic listed twice: the last one
+            added: list[Topic] = []
+            rows_added: list[dict] = []
+            for topic in incoming.values():
+                data, digest = encode(topic)
                 row = existing.get(topic.id)
                 if row is None:
-                    self.db.execute(insert(table).values(id=topic.id, **_columns(topic, digest, now)))
-                    self.index.put(topic)
+                    added.append(topic)
+                    rows_added.append({"id": topic.id, **_columns(topic, data, digest, now)})
                     counts["added"] += 1
                 elif row[0] != digest or row[1] != topic.status:
-                    self.db.execute(update(table).where(table.c.id == topic.id).values(**_columns(topic, digest, now)))
+                    columns = _columns(topic, data, digest, now)
+                    self.db.execute(update(table).where(table.c.id == topic.id).values(**columns))
                     if row[0] != digest:
                         self.index.put(topic)
                     counts["updated"] += 1
                 else:
                     counts["unchanged"] += 1
                 existing[topic.id] = (digest, topic.status)
+            if rows_added:  # one statement for all new rows, one for their index entries
+                self.db.execute(insert(table), rows_added)
+                self.index.put_new(added)
             if withdraw_missing:
                 gone = [
                     tid

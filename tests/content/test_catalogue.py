@@ -59,7 +59,8 @@ def test_failures_change_nothing(store, tmp_path, starter):
 def test_forced_import_withdraws_and_search_follows(store, starter):
     import_catalogue(store, starter)
     result = import_catalogue(store, DATA / "small.xml", force=True)
-    assert result.counts == {"added": 1, "updated": 3, "unchanged": 0, "withdrawn": MEDLINEPLUS_TOTAL - 3}
+    # its four topics are all in the starter catalogue (Asthma among them): upgraded in place
+    assert result.counts == {"added": 0, "updated": 4, "unchanged": 0, "withdrawn": MEDLINEPLUS_TOTAL - 4}
     assert [t.id for t in store.search("acute myeloid", "en", 3)] != ["acutemyeloidleukemia"]
     assert store.get("acutemyeloidleukemia").status == "withdrawn"
     assert [t.id for t in store.search("airways", "en", 3)] == ["asthma"]
@@ -87,16 +88,16 @@ def export_entry(topic, number: int, text: bool = False) -> str:
 def test_a_real_export_upgrades_the_link_only_starter_topics_in_place(store, tmp_path):
     from infobutton import bundled
 
-    assert bundled.seed(store, SqlMappingStore(store.db))  # a fresh install: the empty database is seeded
+    assert bundled.merge(store, SqlMappingStore(store.db))  # a fresh install: the empty database is seeded
     shipped = {t.id: t for t in store.all()}
     assert shipped["acutelymphocyticleukemia"].source == "index"
-    # the export lists every starter MedlinePlus topic by its page URL, except one the index did
-    # not confirm, plus a topic the starter does not have (and none of the NCI pages)
+    # the export lists every starter MedlinePlus topic by its page URL, except one MedlinePlus
+    # retired since, plus a topic the starter does not have (and none of the NCI pages)
     kept = [t for t in shipped.values() if t.id != "lymphoma" and t.id not in NOT_MEDLINEPLUS]
     entries = [export_entry(t, n, text=t.id == "acutelymphocyticleukemia") for n, t in enumerate(kept, 1)]
-    entries.append(
-        '<health-topic title="Asthma" url="https://medlineplus.gov/asthma.html" id="9999" '
-        'language="English" date-created="10/22/2001"><full-summary>&lt;p&gt;Export summary.'
+    entries.append(  # a topic MedlinePlus added after the starter's list (made up for the test)
+        '<health-topic title="Newer Topic" url="https://medlineplus.gov/newertopic.html" id="9999" '
+        'language="English" date-created="10/22/2025"><full-summary>&lt;p&gt;Export summary.'
         "&lt;/p&gt;</full-summary></health-topic>"
     )
     path = tmp_path / "mplus_topics_2026-11-24.xml"
@@ -107,7 +108,7 @@ def test_a_real_export_upgrades_the_link_only_starter_topics_in_place(store, tmp
     )
     result = import_catalogue(store, path)  # the default guard lets a real sync through
     assert result.counts == {"added": 1, "updated": len(kept), "unchanged": 0, "withdrawn": 1}
-    assert {t.id for t in store.all()} == (set(shipped) - {"lymphoma"}) | {"asthma"}  # no duplicates
+    assert {t.id for t in store.all()} == (set(shipped) - {"lymphoma"}) | {"newertopic"}  # no duplicates
     upgraded = store.get("acutelymphocyticleukemia")
     assert (upgraded.source, upgraded.title, upgraded.url) == (
         "medlineplus",
@@ -172,7 +173,7 @@ def test_a_medlineplus_import_withdraws_only_medlineplus_pages(store, starter):
     nci = on_site(store, "cancer.gov")
     medlineplus = on_site(store, "medlineplus.gov")
     result = import_catalogue(store, DATA / "small.xml", force=True)
-    assert result.counts["withdrawn"] == len(medlineplus) - 3 == MEDLINEPLUS_TOTAL - 3
+    assert result.counts["withdrawn"] == len(medlineplus) - 4 == MEDLINEPLUS_TOTAL - 4
     assert on_site(store, "cancer.gov") == nci  # the export says nothing about cancer.gov pages
 
 
@@ -181,7 +182,9 @@ def test_an_nci_file_withdraws_only_nci_pages_and_keeps_its_own_date(store, star
     medlineplus = on_site(store, "medlineplus.gov")
     store.upsert([PDQ, PDQ_TWO])
     result = import_catalogue(store, nci_file(tmp_path, "2025-12-30", PDQ), force=True)
-    assert on_site(store, "cancer.gov") == {"test-pdq-one-hp"} and result.counts["unchanged"] == 1
+    assert on_site(store, "cancer.gov") == {"test-pdq-one-hp"}
+    assert (result.counts["updated"], result.counts["unchanged"]) == (1, 0)  # PDQ gains the file's date
+    assert store.get("test-pdq-one-hp").catalogue_date == "2025-12-30"
     assert on_site(store, "medlineplus.gov") == medlineplus
     # dated before the MedlinePlus file, and neither refused for it nor re-dating it
     assert meta.get(store.db, "catalogue_date_generated") == "2026-11-23T00:00:00"

@@ -162,7 +162,7 @@ def test_an_unknown_declared_source_is_refused(source):
     [
         ('source="index" meta-desc="Words."', ""),
         ('source="index"', "<full-summary>&lt;p&gt;Words.&lt;/p&gt;</full-summary>"),
-        ('source="index"', "<also-called>Wheeze</also-called>"),
+        ('source="index"', "<see-reference>Wheeze</see-reference>"),
         (
             'source="index"',
             '<site title="x" url="https://example.org/"><information-category>Start Here</information-category></site>',
@@ -172,6 +172,19 @@ def test_an_unknown_declared_source_is_refused(source):
 def test_a_link_only_topic_with_text_is_refused(attributes, body):
     with pytest.raises(InvalidCatalogue, match="link-only"):
         read_catalogue(io.BytesIO(one_topic(attributes, body)))
+
+
+def test_a_link_only_topic_may_carry_its_also_called_names():
+    (topic,) = read_catalogue(
+        io.BytesIO(one_topic('source="index"', "<also-called>Wheeze</also-called><also-called>RAD</also-called>"))
+    ).topics
+    assert (topic.source, topic.also_called, topic.summary_html) == ("index", ("Wheeze", "RAD"), "")
+
+
+def test_every_topic_is_dated_by_its_file():
+    (topic,) = read_catalogue(io.BytesIO(one_topic(""))).topics
+    assert topic.catalogue_date == "2026-11-24"  # date-generated="11/24/2026 00:00:00"
+    assert (topic.date_created, topic.date_updated, topic.date_reviewed) == ("", "", "")  # none of its own
 
 
 def test_topic_image_is_read_only_over_https():
@@ -216,7 +229,7 @@ def test_written_catalogue_reads_back_as_the_same_topics(tmp_path):
         encoding="utf-8",
     )
     catalogue = read_catalogue(path)
-    assert catalogue.topics == topics
+    assert catalogue.topics == [replace(t, catalogue_date="2026-11-25") for t in topics]  # the file's date
     assert (catalogue.total, catalogue.date_generated) == (len(topics), "2026-11-25T00:00:00")
     text = path.read_text(encoding="utf-8")
     assert text.index("Made by a test.") < text.index("<health-topics")
@@ -296,7 +309,7 @@ def test_audience_and_a_named_id_are_written_and_read_back(tmp_path):
     assert text.count("audience=") == 1 and text.count("topic-id=") == 1  # only where they say something
     path = tmp_path / "written.xml"
     path.write_text(text, encoding="utf-8")
-    assert read_catalogue(path).topics == topics
+    assert read_catalogue(path).topics == [replace(t, catalogue_date="2026-11-25") for t in topics]
 
 
 @pytest.mark.parametrize(

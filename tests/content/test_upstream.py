@@ -198,7 +198,8 @@ def test_through_the_endpoint_unmapped_codes_ask_upstream_mapped_codes_do_not(up
         mapped = client.get("/infobutton", query_string=icd("C95.90"))
         assert mapped.status_code == 200 and b"leukemia.html" in mapped.data
         assert upstream.requests == []  # local answers never wait on the upstream
-        answer = client.get("/infobutton", query_string=icd("J45.909", knowledgeResponseType="application/json"))
+        # R69 Illness, unspecified: no local topic answers it (asthma codes are answered here now)
+        answer = client.get("/infobutton", query_string=icd("R69", knowledgeResponseType="application/json"))
         assert answer.status_code == 200
         assert [e["title"]["_value"] for e in answer.json["feed"]["entry"]] == ["Asthma"]
         assert "steal" not in answer.get_data(as_text=True)
@@ -220,11 +221,12 @@ def test_through_the_endpoint_upstream_failures_are_never_errors(upstream, tmp_p
     )
     client = app.test_client()
     try:
-        assert client.get("/infobutton", query_string=icd("J45.909")).status_code == 200
+        # codes no local topic answers: R69, R68.89 (other general symptoms), R99 (unknown cause)
+        assert client.get("/infobutton", query_string=icd("R69")).status_code == 200
         upstream.route("/connect", Reply(200, ASTHMA_JSON, delay=5.0))
-        assert client.get("/infobutton", query_string=icd("J45.50")).status_code == 200
+        assert client.get("/infobutton", query_string=icd("R68.89")).status_code == 200
         upstream.route("/connect", Reply(200, connect_json(("Broken", "https://[bad/x.html", "<p>x</p>"))))
-        assert client.get("/infobutton", query_string=icd("J45.20")).status_code == 200
+        assert client.get("/infobutton", query_string=icd("R99")).status_code == 200
         assert len(upstream.hits("/connect")) == 3  # each was asked: none served from a cache or a breaker
     finally:
         app.extensions["infobutton"].close()

@@ -94,18 +94,15 @@ def test_validate_and_a_bad_import_writes_nothing(run, tmp_path):
 
 
 def _topics(tmp_path):
-    """The CLI's database (first start seeds it) plus two topics the shipped catalogue lacks."""
+    """The CLI's database (first start seeds it), where one topic fits E11: the general Diabetes
+    page (also called "Diabetes mellitus") matches its title too, so it is withdrawn here."""
+    from dataclasses import replace
+
     from infobutton.config import Settings
-    from infobutton.models import Topic
     from infobutton.services import build_services
 
     services = build_services(Settings(data_dir=str(tmp_path)))
-    services.topics.upsert(
-        [
-            Topic(id=tid, title=title, url=f"https://medlineplus.gov/{tid}.html", language="en")
-            for tid, title in (("diabetestype2", "Diabetes Type 2"), ("diabetestype1", "Diabetes Type 1"))
-        ]
-    )
+    services.topics.upsert([replace(services.topics.get("diabetes"), status="withdrawn")])
     services.close()
 
 
@@ -132,7 +129,9 @@ def test_suggest_lists_proposals_with_their_evidence(diabetes):
         "    covers: E11.9, E11.65",
     ]
     assert "C91" not in out  # curated already (shipped mappings)
-    assert out.splitlines()[-1] == "1 suggestion(s), 1 confident"
+    # the catalogue's Hyperglycemia page, on E11.65 itself, only for review
+    assert "E11.65 -> hyperglycemia\tHyperglycemia\tdescendants\treview" in out.splitlines()
+    assert out.splitlines()[-1] == "2 suggestion(s), 1 confident"
     prefix = diabetes("mappings", "suggest", "--prefix", "E11").stdout
     assert prefix.startswith("E11 -> diabetestype2\t") and "and 77 more" in prefix  # 87 codes
     # the shipped catalogue adds the complications' topics (cataract, CKD …), only as "review"

@@ -18,6 +18,7 @@ CURATED_REASON = "curated rule for C91 and below: Lymphoid leukemia"
 NLM_EN = "From MedlinePlus.gov, U.S. National Library of Medicine"
 NLM_ES = "De MedlinePlus.gov, Biblioteca Nacional de Medicina de los Estados Unidos"
 CREATED, UPDATED = "2001-03-04", "2024-05-01"
+CATALOGUED = "2024-07-01"  # the date of the catalogue a link-only topic came from
 
 
 def medlineplus(**extra) -> Topic:
@@ -39,9 +40,14 @@ def medlineplus(**extra) -> Topic:
 
 
 def link_only(**extra) -> Topic:
-    """A topic from the topic index: title and URL, no text, no dates."""
+    """A topic from a topic list: title and URL, no text, no dates but its catalogue's."""
     values = dict(
-        id="leukemia", title="Leukemia", url="https://medlineplus.gov/leukemia.html", language="en", source="index"
+        id="leukemia",
+        title="Leukemia",
+        url="https://medlineplus.gov/leukemia.html",
+        language="en",
+        source="index",
+        catalogue_date=CATALOGUED,
     )
     values.update(extra)
     return Topic(**values)

@@ -57,8 +57,8 @@ def test_entry_shape(catalogue):
     assert entry.findtext("a:id", namespaces=NS).startswith("tag:medlineplus.gov,")
     summary = entry.find("a:summary", NS)
     assert summary.get("type") == "html"
-    assert "Also called: ALL" in summary.text
-    assert 'class="infobuttonReason">Why this topic: ' in summary.text
+    assert "Also called: Acute lymphoblastic leukemia, ALL" in summary.text  # the catalogue's names
+    assert "infobuttonReason" not in summary.text and "Why this topic" not in summary.text
     assert entry[-1].tag == f"{{{atom.ATOM}}}source" and entry[-1].get("type") == "text"
     scores = [c.get("term") for c in feed.iter(f"{{{atom.ATOM}}}category") if c.get("scheme") == "relevanceScore"]
     assert scores == ["0.50", "0.33"]  # ALL mapped one level up (C91.0), Leukemia two (C91)
@@ -126,7 +126,8 @@ def test_spanish_feed(catalogue, knowledge_schema):
 
 
 def test_no_match_is_an_empty_valid_feed(catalogue, knowledge_schema):
-    feed = feed_for(catalogue, [("mainSearchCriteria.v.c", "J45.909"), ("mainSearchCriteria.v.cs", ICD10CM)])
+    request = parse(MultiDict([("mainSearchCriteria.v.c", "J45.909"), ("mainSearchCriteria.v.cs", ICD10CM)]).items())
+    feed = atom.build(request, resolver.resolve(request, resolver.index_rules([]), catalogue[1]))
     knowledge_schema.assertValid(feed)
     assert feed.findall("a:entry", NS) == []
 
@@ -175,30 +176,36 @@ def test_every_entry_names_its_layer_in_source_and_validates(provenance, knowled
     assert not any(c.get("scheme") == "provenance" for c in feed.iter(f"{{{atom.ATOM}}}category"))
 
 
-def test_reason_is_a_paragraph_of_the_summary_after_the_attribution():
+def reasons(entry) -> list[str]:
+    return [c.get("term") for c in entry.findall("a:category", NS) if c.get("scheme") == "strengthOfRecommedation"]
+
+
+def test_the_summary_is_the_topics_content_and_the_reason_is_a_category():
     feed = build(
         cases.match(cases.medlineplus()),
         cases.match(
-            cases.link_only(),
+            cases.link_only(also_called=("Leukaemia",)),
             Provenance.AUTOMATIC,
             "matched the ICD-10-CM title 'Leukemia' to the topic name 'Leukemia'",
         ),
     )
-    first, second = (summary(e) for e in entries(feed))
-    assert first.endswith(
-        '<p class="infobuttonReason">Why this topic: Curated mapping \u2014 '
-        "curated rule for C91 and below: Lymphoid leukemia</p>"
+    first, second = entries(feed)
+    assert summary(first) == (
+        "<p>Leukemia is cancer of the white blood cells.</p>"
+        '<p class="NLMalsoCalled">Also called: ALL</p>'
+        f'<p class="NLMattribution">{cases.NLM_EN}</p>'
     )
-    assert first.index("NLMattribution") < first.index("infobuttonReason")
-    assert second.endswith(
-        "Automatic match \u2014 matched the ICD-10-CM title &#x27;Leukemia&#x27; "
-        "to the topic name &#x27;Leukemia&#x27;</p>"
-    )
+    # a link-only topic's names are MedlinePlus's, but it has no text to show them with
+    assert summary(second) == '<p class="infobuttonAttribution">Links to the MedlinePlus.gov page for this topic</p>'
+    assert reasons(first) == [cases.CURATED_REASON]
+    assert reasons(second) == ["matched the ICD-10-CM title 'Leukemia' to the topic name 'Leukemia'"]
+    assert [e.findtext("a:source", namespaces=NS) for e in (first, second)] == ["curated", "automatic"]
 
 
-def test_a_display_name_match_says_it_rests_on_the_words_sent():
+def test_a_display_name_match_keeps_its_reason_out_of_the_summary():
     feed = build(cases.match(cases.link_only(), Provenance.AUTOMATIC, "matched the display name", from_text=True))
-    assert "Automatic match (on the words sent) \u2014 matched the display name" in summary(entries(feed)[0])
+    assert reasons(entries(feed)[0]) == ["matched the display name"]
+    assert "display name" not in summary(entries(feed)[0])
 
 
 def test_reason_and_title_are_escaped_and_still_valid(knowledge_schema):
@@ -214,7 +221,7 @@ def test_reason_and_title_are_escaped_and_still_valid(knowledge_schema):
     knowledge_schema.assertValid(feed)
     text = summary(entries(feed)[0])  # the HTML a client will render
     assert "<script" not in text and "<img" not in text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert reasons(entries(feed)[0]) == [f"matched the words '{evil}'"]  # an attribute: literal
     assert entries(feed)[0].findtext("a:title", namespaces=NS) == evil  # type="text": literal
     assert b"<script" not in etree.tostring(feed)
 
@@ -233,7 +240,7 @@ def test_spanish_medlineplus_text_has_the_spanish_attribution():
     feed = build(cases.match(cases.medlineplus(language="es", title="Leucemia linfocítica aguda")))
     text = summary(entries(feed)[0])
     assert f'<p class="NLMattribution">{cases.NLM_ES}</p>' in text
-    assert "Por qué este tema: Asignación revisada \u2014 " in text
+    assert "Por qué este tema" not in text and "Asignación revisada" not in text
 
 
 @pytest.mark.parametrize(
@@ -286,18 +293,23 @@ def test_the_feed_author_is_this_service_not_nlm():
     assert atom.build(cases.REQUEST, []).find("a:author/a:uri", NS) is None  # no base: no uri
 
 
-def test_entry_updated_is_the_last_update_never_the_creation(knowledge_schema):
+def test_entry_updated_is_the_last_update_else_the_review_else_the_catalogue_never_the_creation(knowledge_schema):
     feed = build(
         cases.match(cases.medlineplus()),
         cases.match(
             cases.medlineplus(id="b", url="https://medlineplus.gov/b.html", date_updated="", date_reviewed="2023-01-01")
         ),
-        cases.match(cases.link_only()),
+        cases.match(cases.link_only(catalogue_date="2022-02-02", date_reviewed="2021-09-09")),
+        cases.match(cases.link_only(id="c", url="https://medlineplus.gov/c.html")),
     )
     knowledge_schema.assertValid(feed)
-    # undated entries carry the feed's own updated: the newest date in the answer
-    assert [e.findtext("a:updated", namespaces=NS) for e in entries(feed)] == [f"{cases.UPDATED}T00:00:00Z"] * 3
-    assert feed.findtext("a:updated", namespaces=NS) == f"{cases.UPDATED}T00:00:00Z"
+    assert [e.findtext("a:updated", namespaces=NS) for e in entries(feed)] == [
+        f"{cases.UPDATED}T00:00:00Z",
+        "2023-01-01T00:00:00Z",  # reviewed, not updated
+        "2021-09-09T00:00:00Z",  # the review the catalogue gives, before the catalogue's own date
+        f"{cases.CATALOGUED}T00:00:00Z",  # a link-only topic: its catalogue's date
+    ]
+    assert feed.findtext("a:updated", namespaces=NS) == f"{cases.CATALOGUED}T00:00:00Z"  # the newest
     assert cases.CREATED not in etree.tostring(feed, encoding="unicode").replace(
         f"tag:medlineplus.gov,{cases.CREATED}", ""
     )  # the created date only names the entry id
@@ -324,7 +336,16 @@ def test_an_undated_answer_has_a_fixed_updated_so_its_bytes_never_change(knowled
     empty = atom.build(cases.REQUEST, [], BASE)
     knowledge_schema.assertValid(empty)
     assert empty.findtext("a:updated", namespaces=NS) == atom.UNDATED
-    link_only = build(cases.match(cases.link_only()))
-    assert link_only.findtext("a:updated", namespaces=NS) == atom.UNDATED
-    again = atom.serialise(atom.feed(cases.REQUEST, [cases.match(cases.link_only())], BASE))
-    assert again == etree.tostring(link_only, xml_declaration=True, encoding="UTF-8")
+    undated = cases.match(cases.upstream(), Provenance.UPSTREAM)  # another responder gave no date
+    upstream = build(undated)
+    assert upstream.findtext("a:updated", namespaces=NS) == atom.UNDATED
+    again = atom.serialise(atom.feed(cases.REQUEST, [undated], BASE))
+    assert again == etree.tostring(upstream, xml_declaration=True, encoding="UTF-8")
+
+
+def test_a_link_only_answer_is_dated_by_its_catalogue_never_1970(knowledge_schema):
+    feed = build(cases.match(cases.link_only()))
+    knowledge_schema.assertValid(feed)
+    assert feed.findtext("a:updated", namespaces=NS) == f"{cases.CATALOGUED}T00:00:00Z"
+    assert entries(feed)[0].findtext("a:updated", namespaces=NS) == f"{cases.CATALOGUED}T00:00:00Z"
+    assert atom.UNDATED not in etree.tostring(feed, encoding="unicode")

@@ -165,12 +165,16 @@ def test_author_is_whoever_wrote_the_text_and_only_then():
     assert far.custodian.display == "health.example.org"  # where its page is
 
 
-def test_date_is_the_last_update_and_absent_without_one():
-    updated, created_only = documents(
+def test_date_is_the_date_the_topic_is_known_by_and_absent_when_nothing_dates_it():
+    updated, reviewed, link_only, created_only = documents(
         cases.match(cases.medlineplus()),
         cases.match(
             cases.medlineplus(id="b", url="https://medlineplus.gov/b.html", date_updated="", date_reviewed="2023-01-01")
         ),
+        cases.match(cases.link_only()),
+        cases.match(cases.medlineplus(id="c", url="https://medlineplus.gov/c.html", date_updated="")),
     )
     assert updated.date.isoformat().startswith(cases.UPDATED)
-    assert created_only.date is None
+    assert reviewed.date.isoformat().startswith("2023-01-01")
+    assert link_only.date.isoformat().startswith(cases.CATALOGUED)  # its catalogue's date
+    assert created_only.date is None  # never the creation date

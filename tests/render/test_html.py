@@ -6,7 +6,17 @@ from urllib.parse import parse_qsl
 import pytest
 from lxml import html as lxml_html
 
-from infobutton.models import Criterion, KnowledgeRequest, Provenance, Site, Topic, TopicMatch, TopicRef
+from infobutton.models import (
+    Code,
+    CodeSystem,
+    Criterion,
+    KnowledgeRequest,
+    Provenance,
+    Site,
+    Topic,
+    TopicMatch,
+    TopicRef,
+)
 from infobutton.render import RenderContext, html
 from infobutton.request import parse
 
@@ -207,7 +217,8 @@ def text_of(article, css_class: str) -> str:
     return " ".join(node.text_content().split()) if node is not None else ""
 
 
-def test_every_topic_says_why_it_is_here():
+def test_every_topic_says_what_it_is_shown_for_in_plain_words():
+    snomed = Criterion(code=Code(CodeSystem.SNOMEDCT, "91857003"), display_name="Acute lymphoid leukemia")
     page = page_for(
         cases.match(cases.medlineplus()),
         cases.match(
@@ -215,7 +226,7 @@ def test_every_topic_says_why_it_is_here():
             Provenance.AUTOMATIC,
             "matched the ICD-10-CM title 'Leukemia' to the topic name 'Leukemia'",
         ),
-        cases.match(cases.upstream(), Provenance.UPSTREAM, "answered by responder.example.org"),
+        cases.match(cases.upstream(), Provenance.UPSTREAM, "answered by responder.example.org", criterion=snomed),
         cases.match(
             cases.link_only(id="x", url="https://medlineplus.gov/x.html"),
             Provenance.FREE_TEXT,
@@ -223,36 +234,53 @@ def test_every_topic_says_why_it_is_here():
             criterion=cases.TEXT_CRITERION,
         ),
     )
-    assert [text_of(a, "why") for a in articles(page)] == [
-        "Why this topic: Curated mapping \u2014 curated rule for C91 and below: Lymphoid leukemia",
-        "Why this topic: Automatic match \u2014 matched the ICD-10-CM title 'Leukemia' to the topic name 'Leukemia'",
-        "Why this topic: Another infobutton responder's answer \u2014 answered by responder.example.org",
-        "Why this topic: Search for the words sent",  # no reason given: the layer alone
+    c91_00 = "Acute lymphoblastic leukemia not having achieved remission, ICD-10-CM C91.00"
+    assert [text_of(a, "shown-for") for a in articles(page)] == [
+        f"Shown for: {c91_00}",  # the code's own name, whatever the layer
+        f"Shown for: {c91_00}",
+        "Shown for: Acute lymphoid leukemia, SNOMED CT 91857003",  # no name of ours: the EHR's
+        "Shown for: \u201cblood cancer\u201d",  # the words sent
     ]
+    text = page.text_content()  # the reasons and layers are for machines, not on the page
+    for words in ("Why this topic", "curated rule", "Curated mapping", "Automatic match", "matched the"):
+        assert words not in text
 
 
-def test_spanish_page_says_why_in_spanish_and_marks_the_english_reason():
+def test_spanish_page_says_what_it_is_shown_for_in_spanish_and_marks_the_english_name():
     params = icd("C91.00", **{"informationRecipient.languageCode.c": "es"})
     page = page_for(
         cases.match(cases.medlineplus(language="es", title="Leucemia linfocítica aguda")),
-        cases.match(cases.link_only(language="es"), Provenance.AUTOMATIC, "matched the display name", from_text=True),
+        cases.match(
+            cases.link_only(language="es"), Provenance.FREE_TEXT, "matched the words", criterion=cases.TEXT_CRITERION
+        ),
         params=params,
     )
     first, second = articles(page)
-    assert text_of(first, "why").startswith("Por qué este tema: Asignación revisada \u2014 curated rule")
-    assert first.find(".//span[@class='reason']").get("lang") == "en"
-    assert text_of(second, "why").startswith("Por qué este tema: Coincidencia automática (según las palabras enviadas)")
+    assert text_of(first, "shown-for") == (
+        "Se muestra para: Acute lymphoblastic leukemia not having achieved remission, ICD-10-CM C91.00"
+    )
+    assert first.find(".//span[@class='subject']").get("lang") == "en"  # ICD-10-CM's English name
+    assert text_of(second, "shown-for") == "Se muestra para: \u201cblood cancer\u201d"
+    assert second.find(".//span[@class='subject']").get("lang") is None  # the words the caller sent
     assert text_of(first, "attribution") == cases.NLM_ES + "."
     assert text_of(second, "attribution") == "Enlace a la página de este tema en MedlinePlus.gov."
 
 
-def test_reason_and_title_are_escaped():
+def test_a_link_only_topic_shows_no_names_as_text():
+    page = page_for(cases.match(cases.link_only(also_called=("Leukaemia",))))
+    assert page.find(".//p[@class='also-called']") is None and "Leukaemia" not in page.text_content()
+
+
+def test_words_sent_and_title_are_escaped():
     evil = '"><script>alert(1)</script><img src=x onerror=y>'
+    criterion = Criterion(code=None, original_text=evil)
     body = html.render(
-        parse(icd("C91.00").items()), [cases.match(cases.link_only(title=evil), reason=f"matched '{evil}'")], CTX
+        parse([("mainSearchCriteria.v.ot", evil)]),
+        [cases.match(cases.link_only(title=evil), reason=f"matched '{evil}'", criterion=criterion)],
+        CTX,
     )
     assert b"<script" not in body and b"<img src=x" not in body
-    assert evil in doc(body).find(".//span[@class='reason']").text
+    assert doc(body).find(".//span[@class='subject']").text == f"\u201c{evil}\u201d"
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """Issue 11 on every surface at once (Atom, JSON, JSONP, FHIR, the click page; CDS cards for the
 reason): subtopics narrow a topic's links to the sections asked for, and every entry says why it
-is there. Table-driven: each surface has a reader that returns, per entry, what it shows."""
+is there (in its structured places; the click page says what it was shown for in plain words).
+Table-driven: each surface has a reader that returns, per entry, what it shows."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ ALL_SECTIONS = [s.url.rsplit("/", 1)[1] for s in cases.SECTION_SITES]
 @dataclass(frozen=True)
 class Entry:
     """What one surface shows for one topic: its section links (the last path segment of each,
-    in order), the reason, and the note about sections asked for that the topic has no link in."""
+    in order), the reason (the page: what it was shown for), and the note about sections asked
+    for that the topic has no link in (the page only: a feed's summary is the topic's content)."""
 
     sections: list[str]
     reason: str
@@ -81,7 +83,7 @@ def read_html(body: bytes) -> list[Entry]:
     out = []
     for article in page.findall(".//article"):
         links = [_slug(a.get("href")) for a in article.findall(".//div[@class='link-group']//li/a")]
-        why = article.find(".//p[@class='why']").text_content()
+        why = article.find(".//p[@class='shown-for']").text_content()
         note = article.xpath("string(.//p[@class='subtopic-note'])")
         out.append(Entry(links, why, note))
     return out
@@ -192,7 +194,9 @@ def test_a_topic_without_links_there_keeps_its_page_and_says_so(surface):
         **{"subTopic.v.c": "Q000175", "subTopic.v.c1": "Q000628"},
     )
     assert [e.sections for e in entries] == [DIAGNOSIS, []]
-    if surface != "fhir":  # FHIR has no text to say it in; its related links are simply absent
+    if surface != "html":  # a feed's summary is the topic's content: its related links are simply absent
+        assert [e.note for e in entries] == ["", ""]
+    else:
         assert [e.note for e in entries] == [
             "No links under \u201cTreatments and Therapies\u201d are on file for this topic; see the topic page.",
             "No links under \u201cDiagnosis and Tests\u201d or \u201cTreatments and Therapies\u201d are on file"
@@ -202,11 +206,10 @@ def test_a_topic_without_links_there_keeps_its_page_and_says_so(surface):
 
 def test_the_spanish_note_is_spanish():
     topic = cases.link_only(id="leucemia", url="https://medlineplus.gov/spanish/leukemia.html", language="es")
-    for surface in ("atom", "html"):
-        (entry,) = render(
-            surface, [cases.match(topic)], **{"subTopic.v.c": "Q000628", "informationRecipient.languageCode.c": "es"}
-        )
-        assert entry.note.startswith("No hay enlaces en \u201cTreatments and Therapies\u201d")
+    (entry,) = render(
+        "html", [cases.match(topic)], **{"subTopic.v.c": "Q000628", "informationRecipient.languageCode.c": "es"}
+    )
+    assert entry.note.startswith("No hay enlaces en \u201cTreatments and Therapies\u201d")
 
 
 def test_the_page_says_which_sections_it_shows():
@@ -344,12 +347,13 @@ def test_every_entry_shows_its_reason(surface):
     entries = render(surface, REASONED)
     assert len(entries) == len(REASONED)
     for entry, match in zip(entries, REASONED, strict=True):
-        if surface == "html":
-            assert entry.reason == f"{attribution.WHY['en']}: {attribution.why(match, 'en')}"
+        if surface == "html":  # in plain words: what it was shown for
+            assert entry.reason == f"{attribution.SHOWN_FOR['en']}: {attribution.shown_for(match)}"
         else:
             assert entry.reason == attribution.reason(match)
         assert entry.reason.strip()
-    assert render(surface, REASONED[-1:])[0].reason.endswith("Automatic match")  # no resolver reason
+    if surface != "html":
+        assert render(surface, REASONED[-1:])[0].reason.endswith("Automatic match")  # no resolver reason
 
 
 def test_every_card_topic_shows_its_reason():

@@ -19,8 +19,8 @@ def stores(database_url):
 
 def test_seed_round_trips_topics_and_rules(stores):
     db, topics, mappings = stores
-    assert bundled.seed(topics, mappings)
-    assert not bundled.seed(topics, mappings)  # a filled database is left as it is
+    assert bundled.merge(topics, mappings)
+    assert bundled.merge(topics, mappings) is None  # the same shipped content: nothing to merge
     original = {t.id: t for t in bundled.load_topics()}
     assert {t.id: t for t in topics.all()} == original
     assert topics.get("leukemia") == original["leukemia"]
@@ -42,7 +42,7 @@ def test_upsert_counts_and_is_idempotent(stores):
 
 def test_failed_transaction_changes_nothing(stores):
     db, topics, mappings = stores
-    bundled.seed(topics, mappings)
+    bundled.merge(topics, mappings)
     rules, version = mappings.rules(), mappings.version()
     bad = [MappingRule(CodeSystem.ICD10CM, "C91", "leukemia")] * 2  # violates the unique index
     with pytest.raises(Exception, match="(?i)unique|duplicate"):

@@ -8,20 +8,16 @@ import re
 
 import pytest
 
-from infobutton.models import Topic
-
 from ..conftest import icd
+from .test_admin_api_suggestions import only_one_diabetes_page
 from .test_admin_ui import csrf_of, sign_in
 
-DIABETES = Topic(
-    id="diabetestype2", title="Diabetes Type 2", language="en", url="https://medlineplus.gov/diabetestype2.html"
-)
 FORM = {"code_system": "ICD-10-CM", "code": "E11", "topic_id": "diabetestype2", "days": "7"}
 
 
 @pytest.fixture
 def gap(client, services):
-    services.topics.upsert([DIABETES])
+    only_one_diabetes_page(services)
     client.get("/infobutton", query_string=icd("E11.9"))
     services.usage.flush()
 

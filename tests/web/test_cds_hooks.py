@@ -253,8 +253,9 @@ def test_a_code_matched_only_by_its_display_name_gets_no_card(client):
         "mainSearchCriteria.v.dn": "Diabetes mellitus type 2",
         "knowledgeResponseType": "application/json",
     }
-    (entry,) = client.get("/infobutton", query_string=sent).json["feed"]["entry"]
-    assert entry["title"]["_value"] == "Diabetes Type 2" and entry["source"]["_value"] == "automatic"
+    entry, *more = client.get("/infobutton", query_string=sent).json["feed"]["entry"]
+    assert entry["title"]["_value"] == "Diabetes Type 2"
+    assert {e["source"]["_value"] for e in (entry, *more)} == {"automatic"}
     diabetes = condition("c6", (SCT, "44054006", "Diabetes mellitus type 2"))
     r = post(client, PV, call(prefetch={"patient": patient(), "conditions": bundle(diabetes)}))
     assert r.status_code == 200 and r.json == {"cards": []}

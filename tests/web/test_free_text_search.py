@@ -79,8 +79,9 @@ def test_a_valid_unmapped_code_is_not_replaced_by_its_text(client):
     response = client.get(
         "/infobutton",
         query_string={
-            "mainSearchCriteria.v.c": "J45.909",
+            "mainSearchCriteria.v.c": "R69",  # Illness, unspecified: no topic answers it
             "mainSearchCriteria.v.cs": ICD10CM,
+            "mainSearchCriteria.v.ot": "asthma",
             "knowledgeResponseType": "application/json",
         },
     )

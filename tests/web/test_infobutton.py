@@ -12,6 +12,8 @@ from infobutton.render import attribution, fhir
 from ..conftest import icd, validate_if_schema
 
 NS = {"a": "http://www.w3.org/2005/Atom"}
+# Illness, unspecified: no topic answers it, so it stands for a valid code with no local answer.
+UNANSWERED = "R69"
 
 
 def titles(response):
@@ -89,7 +91,7 @@ def test_jsonp_bad_callback_is_400_and_not_echoed(client):
 
 
 def test_no_match_is_200_with_no_entries(client):
-    r = client.get("/infobutton", query_string=icd("J45.909", knowledgeResponseType="application/json"))
+    r = client.get("/infobutton", query_string=icd(UNANSWERED, knowledgeResponseType="application/json"))
     assert r.status_code == 200 and r.json["feed"]["entry"] == []
 
 
@@ -193,10 +195,10 @@ def test_the_etag_differs_per_format_and_callback(client):
 
 
 def test_a_committed_mapping_change_is_served_at_once(client, services):
-    before = client.get("/infobutton", query_string=icd("J45.909", knowledgeResponseType="application/json"))
+    before = client.get("/infobutton", query_string=icd(UNANSWERED, knowledgeResponseType="application/json"))
     assert before.json["feed"]["entry"] == []
-    services.mappings.insert(MappingRule(CodeSystem.ICD10CM, "J45", "leukemia", Scope.DESCENDANTS))
-    after = client.get("/infobutton", query_string=icd("J45.909", knowledgeResponseType="application/json"))
+    services.mappings.insert(MappingRule(CodeSystem.ICD10CM, "R69", "leukemia", Scope.DESCENDANTS))
+    after = client.get("/infobutton", query_string=icd(UNANSWERED, knowledgeResponseType="application/json"))
     assert [e["title"]["_value"] for e in after.json["feed"]["entry"]] == ["Leukemia"]
     assert before.headers["ETag"] != after.headers["ETag"]
 
@@ -206,9 +208,9 @@ def test_a_second_app_on_the_same_database_sees_changes(settings):
 
     one, two = create_app(settings), create_app(settings)
     c2 = two.test_client()
-    q = icd("J45.909", knowledgeResponseType="application/json")
+    q = icd(UNANSWERED, knowledgeResponseType="application/json")
     assert c2.get("/infobutton", query_string=q).json["feed"]["entry"] == []
-    one.extensions["infobutton"].mappings.insert(MappingRule(CodeSystem.ICD10CM, "J45.909", "leukemia"))
+    one.extensions["infobutton"].mappings.insert(MappingRule(CodeSystem.ICD10CM, UNANSWERED, "leukemia"))
     assert len(c2.get("/infobutton", query_string=q).json["feed"]["entry"]) == 1
     one.extensions["infobutton"].close()
     two.extensions["infobutton"].close()
@@ -240,7 +242,9 @@ def test_every_surface_says_where_each_answer_came_from(client):
     atom_feed = etree.fromstring(client.get("/infobutton", query_string=icd("C91.00")).data)
     atom_entries = atom_feed.findall("a:entry", NS)
     assert atom_entries and all(e.findtext("a:source", namespaces=NS) in layers for e in atom_entries)
-    assert all("infobuttonReason" in e.findtext("a:summary", namespaces=NS) for e in atom_entries)
+    for entry in atom_entries:  # why: a category, never the summary (the topic's content)
+        assert [c for c in entry.findall("a:category", NS) if c.get("scheme") == "strengthOfRecommedation"]
+        assert "infobuttonReason" not in entry.findtext("a:summary", namespaces=NS)
     assert atom_feed.findtext("a:author/a:name", namespaces=NS) == attribution.SERVICE_NAME
     assert atom_feed.findtext("a:author/a:uri", namespaces=NS) == "http://localhost/"
     for kind in ("application/json", "application/javascript"):
@@ -256,7 +260,7 @@ def test_every_surface_says_where_each_answer_came_from(client):
         e.findtext("a:source", namespaces=NS) for e in atom_entries
     ]
     page = client.get("/application", query_string=icd("C91.00")).get_data(as_text=True)
-    assert page.count('<p class="why">') == len(atom_entries)
+    assert page.count('<p class="shown-for">') == len(atom_entries)
 
 
 # -- the cheaper spellings of werkzeug's request values (issue 10) ------------------------------

@@ -34,7 +34,8 @@ def test_openemr_icd9_request_is_answered_through_the_cms_gem(client):
     )
     assert found[0]["title"]["_value"] == "Acute Lymphocytic Leukemia"
     assert {e["source"]["_value"] for e in found} == {"curated"}
-    assert "CMS GEM: ICD-9-CM 204.00" in found[0]["summary"]["_value"]
+    (reason,) = [c["term"] for c in found[0]["category"] if c["scheme"] == "strengthOfRecommedation"]
+    assert "CMS GEM: ICD-9-CM 204.00" in reason and "CMS GEM" not in found[0]["summary"]["_value"]
 
 
 def test_snomed_code_with_a_local_map_resolves_as_icd10cm(tmp_path):
@@ -84,19 +85,23 @@ def test_display_name_never_overrides_a_valid_icd10cm_code(client):
     assert page.status_code == 200 and "acutemyeloidleukemia.html" not in page.get_data(as_text=True)
 
 
-def test_fresh_install_answers_e11_9_with_the_medlineplus_link_honestly(client):
-    """A code nobody mapped: the starter catalogue's link-only Diabetes Type 2, labelled automatic,
-    with the evidence, and no text attributed to NLM (the topic carries none)."""
-    [entry] = entries(
+def test_fresh_install_answers_a_code_nobody_mapped_with_the_medlineplus_link_honestly(client):
+    """A code nobody mapped (E32.1 Abscess of thymus): the starter catalogue's link-only Abscess
+    first, labelled automatic, with the evidence in its categories, no text attributed to NLM (the
+    topic carries none) and dated by its catalogue."""
+    entry, *_ = entries(
         client.get(
-            "/infobutton", query_string={"mainSearchCriteria.v.c": "E11.9", "mainSearchCriteria.v.cs": ICD10CM, **JSON}
+            "/infobutton", query_string={"mainSearchCriteria.v.c": "E32.1", "mainSearchCriteria.v.cs": ICD10CM, **JSON}
         )
     )
-    assert entry["link"][0]["href"] == "https://medlineplus.gov/diabetestype2.html"
+    assert entry["link"][0]["href"] == "https://medlineplus.gov/abscess.html"
     assert entry["source"]["_value"] == "automatic"
+    (reason,) = [c["term"] for c in entry["category"] if c["scheme"] == "strengthOfRecommedation"]
+    assert "Abscess of thymus" in reason and "\u2018Abscess\u2019" in reason
     summary = entry["summary"]["_value"]
-    assert "Type 2 diabetes mellitus without complications" in summary and "Diabetes Type 2" in summary
+    assert summary == '<p class="infobuttonAttribution">Links to the MedlinePlus.gov page for this topic</p>'
     assert "National Library of Medicine" not in summary
+    assert entry["updated"]["_value"] == "2024-07-01T00:00:00Z"  # the catalogue's date, not 1970
 
 
 def test_cds_cards_come_from_codes_never_from_a_display_name(client):
