@@ -93,6 +93,13 @@ class Tabular:
     def is_leaf(self, code: str) -> bool:
         return self._leaves[self._require(code)] == 1
 
+    def extended_from(self, code: str) -> str | None:
+        """The code a 7th-character extension was made from (``S72.002A`` → ``S72.002``), else None."""
+        node = self._node(code)
+        if node is None or self._kinds[node] != EXTENDED:
+            return None
+        return self._name(self._parents[node])
+
     def description(self, code: str) -> str:
         node = self._require(code)
         return self._descriptions[self._description_at[node] : self._description_at[node + 1]]

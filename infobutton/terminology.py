@@ -122,6 +122,18 @@ def ancestors(code: Code) -> tuple[str, ...]:
     return _icd10cm().ancestors_below_chapter(code.value)
 
 
+def family(code: Code) -> Code:
+    """The code without its 7th-character extension (``S72.002A`` → ``S72.002``, ``T07.XXXD`` →
+    ``T07``): the tabular list's 7th characters say which encounter, fetus or stage, never what the
+    code is about, so codes that differ only there answer alike. Any other code is its own family
+    (the tabular list's few 7-character subcategories, such as ``H54.413A``, are codes in their
+    own right)."""
+    if code.system is not CodeSystem.ICD10CM or not is_valid(code):
+        return code
+    parent = _icd10cm().extended_from(code.value)
+    return code if parent is None else Code(code.system, parent)
+
+
 def is_block(value: str) -> bool:
     """Whether an ICD-10-CM item is a block of categories (e.g. C81-C96), not a code."""
     return _icd10cm().is_block(value)

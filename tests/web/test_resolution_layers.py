@@ -101,8 +101,8 @@ def test_fresh_install_answers_e11_9_with_the_medlineplus_link_honestly(client):
 
 def test_cds_cards_come_from_codes_never_from_a_display_name(client):
     """Through the real resolver: a SNOMED CT condition we hold no rule or map for is matched by its
-    display name (automatic, from text) and gets no card; an unmapped ICD-10-CM code whose own title
-    names a topic does get one, saying why."""
+    display name, when that is a topic's name as a whole (automatic, from text), and gets no card;
+    an unmapped ICD-10-CM code answered from its official titles does get one, saying why."""
 
     def condition(cid, system, code, display):
         return {
@@ -122,7 +122,7 @@ def test_cds_cards_come_from_codes_never_from_a_display_name(client):
                 "resourceType": "Bundle",
                 "type": "searchset",
                 "entry": [
-                    {"resource": condition("c1", "http://snomed.info/sct", "118613001", "Hairy cell leukemia")},
+                    {"resource": condition("c1", "http://snomed.info/sct", "9014002", "Psoriasis (disorder)")},
                     {
                         "resource": condition(
                             "c2",
@@ -138,9 +138,9 @@ def test_cds_cards_come_from_codes_never_from_a_display_name(client):
     page = client.get(
         "/infobutton",
         query_string={
-            "mainSearchCriteria.v.c": "118613001",
+            "mainSearchCriteria.v.c": "9014002",
             "mainSearchCriteria.v.cs": SNOMEDCT,
-            "mainSearchCriteria.v.dn": "Hairy cell leukemia",
+            "mainSearchCriteria.v.dn": "Psoriasis (disorder)",
             **JSON,
         },
     )
@@ -149,5 +149,5 @@ def test_cds_cards_come_from_codes_never_from_a_display_name(client):
     assert response.status_code == 200, response.data
     cards = response.json["cards"]
     assert len(cards) == 1
-    assert "Diabetes Type 2" in cards[0]["summary"] and "eukemia" not in json.dumps(cards)
+    assert "Diabetes Type 2" in cards[0]["summary"] and "soriasis" not in json.dumps(cards)
     assert "Type 2 diabetes mellitus without complications" in cards[0]["detail"]
