@@ -489,23 +489,30 @@ def _in_topic_words(stems: list[str]) -> list[str]:
     return found
 
 
+# A title that ends in square brackets gives the whole concept another name there ("Varicella
+# [chickenpox]", "Zoster [herpes zoster]"); brackets inside a title name only a part of it.
+_SYNONYM = re.compile(r"\[([^\[\]]+)\]\s*$")
+
+
 def whole_keys(text: str) -> list[tuple[frozenset[str], frozenset[str]]]:
     """What a text names as a whole, as (stems, stems written as abbreviations): its own words and
     its words in topic vocabulary (``LEXICON``), once the words that do not change which condition
-    it names are dropped; stop words never count. Empty for a text about someone else's disease or
-    none (``NOT_THE_PATIENTS``)."""
+    it names are dropped, and likewise its closing bracket's synonym; stop words never count.
+    Empty for a text about someone else's disease or none (``NOT_THE_PATIENTS``)."""
     if not text or NOT_THE_PATIENTS.search(text):
         return []
-    kept = _UNSAID.sub(" ", _SIDE.sub(" ", _SUPPLEMENTARY.sub(" ", _fold(text))))
-    words = _words(kept)
-    cased = any(ch.islower() for ch in kept)
-    upper = frozenset(stem(w) for w in words if cased and _is_abbreviation(w))
-    stems = [stem(w) for w in words]
+    synonym = _SYNONYM.search(text)
     keys = []
-    for variant in (stems, _in_topic_words(stems)):
-        key = frozenset(s for s in variant if s not in STOPWORDS)
-        if key and (key, upper) not in keys:
-            keys.append((key, upper))
+    for whole in (text, synonym.group(1)) if synonym else (text,):
+        kept = _UNSAID.sub(" ", _SIDE.sub(" ", _SUPPLEMENTARY.sub(" ", _fold(whole))))
+        words = _words(kept)
+        cased = any(ch.islower() for ch in kept)
+        upper = frozenset(stem(w) for w in words if cased and _is_abbreviation(w))
+        stems = [stem(w) for w in words]
+        for variant in (stems, _in_topic_words(stems)):
+            key = frozenset(s for s in variant if s not in STOPWORDS)
+            if key and (key, upper) not in keys:
+                keys.append((key, upper))
     return keys
 
 

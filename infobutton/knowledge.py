@@ -9,6 +9,7 @@ instance within a second. Rendered responses are keyed by the versions they were
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -283,6 +284,15 @@ class KnowledgeService:
         if table is not None:
             return table.get(title, [])
         return self.named(title)
+
+    def title_lookups(self) -> tuple[resolver.ConceptLookup, resolver.ConceptLookup]:
+        """(``title_names``, ``concepts``) for one pass over many titles (coverage): bound to the
+        current catalogue, without a freshness check or a shared cache per title."""
+        index = self.concept_index()
+        with self._lock:
+            table = self._title_matches if self._concepts is index else None
+        named = functools.cache(index.named) if table is None else (lambda title: table.get(title, []))
+        return named, functools.cache(index.match)
 
     def concepts(self, text: str) -> list[ConceptMatch]:
         """Topics whose whole name is anywhere in a text (``ConceptIndex.match``: free text, and

@@ -227,31 +227,39 @@ def _climbable_title(ancestor: str) -> str | None:
     return title
 
 
+def title_evidence(code: Code, titles: ConceptLookup, concepts: ConceptLookup | None) -> list[tuple]:
+    """The automatic layer's evidence for an ICD-10-CM code, as ((level, rank), match, reason):
+    the code's own title (its family's, for a code with a 7th character) is a topic's whole name
+    (``titles``: ``ConceptIndex.named``), or a subcategory's or category's title is and the code's
+    own title names that topic too (``concepts``): M10.011 'Idiopathic gout, right shoulder' under
+    M10 'Gout' is gout; R40.2412 'Glasgow coma scale score 13-15' under R40.2 'Coma' is not a coma."""
+    found = []
+    chain = title_chain(code)
+    for level, (value, title) in enumerate(chain):
+        for rank, match in enumerate(titles(title)):
+            if level and not _names(chain[0][1], match.topic_id, concepts):
+                continue
+            if level == 0:
+                reason = f"matched the ICD-10-CM title \u2018{title}\u2019 to the {match.name.described}"
+            else:
+                reason = (
+                    f"matched the ICD-10-CM title of {value} \u2018{title}\u2019 to the {match.name.described},"
+                    f" which the code's own title \u2018{chain[0][1]}\u2019 names"
+                )
+            found.append(((level, rank), match, reason))
+    return found
+
+
 def _automatic(criterion, codes, request, topic_of, named, titles, concepts) -> list[tuple[int, TopicMatch]]:
-    """Whole-name evidence (``ConceptIndex.named``): the code's own title (its family's, for a code
-    with a 7th character) is a topic's name, or a subcategory's or category's title is, and the
-    code's own title names that topic too (``concepts``): M10.011 'Idiopathic gout, right shoulder'
-    under M10 'Gout' is gout; R40.2412 'Glasgow coma scale score 13-15' under R40.2 'Coma' is not
-    a coma."""
+    """Whole-name evidence only (``title_evidence``); for a code system we carry no terminology
+    for, the display name when it is a topic's whole name."""
     found: dict[str, tuple[tuple, ConceptMatch, str]] = {}
     for code, via in codes:
-        chain = title_chain(code)
-        for level, (value, title) in enumerate(chain):
-            for rank, match in enumerate(titles(title)):
-                if level and not _names(chain[0][1], match.topic_id, concepts):
-                    continue
-                if level == 0:
-                    reason = f"matched the ICD-10-CM title \u2018{title}\u2019 to the {match.name.described}"
-                else:
-                    reason = (
-                        f"matched the ICD-10-CM title of {value} \u2018{title}\u2019 to the {match.name.described},"
-                        f" which the code's own title \u2018{chain[0][1]}\u2019 names"
-                    )
-                if via:
-                    reason += f" ({via})"
-                key = (level, rank)
-                if match.topic_id not in found or key < found[match.topic_id][0]:
-                    found[match.topic_id] = (key, match, reason)
+        for key, match, reason in title_evidence(code, titles, concepts):
+            if via:
+                reason += f" ({via})"
+            if match.topic_id not in found or key < found[match.topic_id][0]:
+                found[match.topic_id] = (key, match, reason)
     from_text = False
     if not found and criterion.display_name and all(c.system is not CodeSystem.ICD10CM for c, _ in codes):
         # No terminology of ours for this code: its display name, matched the same way.

@@ -127,6 +127,17 @@ class Tabular:
             parent = self._parents[parent]
         return tuple(found)
 
+    def chapter_of(self, code: str) -> str:
+        """The chapter an item is in (its root): "19" for S72.002A."""
+        node = self._require(code)
+        while self._parents[node] >= 0:
+            node = self._parents[node]
+        return self._name(node)
+
+    def chapters(self) -> list[str]:
+        """The chapters' names in tabular order ("1" … "22")."""
+        return [self._name(node) for node in range(len(self._parents)) if self._kinds[node] == CHAPTER]
+
     def all_codes(self) -> Iterator[str]:
         """Every node's name in tabular order (a shared block/category name twice, as the library)."""
         return (self._name(node) for node in range(len(self._parents)))

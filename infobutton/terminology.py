@@ -158,6 +158,17 @@ def billable() -> tuple[str, ...]:
     return tuple(c for c in cm.all_codes() if cm.is_leaf(c) and not (cm.is_block(c) or cm.is_chapter(c)))
 
 
+@functools.cache
+def chapters() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """ICD-10-CM's chapters in tabular order: (number, title, its billable codes), e.g. ("19",
+    "Injury, poisoning and certain other consequences of external causes (S00-T88)", (…))."""
+    cm = _icd10cm()
+    codes: dict[str, list[str]] = {chapter: [] for chapter in cm.chapters()}
+    for value in billable():
+        codes[cm.chapter_of(value)].append(value)
+    return tuple((chapter, cm.description(chapter), tuple(found)) for chapter, found in codes.items())
+
+
 _PREFIX = re.compile(r"^[A-Z][0-9A-Z.]{0,7}$")
 
 
