@@ -1,11 +1,14 @@
-"""Automatic concept matching: terminology text → topics whose whole name it contains (pure).
+"""Concept matching: terminology text → topics by their names (pure), in two strengths.
 
-The resolver's second layer (ARCHITECTURE.md): for a code with no curated rule, the code's official
-title and its ancestors' titles (subcategory, category; never a block or a chapter) are matched
-against every topic's names (title, also-called names, MeSH headings). The same matcher reads an
-EHR's display name for a code system we carry no terminology for (SNOMED CT), and free text.
+**Whole names** (``ConceptIndex.named``), the only evidence the resolver's automatic layer answers
+on: the whole text, less what does not change which condition it names (ICD-10-CM's parentheses
+and brackets, "unspecified", "other", "not elsewhere classified", a side after a comma), is one of a
+topic's names: its title, or an also-called name of two words or more. A title that ends in square
+brackets names the concept there too ("Zoster [herpes zoster]"). A single-word also-called name
+("Ulcer", "Cavities", "Ice", "Snow", "Horse", "C") and a MeSH heading never answer live.
 
-Precision over recall, so a topic name matches only as a whole concept:
+**Names anywhere in a text** (``ConceptIndex.match``), for free text and for the suggestions a
+librarian reviews, where recall belongs: a topic name matches only as a whole concept inside the text:
 - every significant token of the name must be in the text (after a small curated lexicon has added
   the topic vocabulary for clinical phrases: malignant neoplasm → cancer, hypertension → high blood
   pressure, varicella → chickenpox …);
@@ -21,6 +24,7 @@ Precision over recall, so a topic name matches only as a whole concept:
 - a topic whose matched words are a strict subset of another matched topic's is dropped (Pulmonary
   Hypertension hides High Blood Pressure; Acute Myeloid Leukemia hides Leukemia), and the rest are
   ranked most specific first.
+Both read the same lexicon, and neither matches a text about someone else's disease or none.
 """
 
 from __future__ import annotations

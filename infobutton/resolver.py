@@ -6,17 +6,20 @@ for it, and every match says which layer found it and why (``TopicMatch.provenan
 1. **curated**: a librarian's rule on the code or an ancestor. A code that any curated rule reaches
    belongs to this layer, whatever the patient context: automatic matching never second-guesses a
    curated code.
-2. **automatic**: for a code without a curated rule, a whole-concept match (``concepts``) of the
-   code's official ICD-10-CM title, then its subcategory's and category's (never a block or a
-   chapter), to topic names. For a code system we carry no terminology for (SNOMED CT, …), the
-   EHR's display name is matched the same way, and the match is marked ``from_text``.
+2. **automatic**: for a code without a curated rule, only a whole name (``ConceptIndex.named``):
+   the code's official ICD-10-CM title is a topic's name, or its subcategory's or category's title
+   is (never a block's or a chapter's) and the code's own title names that topic too
+   (``title_evidence``). For a code system we carry no terminology for (SNOMED CT, …), the EHR's
+   display name must be a topic's name the same way, and the match is marked ``from_text``.
 3. **upstream**: another HL7 responder (``content.upstream``), for a valid code with no local answer.
 4. **free text**: ``v.ot``/``v.dn`` (or text sent as a code), only when no code is given or the code
    is unknown to its terminology; whole topic names first, then every-word full-text search. Never
    for a valid code.
 
-ICD-9-CM and (with a local map) SNOMED CT codes are first translated to ICD-10-CM (``Translate``);
-the translation is named in the reason. One criterion's matches are ordered by ``ranking``: how
+A code with a 7th-character extension is answered as its family (``terminology.family``: S72.002A
+as S72.002) by every layer, so codes that differ only in the 7th character answer alike. ICD-9-CM
+and (with a local map) SNOMED CT codes are first translated to ICD-10-CM (``Translate``); the
+translation is named in the reason. One criterion's matches are ordered by ``ranking``: how
 specific the code match is, the layer, rule priority, context fit, then a stable tie-breaker, so the
 same request always gets the same order. Several criteria are merged round-robin in request order,
 so each code's best topic is shown. A topic appears once. Rules may be limited to a reader, task,
@@ -348,7 +351,8 @@ def resolve_criterion(
         if not owned and named is not None:
             hits = _automatic(criterion, codes, request, topic_of, named, title_names or named, concepts)
         if not owned and not hits and upstream is not None and terminology.is_valid(criterion.code):
-            for rank, topic in enumerate(upstream(criterion.code, request.language, limit)):
+            asked = terminology.family(criterion.code)  # one answer for a 7th-character family here too
+            for rank, topic in enumerate(upstream(asked, request.language, limit)):
                 host = topic.source.removeprefix("upstream:") or "the upstream responder"
                 hits.append(
                     (
@@ -359,7 +363,7 @@ def resolve_criterion(
                             None,
                             50 + rank,
                             Provenance.UPSTREAM,
-                            f"answered by {host} for {criterion.code.value}",
+                            f"answered by {host} for {asked.value}",
                         ),
                     )
                 )

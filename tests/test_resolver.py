@@ -246,6 +246,9 @@ def test_upstream_only_for_valid_codes_without_a_local_answer_and_labelled_with_
     assert match.provenance is Provenance.UPSTREAM and "connect.example.org" in match.reason
     layered(crit(ICD, "E11.9"), upstream=upstream)  # answered locally
     assert asked == ["J06.9"]
+    # a code with a 7th character is asked as its family, so the family answers alike there too
+    [injury] = layered(crit(ICD, "S72.002A"), upstream=upstream)
+    assert asked[-1] == "S72.002" and injury.reason.endswith("for S72.002")
 
 
 def test_translated_codes_resolve_as_icd10cm_and_name_the_translation():
