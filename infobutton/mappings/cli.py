@@ -227,7 +227,10 @@ def _coverage(chapter: str) -> None:
         _fail(InvalidRequest("--chapter", f"{chapter!r} is not an ICD-10-CM chapter: give 1 to 22, or none for all"))
     kind = "chapter" if chapter == "all" else "category"
     click.echo("\t".join((kind, "billable", "curated", "automatic", "unanswered", "title")))
-    for row in [*rows, coverage.total(rows)]:
+    for row in [
+        *rows,
+        coverage.total(rows, "All chapters" if chapter == "all" else f"All categories of chapter {chapter}"),
+    ]:
         cells = (row.key or "all", row.billable, row.curated, row.automatic, row.unanswered, row.title)
         click.echo("\t".join(str(cell) for cell in cells))
 

@@ -129,11 +129,11 @@ def by_category(layer: Mapping[str, str], chapter: str) -> list[Row]:
     return [_row(key, terminology.describe(Code(ICD, key)), codes, layer) for key, codes in categories.items()]
 
 
-def total(rows: Iterable[Row]) -> Row:
+def total(rows: Iterable[Row], title: str = "All chapters") -> Row:
     rows = list(rows)
     return Row(
         "",
-        "All chapters",
+        title,
         sum(r.billable for r in rows),
         sum(r.curated for r in rows),
         sum(r.automatic for r in rows),

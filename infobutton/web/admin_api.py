@@ -349,7 +349,8 @@ def coverage_report():
     args = _query(schemas.CoverageQuery)
     report = current_services().coverage
     rows = report.categories(args.chapter) if args.chapter else report.chapters()
-    return {"chapter": args.chapter, "rows": [row.json() for row in rows], "total": coverage.total(rows).json()}
+    title = f"All categories of chapter {args.chapter}" if args.chapter else "All chapters"
+    return {"chapter": args.chapter, "rows": [row.json() for row in rows], "total": coverage.total(rows, title).json()}
 
 
 # -- suggestions -----------------------------------------------------------------------------

@@ -472,7 +472,8 @@ def coverage():
     if chapter is None:
         abort(_error(404, f"There is no ICD-10-CM chapter {number!r}: chapters are 1 to 22.", "chapter"))
     rows = report.categories(number)
-    return _page("admin/coverage.html", rows=rows, total=mapping_coverage.total(rows), chapter=chapter)
+    total = mapping_coverage.total(rows, f"All categories of chapter {number}")
+    return _page("admin/coverage.html", rows=rows, total=total, chapter=chapter)
 
 
 @bp.get("/gaps")
