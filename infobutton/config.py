@@ -7,6 +7,7 @@ what it accepts: nothing is guessed, nothing falls back silently.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -112,6 +113,22 @@ def _cors_origins(value: str) -> str:
     return _origin_list(value, star=True)
 
 
+def _networks(value: str) -> str:
+    """Client addresses or CIDR networks, comma-separated (``10.20.0.0/16, 192.0.2.7``), or empty."""
+    for part in value.split(","):
+        if part.strip():
+            try:
+                ipaddress.ip_network(part.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{part.strip()!r} is not an address or a CIDR network such as 10.20.0.0/16") from None
+    return value
+
+
+def networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The networks of a ``_networks`` setting."""
+    return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in value.split(",") if p.strip())
+
+
 def _database_url(value: str) -> str:
     if value and not (
         value == "sqlite://" or value.startswith(("sqlite:///", *(f"{s}://" for s in SCHEMES if s != "sqlite")))
@@ -199,13 +216,18 @@ class Settings(BaseModel):
     cds_feedback_rate: Count = 60  # feedback POSTs per minute per issuer (or client in dev mode)
     # browser origins that may read the public knowledge surfaces (web.cors): *, a list, or empty = off
     cors_origins: Annotated[str, AfterValidator(_cors_origins)] = "*"
+    # EHR origins whose pages may show the click page in a frame; empty: only this service's own
+    frame_origins: Annotated[str, AfterValidator(_origins)] = ""
     secret_key: str = ""  # signs admin session cookies; default: a random key kept in data_dir
     cookie_secure: Flag = True  # admin session cookie only over HTTPS (and http://localhost)
     max_import_bytes: Count = 8 * 1024 * 1024  # largest CSV the admin import accepts
     signin_attempts: Count = 5  # failed admin sign-ins per client before a pause
     signin_window: Timeout = 900.0  # seconds the failed sign-ins are counted over
     # Hostile networks (issue 12): rate limits, proxies, TLS, bounded usage counts.
-    rate_limit: Annotated[str, AfterValidator(_rate_limit)] = "600/minute"  # per client; 0/off = none
+    # per client; 0/off = none. An EHR gateway sending 50 requests a second never meets it; a
+    # flood 20 times that is refused after 200 a second (README, "Sizing the rate limit").
+    rate_limit: Annotated[str, AfterValidator(_rate_limit)] = "200/second;6000/minute"
+    rate_limit_exempt: Annotated[str, AfterValidator(_networks)] = ""  # EHR addresses/CIDRs never limited
     trusted_proxies: Annotated[int, Field(ge=0, le=10)] = 0  # proxy hops whose X-Forwarded-* to believe
     hsts_max_age: NonNegativeInt = 31536000  # Strict-Transport-Security over TLS; 0 = no header
     usage_days: Count = 400  # days of usage counts kept for the gap report

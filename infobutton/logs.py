@@ -122,6 +122,8 @@ class GunicornLogger(GunicornBaseLogger):
         if not self.access_log_enabled:
             return
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        if str(status) == "429":  # a flood's refusals: counted in metrics, logged by web.limits
+            return
         route = environ.get(ROUTE)
         method = environ.get("REQUEST_METHOD") or "-"
         self.access_log.info(

@@ -9,12 +9,14 @@ per caller (``cds.gate``, INFOBUTTON_CDS_FEEDBACK_RATE), each under its own name
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from cachetools import TTLCache
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 PUBLIC = "infobutton-rate"  # the public budget's namespace: the Redis keys flask-limiter used
 SCOPE = "global"  # flask-limiter's scope for an application-wide limit: the same Redis keys
 MAX_CLIENTS = 100_000  # clients counted in memory per limit; the oldest window goes first
+REFUSAL_LOG_INTERVAL = 60.0  # seconds: one log line per refused client at most this often
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 RETRY_MAX_SECONDS = 60.0  # longest wait before asking a failed Redis again
 
 
@@ -85,10 +89,12 @@ class RateLimits:
         redis_url: str = "",
         *,
         namespace: str = PUBLIC,
+        exempt: Iterable[Network] = (),
         timer: Callable[[], float] = time.time,
     ):
         self.items = sorted(parse_many(rate))  # shortest period first, as flask-limiter checked them
         self.namespace = namespace
+        self.exempt = tuple(exempt)
         self._timer = timer
         self.memory = MemoryWindows(self.items, timer)
         self._shared: FixedWindowRateLimiter | None = None
@@ -102,13 +108,22 @@ class RateLimits:
 
     def hit(self, client: str) -> tuple[RateLimitItem, float] | None:
         """Count one request of ``client``: the first limit it exceeds and when that limit's
-        window ends (epoch seconds), or None."""
+        window ends (epoch seconds), or None. A client in an ``exempt`` network is never counted."""
+        if self.exempt and self.is_exempt(client):
+            return None
         if self._shared is not None and self._shared_up():
             try:
                 return self._hit_shared(self._shared, client)
             except Exception as exc:  # any storage failure: count in memory, never fail the answer
                 self._went_down(exc)
         return self.memory.hit(client)
+
+    def is_exempt(self, client: str) -> bool:
+        try:
+            address = ipaddress.ip_address(client)
+        except ValueError:  # "unknown" or a unix socket peer: not an address an operator can name
+            return False
+        return any(address in network for network in self.exempt)
 
     def retry_after(self, reset_at: float) -> int:
         """Whole seconds until a window that ends at ``reset_at`` (``hit``'s), at least 1: the
@@ -141,3 +156,43 @@ class RateLimits:
             log.warning("rate limit storage unreachable (%s); counting in memory", type(exc).__name__)
             self._down_since = self._timer()
             self._retry_at, self._retry_wait = self._down_since + 1.0, 2.0
+
+
+class RefusalLog:
+    """Log lines about refused clients, bounded: a client's first refusal is logged, then at most
+    one line per ``interval`` saying how many were refused since, so a flood adds kilobytes to the
+    logs, not megabytes (every refusal is still counted in the request metrics, by status). At
+    most ``max_clients`` clients are remembered, each for two intervals. The address is not
+    logged."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        what: str,
+        *,
+        interval: float = REFUSAL_LOG_INTERVAL,
+        max_clients: int = 10_000,
+        timer: Callable[[], float] = time.monotonic,
+    ):
+        self._log = logger
+        self._what = what
+        self._interval = interval
+        self._timer = timer
+        # client → [when its last line was logged, refusals since]
+        self._clients: TTLCache = TTLCache(maxsize=max_clients, ttl=2 * interval, timer=timer)
+        self._lock = threading.Lock()
+
+    def refused(self, client: str, detail: str) -> None:
+        """Count one refusal of ``client`` (``detail``: which limit) and log it when due."""
+        now = self._timer()
+        with self._lock:
+            seen = self._clients.get(client)
+            if seen is not None and now - seen[0] < self._interval:
+                seen[1] += 1
+                return
+            since = seen[1] if seen is not None else 0
+            self._clients[client] = [now, 0]
+        if since:
+            self._log.info("%s (%s): %d more refused in the last %d s", self._what, detail, since, self._interval)
+        else:
+            self._log.info("%s (%s)", self._what, detail)

@@ -90,6 +90,11 @@ class Tabular:
         parent = self._parents[node]
         return self._kinds[node] == SECTION or (parent >= 0 and self._name(parent) == self._name(node))
 
+    def is_billable(self, code: str) -> bool:
+        """A leaf category or subcategory (B20, F99, P84, R99 and Z66 name a block too)."""
+        node = self._node(code)
+        return node is not None and self._leaves[node] == 1 and self._kinds[node] >= CATEGORY
+
     def is_leaf(self, code: str) -> bool:
         return self._leaves[self._require(code)] == 1
 

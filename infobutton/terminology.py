@@ -155,7 +155,12 @@ def titles() -> set[str]:
 def billable() -> tuple[str, ...]:
     """Every billable ICD-10-CM code (a leaf of the tabular list), dotted, in tabular order."""
     cm = _icd10cm()
-    return tuple(c for c in cm.all_codes() if cm.is_leaf(c) and not (cm.is_block(c) or cm.is_chapter(c)))
+    return tuple(dict.fromkeys(c for c in cm.all_codes() if cm.is_billable(c)))
+
+
+def chapter_of(code: Code) -> str:
+    """The ICD-10-CM chapter a code is in ("19" for S72.002A)."""
+    return _icd10cm().chapter_of(code.value)
 
 
 @functools.cache

@@ -3,6 +3,7 @@ JSON and carries no patient context, even when gunicorn rejects raw malformed re
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -13,12 +14,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
+from gunicorn.config import Config
 from gunicorn.http.errors import InvalidHeader, InvalidRequestLine, InvalidRequestMethod, LimitRequestLine
 
-from infobutton.logs import JsonFormatter, RedactRequestLines, redact, request_id
+from infobutton.logs import GunicornLogger, JsonFormatter, RedactRequestLines, redact, request_id
 
 from .conftest import ICD10CM
 from .test_cli import BIN, free_port, wait_ready
@@ -236,3 +239,15 @@ def test_generated_request_ids_differ_between_forked_workers():
     os.close(read)
     parent = request_id(None)
     assert len(child) == len(parent) == 32 and child != parent
+
+
+def test_refused_requests_leave_no_access_line_and_others_do(capsys):
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    logger = GunicornLogger(cfg)
+    took = datetime.timedelta(milliseconds=2)
+    environ = {"REQUEST_METHOD": "GET"}
+    logger.access(SimpleNamespace(status="429 TOO MANY REQUESTS"), None, environ, took)
+    assert capsys.readouterr().out == ""
+    logger.access(SimpleNamespace(status="200 OK"), None, environ, took)
+    assert '"status": 200' in capsys.readouterr().out

@@ -80,6 +80,17 @@ def test_check_digits_and_shapes(system, value, valid):
     assert terminology.is_valid(Code(system, value)) is valid
 
 
+def test_billable_codes_are_every_leaf_category_and_subcategory_once():
+    codes = terminology.billable()
+    assert len(codes) == len(set(codes)) == 74_719
+    # Categories that share their name with a block of their own are billable too.
+    for alone_in_its_block in ("B20", "F99", "P84", "R99", "Z66"):
+        assert alone_in_its_block in codes
+    # Leaf block names are not codes.
+    assert "C00-C75" not in codes and "T07-T88" not in codes
+    assert "C91.00" in codes and "C91.0" not in codes
+
+
 def test_billable_codes_under_a_prefix():
     e11 = terminology.billable_under("E11")
     assert len(e11) == 87 and e11[0] == "E11.00" and "E11.9" in e11 and "E11.6" not in e11

@@ -2,13 +2,19 @@
 admin import/export format. Parsing validates every line and reports each bad one.
 
 The context-limit columns (``audience``, ``task``, ``setting``, ``language``, ``age_group``) come
-last and may be left out: a file written before they existed reads as rules without limits."""
+last and may be left out: a file written before they existed reads as rules without limits.
+
+Safe to open in a spreadsheet: a written cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or
+a carriage return gets a leading apostrophe (OWASP, "CSV Injection"), so a spreadsheet shows it as
+text instead of running it as a formula; reading drops that apostrophe again, so an export
+imports back unchanged. A cell longer than the csv module reads (131,072 characters) is a line
+error, not a crash; the longest field a rule has is its reason (1,000 characters)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from ..models import InvalidRequest, MappingRule, Topic
@@ -41,6 +47,37 @@ def _reader(text: str) -> tuple[csv.DictReader, LineError | None]:
     return reader, None
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(cell: str) -> str:
+    """A cell as written: one more apostrophe before a formula character that leads it after any
+    apostrophes, so reading gives back exactly the cell."""
+    return "'" + cell if cell.lstrip("'").startswith(FORMULA_STARTS) else cell
+
+
+def _as_written(cell):
+    """A cell as read: ``neutralised`` undone (``None`` and the overflow list left alone)."""
+    if isinstance(cell, str) and cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
+
+
+def _rows(reader: csv.DictReader) -> Iterator[tuple[int, dict | LineError]]:
+    """(line, row) per data line, with its cells as written; a line the csv module cannot read
+    is a LineError, after which reading stops (the rest of the file is not trusted)."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # raised before the line that starts the record is counted
+            line = reader.line_num + 1
+            yield line, LineError(line, "line", f"not readable as CSV: {exc}")
+            return
+        yield reader.line_num, {key: _as_written(value) for key, value in row.items()}
+
+
 def parse_checked(text: str, topic_of: Callable[[str], Topic | None]) -> tuple[list[MappingRule], list[LineError]]:
     """Like ``parse``, and every rule also passes ``check`` and appears once (one error per line)."""
     reader, header = _reader(text)
@@ -49,8 +86,10 @@ def parse_checked(text: str, topic_of: Callable[[str], Topic | None]) -> tuple[l
     rules: list[MappingRule] = []
     errors: list[LineError] = []
     seen: dict[MappingRule, int] = {}  # rule without priority and reason → its line
-    for row in reader:
-        line = reader.line_num
+    for line, row in _rows(reader):
+        if isinstance(row, LineError):
+            errors.append(row)
+            break
         if None in row:
             errors.append(LineError(line, "line", "more fields than the header names"))
             continue
@@ -74,11 +113,14 @@ def parse(text: str) -> tuple[list[MappingRule], list[LineError]]:
     if header is not None:
         return [], [header]
     rules, errors = [], []
-    for row in reader:
+    for line, row in _rows(reader):
+        if isinstance(row, LineError):
+            errors.append(row)
+            break
         try:
             rules.append(rule_from_fields(row))
         except InvalidRequest as exc:
-            errors.append(LineError(reader.line_num, exc.parameter, exc.message))
+            errors.append(LineError(line, exc.parameter, exc.message))
     return rules, errors
 
 
@@ -106,10 +148,10 @@ def cells(rule: MappingRule) -> list[str]:
 
 
 def format_rules(rules: list[MappingRule]) -> str:
-    """CSV that ``parse`` reads back to the same rules."""
+    """CSV that ``parse`` reads back to the same rules, every cell safe to open (``neutralised``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIELDS)
     for r in sorted(rules, key=lambda r: (r.code_system.name, r.code, -r.priority, r.topic_id, cells(r)[9:])):
-        writer.writerow(cells(r))
+        writer.writerow([neutralised(cell) for cell in cells(r)])
     return out.getvalue()

@@ -109,7 +109,8 @@ def rule_and_errors(row: dict) -> tuple[MappingRule | None, list[tuple[str, str]
         scope=scope,
         priority=priority,
         gender=gender,
-        reason=get("reason"),
+        # one kind of line break, so every stored reason writes to CSV and reads back the same
+        reason=get("reason").replace("\r\n", "\n").replace("\r", "\n"),
         min_age=ages["min_age"],
         max_age=ages["max_age"],
         audiences=tuple(Recipient(code) for code in limits["audiences"]),

@@ -15,11 +15,13 @@ from . import safe_json
 from .atom import Node
 
 ALWAYS_ARRAYS = {"category", "entry", "link"}
-# The function a JSONP answer calls when the request names none: JSONP's conventional name (the
-# parameter's own), so a MedlinePlus Connect client that sends no ``callback`` still gets a
-# script rather than a 400 (docs/decisions.md, "MedlinePlus Connect drop-in").
-DEFAULT_CALLBACK = "callback"
-CALLBACK = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,63}(\.[A-Za-z_$][A-Za-z0-9_$]{0,63}){0,4}$")
+# The function a JSONP answer calls when the request names none: ``None``, as MedlinePlus Connect
+# answers, because clients in the field unwrap exactly that by string replacement
+# (``str_replace('None(', '')``, then ``'});'`` → ``'}'``).
+DEFAULT_CALLBACK = "None"
+# One plain JavaScript identifier: no dots, so a callback can never name a method of an object
+# on a page of this origin (same-origin method execution).
+CALLBACK = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,63}\Z")
 
 
 def to_dict(element: Node) -> dict:
@@ -54,8 +56,8 @@ def serialise(feed: Node) -> bytes:
 
 
 def check_callback(callback: str | None) -> str:
-    """The JSONP function to call: ``DEFAULT_CALLBACK`` when none is sent; otherwise it must be a
-    plain (dotted) JavaScript identifier, and a bad one is never echoed."""
+    """The JSONP function to call: ``DEFAULT_CALLBACK`` when none is sent; otherwise it must be
+    one plain JavaScript identifier, and a bad one is never echoed."""
     if not callback:
         return DEFAULT_CALLBACK
     if not CALLBACK.match(callback):

@@ -2,12 +2,14 @@
 library's fixed windows, in Redis when configured).
 
 One budget per client address (``web.transport.client_address``) across all public endpoints:
-INFOBUTTON_RATE_LIMIT (default ``600/minute``; several as ``20/second;600/minute``; ``0``/``off``
-for none), shared by every worker and instance through INFOBUTTON_REDIS_URL (under the keys
-flask-limiter used), else counted by each process. Over the limit: 429 with Retry-After and the
-usual problem body. Health, readiness and metrics are exempt (monitors must always get through),
-and so are /admin, whose token checks have their own throttle (``admin_auth``), static files and
-unrouted requests (404, 405).
+INFOBUTTON_RATE_LIMIT (default ``200/second;6000/minute``: an EHR gateway at 50 requests a second
+never meets it; ``0``/``off`` for none), shared by every worker and instance through
+INFOBUTTON_REDIS_URL (under the keys flask-limiter used), else counted by each process. Over the
+limit: 429 with Retry-After and the usual problem body, logged at most once a minute per client
+(``rate_limits.RefusalLog``). Addresses in INFOBUTTON_RATE_LIMIT_EXEMPT (an EHR's gateways) are
+never limited. Health, readiness and metrics are exempt (monitors must always get through), and so
+are /admin, whose token checks have their own throttle (``admin_auth``), static files and unrouted
+requests (404, 405).
 
 A ``before_request`` hook of ours rather than flask-limiter's: its per-request resolution of
 decorated, blueprint and meta limits cost ~200 µs a cached answer, more than the answer itself,
@@ -23,8 +25,8 @@ from collections.abc import Callable
 from flask import Flask, Request, Response, request
 from limits import RateLimitItem
 
-from ..config import Settings
-from ..rate_limits import RateLimits
+from ..config import Settings, networks
+from ..rate_limits import RateLimits, RefusalLog
 from .errors import error_response
 from .transport import client_address
 
@@ -58,18 +60,21 @@ def init_app(app: Flask, settings: Settings, *, timer: Callable[[], float] = tim
     """Rate-limit the app per client; None when INFOBUTTON_RATE_LIMIT is off."""
     if not settings.rate_limit:
         return None
-    limits = RateLimits(settings.rate_limit, settings.redis_url, timer=timer)
+    exempt = networks(settings.rate_limit_exempt)
+    limits = RateLimits(settings.rate_limit, settings.redis_url, exempt=exempt, timer=timer)
+    refusals = RefusalLog(log, "rate limit exceeded")
 
     def check() -> Response | None:
         req = request._get_current_object()  # type: ignore[attr-defined]  # once, not per attribute
         if _exempt(req):
             return None
         counted = req.environ.pop(RATE_COUNTED, _NOT_COUNTED)
-        breached = limits.hit(client_address()) if counted is _NOT_COUNTED else counted
+        client = client_address()
+        breached = limits.hit(client) if counted is _NOT_COUNTED else counted
         if breached is None:
             return None
         item, reset_at = breached
-        log.info("rate limit %s exceeded", item)
+        refusals.refused(client, str(item))
         return too_many(item, limits.retry_after(reset_at))
 
     # the first before_request hook (create_app calls this before any other registers one)

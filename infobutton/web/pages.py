@@ -4,6 +4,8 @@ and the security headers every HTML response carries."""
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
 
@@ -17,10 +19,20 @@ bp = Blueprint("pages", __name__)
 LEGACY_APPLICATION_PATH = "/medlineplus/services/mpconnect.cfm"
 
 # No script at all; styles and images only from here (and MedlinePlus topic images); forms only
-# to here. frame-ancestors is left open on purpose: EHRs show infobutton pages in frames.
+# to here; framed only by this service and the EHR origins of INFOBUTTON_FRAME_ORIGINS (EHRs show
+# the click page in a frame; anyone else framing it could dress it up as their own).
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' https://medlineplus.gov; form-action 'self'; base-uri 'none'"
 )
+
+
+@functools.cache
+def content_security_policy(frame_origins: str) -> str:
+    """The pages' policy with ``frame-ancestors`` for these (comma-separated) origins."""
+    ancestors = " ".join(["'self'", *(o.strip().rstrip("/") for o in frame_origins.split(",") if o.strip())])
+    return f"{CONTENT_SECURITY_POLICY}; frame-ancestors {ancestors}"
+
+
 # The query string carries patient context (age, gender, codes): never send it onward.
 REFERRER_POLICY = "no-referrer"
 PUBLIC = {None, "pages", "infobutton"}  # None: paths no route matched (404 pages)
@@ -31,7 +43,8 @@ def page_headers(response: Response) -> Response:
     """CSP, nosniff and Referrer-Policy on the public HTML responses, answers and errors alike
     (other blueprints, such as the admin UI, set their own policy and are left alone)."""
     if response.mimetype in ("text/html", "application/xhtml+xml") and request.blueprint in PUBLIC:
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        policy = content_security_policy(current_services().settings.frame_origins)
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers.setdefault("Referrer-Policy", REFERRER_POLICY)
     return response

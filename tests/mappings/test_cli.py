@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from click.testing import CliRunner
 
@@ -57,6 +60,16 @@ def test_export_import_round_trip_and_list(run, tmp_path):
     run("mappings", "export", "-o", str(out))
     again = run("mappings", "import", str(out), "--mode", "replace")
     assert f"0 added, 0 changed, 0 removed, {SEEDED + 1} unchanged" in again.stdout
+
+
+def test_a_cli_export_is_safe_to_open_in_a_spreadsheet(run, tmp_path):
+    path = tmp_path / "formula.csv"
+    path.write_text(HEADER + 'ICD-10-CM,D47.9,leukemia,descendants,-2,,,,"@SUM(1+1)"\n')
+    assert "1 added" in run("mappings", "import", str(path)).stdout
+    exported = run("mappings", "export").stdout
+    assert "'@SUM(1+1)" in exported and "'-2" in exported
+    cells = [c for row in csv.reader(io.StringIO(exported, newline="")) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]
 
 
 def test_validate_and_a_bad_import_writes_nothing(run, tmp_path):

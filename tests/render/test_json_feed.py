@@ -47,12 +47,16 @@ def test_arrays_even_when_single_or_empty():
 
 def test_jsonp_wraps_with_a_valid_callback():
     feed = feed_for([("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM)])
-    body = json_feed.serialise_jsonp(feed, "app.handle_1").decode()
-    assert body.startswith("/**/app.handle_1(") and body.endswith(");")
-    assert json.loads(body[len("/**/app.handle_1(") : -2])["feed"]["entry"]
+    body = json_feed.serialise_jsonp(feed, json_feed.check_callback("handle_1")).decode()
+    assert body.startswith("/**/handle_1(") and body.endswith(");")
+    assert json.loads(body[len("/**/handle_1(") : -2])["feed"]["entry"]
 
 
-@pytest.mark.parametrize("callback", ["alert(1)//", "a-b", "x;evil()", "1abc", "a" * 300, "<script>", "a..b"])
+@pytest.mark.parametrize(
+    "callback",
+    ["alert(1)//", "a-b", "x;evil()", "1abc", "a" * 300, "<script>", "a..b", "app.handle", "document.body.remove"]
+    + ["cb\n"],
+)
 def test_bad_callbacks_are_refused(callback):
     with pytest.raises(InvalidRequest) as err:
         json_feed.check_callback(callback)
@@ -120,7 +124,7 @@ def test_untrusted_reason_never_reaches_json_as_markup():
 
 @pytest.mark.parametrize("callback", [None, ""])
 def test_no_callback_calls_the_default_function(callback):
-    assert json_feed.check_callback(callback) == json_feed.DEFAULT_CALLBACK == "callback"
+    assert json_feed.check_callback(callback) == json_feed.DEFAULT_CALLBACK == "None"
 
 
 def test_jsonp_without_the_guard_starts_with_the_function():

@@ -3,6 +3,8 @@ CSV round-trip, live effect in this and another app instance, and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 
@@ -378,6 +380,24 @@ def test_export_imports_back_unchanged(client, services, editor):
     r = client.post("/admin/api/mappings/import", data=text, headers=editor, content_type="text/csv")
     assert r.get_json()["version"] == before + 2 and len(r.get_json()["added"]) == SEEDED + 1
     assert client.get("/admin/api/mappings/export", headers=editor).get_data(as_text=True) == text
+
+
+def test_an_export_is_safe_to_open_in_a_spreadsheet_and_imports_back(client, services, editor):
+    create(client, editor, reason="=cmd|' /C calc'!A0")
+    text = client.get("/admin/api/mappings/export", headers=editor).get_data(as_text=True)
+    cells = [cell for row in csv.reader(io.StringIO(text, newline="")) for cell in row]
+    assert "'=cmd|' /C calc'!A0" in cells and not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    url = "/admin/api/mappings/import?dry_run=1&mode=replace"
+    r = client.post(url, data=text, headers=editor, content_type="text/csv")
+    assert r.status_code == 200 and r.get_json()["changed"] == [] and r.get_json()["added"] == []
+
+
+def test_a_cell_longer_than_the_csv_module_reads_is_a_422_naming_its_line(client, services, editor):
+    text = CSV_HEADER + "ICD-10-CM,D47.9,leukemia,descendants,0,,,," + "x" * 131_073 + "\n"
+    version = services.mappings.version()
+    r = client.post("/admin/api/mappings/import", data=text, headers=editor, content_type="text/csv")
+    assert r.status_code == 422 and services.mappings.version() == version
+    assert r.get_json()["errors"][0]["line"] == 2
 
 
 def test_import_dry_run_shows_the_diff_and_writes_nothing(client, services, editor):

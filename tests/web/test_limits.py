@@ -3,13 +3,15 @@ behind trusted proxies (ProxyFix), and HSTS and Secure cookies over TLS only."""
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 
 import pytest
 
 from infobutton import create_app
 from infobutton.config import ConfigError, Settings
-from infobutton.rate_limits import MemoryWindows, RateLimits
+from infobutton.rate_limits import MemoryWindows, RateLimits, RefusalLog
 
 from ..conftest import REDIS_URL, Clock, icd, port_open, require
 from ..faults.forwarder import Forwarder
@@ -55,6 +57,79 @@ def test_every_public_endpoint_shares_one_budget_and_health_is_exempt(make_app):
     for _ in range(10):
         assert client.get("/healthz", environ_base=address).status_code == 200
         assert client.get("/admin/signin", environ_base=address).status_code == 200
+
+
+def test_the_default_budget_lets_an_ehr_gateway_through_and_refuses_a_flood():
+    clock = Clock()
+    limits = RateLimits(Settings().rate_limit, timer=clock)
+    gateway = []
+    for _ in range(1500):  # 50 a second for 30 s
+        gateway.append(limits.hit("192.0.2.50"))
+        clock.now += 0.02
+    assert gateway == [None] * 1500
+    flood = []
+    for _ in range(5000):  # 20 times that for 5 s
+        flood.append(limits.hit("192.0.2.51"))
+        clock.now += 0.001
+    assert sum(hit is not None for hit in flood) >= 0.75 * len(flood)
+
+
+def test_1500_requests_at_50_a_second_from_one_address_on_default_settings_get_no_429(make_app):
+    """In real time through the app (and its fast path), as an EHR gateway proxying clicks sends."""
+    client = make_app().test_client()
+    started = time.monotonic()
+    statuses = []
+    for n in range(1500):
+        statuses.append(get(client, "192.0.2.52").status_code)
+        time.sleep(max(0.0, started + (n + 1) / 50 - time.monotonic()))  # a test about a rate
+    assert statuses == [200] * 1500
+
+
+def test_exempt_networks_are_never_limited(make_app):
+    client = make_app(rate_limit="2/minute", rate_limit_exempt="192.0.2.0/25, 2001:db8::7").test_client()
+    assert {get(client, "192.0.2.60").status_code for _ in range(10)} == {200}
+    assert {get(client, "2001:db8::7").status_code for _ in range(10)} == {200}
+    assert [get(client, "192.0.2.200").status_code for _ in range(3)] == [200, 200, 429]
+
+
+@pytest.mark.parametrize("bad", ["10.0.0.0/33", "ehr.example.org", "10.0.0.1,,300.1.1.1"])
+def test_a_bad_exempt_network_is_a_config_error_naming_the_setting(bad):
+    with pytest.raises(ConfigError) as error:
+        Settings(rate_limit_exempt=bad)
+    assert error.value.variable == "INFOBUTTON_RATE_LIMIT_EXEMPT"
+
+
+def test_a_flood_of_refusals_logs_a_line_a_minute_per_client(make_app, caplog):
+    """3,000 requests over a 60/minute budget: a few short lines, not one per refusal."""
+    client = make_app(rate_limit="60/minute").test_client()
+    with caplog.at_level(logging.INFO, logger="infobutton.web.limits"):
+        statuses = [get(client, "192.0.2.70").status_code for _ in range(3000)]
+    assert statuses.count(429) >= 2940
+    lines = [r.getMessage() for r in caplog.records if r.name == "infobutton.web.limits"]
+    assert 1 <= len(lines) <= 3 and sum(len(line) for line in lines) < 300
+
+
+def test_the_refusal_log_says_how_many_were_refused_since_its_last_line():
+    clock = Clock()
+    logger = logging.getLogger("test.refusals")
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        log = RefusalLog(logger, "refused", interval=60.0, timer=clock)
+        for _ in range(100):
+            log.refused("a", "2/minute")
+            clock.now += 1.0
+        log.refused("b", "2/minute")
+    finally:
+        logger.removeHandler(handler)
+    assert records == [
+        "refused (2/minute)",
+        "refused (2/minute): 59 more refused in the last 60 s",
+        "refused (2/minute)",
+    ]
 
 
 @pytest.mark.parametrize("off", ["0", "off", ""])

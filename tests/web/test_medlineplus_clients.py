@@ -67,18 +67,21 @@ def test_legacy_application_errors_are_pages(client):
     assert r.status_code == 400 and r.mimetype == "text/html"
 
 
-def test_jsonp_without_callback_calls_the_default_function(client):
-    # a lab-test lookup that asks for JSONP and sends no callback (400 before issue #10)
+def test_jsonp_without_callback_calls_none_as_nlm_does(client):
+    # a lab-test lookup that asks for JSONP and sends no callback; NLM answers None({...});
     url = (
         NLM + "/medlineplus/services/mpconnect_service.cfm?mainSearchCriteria.v.cs=2.16.840.1.113883.6.90"
         "&mainSearchCriteria.v.c=C91.00&knowledgeResponseType=application/javascript"
     )
-    r = client.get(swapped(url))
-    assert r.status_code == 200 and r.mimetype == "application/javascript"
-    assert r.data.startswith(b"callback(")
-    assert unwrap(r.data.decode())["feed"]["entry"][0]["title"]["_value"] == "Acute Lymphocytic Leukemia"
+    for path in (swapped(url), "/service?" + urlsplit(url).query):
+        r = client.get(path)
+        assert r.status_code == 200 and r.mimetype == "application/javascript"
+        # UAMS Find-a-Doc's unwrapping, verbatim in effect: str_replace('None(', ''), then
+        # str_replace('});', '}'), then json_decode.
+        body = r.data.decode().replace("None(", "").replace("});", "}")
+        assert json.loads(body)["feed"]["entry"][0]["title"]["_value"] == "Acute Lymphocytic Leukemia"
     infobutton = client.get("/infobutton?" + urlsplit(url).query)
-    assert infobutton.status_code == 200 and infobutton.data.startswith(b"/**/callback(")
+    assert infobutton.status_code == 200 and infobutton.data.startswith(b"/**/None(")
 
 
 def test_service_jsonp_has_no_comment_prefix_and_infobutton_keeps_it(client):

@@ -18,6 +18,7 @@ def assert_page_headers(r):
     csp = r.headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "script-src" not in csp
     assert "style-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert csp.endswith("; frame-ancestors 'self'")  # no EHR origin configured: framed by no one else
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["Referrer-Policy"] == "no-referrer"
 
@@ -134,3 +135,19 @@ def test_unmatched_paths_get_the_page_headers_on_html_errors(client):
     r = client.get("/no-such-page", headers={"Accept": "text/html"})
     assert r.status_code == 404 and r.mimetype == "text/html"
     assert_page_headers(r)
+
+
+def test_only_the_configured_ehr_origins_may_frame_the_click_page(tmp_path):
+    from infobutton import create_app
+    from infobutton.config import Settings
+
+    settings = Settings(data_dir=str(tmp_path), frame_origins="https://ehr.example.org, https://ehr2.example.org:8443/")
+    app = create_app(settings)
+    try:
+        client = app.test_client()
+        for path, query in (("/", {}), ("/application", icd("C91.00")), ("/no/such/page", {})):
+            r = client.get(path, query_string=query, headers={"Accept": "text/html"})
+            csp = r.headers.get("Content-Security-Policy", "")
+            assert "frame-ancestors 'self' https://ehr.example.org https://ehr2.example.org:8443" in csp, path
+    finally:
+        app.extensions["infobutton"].close()
