@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from infobutton import create_app
+from infobutton import create_app, resolver
 from infobutton.config import Settings
+from infobutton.models import Code, CodeSystem
 from infobutton.request import parse
 from tests.conftest import ICD10CM, SNOMEDCT
 
@@ -84,9 +85,12 @@ def test_display_name_never_overrides_a_valid_icd10cm_code(client):
     assert page.status_code == 200 and "acutemyeloidleukemia.html" not in page.get_data(as_text=True)
 
 
-def test_fresh_install_answers_e11_9_with_the_medlineplus_link_honestly(client):
+def test_fresh_install_answers_e11_9_with_the_medlineplus_link_honestly(client, services):
     """A code nobody mapped: the starter catalogue's link-only Diabetes Type 2, labelled automatic,
     with the evidence, and no text attributed to NLM (the topic carries none)."""
+    e11_9 = Code(CodeSystem.ICD10CM, "E11.9")
+    for _, rule in resolver.matches_for_code(e11_9, services.knowledge.rules()):  # nobody mapped it
+        services.mapping_admin.delete(rule.id, None, "test")
     [entry] = entries(
         client.get(
             "/infobutton", query_string={"mainSearchCriteria.v.c": "E11.9", "mainSearchCriteria.v.cs": ICD10CM, **JSON}
