@@ -1,11 +1,14 @@
-"""Automatic concept matching: terminology text → topics whose whole name it contains (pure).
+"""Concept matching: terminology text → topics by their names (pure), in two strengths.
 
-The resolver's second layer (ARCHITECTURE.md): for a code with no curated rule, the code's official
-title and its ancestors' titles (subcategory, category; never a block or a chapter) are matched
-against every topic's names (title, also-called names, MeSH headings). The same matcher reads an
-EHR's display name for a code system we carry no terminology for (SNOMED CT), and free text.
+**Whole names** (``ConceptIndex.named``), the only evidence the resolver's automatic layer answers
+on: the whole text, less what does not change which condition it names (ICD-10-CM's parentheses
+and brackets, "unspecified", "other", "not elsewhere classified", a side after a comma), is one of a
+topic's names: its title, or an also-called name of two words or more. A title that ends in square
+brackets names the concept there too ("Zoster [herpes zoster]"). A single-word also-called name
+("Ulcer", "Cavities", "Ice", "Snow", "Horse", "C") and a MeSH heading never answer live.
 
-Precision over recall, so a topic name matches only as a whole concept:
+**Names anywhere in a text** (``ConceptIndex.match``), for free text and for the suggestions a
+librarian reviews, where recall belongs: a topic name matches only as a whole concept inside the text:
 - every significant token of the name must be in the text (after a small curated lexicon has added
   the topic vocabulary for clinical phrases: malignant neoplasm → cancer, hypertension → high blood
   pressure, varicella → chickenpox …);
@@ -21,6 +24,7 @@ Precision over recall, so a topic name matches only as a whole concept:
 - a topic whose matched words are a strict subset of another matched topic's is dropped (Pulmonary
   Hypertension hides High Blood Pressure; Acute Myeloid Leukemia hides Leukemia), and the rest are
   ranked most specific first.
+Both read the same lexicon, and neither matches a text about someone else's disease or none.
 """
 
 from __future__ import annotations
@@ -111,6 +115,7 @@ STOPWORDS = frozenset(
 # the ICD-10-CM index or MeSH entry terms for the topic's concept.
 LEXICON: tuple[tuple[str, str], ...] = (
     ("malignant neoplasm", "cancer"),
+    ("diabetes mellitus", "diabetes"),
     ("carcinoma", "cancer"),
     ("malignant melanoma", "melanoma"),
     ("neoplasm", "tumor"),
@@ -246,14 +251,15 @@ _MASKS = (
     re.compile(r"\batypical\b[^,;:\[\]()]*", re.IGNORECASE),
 )
 # False friends: phrases that hold a topic's name but mean another disease (German measles is
-# rubella; myositis ossificans is bone in muscle; the lupus anticoagulant is a clotting disorder …).
+# rubella; myositis ossificans is bone in muscle; the lupus anticoagulant is a clotting disorder; the
+# Glasgow coma scale is a score, most often of a patient who is not in a coma …).
 FALSE_FRIENDS = re.compile(
     r"german measles|myositis ossificans|lupus anticoagulant|cerebral depression|"
     r"leukocyte adhesion|vitreomacular adhesion|adhesions?(?: and \w+)? of (?:the )?iris|"
     r"conjunctival adhesions|adhesions and ankylosis|concussion and edema|chlamydia psittaci|"
     r"rift valley fever|(?:intracranial|ocular|venous|portal) hypertension|"
     r"detachment of retinal pigment epithelium|cystic fibrosis with pulmonary|bipolar type|"
-    r"obsessive-compulsive personality|uterine adnexa|anal skin|adhesions of prepuce",
+    r"obsessive-compulsive personality|uterine adnexa|anal skin|adhesions of prepuce|coma scale",
     re.IGNORECASE,
 )
 # One pass over a text for every mask and false friend.
@@ -413,7 +419,11 @@ def names_of(topic: Topic) -> list[Name]:
     named += [(heading, "MeSH heading") for _, heading in topic.mesh_headings]
     names = []
     for text, kind in named:
-        for variant in _name_variants(text):
+        for n, variant in enumerate(_name_variants(text)):
+            # A title's parenthesised alias ("AUD" of "Alcohol Use Disorder (AUD)") is another name
+            # for the topic, not its title.
+            if kind == "title" and n:
+                kind = "also called"
             required = tuple(
                 dict.fromkeys(
                     (_neoplasms_are_cancer(stem(w)), _needs_upper_case(w))
@@ -435,6 +445,92 @@ class ConceptMatch:
     words: frozenset[str]  # the text's (stemmed) words the name stands on
     exact: bool  # the whole text is the name
     start: int = 0  # where in the text the first of those words stands
+
+
+# -- whole names: the evidence for a live answer ---------------------------------------------------
+
+# Text that does not change which condition a title names, dropped before a title is compared with
+# a name as a whole: ICD-10-CM's parentheses (nonessential modifiers, "Essential (primary)
+# hypertension") and square brackets (synonyms and alternative wording), which also hold SNOMED
+# CT's semantic tag ("(disorder)"); a side after a comma (", right eye", ", bilateral"); SNOMED
+# CT's ", disease" that tells a disorder from its morphology; and the tabular list's words for what
+# the coder did not say ("unspecified", "other", "not elsewhere classified" …).
+_SUPPLEMENTARY = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+_SIDE = re.compile(
+    r",\s*(?:right|left|bilateral|unspecified)(?:\s+(?:eye|ear|side|sides))?\s*(?=,|$)|,\s*(?:disease|disorder)\s*$",
+    re.IGNORECASE,
+)
+_UNSAID = re.compile(
+    r"\b(?:not elsewhere classified|not otherwise specified|other and unspecified|other specified|"
+    r"unspecified site|site unspecified|unspecified|other|nos|nec)\b",
+    re.IGNORECASE,
+)
+
+
+def _whole_lexicon() -> dict[str, list[LexiconEntry]]:
+    """Every lexicon phrase as stems, by first word, the longest first."""
+    index = _by_first_word(LEXICON + UNMASKED_LEXICON)
+    return {first: sorted(entries, key=lambda e: -len(e[0])) for first, entries in index.items()}
+
+
+_WHOLE_LEXICON = _whole_lexicon()
+
+
+def _in_topic_words(stems: list[str]) -> list[str]:
+    """The stems with each lexicon phrase replaced by what it means in topic names, longest phrase
+    first, left to right ("malignant neoplasm of colon" → "cancer of colorectal")."""
+    found: list[str] = []
+    i = 0
+    while i < len(stems):
+        for phrase, meaning in _WHOLE_LEXICON.get(stems[i], ()):
+            if tuple(stems[i : i + len(phrase)]) == phrase:
+                found += meaning
+                i += len(phrase)
+                break
+        else:
+            found.append(stems[i])
+            i += 1
+    return found
+
+
+# A title that ends in square brackets gives the whole concept another name there ("Varicella
+# [chickenpox]", "Zoster [herpes zoster]"); brackets inside a title name only a part of it.
+_SYNONYM = re.compile(r"\[([^\[\]]+)\]\s*$")
+
+
+def whole_keys(text: str) -> list[tuple[frozenset[str], frozenset[str]]]:
+    """What a text names as a whole, as (stems, stems written as abbreviations): its own words and
+    its words in topic vocabulary (``LEXICON``), once the words that do not change which condition
+    it names are dropped, and likewise its closing bracket's synonym; stop words never count.
+    Empty for a text about someone else's disease or none (``NOT_THE_PATIENTS``)."""
+    if not text or NOT_THE_PATIENTS.search(text):
+        return []
+    synonym = _SYNONYM.search(text)
+    keys = []
+    for whole in (text, synonym.group(1)) if synonym else (text,):
+        kept = _UNSAID.sub(" ", _SIDE.sub(" ", _SUPPLEMENTARY.sub(" ", _fold(whole))))
+        words = _words(kept)
+        cased = any(ch.islower() for ch in kept)
+        upper = frozenset(stem(w) for w in words if cased and _is_abbreviation(w))
+        stems = [stem(w) for w in words]
+        for variant in (stems, _in_topic_words(stems)):
+            key = frozenset(s for s in variant if s not in STOPWORDS)
+            if key and (key, upper) not in keys:
+                keys.append((key, upper))
+    return keys
+
+
+def names_a_whole(name: Name) -> bool:
+    """Whether a name may answer live when it is a text's whole concept: the topic's own title, or
+    an also-called name of two words or more. A single-word also-called name ("Ulcer", "Cavities",
+    "Ice", "Snow", "Horse", "C") is a common word, an abbreviation or slang, never evidence; a MeSH
+    heading says what a topic is indexed under, not what it is (Childhood Leukemia under
+    "Leukemia")."""
+    if not name.evidence:
+        return False
+    if name.kind == "title":
+        return True
+    return name.kind == "also called" and len(name.required) >= 2
 
 
 # The words of a name must stand together: at most this many other words between them, so
@@ -487,6 +583,7 @@ class ConceptIndex:
 
     def __init__(self, topics: Iterable[Topic]):
         self._by_token: dict[str, list[Name]] = {}
+        self._whole: dict[frozenset[str], list[Name]] = {}  # names that may answer live, by their stems
         self._topics: set[str] = set()  # topics with at least one name that is evidence
         for topic in topics:
             if topic.status != "active":
@@ -494,6 +591,8 @@ class ConceptIndex:
             for name in names_of(topic):
                 if not name.evidence:
                     continue
+                if names_a_whole(name):
+                    self._whole.setdefault(frozenset(t for t, _ in name.required), []).append(name)
                 self._topics.add(topic.id)
                 rarest = next((t for t, upper in name.required if upper or t not in MODIFIERS))
                 self._by_token.setdefault(rarest, []).append(name)
@@ -530,6 +629,18 @@ class ConceptIndex:
                 if current is None or _rank(found) < _rank(current):
                     best[name.topic_id] = found
         return sorted(most_specific(best.values()), key=_rank)
+
+    def named(self, text: str) -> list[ConceptMatch]:
+        """Topics one of whose names is the whole text (``whole_keys``, ``names_a_whole``): the
+        evidence the automatic layer answers on. A topic's title before an also-called name."""
+        found: dict[str, ConceptMatch] = {}
+        for key, upper in whole_keys(text):
+            for name in self._whole.get(key, ()):
+                if name.topic_id in found or any(u and t not in upper for t, u in name.required):
+                    continue
+                found[name.topic_id] = ConceptMatch(name.topic_id, name, key, True)
+        kinds = {"title": 0, "also called": 1}
+        return sorted(found.values(), key=lambda m: (kinds[m.name.kind], m.topic_id))
 
     def _may_match(self, text: str) -> bool:
         """False when no token ``Text.read`` could make of the text indexes a name (then ``match``

@@ -11,6 +11,7 @@ instance within a second. Rendered responses are keyed by the versions they were
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -46,11 +47,12 @@ TITLES_PER_PAUSE = 64  # a background build lets the request threads run this of
 
 
 def match_titles(index: ConceptIndex, pause: bool = False) -> dict[str, list[ConceptMatch]]:
-    """Every ICD-10-CM title that matches a topic of ``index``, with its matches (some seconds).
+    """Every ICD-10-CM title that is a whole name of a topic of ``index`` (``ConceptIndex.named``),
+    with its matches (some seconds).
     ``pause``: give up the interpreter every TITLES_PER_PAUSE titles (a build beside requests)."""
     table = {}
     for n, title in enumerate(terminology.titles()):
-        found = index.match(title)
+        found = index.named(title)
         if found:
             table[title] = found
         if pause and n % TITLES_PER_PAUSE == 0:
@@ -273,7 +275,7 @@ class KnowledgeService:
 
     def precompute_titles(self, keep_fresh: bool = False) -> None:
         """Match every ICD-10-CM title against the current catalogue now (some seconds), for this
-        process and the workers it forks; ``title_concepts`` then looks answers up. ``keep_fresh``
+        process and the workers it forks; ``title_names`` then looks answers up. ``keep_fresh``
         (``serve``): after a catalogue change, rebuild the table in the background."""
         global _title_table, _keep_titles_fresh
         _keep_titles_fresh = keep_fresh
@@ -300,8 +302,8 @@ class KnowledgeService:
                 if self._concepts is index:
                     self._title_matches = table
 
-    def title_concepts(self, title: str) -> list[ConceptMatch]:
-        """``concepts`` for an ICD-10-CM title: from the precomputed table when it was built for
+    def title_names(self, title: str) -> list[ConceptMatch]:
+        """``named`` for an ICD-10-CM title: from the precomputed table when it was built for
         this catalogue, else matched live."""
         self.refresh_if_stale()
         table = self._title_matches
@@ -310,19 +312,39 @@ class KnowledgeService:
             table = self._title_matches
         if table is not None:
             return table.get(title, [])
-        return self.concepts(title)
+        return self.named(title)
+
+    def title_lookups(self) -> tuple[resolver.ConceptLookup, resolver.ConceptLookup]:
+        """(``title_names``, ``concepts``) for one pass over many titles (coverage): bound to the
+        current catalogue, without a freshness check or a shared cache per title."""
+        index = self.concept_index()
+        with self._lock:
+            table = self._title_matches if self._concepts is index else None
+        named = functools.cache(index.named) if table is None else (lambda title: table.get(title, []))
+        return named, functools.cache(index.match)
 
     def concepts(self, text: str) -> list[ConceptMatch]:
-        """Whole-concept matches of a text (a code title, a display name), cached per text."""
+        """Topics whose whole name is anywhere in a text (``ConceptIndex.match``: free text, and
+        the evidence of suggestions), cached per text."""
+        return self._matched(text, "anywhere")
+
+    def named(self, text: str) -> list[ConceptMatch]:
+        """Topics one of whose names is the whole text (``ConceptIndex.named``: the automatic
+        layer's evidence), cached per text."""
+        return self._matched(text, "whole")
+
+    def _matched(self, text: str, how: str) -> list[ConceptMatch]:
         seen = self.refresh_if_stale()
+        key = (how, text)
         with self._lock:
-            hit = self._concept_matches.get(text)
+            hit = self._concept_matches.get(key)
         if hit is not None:
             return hit
-        found = self.concept_index().match(text)
+        index = self.concept_index()
+        found = index.named(text) if how == "whole" else index.match(text)
         with self._lock:
             if self._seen == seen:
-                self._concept_matches[text] = found
+                self._concept_matches[key] = found
         return found
 
     def resolve(self, request: KnowledgeRequest, limit: int | None = None) -> list[TopicMatch]:
@@ -336,7 +358,8 @@ class KnowledgeService:
             upstream=self.upstream,
             concepts=self.concepts,
             translate=self.translate,
-            title_concepts=self.title_concepts,
+            named=self.named,
+            title_names=self.title_names,
         )
 
     # -- rendered responses ------------------------------------------------------------------

@@ -6,17 +6,20 @@ for it, and every match says which layer found it and why (``TopicMatch.provenan
 1. **curated**: a librarian's rule on the code or an ancestor. A code that any curated rule reaches
    belongs to this layer, whatever the patient context: automatic matching never second-guesses a
    curated code.
-2. **automatic**: for a code without a curated rule, a whole-concept match (``concepts``) of the
-   code's official ICD-10-CM title, then its subcategory's and category's (never a block or a
-   chapter), to topic names. For a code system we carry no terminology for (SNOMED CT, …), the
-   EHR's display name is matched the same way, and the match is marked ``from_text``.
+2. **automatic**: for a code without a curated rule, only a whole name (``ConceptIndex.named``):
+   the code's official ICD-10-CM title is a topic's name, or its subcategory's or category's title
+   is (never a block's or a chapter's) and the code's own title names that topic too
+   (``title_evidence``). For a code system we carry no terminology for (SNOMED CT, …), the EHR's
+   display name must be a topic's name the same way, and the match is marked ``from_text``.
 3. **upstream**: another HL7 responder (``content.upstream``), for a valid code with no local answer.
 4. **free text**: ``v.ot``/``v.dn`` (or text sent as a code), only when no code is given or the code
    is unknown to its terminology; whole topic names first, then every-word full-text search. Never
    for a valid code.
 
-ICD-9-CM and (with a local map) SNOMED CT codes are first translated to ICD-10-CM (``Translate``);
-the translation is named in the reason. One criterion's matches are ordered by ``ranking``: how
+A code with a 7th-character extension is answered as its family (``terminology.family``: S72.002A
+as S72.002) by every layer, so codes that differ only in the 7th character answer alike. ICD-9-CM
+and (with a local map) SNOMED CT codes are first translated to ICD-10-CM (``Translate``); the
+translation is named in the reason. One criterion's matches are ordered by ``ranking``: how
 specific the code match is, the layer, rule priority, context fit, then a stable tie-breaker, so the
 same request always gets the same order. Several criteria are merged round-robin in request order,
 so each code's best topic is shown. A topic appears once. Rules may be limited to a reader, task,
@@ -33,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from . import terminology
-from .concepts import NOT_THE_PATIENTS, ConceptMatch, most_specific
+from .concepts import NOT_THE_PATIENTS, ConceptMatch, most_specific, names_a_whole
 from .context import PROFESSIONAL, applies, describe, fit, reader
 from .crosswalk import Translation
 from .models import (
@@ -53,7 +56,7 @@ RuleIndex = Mapping[tuple, tuple[MappingRule, ...]]
 TopicLookup = Callable[[str], "Topic | None"]
 TextSearch = Callable[[str, str, int], list[Topic]]
 CodeLookup = Callable[[Code, str, int], list[Topic]]  # upstream responder (content.upstream)
-ConceptLookup = Callable[[str], list[ConceptMatch]]  # concepts.ConceptIndex.match, cached
+ConceptLookup = Callable[[str], list[ConceptMatch]]  # concepts.ConceptIndex.match or .named, cached
 
 
 Translate = Callable[[Code], "tuple[Translation, ...]"]  # crosswalk.Crosswalk.to_icd10cm
@@ -85,7 +88,10 @@ def _served(topic_id: str, request: KnowledgeRequest, topic_of: TopicLookup) -> 
 
 
 def matches_for_code(code: Code, rules: RuleIndex) -> list[tuple[int, MappingRule]]:
-    """(distance, rule) for every rule that reaches this code, nearest level first."""
+    """(distance, rule) for every rule that reaches this code, nearest level first. A code with a
+    7th-character extension is reached as its family (``terminology.family``: S72.002A as
+    S72.002), so codes that differ only in the 7th character get the same rules."""
+    code = terminology.family(code)
     levels = (code.value, *terminology.ancestors(code))
     found = []
     for distance, value in enumerate(levels):
@@ -193,9 +199,12 @@ def title_chain(code: Code) -> list[tuple[str, str]]:
     chapter, and nothing at all for a code about someone else or no disease (family history,
     screening, exposure …). An ancestor whose title lists several conditions ("Venous
     complications and hemorrhoids in pregnancy") says nothing certain about its descendants, so the
-    climb stops there, as it does at a title about suspicion or history ("Glaucoma suspect")."""
+    climb stops there, as it does at a title about suspicion or history ("Glaucoma suspect"). A
+    code with a 7th-character extension starts from its family (S72.002A from S72.002, whose title
+    does not name the encounter)."""
     if code.system is not CodeSystem.ICD10CM or not terminology.is_valid(code):
         return []
+    code = terminology.family(code)
     own = terminology.describe(code)
     if NOT_THE_PATIENTS.search(own):
         return []
@@ -221,23 +230,44 @@ def _climbable_title(ancestor: str) -> str | None:
     return title
 
 
-def _automatic(criterion, codes, request, topic_of, concepts, titles) -> list[tuple[int, TopicMatch]]:
+def title_evidence(code: Code, titles: ConceptLookup, concepts: ConceptLookup | None) -> list[tuple]:
+    """The automatic layer's evidence for an ICD-10-CM code, as ((level, rank), match, reason):
+    the code's own title (its family's, for a code with a 7th character) is a topic's whole name
+    (``titles``: ``ConceptIndex.named``), or a subcategory's or category's title is and the code's
+    own title names that topic too (``concepts``): M10.011 'Idiopathic gout, right shoulder' under
+    M10 'Gout' is gout; R40.2412 'Glasgow coma scale score 13-15' under R40.2 'Coma' is not a coma."""
+    found = []
+    chain = title_chain(code)
+    for level, (value, title) in enumerate(chain):
+        for rank, match in enumerate(titles(title)):
+            if level and not _names(chain[0][1], match.topic_id, concepts):
+                continue
+            if level == 0:
+                reason = f"matched the ICD-10-CM title \u2018{title}\u2019 to the {match.name.described}"
+            else:
+                reason = (
+                    f"matched the ICD-10-CM title of {value} \u2018{title}\u2019 to the {match.name.described},"
+                    f" which the code's own title \u2018{chain[0][1]}\u2019 names"
+                )
+            found.append(((level, rank), match, reason))
+    return found
+
+
+def _automatic(criterion, codes, request, topic_of, named, titles, concepts) -> list[tuple[int, TopicMatch]]:
+    """Whole-name evidence only (``title_evidence``); for a code system we carry no terminology
+    for, the display name when it is a topic's whole name."""
     found: dict[str, tuple[tuple, ConceptMatch, str]] = {}
     for code, via in codes:
-        for level, (value, title) in enumerate(title_chain(code)):
-            for rank, match in enumerate(titles(title)):
-                where = "title" if level == 0 else f"title of {value}"
-                reason = f"matched the ICD-10-CM {where} \u2018{title}\u2019 to the {match.name.described}"
-                if via:
-                    reason += f" ({via})"
-                key = (level, rank)
-                if match.topic_id not in found or key < found[match.topic_id][0]:
-                    found[match.topic_id] = (key, match, reason)
+        for key, match, reason in title_evidence(code, titles, concepts):
+            if via:
+                reason += f" ({via})"
+            if match.topic_id not in found or key < found[match.topic_id][0]:
+                found[match.topic_id] = (key, match, reason)
     from_text = False
     if not found and criterion.display_name and all(c.system is not CodeSystem.ICD10CM for c, _ in codes):
         # No terminology of ours for this code: its display name, matched the same way.
         system = criterion.code.system.label if criterion.code else "code"
-        for rank, match in enumerate(concepts(criterion.display_name)):
+        for rank, match in enumerate(named(criterion.display_name)):
             reason = (
                 f"matched the {system} display name \u2018{criterion.display_name}\u2019 to the {match.name.described}"
             )
@@ -252,6 +282,13 @@ def _automatic(criterion, codes, request, topic_of, concepts, titles) -> list[tu
             continue
         hits.append((key[1], TopicMatch(topic, criterion, None, key[0], Provenance.AUTOMATIC, reason, from_text)))
     return hits
+
+
+def _names(title: str, topic_id: str, concepts: ConceptLookup | None) -> bool:
+    """Whether a title names the topic: holds, as a whole concept, one of its names that may answer
+    live (``names_a_whole``: never a single-word also-called name such as "Colitis"); never without
+    a matcher to tell."""
+    return concepts is not None and any(m.topic_id == topic_id and names_a_whole(m.name) for m in concepts(title))
 
 
 def _free_text(criterion, request, topic_of, concepts, search, limit) -> list[tuple[int, TopicMatch]]:
@@ -298,20 +335,24 @@ def resolve_criterion(
     search: TextSearch | None = None,
     upstream: CodeLookup | None = None,
     translate: Translate | None = None,
-    title_concepts: ConceptLookup | None = None,
+    named: ConceptLookup | None = None,
+    title_names: ConceptLookup | None = None,
 ) -> list[TopicMatch]:
-    """One criterion's matches from the first layer that has any, best first. ``title_concepts``
-    answers for ICD-10-CM titles only (a table of every title's matches); ``concepts`` otherwise."""
+    """One criterion's matches from the first layer that has any, best first. The automatic layer
+    answers on whole names only (``named``: ``ConceptIndex.named``; ``title_names`` the same for
+    ICD-10-CM titles, from a table of every title's); without ``named`` there is none. ``concepts``
+    (a name anywhere in the text) reads free text only."""
     hits: list[tuple[int, TopicMatch]] = []
     known = False
     if criterion.code is not None:
         codes = _with_translations(criterion.code, translate)
         known = terminology.is_valid(criterion.code) or len(codes) > 1
         owned, hits = _curated(criterion, codes, request, rules, topic_of)
-        if not owned and concepts is not None:
-            hits = _automatic(criterion, codes, request, topic_of, concepts, title_concepts or concepts)
+        if not owned and named is not None:
+            hits = _automatic(criterion, codes, request, topic_of, named, title_names or named, concepts)
         if not owned and not hits and upstream is not None and terminology.is_valid(criterion.code):
-            for rank, topic in enumerate(upstream(criterion.code, request.language, limit)):
+            asked = terminology.family(criterion.code)  # one answer for a 7th-character family here too
+            for rank, topic in enumerate(upstream(asked, request.language, limit)):
                 host = topic.source.removeprefix("upstream:") or "the upstream responder"
                 hits.append(
                     (
@@ -322,7 +363,7 @@ def resolve_criterion(
                             None,
                             50 + rank,
                             Provenance.UPSTREAM,
-                            f"answered by {host} for {criterion.code.value}",
+                            f"answered by {host} for {asked.value}",
                         ),
                     )
                 )
@@ -343,7 +384,8 @@ def resolve(
     *,
     concepts: ConceptLookup | None = None,
     translate: Translate | None = None,
-    title_concepts: ConceptLookup | None = None,
+    named: ConceptLookup | None = None,
+    title_names: ConceptLookup | None = None,
 ) -> list[TopicMatch]:
     """Ranked, de-duplicated topic matches for all of the request's criteria, at most ``limit``."""
     per_criterion = [
@@ -357,7 +399,8 @@ def resolve(
             search=search,
             upstream=upstream,
             translate=translate,
-            title_concepts=title_concepts,
+            named=named,
+            title_names=title_names,
         )
         for c in request.criteria
     ]

@@ -16,6 +16,7 @@ from .content.sync import DEFAULT_URL
 from .content.upstream import UpstreamResponder
 from .crosswalk import Crosswalk
 from .knowledge import KnowledgeService
+from .mappings.coverage import CoverageReport
 from .mappings.service import MappingAdmin
 from .mappings.suggestion_service import SuggestionAdmin
 from .metrics import Metrics
@@ -51,6 +52,7 @@ class Services:
     mapping_admin: MappingAdmin
     rejections: SqlRejectionStore
     suggestions: SuggestionAdmin
+    coverage: CoverageReport  # billable codes answered per chapter, by layer
     cds_feedback: FeedbackStore
     cds: CdsGate  # CDS Hooks callers, fhirServer fetches, feedback rate (per worker)
     upstream: UpstreamResponder | None = None  # INFOBUTTON_UPSTREAM_URL; off by default
@@ -116,6 +118,7 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
         mapping_admin=mapping_admin,
         rejections=rejections,
         suggestions=SuggestionAdmin(knowledge, rejections, mapping_admin, usage),
+        coverage=CoverageReport(knowledge),
         cds_feedback=FeedbackStore(db, retention_days=settings.cds_feedback_days),
         cds=CdsGate.from_settings(settings, replay=SqlTokenUses(db)),  # jti once, across workers
         upstream=_upstream(settings, knowledge, metrics),

@@ -98,6 +98,13 @@ class Tabular:
     def is_leaf(self, code: str) -> bool:
         return self._leaves[self._require(code)] == 1
 
+    def extended_from(self, code: str) -> str | None:
+        """The code a 7th-character extension was made from (``S72.002A`` → ``S72.002``), else None."""
+        node = self._node(code)
+        if node is None or self._kinds[node] != EXTENDED:
+            return None
+        return self._name(self._parents[node])
+
     def description(self, code: str) -> str:
         node = self._require(code)
         return self._descriptions[self._description_at[node] : self._description_at[node + 1]]
@@ -124,6 +131,17 @@ class Tabular:
             found.append(self._name(parent))
             parent = self._parents[parent]
         return tuple(found)
+
+    def chapter_of(self, code: str) -> str:
+        """The chapter an item is in (its root): "19" for S72.002A."""
+        node = self._require(code)
+        while self._parents[node] >= 0:
+            node = self._parents[node]
+        return self._name(node)
+
+    def chapters(self) -> list[str]:
+        """The chapters' names in tabular order ("1" … "22")."""
+        return [self._name(node) for node in range(len(self._parents)) if self._kinds[node] == CHAPTER]
 
     def all_codes(self) -> Iterator[str]:
         """Every node's name in tabular order (a shared block/category name twice, as the library)."""

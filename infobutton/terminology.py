@@ -122,6 +122,18 @@ def ancestors(code: Code) -> tuple[str, ...]:
     return _icd10cm().ancestors_below_chapter(code.value)
 
 
+def family(code: Code) -> Code:
+    """The code without its 7th-character extension (``S72.002A`` → ``S72.002``, ``T07.XXXD`` →
+    ``T07``): the tabular list's 7th characters say which encounter, fetus or stage, never what the
+    code is about, so codes that differ only there answer alike. Any other code is its own family
+    (the tabular list's few 7-character subcategories, such as ``H54.413A``, are codes in their
+    own right)."""
+    if code.system is not CodeSystem.ICD10CM or not is_valid(code):
+        return code
+    parent = _icd10cm().extended_from(code.value)
+    return code if parent is None else Code(code.system, parent)
+
+
 def is_block(value: str) -> bool:
     """Whether an ICD-10-CM item is a block of categories (e.g. C81-C96), not a code."""
     return _icd10cm().is_block(value)
@@ -144,6 +156,22 @@ def billable() -> tuple[str, ...]:
     """Every billable ICD-10-CM code (a leaf of the tabular list), dotted, in tabular order."""
     cm = _icd10cm()
     return tuple(dict.fromkeys(c for c in cm.all_codes() if cm.is_billable(c)))
+
+
+def chapter_of(code: Code) -> str:
+    """The ICD-10-CM chapter a code is in ("19" for S72.002A)."""
+    return _icd10cm().chapter_of(code.value)
+
+
+@functools.cache
+def chapters() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """ICD-10-CM's chapters in tabular order: (number, title, its billable codes), e.g. ("19",
+    "Injury, poisoning and certain other consequences of external causes (S00-T88)", (…))."""
+    cm = _icd10cm()
+    codes: dict[str, list[str]] = {chapter: [] for chapter in cm.chapters()}
+    for value in billable():
+        codes[cm.chapter_of(value)].append(value)
+    return tuple((chapter, cm.description(chapter), tuple(found)) for chapter, found in codes.items())
 
 
 _PREFIX = re.compile(r"^[A-Z][0-9A-Z.]{0,7}$")

@@ -95,16 +95,23 @@ def test_example_1_the_77_year_old_man_with_bacterial_pneumonia(client, services
     assert "lungcancer" not in topic_ids(answer)
 
 
-def test_example_1_gets_pneumonia_when_the_catalogue_has_it(client, services):
+def test_example_1_gets_pneumonia_from_a_rule_never_from_a_qualified_display_name(client, services):
     # MedlinePlus's Pneumonia topic is in the starter catalogue (link-only)
     assert services.topics.get("pneumonia").title == "Pneumonia"
+    # MeSH is a code system we carry no terminology for, so the EHR's display name is read; but
+    # 'Bacterial Pneumonia' is not the topic's name as a whole, and a name inside a longer text is no
+    # evidence for a live answer.
+    assert feed(client, EXAMPLE_1)["entry"] == []
+    services.mapping_admin.create(
+        {"code_system": "MeSH", "code": "D018410", "topic_id": "pneumonia", "reason": "MeSH Pneumonia, Bacterial"},
+        "test",
+    )
     answer = feed(client, EXAMPLE_1)
     assert topic_ids(answer) == ["pneumonia"]
     [entry] = answer["entry"]
-    # MeSH is a code system we carry no terminology for: the EHR's display name is matched
-    assert entry["source"]["_value"] == "automatic"
+    assert entry["source"]["_value"] == "curated"
     (reason,) = [c["term"] for c in entry["category"] if c["scheme"] == "strengthOfRecommedation"]
-    assert "MeSH display name \u2018Bacterial Pneumonia\u2019" in reason
+    assert "curated rule for MeSH D018410" in reason
 
 
 def test_example_2_the_8_year_old_spanish_speaking_girl_on_albuterol(client):

@@ -204,14 +204,16 @@ def test_the_script_reports_and_exits_zero(tmp_path, capsys):
 
 @pytest.mark.parametrize("display_names", [False, True], ids=["code only", "with display names"])
 def test_gold_set_is_right_first_for_80_percent_never_wrong_and_negatives_empty(services, display_names):
-    """On the shipped catalogue (the 204 index topics and the leukemia family): ≥ 80% of positives
-    right first, no positive answered with another topic first, every negative empty."""
+    """On the shipped catalogue: no positive answered with another topic first, every negative
+    empty, and ≥ 65% of positives right first. (It was ≥ 80% while a topic name anywhere in a title
+    was evidence; the automatic layer now answers on whole names only, and recall is the curated
+    crosswalk's and the suggester's: docs/decisions.md, 2026-12-07.)"""
     verdicts = coverage.evaluate(services.knowledge.resolve, ROWS, display_names=display_names)
     result = coverage.score(verdicts)
     wrong = [(v.row.code, v.row.expected, v.got) for v in verdicts if v.outcome == "wrong"]
     assert wrong == []
     assert result.right_empty == result.negatives
-    assert result.right_first >= 0.8 * result.positives, (result.right_first, result.positives)
+    assert result.right_first >= 0.65 * result.positives, (result.right_first, result.positives)
 
 
 def test_no_valid_code_is_answered_by_free_text_even_with_its_display_name(services):

@@ -163,17 +163,20 @@ def test_automatic_matches_place_professional_topics_too():
     named = {
         t.id: t
         for t in [
-            topic("leukemia", "Leukemia"),
+            topic("aml", "Acute Myeloid Leukemia"),
             replace(
-                topic("pro-leukemia", "Leukemia Treatment (Health Professional Version)", "professional"),
-                also_called=("Leukemia",),
+                topic("pro-aml", "Acute Myeloid Leukemia Treatment (Health Professional Version)", "professional"),
+                also_called=("Acute myeloid leukemia",),
             ),
         ]
     }
-    concepts = ConceptIndex(named.values()).match
-    # C92.30 names no topic; its category C92 "Myeloid leukemia" holds both names
-    for reader, expected in ((PROV, ["pro-leukemia", "leukemia"]), (PAT, ["leukemia"])):
-        matches = resolver.resolve(request("C92.30", recipient=reader), {}, named.get, 5, concepts=concepts)
+    index = ConceptIndex(named.values())
+    # C92.00 "Acute myeloblastic leukemia, not having achieved remission" is under C92.0 "Acute
+    # myeloblastic leukemia", the whole name of both, and names both itself
+    for reader, expected in ((PROV, ["pro-aml", "aml"]), (PAT, ["aml"])):
+        matches = resolver.resolve(
+            request("C92.00", recipient=reader), {}, named.get, 5, concepts=index.match, named=index.named
+        )
         assert ids(matches) == expected
         assert all(m.provenance is Provenance.AUTOMATIC for m in matches)
 

@@ -154,35 +154,45 @@ NAMED = {
         Topic("aml", "Acute Myeloid Leukemia", "https://medlineplus.gov/acutemyeloidleukemia.html", "en"),
         Topic("leukemia", "Leukemia", "https://medlineplus.gov/leukemia.html", "en"),
         Topic("child", "Childhood Leukemia", "https://medlineplus.gov/childhoodleukemia.html", "en"),
+        Topic("gout", "Gout", "https://medlineplus.gov/gout.html", "en"),
     ]
 }
-CONCEPTS = ConceptIndex(NAMED.values()).match
+INDEX = ConceptIndex(NAMED.values())
+CONCEPTS = INDEX.match
 
 
 def layered(request, index=None, **kw):
-    return resolver.resolve(request, index or {}, NAMED.get, 3, concepts=CONCEPTS, **kw)
+    return resolver.resolve(request, index or {}, NAMED.get, 3, concepts=CONCEPTS, named=INDEX.named, **kw)
 
 
 def crit(system, value, **kw):
     return KnowledgeRequest(criteria=(Criterion(Code(system, value), raw_code=value, **kw),))
 
 
-def test_code_without_rule_is_answered_by_its_own_title_and_says_so():
-    [match] = layered(crit(ICD, "E11.9"))
-    assert match.topic.id == "diabetestype2" and match.provenance is Provenance.AUTOMATIC
+def test_code_without_rule_is_answered_when_its_whole_title_is_a_topic_name_and_says_so():
+    [match] = layered(crit(ICD, "M10.9"))  # "Gout, unspecified": "unspecified" says nothing clinical
+    assert match.topic.id == "gout" and match.provenance is Provenance.AUTOMATIC
     assert match.distance == 0 and not match.from_text
     assert match.reason == (
-        "matched the ICD-10-CM title \u2018Type 2 diabetes mellitus without complications\u2019"
-        " to the topic name \u2018Diabetes Type 2\u2019"
+        "matched the ICD-10-CM title \u2018Gout, unspecified\u2019 to the topic name \u2018Gout\u2019"
     )
+    # without the whole-name lookup there is no automatic layer at all
+    assert resolver.resolve(crit(ICD, "M10.9"), {}, NAMED.get, 3, concepts=CONCEPTS) == []
 
 
-def test_automatic_match_may_come_from_the_category_title():
-    # C92.30 "Myeloid sarcoma, not having achieved remission" names no topic; its category C92 "Myeloid
-    # leukemia" holds the topic name "Leukemia", two levels up.
-    [match] = layered(crit(ICD, "C92.30"))
-    assert match.topic.id == "leukemia" and match.distance == 2
-    assert "title of C92 \u2018Myeloid leukemia\u2019" in match.reason
+def test_automatic_match_may_come_from_a_category_whose_whole_title_the_code_names():
+    # E11.9 "Type 2 diabetes mellitus without complications" is not a topic name as a whole; its
+    # category E11 "Type 2 diabetes mellitus" is, and E11.9's own title names that topic too.
+    [match] = layered(crit(ICD, "E11.9"))
+    assert match.topic.id == "diabetestype2" and match.distance == 1
+    assert match.reason == (
+        "matched the ICD-10-CM title of E11 \u2018Type 2 diabetes mellitus\u2019 to the topic name"
+        " \u2018Diabetes Type 2\u2019, which the code's own title \u2018Type 2 diabetes mellitus without"
+        " complications\u2019 names"
+    )
+    # A title that only holds a name is no evidence: C92.30 "Myeloid sarcoma, not having achieved
+    # remission" under C92 "Myeloid leukemia" is not answered "Leukemia".
+    assert layered(crit(ICD, "C92.30")) == []
     # an ancestor title that lists several conditions is not climbed: O22 "Venous complications and
     # hemorrhoids in pregnancy" says nothing about O22.30 deep phlebothrombosis
     assert [code for code, _ in resolver.title_chain(Code(ICD, "O22.30"))] == ["O22.30", "O22.3"]
@@ -207,9 +217,9 @@ def test_snomed_display_name_is_matched_as_automatic_from_text():
     [match] = layered(crit(SNOMED, "91861009", display_name="Acute myeloid leukemia, disease"))
     assert match.topic.id == "aml" and match.provenance is Provenance.AUTOMATIC and match.from_text
     assert "SNOMED CT display name" in match.reason
-    # hairy cell leukemia is a leukemia, never AML
-    [hairy] = layered(crit(SNOMED, "118613001", display_name="Hairy cell leukemia"))
-    assert hairy.topic.id == "leukemia"
+    # hairy cell leukemia is never AML; nor, by its display name alone, the Leukemia overview: a
+    # display name answers only when it is a topic's name as a whole
+    assert layered(crit(SNOMED, "118613001", display_name="Hairy cell leukemia")) == []
 
 
 def test_free_text_only_without_a_valid_code():
@@ -236,6 +246,9 @@ def test_upstream_only_for_valid_codes_without_a_local_answer_and_labelled_with_
     assert match.provenance is Provenance.UPSTREAM and "connect.example.org" in match.reason
     layered(crit(ICD, "E11.9"), upstream=upstream)  # answered locally
     assert asked == ["J06.9"]
+    # a code with a 7th character is asked as its family, so the family answers alike there too
+    [injury] = layered(crit(ICD, "S72.002A"), upstream=upstream)
+    assert asked[-1] == "S72.002" and injury.reason.endswith("for S72.002")
 
 
 def test_translated_codes_resolve_as_icd10cm_and_name_the_translation():

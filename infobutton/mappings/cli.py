@@ -15,7 +15,7 @@ from .. import terminology
 from ..commands import script_info
 from ..models import ROLES, InvalidRequest
 from ..services import current_services
-from . import csv_io
+from . import coverage, csv_io
 from .constraints import conditions
 from .service import MAX_REMOVE, MAX_REMOVE_FRACTION
 from .suggestions import parse_pair
@@ -184,12 +184,24 @@ def validate(path) -> None:
 @click.option("--code", default=None)
 @click.option("--topic", "topic_id", default=None)
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100000))
+@click.option(
+    "--chapter",
+    is_flag=False,
+    flag_value="all",
+    default=None,
+    metavar="[N]",
+    help="Instead of the mappings: ICD-10-CM billable codes answered per chapter, by layer"
+    " (curated, automatic) and unanswered; with a chapter number (1-22), per category of that chapter.",
+)
 @with_appcontext
-def list_(code_system: str | None, code: str | None, topic_id: str | None, limit: int) -> None:
+def list_(code_system: str | None, code: str | None, topic_id: str | None, limit: int, chapter: str | None) -> None:
     """Mappings as tab-separated lines under a header: the id, then every field of the rule, its
     conditions included (scope, priority, age range in years, gender, and the audience, task,
     setting, language and age group limits, several codes separated by spaces; "-" when unset);
-    no header when nothing matches."""
+    no header when nothing matches. With --chapter, what the mappings cover instead."""
+    if chapter is not None:
+        _coverage(chapter)
+        return
     try:
         system = terminology.code_system(code_system, "--code-system") if code_system else None
         if code and system:
@@ -203,6 +215,24 @@ def list_(code_system: str | None, code: str | None, topic_id: str | None, limit
         click.echo("\t".join(_listed(r)))
     if total > len(rules):
         click.echo(f"… {total - len(rules)} more (use --limit)", err=True)
+
+
+def _coverage(chapter: str) -> None:
+    """The coverage table (``mappings.coverage``): every chapter, or one chapter's categories, and
+    a total line."""
+    report = current_services().coverage
+    try:
+        rows = report.chapters() if chapter == "all" else report.categories(chapter.strip())
+    except KeyError:
+        _fail(InvalidRequest("--chapter", f"{chapter!r} is not an ICD-10-CM chapter: give 1 to 22, or none for all"))
+    kind = "chapter" if chapter == "all" else "category"
+    click.echo("\t".join((kind, "billable", "curated", "automatic", "unanswered", "title")))
+    for row in [
+        *rows,
+        coverage.total(rows, "All chapters" if chapter == "all" else f"All categories of chapter {chapter}"),
+    ]:
+        cells = (row.key or "all", row.billable, row.curated, row.automatic, row.unanswered, row.title)
+        click.echo("\t".join(str(cell) for cell in cells))
 
 
 def _listed(rule) -> list[str]:

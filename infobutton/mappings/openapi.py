@@ -242,6 +242,18 @@ _SCHEMAS = {
             },
         },
     },
+    "CoverageRow": {
+        "type": "object",
+        "description": "Billable ICD-10-CM codes of a chapter or category, by the layer that answers them",
+        "properties": {
+            "key": {"type": "string", "description": "The chapter number or the category code; empty for the total"},
+            "title": {"type": "string"},
+            "billable": {"type": "integer"},
+            "curated": {"type": "integer", "description": "A curated rule reaches the code, naming a served topic"},
+            "automatic": {"type": "integer", "description": "No rule reaches it; the automatic layer answers it"},
+            "unanswered": {"type": "integer"},
+        },
+    },
     "Suggestion": {
         "type": "object",
         "description": "A proposed curated rule, with the evidence: which official ICD-10-CM "
@@ -507,7 +519,38 @@ _PATHS = {
                 "200": _json(
                     {
                         "type": "object",
-                        "properties": {"days": {"type": "integer"}, "items": {"type": "array", "items": _ref("Gap")}},
+                        "properties": {
+                            "days": {"type": "integer"},
+                            "items": {"type": "array", "items": _ref("Gap")},
+                            "coverage": {
+                                "type": "array",
+                                "items": _ref("CoverageRow"),
+                                "description": "Every chapter, then the total",
+                            },
+                        },
+                    }
+                ),
+                **_errors(400, 401),
+            },
+        }
+    },
+    "/admin/api/coverage": {
+        "get": {
+            "summary": "Billable ICD-10-CM codes answered per chapter (or per category of one), by layer",
+            "operationId": "coverage",
+            "description": "Curated (a rule reaches the code), automatic (no rule; the automatic layer "
+            "answers) and unanswered, so a librarian sees what is left. Worked out once per version of "
+            "the mappings and the catalogue.",
+            "parameters": _params(schemas.CoverageQuery),
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "chapter": {"type": ["string", "null"]},
+                            "rows": {"type": "array", "items": _ref("CoverageRow")},
+                            "total": _ref("CoverageRow"),
+                        },
                     }
                 ),
                 **_errors(400, 401),

@@ -200,6 +200,12 @@ class GapsQuery(_Query):
     limit: Annotated[int, Field(ge=1, le=1000, description="At most this many codes")] = 200
 
 
+class CoverageQuery(_Query):
+    chapter: Annotated[str, Field(pattern=r"^([1-9]|1[0-9]|2[0-2])$")] | None = Field(
+        None, description="An ICD-10-CM chapter number: its categories instead of every chapter", examples=["19"]
+    )
+
+
 class SuggestionsQuery(_Query):
     codes: Text | None = Field(None, description="ICD-10-CM codes, comma-separated", examples=["E11.9,C91.00"])
     prefix: Text | None = Field(None, description="Every billable ICD-10-CM code under this prefix", examples=["E11"])

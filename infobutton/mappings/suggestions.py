@@ -1,16 +1,17 @@
 """Suggested code → topic mappings for librarians, with their evidence (pure).
 
-The resolver's automatic layer (``resolver.title_chain`` + ``concepts``) answers a code without a
-curated rule by matching its official ICD-10-CM title, and its subcategory's and category's, to
-topic names. This module turns the same evidence into proposals a librarian can accept as curated
-rules, at the most useful level: on the category or subcategory whose own title holds the topic
-name, with scope ``descendants``, so one accepted rule covers the family (E11 "Type 2 diabetes
-mellitus" → Diabetes Type 2 answers E11.9, E11.65 …).
+The resolver's automatic layer answers a code without a curated rule only on a whole name
+(``ConceptIndex.named``). Suggestions read broader evidence, for a librarian to review: a topic's
+whole name anywhere in the code's official ICD-10-CM title, or its subcategory's or category's
+(``resolver.title_chain`` + ``ConceptIndex.match``), proposed at the most useful level: on the
+category or subcategory whose own title holds the topic name, with scope ``descendants``, so one
+accepted rule covers the family (E11 "Type 2 diabetes mellitus" → Diabetes Type 2 answers E11.9,
+E11.65 …). Recall belongs here, where a person decides; precision belongs to the live layer.
 
 Level: the broadest of the chain's levels whose own title holds the topic's name. A level a
 curated rule already gives the topic for is skipped (the librarian decided there); when no level
-is left, the proposal falls back to the asked code itself, with evidence from an ancestor's title,
-and is not confident.
+is left, the proposal falls back to the asked code itself (its family, for a code with a 7th
+character), with evidence from an ancestor's title, and is not confident.
 
 A suggestion is **confident** only when the match is on the proposed code's own title, the topic is
 the only one matched there, no curated rule reaches the proposed code, and none is made on a code
@@ -181,7 +182,7 @@ def suggest(
                 level = max(open_)  # the broadest: one rule for the whole family
                 proposed = levels[level][0]
             else:  # every title holding it already has the topic by a curated rule: the code itself
-                level, proposed = matched[0], asked.value
+                level, proposed = matched[0], levels[0][0]  # (its family, for a 7th-character code)
             value, title, found = levels[level]
             key = (asked.system, proposed, topic_id)
             draft = drafts.get(key)

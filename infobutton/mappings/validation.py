@@ -137,9 +137,21 @@ def check(rule: MappingRule, topic_of: Callable[[str], Topic | None]) -> list[tu
 
 
 def check_code(system: CodeSystem, code: str) -> list[tuple[str, str]]:
-    if terminology.is_valid(Code(system, terminology.normalise(system, code))):
-        return []
-    return [("code", f"{code} is not a valid {system.label} code")]
+    """The code exists, and is not an ICD-10-CM code with a 7th-character extension: those are
+    answered as their family (``terminology.family``), so a rule on one would never fire."""
+    found = Code(system, terminology.normalise(system, code))
+    if not terminology.is_valid(found):
+        return [("code", f"{code} is not a valid {system.label} code")]
+    family = terminology.family(found)
+    if family != found:
+        return [
+            (
+                "code",
+                f"{found.value} is {family.value} with a 7th character, which never changes the answer:"
+                f" map {family.value}",
+            )
+        ]
+    return []
 
 
 def check_topic(topic_id: str, topic_of: Callable[[str], Topic | None]) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify, request
 
 from .. import terminology
-from ..mappings import schemas
+from ..mappings import coverage, schemas
 from ..mappings.openapi import document
 from ..mappings.service import MappingAdmin, mapping_json, parse_changes
 from ..mappings.suggestion_service import SuggestionAdmin, rejection_json, suggestion_json
@@ -334,7 +334,23 @@ def restore(n: int):
 def gaps():
     args = _query(schemas.GapsQuery)
     report = current_services().usage.gaps(days=args.days, limit=args.limit, include_mapped=args.include_mapped)
-    return {"days": args.days, "items": _suggestions().annotate_gaps(report)}
+    chapters = current_services().coverage.chapters()
+    return {
+        "days": args.days,
+        "items": _suggestions().annotate_gaps(report),
+        "coverage": [row.json() for row in [*chapters, coverage.total(chapters)]],
+    }
+
+
+@bp.get("/admin/api/coverage")
+@require("viewer")
+def coverage_report():
+    """Billable codes answered per chapter, or per category of one chapter (``mappings.coverage``)."""
+    args = _query(schemas.CoverageQuery)
+    report = current_services().coverage
+    rows = report.categories(args.chapter) if args.chapter else report.chapters()
+    title = f"All categories of chapter {args.chapter}" if args.chapter else "All chapters"
+    return {"chapter": args.chapter, "rows": [row.json() for row in rows], "total": coverage.total(rows, title).json()}
 
 
 # -- suggestions -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import werkzeug
 from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, url_for
 
 from .. import terminology
+from ..mappings import coverage as mapping_coverage
 from ..mappings.constraints import LIMITS, conditions
 from ..mappings.service import MappingAdmin, mapping_json
 from ..mappings.suggestion_service import SuggestionAdmin
@@ -455,7 +456,24 @@ def restore(n: int):
     return redirect(url_for("admin_ui.history"), 303)
 
 
-# -- gap report ------------------------------------------------------------------------------
+# -- coverage and gap report ----------------------------------------------------------------
+
+
+@bp.get("/coverage")
+def coverage():
+    """Billable codes answered per chapter, or per category of ``?chapter=N``."""
+    _user()
+    report = current_services().coverage
+    number = request.args.get("chapter", "").strip()
+    if not number:
+        rows = report.chapters()
+        return _page("admin/coverage.html", rows=rows, total=mapping_coverage.total(rows), chapter=None)
+    chapter = next((r for r in report.chapters() if r.key == number), None)
+    if chapter is None:
+        abort(_error(404, f"There is no ICD-10-CM chapter {number!r}: chapters are 1 to 22.", "chapter"))
+    rows = report.categories(number)
+    total = mapping_coverage.total(rows, f"All categories of chapter {number}")
+    return _page("admin/coverage.html", rows=rows, total=total, chapter=chapter)
 
 
 @bp.get("/gaps")
@@ -464,8 +482,14 @@ def gaps():
     days = _days(request.args)
     report = current_services().usage.gaps(days=days)
     suggestions = _suggestions()
+    chapters = current_services().coverage.chapters()
     return _page(
-        "admin/gaps.html", report=suggestions.annotate_gaps(report), days=days, rejections=suggestions.rejections.all()
+        "admin/gaps.html",
+        report=suggestions.annotate_gaps(report),
+        days=days,
+        rejections=suggestions.rejections.all(),
+        chapters=chapters,
+        chapters_total=mapping_coverage.total(chapters),
     )
 
 

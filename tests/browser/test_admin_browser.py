@@ -122,3 +122,28 @@ def test_context_limits_in_the_form_live_preview_and_accessibility(server, page,
         assert audit(page) == []
     assert page.problems == []
     assert services.mappings.count() == SEEDED  # previews write nothing
+
+
+def test_coverage_by_chapter_and_category_is_readable_and_accessible(server, page, tmp_path):
+    """From the navigation to a chapter's categories: a table with a caption, header cells for its
+    rows and columns, and no serious axe-core violation."""
+    base, token, services = server
+    page.goto(f"{base}/admin/signin")
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/admin/")
+    page.get_by_role("link", name="Coverage").click()
+    page.wait_for_url(f"{base}/admin/coverage")
+    table = page.get_by_role("table", name="ICD-10-CM chapters: choose one for its categories")
+    neoplasms = table.get_by_role("row", name="Neoplasms (C00-D49)")
+    assert neoplasms.get_by_role("cell").nth(2).inner_text() != "0"  # the shipped leukemia rules: curated
+    if AXE.exists():
+        assert audit(page) == []
+    page.get_by_role("link", name="Chapter 2: its categories").click()
+    page.wait_for_url(f"{base}/admin/coverage?chapter=2")
+    row = page.get_by_role("row", name="C91 Lymphoid leukemia")
+    assert row.get_by_role("cell").last.inner_text() == "100%"
+    page.screenshot(path=str(tmp_path / "coverage.png"), full_page=True)
+    if AXE.exists():
+        assert audit(page) == []
+    assert page.problems == []

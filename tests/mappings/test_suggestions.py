@@ -91,17 +91,23 @@ def test_the_level_is_the_broadest_title_that_holds_the_name():
 
 
 def test_a_confident_family_rule_makes_a_narrower_proposal_redundant():
-    """E11.354's title lists two detachments ("… and …"), so E11.3541's chain stops at its own title;
-    the E11 rule reaches it all the same, and covers it."""
-    assert brief(run(["E11.3541"])) == [("E11.3541", "diabetestype2", True)]
-    [s] = run(["E11.3541", "E11.9"])
-    assert (s.code, s.covers) == ("E11", ("E11.3541", "E11.9"))
+    """A18.0's title lists two sites ("Tuberculosis of bones and joints"), so A18.01's chain stops at
+    its own title; the A18 rule reaches it all the same, and covers it."""
+    assert brief(run(["A18.01"])) == [("A18.01", "tuberculosis", True)]
+    [s] = run(["A18.01", "A18.4"])
+    assert (s.code, s.covers) == ("A18", ("A18.01", "A18.4"))
     # Not when the family rule is in doubt: the narrower one stays for --apply.
-    doubtful = rules(MappingRule(ICD, "E11.65", "diabetes", Scope.EXACT))
-    assert brief(run(["E11.3541", "E11.9"], doubtful)) == [
-        ("E11", "diabetestype2", False),
-        ("E11.3541", "diabetestype2", True),
+    doubtful = rules(MappingRule(ICD, "A18.6", "diabetes", Scope.EXACT))
+    assert brief(run(["A18.01", "A18.4"], doubtful)) == [
+        ("A18", "tuberculosis", False),
+        ("A18.01", "tuberculosis", True),
     ]
+
+
+def test_a_code_with_a_7th_character_is_proposed_as_its_family():
+    """E11.3541 is E11.354 with the eye as 7th character: its chain starts at E11.354 and climbs to
+    E11, as E11.354's would; a rule on E11.3541 itself would never be asked for."""
+    assert brief(run(["E11.3541"])) == [("E11", "diabetestype2", True)]
 
 
 def test_not_confident_when_the_title_holds_another_topic_too():

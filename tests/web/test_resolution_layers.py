@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from infobutton import create_app
+from infobutton import create_app, resolver
 from infobutton.config import Settings
+from infobutton.models import Code, CodeSystem
 from infobutton.request import parse
 from tests.conftest import ICD10CM, SNOMEDCT
 
@@ -85,19 +86,22 @@ def test_display_name_never_overrides_a_valid_icd10cm_code(client):
     assert page.status_code == 200 and "acutemyeloidleukemia.html" not in page.get_data(as_text=True)
 
 
-def test_fresh_install_answers_a_code_nobody_mapped_with_the_medlineplus_link_honestly(client):
-    """A code nobody mapped (E32.1 Abscess of thymus): the starter catalogue's link-only Abscess
-    first, labelled automatic, with the evidence in its categories, no text attributed to NLM (the
-    topic carries none) and dated by its catalogue."""
-    entry, *_ = entries(
+def test_fresh_install_answers_e11_9_with_the_medlineplus_link_honestly(client, services):
+    """A code nobody mapped: the starter catalogue's link-only Diabetes Type 2, labelled automatic,
+    with the evidence in its categories, no text attributed to NLM (the topic carries none) and
+    dated by its catalogue."""
+    e11_9 = Code(CodeSystem.ICD10CM, "E11.9")
+    for _, rule in resolver.matches_for_code(e11_9, services.knowledge.rules()):  # nobody mapped it
+        services.mapping_admin.delete(rule.id, None, "test")
+    [entry] = entries(
         client.get(
-            "/infobutton", query_string={"mainSearchCriteria.v.c": "E32.1", "mainSearchCriteria.v.cs": ICD10CM, **JSON}
+            "/infobutton", query_string={"mainSearchCriteria.v.c": "E11.9", "mainSearchCriteria.v.cs": ICD10CM, **JSON}
         )
     )
-    assert entry["link"][0]["href"] == "https://medlineplus.gov/abscess.html"
+    assert entry["link"][0]["href"] == "https://medlineplus.gov/diabetestype2.html"
     assert entry["source"]["_value"] == "automatic"
     (reason,) = [c["term"] for c in entry["category"] if c["scheme"] == "strengthOfRecommedation"]
-    assert "Abscess of thymus" in reason and "\u2018Abscess\u2019" in reason
+    assert "Type 2 diabetes mellitus without complications" in reason and "Diabetes Type 2" in reason
     summary = entry["summary"]["_value"]
     assert summary == '<p class="infobuttonAttribution">Links to the MedlinePlus.gov page for this topic</p>'
     assert "National Library of Medicine" not in summary
@@ -106,8 +110,8 @@ def test_fresh_install_answers_a_code_nobody_mapped_with_the_medlineplus_link_ho
 
 def test_cds_cards_come_from_codes_never_from_a_display_name(client):
     """Through the real resolver: a SNOMED CT condition we hold no rule or map for is matched by its
-    display name (automatic, from text) and gets no card; an unmapped ICD-10-CM code whose own title
-    names a topic does get one, saying why."""
+    display name, when that is a topic's name as a whole (automatic, from text), and gets no card;
+    an unmapped ICD-10-CM code answered from its official titles does get one, saying why."""
 
     def condition(cid, system, code, display):
         return {
@@ -127,7 +131,7 @@ def test_cds_cards_come_from_codes_never_from_a_display_name(client):
                 "resourceType": "Bundle",
                 "type": "searchset",
                 "entry": [
-                    {"resource": condition("c1", "http://snomed.info/sct", "118613001", "Hairy cell leukemia")},
+                    {"resource": condition("c1", "http://snomed.info/sct", "9014002", "Psoriasis (disorder)")},
                     {
                         "resource": condition(
                             "c2",
@@ -143,9 +147,9 @@ def test_cds_cards_come_from_codes_never_from_a_display_name(client):
     page = client.get(
         "/infobutton",
         query_string={
-            "mainSearchCriteria.v.c": "118613001",
+            "mainSearchCriteria.v.c": "9014002",
             "mainSearchCriteria.v.cs": SNOMEDCT,
-            "mainSearchCriteria.v.dn": "Hairy cell leukemia",
+            "mainSearchCriteria.v.dn": "Psoriasis (disorder)",
             **JSON,
         },
     )
@@ -154,5 +158,5 @@ def test_cds_cards_come_from_codes_never_from_a_display_name(client):
     assert response.status_code == 200, response.data
     cards = response.json["cards"]
     assert len(cards) == 1
-    assert "Diabetes Type 2" in cards[0]["summary"] and "eukemia" not in json.dumps(cards)
+    assert "Diabetes Type 2" in cards[0]["summary"] and "soriasis" not in json.dumps(cards)
     assert "Type 2 diabetes mellitus without complications" in cards[0]["detail"]
