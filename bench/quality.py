@@ -9,8 +9,9 @@ for each code alone (``bench/coverage.py`` does the asking). Then:
 
 - **every billable ICD-10-CM code**: the share answered, per chapter and by the layer of the first
   topic; every topic that answers more than 100 codes, with sample titles, for a person to read;
-  ``--sweep-out`` writes the reviewable artefact (every answered code with its topics, and
-  every topic with its code count);
+  ``--sweep-out`` writes the reviewable artefact (every answered code, by 7th-character
+  family, with its topics, and every topic with its code count; ``bench/sweep/`` holds the
+  shipped one);
 - **two judged samples** in ``bench/judged/`` (see its README: who judged them and how; the
   reviewers saw neither the rules nor any answer): ``uniform-500.tsv``, billable codes drawn
   uniformly at random with a stored seed (``--draw`` draws it again, and a test checks that it
@@ -235,19 +236,29 @@ def report_sweep(answers: dict[str, tuple[list[str], str]], out: Path | None) ->
         print(f"  {topic:<36}{anywhere[topic]:>7,} ({first[topic]:,} first)   e.g. {seen}")
 
     if out:
-        out.mkdir(parents=True, exist_ok=True)
-        with open(out / "answers.tsv", "w", encoding="utf-8", newline="") as f:
-            f.write("code\tlayer\ttopics\ttitle\n")
-            for code in codes:
-                if code in answers:
-                    topics, how = answers[code]
-                    f.write(f"{code}\t{how}\t{'|'.join(topics)}\t{title(code)}\n")
-        with open(out / "topics.tsv", "w", encoding="utf-8", newline="") as f:
-            f.write("topic\tcodes\tfirst\n")
-            for topic, n in anywhere.most_common():
-                f.write(f"{topic}\t{n}\t{first[topic]}\n")
-        print(f"\nWrote {out / 'answers.tsv'} and {out / 'topics.tsv'}")
+        write_sweep(out, codes, answers, anywhere, first)
     return [(f"answered {100 * share:.1f}% (≥ {100 * ANSWERED_TARGET:.0f}%)", share >= ANSWERED_TARGET)]
+
+
+def write_sweep(out: Path, codes, answers, anywhere: Counter, first: Counter) -> None:
+    """The reviewable artefact: ``answers.tsv``, one line per answered family (codes that differ
+    only in the 7th character answer alike, so the family stands for all of them, with their
+    count), and ``topics.tsv``, every topic with the codes it answers."""
+    families: dict[str, list[str]] = defaultdict(list)
+    for code in codes:
+        if code in answers:
+            families[terminology.family(Code(CodeSystem.ICD10CM, code)).value].append(code)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "answers.tsv", "w", encoding="utf-8", newline="") as f:
+        f.write("code\tcodes\tlayer\ttopics\ttitle\n")
+        for family, members in families.items():
+            topics, how = answers[members[0]]
+            f.write(f"{family}\t{len(members)}\t{how}\t{'|'.join(topics)}\t{title(family)}\n")
+    with open(out / "topics.tsv", "w", encoding="utf-8", newline="") as f:
+        f.write("topic\tcodes\tfirst\n")
+        for topic, n in anywhere.most_common():
+            f.write(f"{topic}\t{n}\t{first[topic]}\n")
+    print(f"\nWrote {out / 'answers.tsv'} ({len(families):,} families) and {out / 'topics.tsv'}")
 
 
 def report_sample(
