@@ -98,7 +98,7 @@ def test_serve_answers_c91_00_and_logs_no_patient_context(tmp_path):
             first = doc.find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}title")
             assert first.text == "Acute Lymphocytic Leukemia"
             assert requests.get(base + "/infobutton", params={"age.v.v": "77"}, timeout=60).status_code == 400
-            unmapped = {"mainSearchCriteria.v.c": "J45.909", "mainSearchCriteria.v.cs": ICD10CM}
+            unmapped = {"mainSearchCriteria.v.c": "R69", "mainSearchCriteria.v.cs": ICD10CM}
             assert requests.get(base + "/infobutton", params=unmapped, timeout=60).status_code == 200
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -114,7 +114,7 @@ def test_serve_answers_c91_00_and_logs_no_patient_context(tmp_path):
             )
         )
         db.close()
-        assert counts["J45.909"] == (1, 1) and counts["C91.00"] == (4, 0)
+        assert counts["R69"] == (1, 1) and counts["C91.00"] == (4, 0)
         log.seek(0)
         text = log.read()
         assert "GET /infobutton" in text and "/healthz" in text

@@ -170,7 +170,7 @@ def test_free_text_for_a_valid_code_fails_the_run():
 
 def test_sweep_counts_answers_by_layer_on_the_real_app(services):
     """Requests built as the view builds them, resolved by the running service."""
-    result = coverage.sweep(services.knowledge.resolve, ["C91.00", "C95.90", "Z38.4"], display_names=True)
+    result = coverage.sweep(services.knowledge.resolve, ["C91.00", "C95.90", "R69"], display_names=True)
     assert (result.codes, result.answered) == (3, 2)
     assert result.first["curated"] == 2 and result.anywhere["curated"] == 2
     assert result.not_from_code == []
@@ -189,7 +189,7 @@ def test_sampling_options(argv, every):
 
 def test_the_script_reports_and_exits_zero(tmp_path, capsys):
     gold = tmp_path / "gold.csv"
-    gold.write_text("code,expected_topic_id,why\nC91.00,acutelymphocyticleukemia,x\nZ38.4,,y\n", encoding="utf-8")
+    gold.write_text("code,expected_topic_id,why\nC91.00,acutelymphocyticleukemia,x\nR69,,y\n", encoding="utf-8")
     assert coverage.main(["--every", "5000", "--gold", str(gold)]) == 0
     out = capsys.readouterr().out
     assert "Coverage of 15 billable ICD-10-CM codes (1 in 5000 of" in out
@@ -203,17 +203,16 @@ def test_the_script_reports_and_exits_zero(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("display_names", [False, True], ids=["code only", "with display names"])
-def test_gold_set_is_right_first_for_80_percent_never_wrong_and_negatives_empty(services, display_names):
-    """On the shipped catalogue: no positive answered with another topic first, every negative
-    empty, and ≥ 65% of positives right first. (It was ≥ 80% while a topic name anywhere in a title
-    was evidence; the automatic layer now answers on whole names only, and recall is the curated
-    crosswalk's and the suggester's: docs/decisions.md, 2026-12-07.)"""
+def test_gold_set_positives_are_answered_and_right_first_for_95_percent(services, display_names):
+    """On the shipped catalogue every positive's expected topic is answered, and ≥ 95% first (the
+    rest have a more specific page first that the 204-topic index lacked: Nasal Cancer for a
+    sinus cancer, Diabetic Kidney Problems for E11.22). The negatives said "no topic of the
+    204-topic index fits"; the shipped catalogue has 1,023 topics, so they judge nothing now:
+    precision is judged blind on that catalogue by bench/judged (tests/test_quality_samples.py)."""
     verdicts = coverage.evaluate(services.knowledge.resolve, ROWS, display_names=display_names)
     result = coverage.score(verdicts)
-    wrong = [(v.row.code, v.row.expected, v.got) for v in verdicts if v.outcome == "wrong"]
-    assert wrong == []
-    assert result.right_empty == result.negatives
-    assert result.right_first >= 0.65 * result.positives, (result.right_first, result.positives)
+    assert result.right_anywhere == result.positives
+    assert result.right_first >= 0.95 * result.positives, (result.right_first, result.positives)
 
 
 def test_no_valid_code_is_answered_by_free_text_even_with_its_display_name(services):

@@ -12,6 +12,8 @@ import math
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,3 +76,15 @@ def test_scoring_counts_wrong_and_served_as_defined():
     ]
     assert outcomes == ["right", "broad", "wrong", "empty", "wrong", "none"]
     assert (score.codes, score.answered, score.wrong, score.fitting, score.served) == (6, 4, 2, 4, 2)
+
+
+@pytest.mark.parametrize("name, served_target", quality.SAMPLES)
+def test_the_shipped_service_meets_the_blind_judged_targets(services, name, served_target):
+    """The bench's gate, on the service as shipped (bundled catalogue and crosswalk): a wrong first
+    topic for at most 1% of the answered judged codes, and the fitting ones served as targeted."""
+    id_of_title = {t.title: t.id for t in services.topics.all() if t.language == "en"}
+    score = quality.Score()
+    for row in quality.load_judged(JUDGED / name, id_of_title):
+        score.add(row, [m.topic.id for m in services.knowledge.resolve(quality.request_for(row.code))])
+    assert score.wrong <= quality.WRONG_TARGET * score.answered, (score.wrong, score.answered)
+    assert score.served >= served_target * score.fitting, (score.served, score.fitting)
