@@ -1,6 +1,8 @@
 """The cached read side of the responder: rule index, topics and rendered responses.
 
-Every cache is bounded, lock-protected and has a named invalidation function next to it.
+Every cache is bounded, lock-protected and has a named invalidation function next to it. No
+database read happens under the lock: what is read is built aside and swapped in, so a slow query
+holds up only the callers waiting for what it reads.
 Writers bump a version counter in the database in the same transaction as their change; the
 service compares the counters itself, at most every ``version_check_interval`` seconds, in its
 read entry points, and drops what is stale, so a committed change is live in every worker and
@@ -123,7 +125,12 @@ class KnowledgeService:
         self._on_cache = on_cache or _ignore  # told "hit", "shared_hit" or "miss" (metrics)
         self._timer = timer
         self._check_interval = check_interval
-        self._lock = threading.RLock()  # guards the caches and _seen
+        self._lock = threading.RLock()  # guards the caches and _seen; never held over database I/O
+        # One rebuild of the rule index, and one of the concept index, at a time: the database is
+        # read and the index built outside _lock, then swapped in (a slow read stalls only the
+        # callers that need that index, not every cache miss in the worker).
+        self._building_rules = threading.Lock()
+        self._building_concepts = threading.Lock()
         self._checking = threading.Lock()  # one version check at a time
         self._unreachable = False  # the last version check failed (logged once per outage)
         self._rules: dict | None = None
@@ -212,11 +219,22 @@ class KnowledgeService:
     # -- reads -------------------------------------------------------------------------------
 
     def rules(self) -> dict:
+        """The rule index: read from the database and built without ``_lock``, then swapped in
+        unless a change was noticed meanwhile (then used for this call only)."""
         self.refresh_if_stale()
-        with self._lock:
-            if self._rules is None:
-                self._rules = resolver.index_rules(self.mappings.rules())
-            return self._rules
+        held = self._rules
+        if held is not None:
+            return held
+        with self._building_rules:
+            with self._lock:
+                seen, held = self._seen, self._rules
+            if held is not None:  # built by the thread this one waited for
+                return held
+            built = resolver.index_rules(self.mappings.rules())
+            with self._lock:
+                if self._seen == seen:
+                    self._rules = built
+            return built
 
     def topic(self, topic_id: str) -> Topic | None:
         seen = self.refresh_if_stale()
@@ -230,17 +248,28 @@ class KnowledgeService:
         return topic
 
     def concept_index(self) -> ConceptIndex:
-        """Every active topic's names, indexed for automatic matching; rebuilt when topics change."""
+        """Every active topic's names, indexed for automatic matching; rebuilt when topics change,
+        as ``rules`` is: read and built without ``_lock``, then swapped in."""
         self.refresh_if_stale()
-        with self._lock:
-            if self._concepts is None:
-                self._concepts = ConceptIndex(self.topics.all())
-                if _title_table is not None and _title_table[0] == self._concepts.signature:
+        held = self._concepts
+        if held is not None:
+            return held
+        with self._building_concepts:
+            with self._lock:
+                seen, held = self._seen, self._concepts
+            if held is not None:
+                return held
+            index = ConceptIndex(self.topics.all())
+            with self._lock:
+                if self._seen != seen:
+                    return index
+                self._concepts = index
+                if _title_table is not None and _title_table[0] == index.signature:
                     self._title_matches = _title_table[1]
                 elif _keep_titles_fresh and self._title_builder is None:
                     self._title_builder = threading.Thread(target=self._build_titles, name="title-table", daemon=True)
                     self._title_builder.start()
-            return self._concepts
+            return index
 
     def precompute_titles(self, keep_fresh: bool = False) -> None:
         """Match every ICD-10-CM title against the current catalogue now (some seconds), for this

@@ -209,3 +209,56 @@ def test_response_cache_drops_the_oldest_when_full_and_the_expired_when_writing(
     clock.now += 61  # everything expired: a write drops it all
     svc.cached_response("d", lambda: ("d",))
     assert len(svc._responses) == 1
+
+
+class _SlowReads:
+    """A store whose reads wait until the test lets them go (a slow query)."""
+
+    def __init__(self, store, method: str):
+        self._store, self._method = store, method
+        self.reading, self.release = threading.Event(), threading.Event()
+
+    def __getattr__(self, name):
+        found = getattr(self._store, name)
+        if name != self._method:
+            return found
+
+        def slow(*args, **kwargs):
+            self.reading.set()
+            assert self.release.wait(60)
+            return found(*args, **kwargs)
+
+        return slow
+
+
+@pytest.mark.parametrize("index", ["rules", "concept_index"])
+def test_a_slow_index_read_holds_up_no_other_read(parts, index):
+    """While one thread reads the rules (or the topics for the concept index) from a slow
+    database, the worker's other reads and cache writes go on: no I/O under the knowledge lock."""
+    db, topics, mappings = parts
+    if index == "rules":
+        mappings = slow = _SlowReads(mappings, "rules")
+    else:
+        topics = slow = _SlowReads(topics, "all")
+    svc = KnowledgeService(db, topics, mappings, timer=Clock())
+    reader = threading.Thread(target=getattr(svc, index))
+    reader.start()
+    try:
+        assert slow.reading.wait(60)
+        done = threading.Event()
+
+        def others():
+            svc.cached_response("other", lambda: ("body",))  # a cache miss: built and stored
+            svc.topic("leukemia")
+            if index == "rules":
+                svc.concept_index()
+            else:
+                svc.rules()
+            done.set()
+
+        threading.Thread(target=others, daemon=True).start()
+        assert done.wait(30), f"other reads waited for the slow {index} read"
+    finally:
+        slow.release.set()
+        reader.join(60)
+    assert getattr(svc, index)() is getattr(svc, index)()  # built once, then kept

@@ -1,11 +1,13 @@
 """Who is calling: the CDS client's JWT (CDS Hooks 2.0 §Trusting CDS Clients), verified with PyJWT.
 
 A call carries ``Authorization: Bearer <JWT>`` signed by the EHR (asymmetric algorithms only). We
-check, in order: the ``iss`` is a configured issuer; the signing key comes from that issuer's
-inline JWKS, its ``jwks_url``, or the token's ``jku`` header when that URL is on the issuer's
-``jku`` allow-list (never any other URL); the signature; ``aud`` is our service URL; ``exp``
-(required, at most MAX_LIFETIME ahead), ``iat`` and ``jti`` (required); and that this ``jti`` was
-not seen before within the token's lifetime (a bounded replay cache, per worker).
+check, in order: the ``iss`` is a configured issuer; the signing key is the one of that issuer's
+inline JWKS or ``jwks_url`` that the token's ``kid`` names (whatever ``jku`` the token carries,
+as the CDS Hooks sandbox and EHRs send one on every call), else the one at the token's ``jku``
+when that URL is on the issuer's ``jku`` allow-list (never any other URL); the signature; ``aud``
+is one of the URLs the view names (the endpoint called); ``exp`` (required, at most MAX_LIFETIME
+ahead), ``iat`` and ``jti`` (required); and that this ``jti`` was not seen before within the
+token's lifetime (the shared ``TokenUses``, or a bounded per-process ``ReplayCache``).
 
 Every refusal is Unauthorized with a short reason safe to show; the view answers 401.
 """
@@ -140,35 +142,43 @@ class Verifier:
             self._jwks[url] = (now, keys)
         return keys
 
-    def _sources(self, issuer: Issuer, jku: object) -> list[jwt.PyJWKSet | FhirUrl]:
-        if jku is not None:
-            try:
-                named = normalise(jku) if isinstance(jku, str) else None
-            except BadUrl:
-                named = None
-            if named is None or named not in issuer.jku:
-                raise Unauthorized("the token's jku is not on this issuer's allow-list")
-            return [named]
-        sources: list[jwt.PyJWKSet | FhirUrl] = []
-        if issuer.keys is not None:
-            sources.append(issuer.keys)
-        if issuer.jwks_url is not None:
-            sources.append(issuer.jwks_url)
-        if not sources:
-            raise Unauthorized("this issuer signs with a jku; the token names none")
-        return sources
+    def _lookup(self, source: jwt.PyJWKSet | FhirUrl, kid: object) -> jwt.PyJWK | None:
+        """The key ``kid`` names in ``source`` (without a kid: its only key), or None. A fetched
+        set is read again for an unknown kid (at most every JWKS_REFRESH seconds: rotation)."""
+        for refresh in (False, True):
+            keys = source if isinstance(source, jwt.PyJWKSet) else self._key_set(source, refresh)
+            found = [k for k in keys.keys if kid is None or k.key_id == kid]
+            if len(found) == 1 or (found and kid is not None):
+                return found[0]
+            if isinstance(source, jwt.PyJWKSet):
+                return None
+        return None
 
     def _key(self, issuer: Issuer, header: dict) -> jwt.PyJWK:
+        """The issuer's key for this token: a configured one (inline, then ``jwks_url``) that
+        matches its ``kid``, whatever ``jku`` the token also names; else the key at its ``jku``
+        when that URL is on the issuer's allow-list. Nothing else is ever fetched."""
         kid = header.get("kid")
-        for source in self._sources(issuer, header.get("jku")):
-            for refresh in (False, True):
-                keys = source if isinstance(source, jwt.PyJWKSet) else self._key_set(source, refresh)
-                found = [k for k in keys.keys if kid is None or k.key_id == kid]
-                if len(found) == 1 or (found and kid is not None):
-                    return found[0]
-                if isinstance(source, jwt.PyJWKSet):
-                    break
-        raise Unauthorized("no key of this issuer matches the token's kid")
+        for configured in (issuer.keys, issuer.jwks_url):
+            if configured is not None:
+                key = self._lookup(configured, kid)
+                if key is not None:
+                    return key
+        jku = header.get("jku")
+        if jku is None:
+            if issuer.keys is None and issuer.jwks_url is None:
+                raise Unauthorized("this issuer signs with a jku; the token names none")
+            raise Unauthorized("no key of this issuer matches the token's kid")
+        try:
+            named = normalise(jku) if isinstance(jku, str) else None
+        except BadUrl:
+            named = None
+        if named is None or named not in issuer.jku:
+            raise Unauthorized("no key of this issuer matches the token's kid, and its jku is not on the allow-list")
+        key = self._lookup(named, kid)
+        if key is None:
+            raise Unauthorized("no key of this issuer matches the token's kid")
+        return key
 
     def verify(self, authorization: str | None, audiences: list[str]) -> Caller:
         """The verified caller of a request with this Authorization header, or Unauthorized."""

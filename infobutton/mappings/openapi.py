@@ -766,13 +766,12 @@ _PUBLIC_PATHS = {
     },
     "/healthz": {
         "get": {
-            "summary": "Liveness: the database answers",
+            "summary": "Liveness: the process answers (no database query; readiness is /readyz)",
             "operationId": "healthz",
             "tags": ["public"],
             "security": [],
             "responses": {
                 "200": _json({"type": "object", "properties": {"status": {"type": "string"}}}),
-                "503": {"description": "The database is unreachable (Retry-After)"},
             },
         }
     },

@@ -16,6 +16,7 @@ server-side: sign-out, a role change or revocation refuses every session of the 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hmac
 import logging
@@ -62,18 +63,39 @@ ADMIN_PATH = "/admin"
 
 def secret_key(settings: Settings) -> str:
     """INFOBUTTON_SECRET_KEY, else a random key created once in the data directory (mode 0600),
-    so every worker on the machine signs sessions alike."""
+    so every worker on the machine signs sessions alike. Workers start together: the key is
+    written whole to a temporary file and linked into place, so a reader sees no file or the
+    whole key, never a part; the first link wins and every worker reads that one."""
     if settings.secret_key:
         return settings.secret_key
     path = Path(settings.data_dir or default_data_dir()) / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
+    key = _read_key(path)
+    if key:
+        return key
+    temporary = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):  # another worker's link came first: read that
+            os.link(temporary, path)  # atomic, and never over an existing key
+    finally:
+        temporary.unlink(missing_ok=True)
+    key = _read_key(path)
+    if not key:
+        # only a crash between creating and writing the file, as earlier versions did, leaves it empty
+        raise RuntimeError(f"the admin session key file {path} is empty: delete it, or set INFOBUTTON_SECRET_KEY")
+    return key
+
+
+def _read_key(path: Path) -> str:
+    try:
         return path.read_text().strip()
-    with os.fdopen(fd, "w") as out:
-        out.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
 
 
 class AdminSessionInterface(SecureCookieSessionInterface):

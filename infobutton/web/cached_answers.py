@@ -125,7 +125,7 @@ class CachedAnswers:
         if fmt.name == "html":
             return None  # page headers (CSP …) are added by pages.page_headers
         host = get_host(environ)
-        key = answer_key(fmt, knowledge_request, host, rule)
+        key = answer_key(fmt, knowledge_request, scheme, host, rule)
         knowledge = services.knowledge
         rendered = knowledge.cached_only(key)
         if rendered is None and fmt.name == "jsonp":

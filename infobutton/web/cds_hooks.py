@@ -25,6 +25,7 @@ from ..models import InvalidRequest
 from ..render import cds_cards, safe_json
 from ..services import current_services
 from ..text import check_storable
+from . import cors
 from .errors import error_response
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,12 @@ def _larger_bodies() -> None:
 @bp.after_app_request
 def _cors(response: Response) -> Response:
     """On every /cds-services response, errors and preflights included: the allowed origin
-    echoed, never ``*``."""
+    echoed, never ``*`` (config refuses it). Origins compare as ``web.cors`` compares them: case
+    and a trailing slash aside, so ``https://sandbox.cds-hooks.org/`` allows the sandbox too."""
     if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         origin = request.headers.get("Origin", "")
-        allowed = {o.strip() for o in current_services().settings.cds_cors_origins.split(",") if o.strip()}
-        if origin in allowed:
+        if origin and cors.policy(current_services().settings.cds_cors_origins).allowed(origin):
             response.headers.update(CORS_HEADERS)
             response.headers["Access-Control-Allow-Origin"] = origin
         response.vary.add("Origin")
@@ -114,11 +115,14 @@ def _base_url() -> str:
     return current_services().settings.base_url or request.host_url
 
 
-def _caller(service_id: str) -> Caller:
+def _caller(service_id: str, feedback: bool = False) -> Caller:
     """The verified caller: ``aud`` must be our service URL, the discovery endpoint or the
-    service's own endpoint (CDS Hooks 2.0 §Trusting CDS Clients)."""
+    service's own endpoint (CDS Hooks 2.0 §Trusting CDS Clients); for feedback also the feedback
+    endpoint, which is what the CDS Hooks sandbox and EHRs that sign the URL they call send."""
     discovery_url = urljoin(_base_url(), PREFIX.lstrip("/"))
     audiences = [discovery_url, discovery_url + "/", f"{discovery_url}/{service_id}"]
+    if feedback:
+        audiences.append(f"{discovery_url}/{service_id}/feedback")
     try:
         return current_services().cds.caller(request.headers.get("Authorization"), audiences, request.remote_addr or "")
     except Unauthorized as exc:
@@ -186,7 +190,7 @@ def _card_ids() -> CardIds:
 @bp.post("/<service_id>/feedback")
 def feedback(service_id: str):
     service = _service(service_id)
-    caller = _caller(service_id)
+    caller = _caller(service_id, feedback=True)
     services = current_services()
     limit = services.cds.feedback_rate
     breached = limit.hit(caller.client)

@@ -73,7 +73,7 @@ def knowledge_response(
     req = request._get_current_object()  # type: ignore[attr-defined]  # once, not per attribute
     knowledge_request = parsed_request() if params is None else parse(params.items(multi=True))
     fmt = response_format(knowledge_request.response_type or default_type, req.environ.get("HTTP_ACCEPT"))
-    key = answer_key(fmt, knowledge_request, req.host, req.path)
+    key = answer_key(fmt, knowledge_request, req.scheme, req.host, req.root_path + req.path)
     rendered = services.knowledge.cached_response(
         key,
         lambda: render(
@@ -94,9 +94,12 @@ def knowledge_response(
     return response
 
 
-def answer_key(fmt: Format, knowledge_request: KnowledgeRequest, host: str, path: str) -> tuple:
-    """The response cache's key for an answer: everything its body depends on."""
-    return (fmt.name, knowledge_request.cache_key, knowledge_request.callback, host, path)
+def answer_key(fmt: Format, knowledge_request: KnowledgeRequest, scheme: str, host: str, path: str) -> tuple:
+    """The response cache's key for an answer: everything its body depends on. Its links are
+    absolute (FHIR ``link.self``, the Atom feed's, the page's), so the scheme, host and path the
+    caller used are part of it: behind a TLS proxy an http and an https caller of the same query
+    each get their own links, in this worker and through the shared cache alike."""
+    return (fmt.name, knowledge_request.cache_key, knowledge_request.callback, scheme, host, path)
 
 
 def observe_answer(services: Services, knowledge_request: KnowledgeRequest, rendered: RenderedResponse) -> None:
@@ -213,6 +216,6 @@ def _cors(response: Response) -> Response:
 
 @bp.get("/healthz")
 def healthz() -> dict:
-    services = current_services()
-    services.db.scalar("SELECT 1")
-    return {"status": "ok", "topics": services.topics.count(), "mappings": services.mappings.count()}
+    """Liveness: this worker answers. No query: it is public (through the proxy) and outside the
+    rate limit, so it must cost nothing; whether the database answers is ``/readyz``'s question."""
+    return {"status": "ok"}

@@ -146,6 +146,50 @@ def test_a_jku_is_fetched_only_from_the_issuers_allow_list(tmp_path, jwks):
             app.extensions["infobutton"].close()
 
 
+def _app(tmp_path, issuers: str):
+    settings = Settings(
+        data_dir=str(tmp_path), version_check_interval=0.0, cds_issuers=issuers, cds_allow_http_loopback=True
+    )
+    return create_app(settings)
+
+
+@pytest.mark.parametrize("where", ["inline", "jwks_url"])
+def test_a_kid_of_a_configured_key_verifies_whatever_jku_the_token_names(tmp_path, jwks, where):
+    """EHRs (and the CDS Hooks sandbox) name their jku on every call: a key configured for the
+    issuer that the kid names is used, and the jku is never fetched, allow-listed or not."""
+    with ehr.JwksServer() as elsewhere:
+        issuers = ehr.issuers() if where == "inline" else ehr.issuers(jwks.url)
+        app = _app(tmp_path, issuers)
+        try:
+            client = app.test_client()
+            for _ in range(2):
+                assert post(client, PV, BODY, token=ehr.token(AUD, jku=elsewhere.url)).status_code == 200
+            assert elsewhere.hits == 0
+            assert jwks.hits == (1 if where == "jwks_url" else 0)
+        finally:
+            app.extensions["infobutton"].close()
+
+
+def test_a_jku_is_fetched_only_when_no_configured_key_matches_and_it_is_allow_listed(tmp_path):
+    """Key rotation through the jku: a new kid the inline keys lack is read from the token's jku
+    when that URL is on the allow-list; from any other URL it is refused unread."""
+    with ehr.JwksServer() as listed, ehr.JwksServer() as unlisted:
+        listed.keys = unlisted.keys = [ehr.jwk("rotated", kid="ehr-key-2")]
+        app = _app(tmp_path, ehr.issuers(keys={"keys": [ehr.jwk()]}, jku=[listed.url]))
+        try:
+            client = app.test_client()
+            rotated = {"key": "rotated", "kid": "ehr-key-2"}
+            assert post(client, PV, BODY, token=ehr.token(AUD, jku=listed.url, **rotated)).status_code == 200
+            refused = post(client, PV, BODY, token=ehr.token(AUD, jku=unlisted.url, **rotated))
+            assert refused.status_code == 401 and "allow-list" in refused.json["detail"]
+            assert unlisted.hits == 0
+            # the old key still verifies without a fetch, whichever jku the token names
+            assert post(client, PV, BODY, token=ehr.token(AUD, jku=unlisted.url)).status_code == 200
+            assert (listed.hits, unlisted.hits) == (1, 0)
+        finally:
+            app.extensions["infobutton"].close()
+
+
 def test_a_plain_http_jwks_is_refused_without_the_development_flag(tmp_path, jwks):
     app = create_app(Settings(data_dir=str(tmp_path), version_check_interval=0.0, cds_issuers=ehr.issuers(jwks.url)))
     try:

@@ -47,12 +47,13 @@ def test_cached_answers_flow_and_uncached_ones_get_503_while_postgres_is_unreach
         assert down.status_code == 503
         assert down.headers["Retry-After"].isdigit()
         assert "database is unavailable" in down.get_json()["detail"]
-        assert client.get("/healthz").status_code == 503
+        assert client.get("/readyz").status_code == 503
+        assert client.get("/healthz").status_code == 200  # alive: restarting it would not help
 
         forwarder.start()  # the same port: the service's URL is right again
         back = client.get("/infobutton", query_string=uncached)
         assert back.status_code == 200 and back.get_json()["feed"]["entry"]
-        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 200
     finally:
         app.extensions["infobutton"].close()
 

@@ -1,0 +1,48 @@
+"""A real ``infobutton serve`` (gunicorn) on 127.0.0.1 for one test, as a context manager (test
+helper): started with the given settings and worker count, waited for, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+from .test_cli import BIN, free_port, wait_ready
+
+
+class Serving:
+    def __init__(self, tmp: Path, env: dict[str, str], workers: int = 1):
+        self.tmp, self.workers = tmp, workers
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp / "data"), **env}
+        if "INFOBUTTON_DATABASE_URL" not in env:
+            self.env.pop("INFOBUTTON_DATABASE_URL", None)
+        self.log_path = tmp / "server.log"
+
+    def __enter__(self) -> Serving:
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - the server writes to it until __exit__
+        command = [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
+        self.proc = subprocess.Popen(
+            command, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            wait_ready(self.base + "/healthz", self.proc)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=60)
+        self._log.close()
