@@ -61,10 +61,33 @@ def test_an_allow_listed_server_is_read(app_for, fhir):
     assert r.status_code == 200 and len(r.json["cards"]) == 1
 
 
+def test_a_server_without_a_trailing_slash_is_read_as_a_directory(app_for, fhir):
+    """``…/fhir`` allow-listed as ``…/fhir/`` reads ``…/fhir/Patient/p1``, never ``…/fhirPatient/p1``."""
+    r = post(app_for([fhir.url]), PV, call(fhirServer=fhir.url.rstrip("/"), fhirAuthorization=AUTH))
+    assert r.status_code == 200 and len(r.json["cards"]) == 1
+    paths = [path for path, _ in fhir.requests]
+    assert paths[0] == "/fhir/Patient/p1"
+    assert all(path.startswith("/fhir/") for path in paths) and any(p.startswith("/fhir/Condition?") for p in paths)
+
+
+def test_a_next_page_outside_the_base_is_not_fetched(app_for, fhir):
+    fhir.conditions = [ALL, ALL]
+    client = app_for([fhir.url])
+    for outside in ("{fhir}..;/admin/Condition?page=2", "{fhir}%252e%252e/admin?page=2", "{root}admin?page=2"):
+        fhir.requests.clear()
+        fhir.next_url = outside.format(fhir=fhir.url, root=fhir.url.removesuffix("fhir/"))
+        r = post(client, PV, call(fhirServer=fhir.url, fhirAuthorization=AUTH))
+        assert r.status_code == 200
+        assert [path.partition("?")[0] for path, _ in fhir.requests] == ["/fhir/Patient/p1", "/fhir/Condition"]
+
+
 @pytest.mark.parametrize(
     "server",
     [
         "{fhir}../../internal-admin/",
+        "{fhir}..;/admin/api/",
+        "{fhir}%252e%252e/admin/api/",
+        "{fhir}%2e/",
         "{fhir}%2e%2e/%2e%2e/admin/api/",
         "{fhir}..%2f..%2fadmin/api/",
         "http://127.0.0.1@{host}/fhir/",
