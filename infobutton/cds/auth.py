@@ -15,6 +15,7 @@ Every refusal is Unauthorized with a short reason safe to show; the view answers
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -107,6 +108,16 @@ def fetch_jwks(url: FhirUrl, allow_http_loopback: bool) -> dict:
         raise Unauthorized("the issuer's keys could not be read") from None
     if not isinstance(value, dict):
         raise Unauthorized("the issuer's keys could not be read")
+    return value
+
+
+def _numeric_date(claims: dict, name: str) -> float:
+    """A NumericDate claim (RFC 7519 §2: a JSON number): PyJWT reads ``"1765100000"`` and
+    ``true`` as integers, which we do not."""
+    value = claims[name]
+    number = isinstance(value, int) and not isinstance(value, bool)
+    if not (number or (isinstance(value, float) and math.isfinite(value))):
+        raise Unauthorized(f"the token's {name} must be a number of seconds")
     return value
 
 
@@ -215,7 +226,9 @@ class Verifier:
         except jwt.PyJWTError as error:
             raise Unauthorized(f"the token is not valid ({error.__class__.__name__})") from None
         now = self.clock()
-        exp, iat, jti = claims["exp"], claims["iat"], claims["jti"]
+        exp, iat, jti = _numeric_date(claims, "exp"), _numeric_date(claims, "iat"), claims["jti"]
+        if "nbf" in claims:
+            _numeric_date(claims, "nbf")
         if exp > now + MAX_LIFETIME + LEEWAY or exp - iat > MAX_LIFETIME + LEEWAY:
             raise Unauthorized(f"the token lives longer than {MAX_LIFETIME} seconds")
         if not isinstance(jti, str) or not jti or len(jti) > 256:
