@@ -63,7 +63,7 @@ def gunicorn_options(host: str, port: int, workers: int, settings: Settings) -> 
         "workers": workers,
         # gthread whose error pages for malformed requests do not quote the request back
         "worker_class": "infobutton.gunicorn_worker.ThreadWorker",
-        "threads": 4,
+        "threads": settings.threads,  # INFOBUTTON_CDS_FHIR_CONCURRENCY is always fewer
         # JSON lines (logs.py): access lines carry the URL rule, never the path or query string;
         # gunicorn's own warnings lose the request lines they quote.
         "logger_class": logs.GunicornLogger,

@@ -15,7 +15,16 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from limits import parse_many
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from .cds import issuers as cds_issuers
 from .cds.fhir_url import BadUrl, normalise
@@ -196,6 +205,7 @@ class Settings(BaseModel):
     seed: Flag = True  # fill an empty database from the bundled mappings and topics
     base_url: HttpUrl = ""  # public base URL used in links; default: the request's host
     redis_url: Annotated[str, AfterValidator(_redis_url)] = ""  # optional shared response cache
+    threads: Annotated[int, Field(ge=2, le=64)] = 4  # request threads per gunicorn worker (serve)
     # Topic content (issue 3): upstream catalogue sync and the optional upstream responder.
     sync_interval: Seconds = 0.0  # seconds between catalogue syncs inside serve; 0 = off
     sync_url: HttpUrl = ""  # default: https://medlineplus.gov/xml/mplus_topics_{date}.xml
@@ -208,7 +218,9 @@ class Settings(BaseModel):
     cds_allow_unauthenticated: Flag = False  # development only: calls without a JWT
     cds_allow_http_loopback: Flag = False  # development/tests: plain-http fhirServer/JWKS on loopback
     cds_fhir_timeout: Timeout = 3.0  # seconds for the whole fetch from an EHR's fhirServer
-    cds_fhir_concurrency: Count = 4  # fhirServer fetches in flight per worker
+    # fhirServer fetches in flight per worker; 0 = half the threads. Always fewer than the threads,
+    # so waiting on slow FHIR servers never takes every request thread (health checks, answers).
+    cds_fhir_concurrency: NonNegativeInt = 0
     # fhirServer bases for unauthenticated (development) calls; empty: none
     cds_fhir_servers: Annotated[str, AfterValidator(_fhir_bases)] = ""
     cds_cors_origins: Annotated[str, AfterValidator(_origins)] = ""  # browser origins; empty: none
@@ -243,6 +255,19 @@ class Settings(BaseModel):
             super().__init__(**values)
         except ValidationError as error:
             raise _config_error(error, values) from None
+
+    @field_validator("cds_fhir_concurrency")
+    @classmethod
+    def _fewer_fetches_than_threads(cls, value: int, info: ValidationInfo) -> int:
+        threads = info.data.get("threads")
+        if threads is not None and value >= threads:
+            raise ValueError(f"fewer than INFOBUTTON_THREADS ({threads}), or 0 for half of them")
+        return value
+
+    @property
+    def fhir_fetch_slots(self) -> int:
+        """fhirServer fetches in flight per worker: the setting, or half the request threads."""
+        return self.cds_fhir_concurrency or self.threads // 2
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` (field names), validated like any other Settings."""

@@ -35,7 +35,7 @@ class CdsGate:
                 allow_http_loopback=settings.cds_allow_http_loopback,
                 replay=replay,
             ),
-            fetcher=Fetcher(settings.cds_fhir_concurrency, settings.cds_fhir_timeout),
+            fetcher=Fetcher(settings.fhir_fetch_slots, settings.cds_fhir_timeout),
             feedback_rate=RateLimits(
                 f"{settings.cds_feedback_rate}/minute", settings.redis_url, namespace=FEEDBACK_NAMESPACE
             ),

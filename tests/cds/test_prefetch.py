@@ -5,13 +5,11 @@ whole prefetch, a bounded number of fetches per worker, and one error for every 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -19,8 +17,10 @@ import requests
 from infobutton import create_app
 from infobutton.config import Settings
 
+from ..conftest import ICD10CM
 from ..local_server import LocalServer
-from ..test_cli import BIN, free_port, wait_ready
+from ..serving import Serving
+from ..test_cli import free_port
 from ..web.test_cds_hooks import ALL, PV, TOKEN, FhirServer, call, post
 from . import ehr
 
@@ -285,54 +285,65 @@ def test_when_every_fetch_slot_is_taken_the_call_is_503_at_once(app_for):
     assert first["r"].status_code == 412
 
 
-def test_sixteen_tarpit_calls_do_not_stop_healthz_on_a_real_server(tmp_path):
-    """The issue's outage: 16 calls at a FHIR server that never answers, against `infobutton
-    serve` (one worker, four threads). Health checks keep answering; the calls end."""
-    port = free_port()
-    with Tarpit() as tarpit, open(tmp_path / "server.log", "w+") as log:
-        env = {
-            **os.environ,
-            "INFOBUTTON_DATA_DIR": str(tmp_path / "data"),
-            "INFOBUTTON_CDS_ALLOW_UNAUTHENTICATED": "true",
-            "INFOBUTTON_CDS_ALLOW_HTTP_LOOPBACK": "true",
-            "INFOBUTTON_CDS_FHIR_SERVERS": tarpit.url,
-            "INFOBUTTON_CDS_FHIR_TIMEOUT": "2",
-            "INFOBUTTON_CDS_FHIR_CONCURRENCY": "2",
+def test_sixteen_callers_held_by_a_hanging_fhir_server_leave_health_and_answers_at_default_settings(tmp_path):
+    """The outage, at default settings: 16 callers keep calling for 15 s with a fhirServer that
+    never answers, against `infobutton serve` (one worker, its default threads). Every fetch slot
+    hangs, yet every /healthz, /readyz and knowledge probe answers 200 within 2 s, and callers
+    beyond the slots get 503 at once."""
+    env = {
+        "INFOBUTTON_CDS_ALLOW_UNAUTHENTICATED": "true",
+        "INFOBUTTON_CDS_ALLOW_HTTP_LOOPBACK": "true",
+    }
+    defaults = Settings()
+    knowledge = "/infobutton?" + urlencode(
+        {
+            "mainSearchCriteria.v.c": "J45.909",
+            "mainSearchCriteria.v.cs": ICD10CM,
+            "knowledgeResponseType": "application/json",
         }
-        env.pop("INFOBUTTON_DATABASE_URL", None)
-        proc = subprocess.Popen(
-            [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_ready(base + "/healthz", proc)
-            statuses: list[int | str] = []
+    )
+    calls: list[tuple[int | str, float]] = []
+    probes: list[tuple[str, int | str, float]] = []
+    with Tarpit() as tarpit:
+        env["INFOBUTTON_CDS_FHIR_SERVERS"] = tarpit.url
+        with Serving(
+            tmp_path,
+            env,
+            workers=1,
+            unset=("INFOBUTTON_CDS_FHIR_CONCURRENCY", "INFOBUTTON_CDS_FHIR_TIMEOUT", "INFOBUTTON_THREADS"),
+        ) as server:
+            body = call(fhirServer=tarpit.url, fhirAuthorization=AUTH)
+            stop = time.monotonic() + 15
 
-            def hook_call():
+            def timed(method, url, **kwargs) -> tuple[int | str, float]:
+                started = time.monotonic()
                 try:
-                    r = requests.post(base + PV, json=call(fhirServer=tarpit.url, fhirAuthorization=AUTH), timeout=60)
-                    statuses.append(r.status_code)
+                    status: int | str = method(url, **kwargs).status_code
                 except requests.RequestException as error:
-                    statuses.append(type(error).__name__)
+                    status = type(error).__name__
+                return status, time.monotonic() - started
 
-            callers = [threading.Thread(target=hook_call, daemon=True) for _ in range(16)]
+            def caller():
+                while time.monotonic() < stop:
+                    calls.append(timed(requests.post, server.base + PV, json=body, timeout=60))
+                    time.sleep(0.1)  # paced under the default rate limit: slots, not 429s, are tested
+
+            callers = [threading.Thread(target=caller, daemon=True) for _ in range(16)]
             for thread in callers:
                 thread.start()
-            health = []
-            for _ in range(8):
-                try:
-                    health.append(requests.get(base + "/healthz", timeout=10).status_code)
-                except requests.RequestException as error:
-                    health.append(type(error).__name__)
+            deadline = time.monotonic() + 60
+            while len(tarpit.held) < defaults.fhir_fetch_slots and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(tarpit.held) >= defaults.fhir_fetch_slots, "the fetch slots never filled"
+            while time.monotonic() < stop:
+                for path in ("/healthz", "/readyz", knowledge):
+                    probes.append((path, *timed(requests.get, server.base + path, timeout=2)))
+                time.sleep(0.1)
             for thread in callers:
-                thread.join(60)
-            assert health == [200] * 8
-            assert sorted(set(statuses)) <= [412, 503] and len(statuses) == 16
-            assert 503 in statuses  # the fetch slots were full: answered at once, not queued
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
+                thread.join(90)
+    late = [(path, status, round(took, 2)) for path, status, took in probes if status != 200 or took >= 2]
+    assert len(probes) >= 30 and late == [], late
+    assert {status for status, _ in calls} <= {412, 503}, calls
+    busy = [took for status, took in calls if status == 503]
+    assert busy and max(busy) < 2, "callers beyond the slots were queued, not refused at once"
+    assert all(took < defaults.cds_fhir_timeout + 2 for status, took in calls if status == 412)
