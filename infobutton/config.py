@@ -247,6 +247,9 @@ class Settings(BaseModel):
     # Crosswalks (issue 8): a local NLM SNOMED CT to ICD-10-CM map file (human-readable TSV or RF2).
     # Checked where it is read, at start (crosswalk.load_snomed_map): a MapFileError, a ConfigError.
     snomed_map: str = ""  # path; empty = SNOMED CT codes are matched only by explicit rules
+    # RxCUIs the usage counts and gap report list one by one (a list, or RxNorm's RXNCONSO.RRF);
+    # checked where it is read, at start (known_codes.load_rxcuis). Empty: RxNorm codes are bucketed.
+    rxnorm_codes: str = ""
     # Operations (issue 10): Prometheus metrics at /metrics; keep the path off the public proxy.
     metrics: Flag = True  # serve /metrics; off: 404
 

@@ -242,6 +242,17 @@ _SCHEMAS = {
             },
         },
     },
+    "UnknownCodes": {
+        "type": "object",
+        "description": "Codes not in the data the service has (ICD-10-CM, the CMS GEM's ICD-9-CM, "
+        "the SNOMED CT map file, the RxNorm list), counted in one bucket per code system",
+        "properties": {
+            "code_system": {"type": "string"},
+            "requests": {"type": "integer"},
+            "unmatched": {"type": "integer"},
+            "last_day": {"type": "string"},
+        },
+    },
     "Suggestion": {
         "type": "object",
         "description": "A proposed curated rule, with the evidence: which official ICD-10-CM "
@@ -507,7 +518,16 @@ _PATHS = {
                 "200": _json(
                     {
                         "type": "object",
-                        "properties": {"days": {"type": "integer"}, "items": {"type": "array", "items": _ref("Gap")}},
+                        "properties": {
+                            "days": {"type": "integer"},
+                            "items": {"type": "array", "items": _ref("Gap")},
+                            "unknown": {
+                                "type": "array",
+                                "items": _ref("UnknownCodes"),
+                                "description": "Requests for codes this service does not know, one entry per "
+                                "code system: counted together, never listed",
+                            },
+                        },
                     }
                 ),
                 **_errors(400, 401),

@@ -333,8 +333,9 @@ def restore(n: int):
 @require("viewer")
 def gaps():
     args = _query(schemas.GapsQuery)
-    report = current_services().usage.gaps(days=args.days, limit=args.limit, include_mapped=args.include_mapped)
-    return {"days": args.days, "items": _suggestions().annotate_gaps(report)}
+    usage = current_services().usage
+    report = usage.gaps(days=args.days, limit=args.limit, include_mapped=args.include_mapped)
+    return {"days": args.days, "items": _suggestions().annotate_gaps(report), "unknown": usage.unknown(args.days)}
 
 
 # -- suggestions -----------------------------------------------------------------------------

@@ -462,10 +462,15 @@ def restore(n: int):
 def gaps():
     _user()
     days = _days(request.args)
-    report = current_services().usage.gaps(days=days)
+    usage = current_services().usage
+    report = usage.gaps(days=days)
     suggestions = _suggestions()
     return _page(
-        "admin/gaps.html", report=suggestions.annotate_gaps(report), days=days, rejections=suggestions.rejections.all()
+        "admin/gaps.html",
+        report=suggestions.annotate_gaps(report),
+        unknown=usage.unknown(days),
+        days=days,
+        rejections=suggestions.rejections.all(),
     )
 
 

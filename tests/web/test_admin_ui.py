@@ -237,6 +237,16 @@ def test_gap_report_page_lists_unmatched_codes_with_map_action(signed_in, client
     assert "/admin/mappings/new?code_system=ICD-10-CM&amp;code=E11.9" in html
 
 
+def test_gap_report_page_counts_unknown_codes_without_listing_them(signed_in, client):
+    """A made-up SNOMED CT id with a valid check digit (and no map file) is counted, not listed."""
+    made_up = {"mainSearchCriteria.v.c": "900000012", "mainSearchCriteria.v.cs": "SNOMEDCT"}
+    for _ in range(2):
+        client.get("/infobutton", query_string=made_up)
+    html = signed_in.get("/admin/gaps?days=7").get_data(as_text=True)
+    assert "900000012" not in html
+    assert re.search(r'id="unknown-codes">[^<]*SNOMED CT 2 requests\.', html)
+
+
 def test_token_management_page(signed_in, services):
     r = signed_in.post("/admin/tokens", data={"csrf": csrf(signed_in), "name": "bot", "role": "viewer"})
     html = r.get_data(as_text=True)
