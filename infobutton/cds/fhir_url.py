@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNRESERVED = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$")  # 0x7f000001, 127.1, 0177.0.0.1
+_LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}\Z")  # 0x7f000001, 127.1, 0177.0.0.1
 
 
 class BadUrl(ValueError):

@@ -329,6 +329,7 @@ def test_neither_prefetch_nor_fhir_server_is_412(client):
         (call(context="p1"), "context"),
         (call(context={"userId": "u"}), "context.patientId"),
         (call(context={"patientId": "../../admin"}), "context.patientId"),
+        (call(context={"patientId": "p1\n"}), "context.patientId"),  # `$` would allow the newline
         (call(fhirServer="file:///etc/passwd"), "fhirServer"),
         (
             call(fhirServer="http://127.0.0.1/fhir", fhirAuthorization={"token_type": "Bearer"}),
