@@ -17,6 +17,7 @@ from .store import cli as store_cli
 from .store.db import redacted
 
 log = logging.getLogger(__name__)
+REQUEST_DEADLINE = 30  # seconds; store.db.POOL_TIMEOUT and SQLITE_BUSY_SECONDS stay well below it
 
 
 class _Main(click.Group):
@@ -69,7 +70,9 @@ def gunicorn_options(host: str, port: int, workers: int, settings: Settings) -> 
         "logger_class": logs.GunicornLogger,
         "accesslog": "-",
         "errorlog": "-",
-        "timeout": 30,  # a worker silent this long is killed: no request runs longer
+        # the request deadline: a worker with a request running this long is killed and replaced
+        # (gunicorn_worker.ThreadWorker); every wait inside a request is bounded well below it
+        "timeout": REQUEST_DEADLINE,
         "graceful_timeout": 35,  # > timeout: on SIGTERM every request that can still finish does
         "limit_request_line": settings.max_url_bytes,
     }

@@ -34,7 +34,11 @@ APPLICATION_NAME = "infobutton"
 # gunicorn gthread runs 4 threads per worker; a few more for the sync scheduler and usage flushes.
 POOL_SIZE = 4
 MAX_OVERFLOW = 4
-SQLITE_BUSY_SECONDS = 30
+# Waits inside a request, each well below serve's request deadline (30 s) and graceful timeout
+# (35 s): a request that meets one gets a 503 (web.errors), not a killed worker.
+POOL_TIMEOUT = 10  # seconds for a pooled connection
+SQLITE_BUSY_SECONDS = 20  # seconds for SQLite's write lock (a request waits behind an import)
+POSTGRES_CONNECT_TIMEOUT = 5  # seconds to open a connection (a host that drops packets)
 
 _PLACEHOLDER = re.compile(r"\?")
 # rowcount of every statement (an INSERT … ON CONFLICT DO NOTHING too), read before the result closes.
@@ -114,7 +118,7 @@ class Database:
         # a server, so no pre-ping; an in-memory database keeps one connection per thread.
         options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "hide_parameters": True}
         if not memory:
-            options.update(pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW, pool_timeout=60)
+            options.update(pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW, pool_timeout=POOL_TIMEOUT)
         engine = create_engine(
             target, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}, **options
         )
@@ -133,7 +137,11 @@ class Database:
 
     @staticmethod
     def _postgres_engine(target: URL) -> Engine:
-        connect_args = {} if "application_name" in target.query else {"application_name": APPLICATION_NAME}
+        connect_args: dict[str, Any] = (
+            {} if "application_name" in target.query else {"application_name": APPLICATION_NAME}
+        )
+        if "connect_timeout" not in target.query:
+            connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT
         return create_engine(
             target,
             isolation_level="AUTOCOMMIT",  # explicit BEGIN … COMMIT in ``transaction``
@@ -141,7 +149,7 @@ class Database:
             pool_pre_ping=True,
             pool_size=POOL_SIZE,
             max_overflow=MAX_OVERFLOW,
-            pool_timeout=60,
+            pool_timeout=POOL_TIMEOUT,
             connect_args=connect_args,
         )
 

@@ -233,7 +233,7 @@ def main() -> None:
     parser.add_argument("action", choices=["issuers", "play"])
     parser.add_argument("discovery_url", nargs="?", default="http://127.0.0.1:8080/cds-services")
     parser.add_argument("--key", type=Path, required=True, help="PEM file of the signing key (created if absent)")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     use_key_file(args.key)
     print(issuers() if args.action == "issuers" else json.dumps(play(args.discovery_url), indent=2))
 

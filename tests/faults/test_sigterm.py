@@ -17,6 +17,7 @@ import requests
 
 from infobutton.cli import gunicorn_options
 from infobutton.config import Settings
+from infobutton.store import Database
 
 from ..conftest import ICD10CM
 from ..test_cli import BIN, free_port, wait_ready
@@ -26,8 +27,26 @@ CODES = ["C91.00", "E11.9", "J45.909", "I10", "C92.10", "D47.9"]
 
 def test_the_graceful_timeout_outlasts_the_longest_request(tmp_path):
     options = gunicorn_options("127.0.0.1", 8080, 2, Settings(data_dir=str(tmp_path)))
-    # ``timeout`` is when the arbiter kills a silent worker: no request can run longer than it.
+    # ``timeout`` is the request deadline (gunicorn_worker): no request runs longer than it
     assert options["graceful_timeout"] > options["timeout"]
+
+
+def test_database_waits_give_up_well_before_the_request_deadline(tmp_path, postgres_url):
+    """A request waiting for a pooled connection, SQLite's write lock or a PostgreSQL host gets a
+    503 well before the deadline, rather than having its worker (and its other requests) killed."""
+    deadline = gunicorn_options("127.0.0.1", 8080, 2, Settings(data_dir=str(tmp_path)))["timeout"]
+    for url in (f"sqlite:///{tmp_path}/pool.sqlite3", postgres_url):
+        db = Database(url)
+        try:
+            assert db.engine.pool.timeout() <= deadline / 2
+            if db.dialect == "sqlite":
+                assert db.scalar("PRAGMA busy_timeout") <= deadline * 1000 * 2 / 3
+            else:
+                with db.connection() as conn:
+                    parameters = conn.connection.dbapi_connection.info.get_parameters()
+                assert 0 < int(parameters["connect_timeout"]) <= deadline / 2
+        finally:
+            db.close()
 
 
 def test_sigterm_mid_load_answers_every_request_already_sent(tmp_path):

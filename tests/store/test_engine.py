@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from infobutton.store import Database
-from infobutton.store.db import SCHEMES, engine_url
+from infobutton.store.db import SCHEMES, SQLITE_BUSY_SECONDS, engine_url
 from infobutton.store.migrate import upgrade
 
 from ..conftest import POSTGRES_URL
@@ -51,7 +51,7 @@ def test_sqlite_urls_and_pragmas(tmp_path):
         assert db.dialect == "sqlite" and (tmp_path / "a").is_dir()
         assert db.scalar("PRAGMA journal_mode") == "wal"
         assert db.scalar("PRAGMA foreign_keys") == 1
-        assert db.scalar("PRAGMA busy_timeout") == 30000
+        assert db.scalar("PRAGMA busy_timeout") == SQLITE_BUSY_SECONDS * 1000
     finally:
         db.close()
     memory = Database("sqlite://")
