@@ -205,7 +205,8 @@ class Settings(BaseModel):
     seed: Flag = True  # fill an empty database from the bundled mappings and topics
     base_url: HttpUrl = ""  # public base URL used in links; default: the request's host
     redis_url: Annotated[str, AfterValidator(_redis_url)] = ""  # optional shared response cache
-    threads: Annotated[int, Field(ge=2, le=64)] = 4  # request threads per gunicorn worker (serve)
+    # request threads per gunicorn worker (serve); at most the 8 database connections a worker pools
+    threads: Annotated[int, Field(ge=2, le=8)] = 4
     # Topic content (issue 3): upstream catalogue sync and the optional upstream responder.
     sync_interval: Seconds = 0.0  # seconds between catalogue syncs inside serve; 0 = off
     sync_url: HttpUrl = ""  # default: https://medlineplus.gov/xml/mplus_topics_{date}.xml
