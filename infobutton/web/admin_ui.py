@@ -65,6 +65,11 @@ def _context():
 
 @bp.before_request
 def _guard():
+    if request.method == "POST" and request.endpoint == "admin_ui.import_csv":
+        _user("editor")  # before the body is read: only an editor may send an import's size
+        settings = current_services().settings
+        request.max_content_length = settings.max_import_bytes  # the API's limit (admin_api._csv_text)
+        request.max_form_memory_size = settings.max_import_bytes
     if request.method == "POST" and not admin_auth.csrf_ok(request.form.get("csrf")):
         abort(_error(403, "This form expired or did not come from this site. Go back, reload and try again."))
 
@@ -371,9 +376,6 @@ def import_csv():
     user = _user("editor")
     if request.method == "GET":
         return _page("admin/import.html", plan=None, text="", mode="merge")
-    settings = current_services().settings
-    request.max_content_length = settings.max_import_bytes
-    request.max_form_memory_size = settings.max_import_bytes
     upload = request.files.get("file")
     text = upload.read().decode("utf-8-sig", "replace") if upload and upload.filename else request.form.get("csv", "")
     mode = request.form.get("mode", "merge")
