@@ -75,6 +75,9 @@ def gunicorn_options(host: str, port: int, workers: int, settings: Settings) -> 
         "timeout": REQUEST_DEADLINE,
         "graceful_timeout": 35,  # > timeout: on SIGTERM every request that can still finish does
         "limit_request_line": settings.max_url_bytes,
+        # No gunicornc control socket: every instance on a host would bind the same
+        # ~/.gunicorn/gunicorn.ctl (the last one wins), and nothing here needs runtime control.
+        "control_socket_disable": True,
     }
 
 
