@@ -198,6 +198,9 @@ class Settings(BaseModel):
     max_topics: Count = 3  # topics per knowledge request
     cache_ttl: Seconds = 300.0  # seconds a rendered response stays cached
     cache_size: Count = 4096  # rendered responses kept
+    # bytes of rendered responses (answers and their keys) kept per worker; an answer over 1/64
+    # of it is not cached. With the fixed budgets of the other caches, a worker stays under 200 MB.
+    cache_bytes: Annotated[int, Field(ge=1024 * 1024)] = 16 * 1024 * 1024
     http_max_age: NonNegativeInt = 3600  # Cache-Control max-age for EHRs and browsers
     version_check_interval: Seconds = 0.2  # seconds between cheap mapping/topic version checks
     max_body_bytes: Count = 64 * 1024

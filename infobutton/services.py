@@ -87,6 +87,7 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
         max_topics=settings.max_topics,
         response_ttl=settings.cache_ttl,
         response_size=settings.cache_size,
+        response_bytes=settings.cache_bytes,
         check_interval=settings.version_check_interval,
         search=topics.search,
         translate=crosswalk.to_icd10cm,

@@ -26,6 +26,7 @@ from flask.globals import request_ctx
 
 from . import resolver, terminology
 from .crosswalk import Crosswalk
+from .footprint import footprint
 from .known_codes import KnownCodes
 from .models import Code, CodeSystem, KnowledgeRequest
 from .store.usage import UNKNOWN, SqlUsageStore
@@ -35,6 +36,7 @@ MAX_CODE_LENGTH = 64
 MAX_CLIENTS = 10_000  # clients whose codes of the minute are remembered; the oldest minute goes first
 MINUTE = 60.0
 MAX_REQUESTS_KEPT = 4096  # requests whose counted codes are remembered
+REQUESTS_KEPT_BYTES = 4 * 1024 * 1024  # and the bytes they may hold (keys are request-sized)
 
 
 def _today() -> date:
@@ -93,6 +95,7 @@ class UsageRecorder:
         self._day: tuple[date, str] | None = None  # today and its ISO spelling, made once a day
         # request cache_key → its counted codes (what is known does not change while a process runs)
         self._counted: dict[str, tuple[tuple[Code, str, str], ...]] = {}
+        self._counted_bytes = 0
 
     def mapped(self, code: Code) -> bool:
         """Whether any current rule reaches the code (whatever the patient context)."""
@@ -139,9 +142,12 @@ class UsageRecorder:
             for c in request.criteria
             if c.code is not None
         )
-        if len(self._counted) >= MAX_REQUESTS_KEPT:
+        size = footprint(request.cache_key) + footprint(codes)
+        if len(self._counted) >= MAX_REQUESTS_KEPT or self._counted_bytes + size > REQUESTS_KEPT_BYTES:
             self._counted = {}  # a rebuild costs a validity check per code: no LRU bookkeeping
+            self._counted_bytes = 0
         self._counted[request.cache_key] = codes
+        self._counted_bytes += size
         return codes
 
     def _known(self, code: Code) -> bool:
