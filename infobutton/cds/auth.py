@@ -91,18 +91,22 @@ class ReplayCache:
 
 def fetch_jwks(url: FhirUrl, allow_http_loopback: bool) -> dict:
     """A JWKS from an allow-listed URL: https (or http on loopback in development), no
-    redirects, a timeout and a size cap."""
+    redirects, a size cap and one deadline for the whole read (a server dripping its body a
+    byte at a time meets it too)."""
     if url.scheme != "https" and not (allow_http_loopback and url.loopback):
         raise Unauthorized("the issuer's JWKS URL is not https")
+    deadline = time.monotonic() + JWKS_TIMEOUT
     try:
         with requests.Session() as session:
             session.trust_env = False
             with session.get(url.url, timeout=JWKS_TIMEOUT, allow_redirects=False, stream=True) as response:
                 if response.status_code != 200:
                     raise Unauthorized("the issuer's keys could not be read")
-                body = response.raw.read(JWKS_MAX_BYTES + 1, decode_content=True)
-        if len(body) > JWKS_MAX_BYTES:
-            raise Unauthorized("the issuer's keys could not be read")
+                body = b""
+                while chunk := response.raw.read1(16 * 1024, decode_content=True):
+                    body += chunk
+                    if len(body) > JWKS_MAX_BYTES or time.monotonic() > deadline:
+                        raise Unauthorized("the issuer's keys could not be read")
         value = json.loads(body)
     except (requests.RequestException, ValueError, OSError):
         raise Unauthorized("the issuer's keys could not be read") from None

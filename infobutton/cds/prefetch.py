@@ -22,8 +22,10 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar
 from urllib.parse import urlencode
 
 import requests
@@ -31,6 +33,7 @@ import requests
 from .fhir_url import BadUrl, FhirUrl, normalise
 from .hook_call import HookCall
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PAGES = 5
@@ -157,32 +160,38 @@ def allowed_base(server: str, bases: tuple[FhirUrl, ...], *, allow_http_loopback
 
 
 class Fetcher:
-    """Per worker: the bounded pool the fetches run in, so the request thread only ever waits
-    until the deadline."""
+    """Per worker: the bounded pool every fetch runs in (fhirServer reads, and the JWKS reads of
+    ``auth``), so the request thread only ever waits until the deadline, and never more of
+    them wait than there are slots (fewer than the worker's threads: ``config``)."""
 
     def __init__(self, concurrency: int, deadline: float):
         self.deadline = deadline
         self._slots = threading.BoundedSemaphore(concurrency)
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="cds-fetch")
 
-    def _run(self, base: FhirUrl, call: HookCall, keys: tuple[str, ...], deadline: float) -> dict:
+    def _run(self, fn: Callable[..., T], args: tuple) -> T:
         try:
-            return _read(base, call, keys, deadline)
+            return fn(*args)
         finally:
             self._slots.release()
 
-    def fetch(self, base: FhirUrl, call: HookCall, keys: tuple[str, ...]) -> dict:
-        """The prefetch values for ``keys`` (of patient, conditions) read from ``base``."""
+    def call(self, fn: Callable[..., T], *args, timeout: float) -> T:
+        """``fn(*args)`` in a free slot, waited for at most ``timeout`` seconds (FutureTimeout
+        after that); Busy at once when every slot is taken. ``fn``'s own exceptions pass through."""
         if not self._slots.acquire(blocking=False):
             raise Busy()
-        deadline = time.monotonic() + self.deadline
         try:
-            future: Future[dict] = self._pool.submit(self._run, base, call, keys, deadline)
+            future: Future[T] = self._pool.submit(self._run, fn, args)
         except RuntimeError:  # the pool was shut down: the worker is stopping
             self._slots.release()
             raise Busy() from None
+        return future.result(timeout=timeout)
+
+    def fetch(self, base: FhirUrl, call: HookCall, keys: tuple[str, ...]) -> dict:
+        """The prefetch values for ``keys`` (of patient, conditions) read from ``base``."""
+        deadline = time.monotonic() + self.deadline
         try:
-            return future.result(timeout=self.deadline)
+            return self.call(_read, base, call, keys, deadline, timeout=self.deadline)
         except FutureTimeout:
             reason = "deadline"
         except _Failed as failure:

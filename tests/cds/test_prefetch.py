@@ -21,7 +21,7 @@ from ..conftest import ICD10CM
 from ..local_server import LocalServer
 from ..serving import Serving
 from ..test_cli import free_port
-from ..web.test_cds_hooks import ALL, PV, TOKEN, FhirServer, call, post
+from ..web.test_cds_hooks import ALL, PV, TOKEN, FhirServer, bundle, call, post
 from . import ehr
 
 AUTH = {"access_token": TOKEN, "token_type": "Bearer"}
@@ -283,6 +283,54 @@ def test_when_every_fetch_slot_is_taken_the_call_is_503_at_once(app_for):
         assert busy.json["parameter"] == "fhirServer"
         thread.join(30)
     assert first["r"].status_code == 412
+
+
+def _jwks_app(tmp_path, jwks_url: str, **extra):
+    settings = Settings(
+        data_dir=str(tmp_path),
+        version_check_interval=0.0,
+        cds_issuers=ehr.issuers(jwks_url=jwks_url),
+        cds_allow_http_loopback=True,
+        **extra,
+    )
+    return create_app(settings)
+
+
+def test_a_jwks_read_has_one_deadline_however_the_server_drips(tmp_path):
+    """An issuer's JWKS URL that drips its body: the call is refused at the read's deadline (2 s),
+    not after the 65 KB the size cap allows (at a byte a tenth of a second, hours)."""
+    with Drip() as drip:
+        app = _jwks_app(tmp_path, drip.url + "jwks.json")
+        try:
+            body = call(prefetch={"patient": {"resourceType": "Patient", "id": "p1"}, "conditions": bundle()})
+            thread, done = _in_thread(lambda: post(app.test_client(), PV, body))
+            thread.join(30)
+            assert not thread.is_alive(), "the JWKS read outlived its deadline"
+            assert done["r"].status_code == 401
+        finally:
+            app.extensions["infobutton"].close()
+
+
+def test_jwks_reads_take_fetch_slots_not_request_threads(tmp_path):
+    """A JWKS URL that never answers holds a fetch slot, not more: with the one slot taken the
+    next caller is 503 at once, and the first is refused when its read's deadline passes."""
+    with Tarpit() as tarpit:
+        app = _jwks_app(tmp_path, tarpit.url + "jwks.json", threads=2)
+        assert app.extensions["infobutton"].settings.fhir_fetch_slots == 1
+        try:
+            client = app.test_client()
+            body = call(prefetch={"patient": {"resourceType": "Patient", "id": "p1"}, "conditions": bundle()})
+            thread, first = _in_thread(lambda: post(client, PV, body))
+            deadline = time.monotonic() + 30
+            while not tarpit.held and time.monotonic() < deadline:
+                time.sleep(0.02)
+            started = time.monotonic()
+            busy = post(client, PV, body)
+            assert busy.status_code == 503 and busy.headers["Retry-After"] and time.monotonic() - started < 2
+            thread.join(30)
+            assert first["r"].status_code == 401
+        finally:
+            app.extensions["infobutton"].close()
 
 
 def test_sixteen_callers_held_by_a_hanging_fhir_server_leave_health_and_answers_at_default_settings(tmp_path):
