@@ -64,7 +64,7 @@ def gunicorn_options(host: str, port: int, workers: int, settings: Settings) -> 
         "workers": workers,
         # gthread whose error pages for malformed requests do not quote the request back
         "worker_class": "infobutton.gunicorn_worker.ThreadWorker",
-        "threads": 4,
+        "threads": settings.threads,  # INFOBUTTON_CDS_FHIR_CONCURRENCY is always fewer
         # JSON lines (logs.py): access lines carry the URL rule, never the path or query string;
         # gunicorn's own warnings lose the request lines they quote.
         "logger_class": logs.GunicornLogger,
@@ -75,6 +75,9 @@ def gunicorn_options(host: str, port: int, workers: int, settings: Settings) -> 
         "timeout": REQUEST_DEADLINE,
         "graceful_timeout": 35,  # > timeout: on SIGTERM every request that can still finish does
         "limit_request_line": settings.max_url_bytes,
+        # No gunicornc control socket: every instance on a host would bind the same
+        # ~/.gunicorn/gunicorn.ctl (the last one wins), and nothing here needs runtime control.
+        "control_socket_disable": True,
     }
 
 

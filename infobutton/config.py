@@ -15,7 +15,16 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from limits import parse_many
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from .cds import issuers as cds_issuers
 from .cds.fhir_url import BadUrl, normalise
@@ -189,6 +198,9 @@ class Settings(BaseModel):
     max_topics: Count = 3  # topics per knowledge request
     cache_ttl: Seconds = 300.0  # seconds a rendered response stays cached
     cache_size: Count = 4096  # rendered responses kept
+    # bytes of rendered responses (answers and their keys) kept per worker; an answer over 1/64
+    # of it is not cached. With the fixed budgets of the other caches, a worker stays under 200 MB.
+    cache_bytes: Annotated[int, Field(ge=1024 * 1024)] = 16 * 1024 * 1024
     http_max_age: NonNegativeInt = 3600  # Cache-Control max-age for EHRs and browsers
     version_check_interval: Seconds = 0.2  # seconds between cheap mapping/topic version checks
     max_body_bytes: Count = 64 * 1024
@@ -196,6 +208,8 @@ class Settings(BaseModel):
     seed: Flag = True  # fill an empty database from the shipped content; merge a new release's at start
     base_url: HttpUrl = ""  # public base URL used in links; default: the request's host
     redis_url: Annotated[str, AfterValidator(_redis_url)] = ""  # optional shared response cache
+    # request threads per gunicorn worker (serve); at most the 8 database connections a worker pools
+    threads: Annotated[int, Field(ge=2, le=8)] = 4
     # Topic content (issue 3): upstream catalogue sync and the optional upstream responder.
     sync_interval: Seconds = 0.0  # seconds between catalogue syncs inside serve; 0 = off
     sync_url: HttpUrl = ""  # default: https://medlineplus.gov/xml/mplus_topics_{date}.xml
@@ -208,7 +222,9 @@ class Settings(BaseModel):
     cds_allow_unauthenticated: Flag = False  # development only: calls without a JWT
     cds_allow_http_loopback: Flag = False  # development/tests: plain-http fhirServer/JWKS on loopback
     cds_fhir_timeout: Timeout = 3.0  # seconds for the whole fetch from an EHR's fhirServer
-    cds_fhir_concurrency: Count = 4  # fhirServer fetches in flight per worker
+    # fhirServer fetches in flight per worker; 0 = half the threads. Always fewer than the threads,
+    # so waiting on slow FHIR servers never takes every request thread (health checks, answers).
+    cds_fhir_concurrency: NonNegativeInt = 0
     # fhirServer bases for unauthenticated (development) calls; empty: none
     cds_fhir_servers: Annotated[str, AfterValidator(_fhir_bases)] = ""
     cds_cors_origins: Annotated[str, AfterValidator(_origins)] = ""  # browser origins; empty: none
@@ -235,6 +251,9 @@ class Settings(BaseModel):
     # Crosswalks (issue 8): a local NLM SNOMED CT to ICD-10-CM map file (human-readable TSV or RF2).
     # Checked where it is read, at start (crosswalk.load_snomed_map): a MapFileError, a ConfigError.
     snomed_map: str = ""  # path; empty = SNOMED CT codes are matched only by explicit rules
+    # RxCUIs the usage counts and gap report list one by one (a list, or RxNorm's RXNCONSO.RRF);
+    # checked where it is read, at start (known_codes.load_rxcuis). Empty: RxNorm codes are bucketed.
+    rxnorm_codes: str = ""
     # Operations (issue 10): Prometheus metrics at /metrics; keep the path off the public proxy.
     metrics: Flag = True  # serve /metrics; off: 404
 
@@ -243,6 +262,19 @@ class Settings(BaseModel):
             super().__init__(**values)
         except ValidationError as error:
             raise _config_error(error, values) from None
+
+    @field_validator("cds_fhir_concurrency")
+    @classmethod
+    def _fewer_fetches_than_threads(cls, value: int, info: ValidationInfo) -> int:
+        threads = info.data.get("threads")
+        if threads is not None and value >= threads:
+            raise ValueError(f"fewer than INFOBUTTON_THREADS ({threads}), or 0 for half of them")
+        return value
+
+    @property
+    def fhir_fetch_slots(self) -> int:
+        """fhirServer fetches in flight per worker: the setting, or half the request threads."""
+        return self.cds_fhir_concurrency or self.threads // 2
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` (field names), validated like any other Settings."""

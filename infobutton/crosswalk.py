@@ -117,6 +117,16 @@ def _load_gem() -> dict[str, tuple[tuple[str, int], ...]]:
 _gem = functools.cache(_load_gem)  # once per process (like terminology._icd10cm), at warm_up
 
 
+@functools.cache
+def _gem_codes() -> frozenset[str]:
+    """Every ICD-9-CM code the GEM lists, those without an ICD-10-CM target too (``no_map``)."""
+    package, name = GEM_RESOURCE
+    with io.TextIOWrapper(importlib.resources.files(package).joinpath(name).open("rb"), "utf-8", newline="") as f:
+        rows = csv.reader(f)
+        column = next(rows).index("icd9cm")
+        return frozenset(sys.intern(terminology.normalise(CodeSystem.ICD9CM, row[column])) for row in rows if row)
+
+
 def _gem_note(source: str, target: str, flags: int) -> str:
     note = f"CMS GEM: ICD-9-CM {source} → ICD-10-CM {target}"
     if flags & _COMBINATION:
@@ -152,6 +162,11 @@ class SnomedMap:
     skipped_inactive: int
     skipped_conditional: int
     skipped_target: int  # empty or not in ICD-10-CM
+    unmapped: frozenset[str] = frozenset()  # concepts active in the map with no usable target
+
+    def __contains__(self, concept: str) -> bool:
+        """Whether the map names this concept (an active row), with a usable target or not."""
+        return concept in self.targets or concept in self.unmapped
 
 
 def parse_snomed_map(lines: Iterable[str]) -> SnomedMap:
@@ -237,7 +252,8 @@ def parse_snomed_map(lines: Iterable[str]) -> SnomedMap:
             f"no usable row: none is active in refsetId {ICD10CM_MAP_REFSET} (SNOMED CT to "
             "ICD-10-CM) with an unconditional rule and an ICD-10-CM target"
         )
-    return SnomedMap(targets, count, inactive, conditional, bad_target)
+    unmapped = frozenset(concept for _, concept, *_ in latest.values() if concept and concept not in targets)
+    return SnomedMap(targets, count, inactive, conditional, bad_target, unmapped)
 
 
 def load_snomed_map(path: str) -> SnomedMap:
@@ -288,6 +304,16 @@ class Crosswalk:
     def warm_up(self) -> None:
         """Load the GEM now rather than on the first ICD-9-CM request."""
         _gem()
+        _gem_codes()
+
+    def knows(self, code: Code) -> bool:
+        """Whether the code is in the data behind this crosswalk: an ICD-9-CM code the GEM lists,
+        a SNOMED CT concept the map file names (none without a file)."""
+        if code.system is CodeSystem.ICD9CM:
+            return terminology.normalise(CodeSystem.ICD9CM, code.value) in _gem_codes()
+        if code.system is CodeSystem.SNOMEDCT:
+            return self.snomed is not None and code.value.strip() in self.snomed
+        return False
 
     def to_icd10cm(self, code: Code) -> tuple[Translation, ...]:
         if code.system is CodeSystem.ICD9CM:

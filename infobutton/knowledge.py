@@ -23,6 +23,7 @@ import sqlalchemy.exc
 
 from . import resolver, terminology
 from .concepts import ConceptIndex, ConceptMatch
+from .footprint import footprint
 from .models import KnowledgeRequest, Topic, TopicMatch
 
 T = TypeVar("T")
@@ -44,6 +45,7 @@ _title_table: tuple[tuple, dict[str, list[ConceptMatch]]] | None = None
 # own rather than matching titles live until it restarts.
 _keep_titles_fresh = False
 TITLES_PER_PAUSE = 64  # a background build lets the request threads run this often
+CONCEPT_MATCH_BYTES = 8 * 1024 * 1024  # texts' concept matches kept per worker
 
 
 def match_titles(index: ConceptIndex, pause: bool = False) -> dict[str, list[ConceptMatch]]:
@@ -61,13 +63,19 @@ def match_titles(index: ConceptIndex, pause: bool = False) -> dict[str, list[Con
 
 
 class ResponseCache:
-    """Rendered responses for ``ttl`` seconds, at most ``maxsize``: read without a lock (one dict
-    lookup, atomic under the GIL), written under the caller's lock. The oldest entry goes first
-    when full; with one TTL for all, the oldest is also the first to expire."""
+    """Rendered responses for ``ttl`` seconds, at most ``maxsize`` of them and ``max_bytes`` of
+    answers and keys together (``footprint``): read without a lock (one dict lookup, atomic under
+    the GIL), written under the caller's lock. The oldest entry goes first when full; with one
+    TTL for all, the oldest is also the first to expire. An entry larger than ``max_bytes`` //
+    ENTRY_FRACTION is not kept: a few huge answers never push out every other."""
 
-    def __init__(self, maxsize: int, ttl: float, timer: Callable[[], float]):
+    ENTRY_FRACTION = 64
+
+    def __init__(self, maxsize: int, ttl: float, timer: Callable[[], float], max_bytes: int = 16 * 1024 * 1024):
         self.maxsize, self.ttl, self._timer = maxsize, ttl, timer
-        self._entries: dict = {}  # key → (expires at, value), in insertion order
+        self.max_bytes = max_bytes
+        self._entries: dict = {}  # key → (expires at, value, bytes), in insertion order
+        self.bytes = 0  # what the entries hold, by ``footprint``
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -78,20 +86,30 @@ class ResponseCache:
             return entry[1]
         return None
 
-    def put(self, key, value) -> None:
-        """Under the owner's lock."""
+    def put(self, key, value) -> bool:
+        """Under the owner's lock; whether the entry was kept (False: too large)."""
+        size = footprint(key) + footprint(value)
+        if size > self.max_bytes // self.ENTRY_FRACTION:
+            return False
         now = self._timer()
         entries = self._entries
-        entries.pop(key, None)
+        previous = entries.pop(key, None)
+        if previous is not None:
+            self.bytes -= previous[2]
         while entries:
             oldest = next(iter(entries))
-            if len(entries) < self.maxsize and entries[oldest][0] > now:
+            expires, _, held = entries[oldest]
+            if len(entries) < self.maxsize and self.bytes + size <= self.max_bytes and expires > now:
                 break
             del entries[oldest]
-        entries[key] = (now + self.ttl, value)
+            self.bytes -= held
+        entries[key] = (now + self.ttl, value, size)
+        self.bytes += size
+        return True
 
     def clear(self) -> None:
         self._entries = {}  # a reader holding the old dict finds only what was valid before
+        self.bytes = 0
 
 
 class KnowledgeService:
@@ -108,6 +126,7 @@ class KnowledgeService:
         max_topics: int = 3,
         response_ttl: float = 300.0,
         response_size: int = 4096,
+        response_bytes: int = 16 * 1024 * 1024,
         check_interval: float = 0.2,
         timer: Callable[[], float] = time.monotonic,
         search: resolver.TextSearch | None = None,
@@ -140,10 +159,14 @@ class KnowledgeService:
         self._concepts: ConceptIndex | None = None
         self._title_matches: dict[str, list[ConceptMatch]] | None = None  # _title_table's, if ours
         self._title_builder: threading.Thread | None = None  # rebuilding the table (kept fresh)
-        self._concept_matches: cachetools.LRUCache = cachetools.LRUCache(maxsize=16384)
+        # Keyed by the texts requests send (display names, up to 512 characters each): bounded in
+        # bytes, each entry (key size, matches) counted by its key and matches.
+        self._concept_matches: cachetools.LRUCache = cachetools.LRUCache(
+            maxsize=CONCEPT_MATCH_BYTES, getsizeof=lambda entry: entry[0]
+        )
         # Keyed by (versions, key): a response built under old versions can never be served
         # under new ones, even when it is stored after the change was noticed.
-        self._responses = ResponseCache(response_size, response_ttl, timer)
+        self._responses = ResponseCache(response_size, response_ttl, timer, response_bytes)
         # Versions as of construction: a change committed after this point is always noticed,
         # even if caches were filled before the first check.
         self._seen: tuple[int, int] = self._read_versions()
@@ -339,12 +362,12 @@ class KnowledgeService:
         with self._lock:
             hit = self._concept_matches.get(key)
         if hit is not None:
-            return hit
+            return hit[1]
         index = self.concept_index()
         found = index.named(text) if how == "whole" else index.match(text)
         with self._lock:
             if self._seen == seen:
-                self._concept_matches[key] = found
+                self._concept_matches[key] = (footprint(text) + footprint(found), found)
         return found
 
     def resolve(self, request: KnowledgeRequest, limit: int | None = None) -> list[TopicMatch]:

@@ -18,8 +18,8 @@ MAX_PARAMETERS = 200
 MAX_CRITERIA = 20
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-_CRITERION = re.compile(r"^mainSearchCriteria\.(?:v|c)\.(c|cs|dn|ot)(\d*)$", re.IGNORECASE)
-_SUBTOPIC = re.compile(r"^subtopic\.v\.(c|cs|dn|ot)(\d*)$", re.IGNORECASE)
+_CRITERION = re.compile(r"^mainSearchCriteria\.(?:v|c)\.(c|cs|dn|ot)(\d*)\Z", re.IGNORECASE)
+_SUBTOPIC = re.compile(r"^subtopic\.v\.(c|cs|dn|ot)(\d*)\Z", re.IGNORECASE)
 
 # Parameter names are matched case-insensitively; real clients vary (subtopic, subTopic).
 _SINGLE = {
@@ -67,7 +67,7 @@ _LANGUAGES = {
     "spanish": "es",
     "espanol": "es",
 }
-_LANGUAGE_SHAPE = re.compile(r"^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$")
+_LANGUAGE_SHAPE = re.compile(r"^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*\Z")
 
 # UCUM age units (IG §2.1.3 age.v.u; UCUM is case-sensitive: "A" is the ampere) → years, as
 # (multiplier, divisor): one correctly rounded division (5 mo is 5/12, not 5 × 0.0833…), so an age

@@ -16,6 +16,7 @@ from .content.sync import DEFAULT_URL
 from .content.upstream import UpstreamResponder
 from .crosswalk import Crosswalk
 from .knowledge import KnowledgeService
+from .known_codes import KnownCodes
 from .mappings.coverage import CoverageReport
 from .mappings.service import MappingAdmin
 from .mappings.suggestion_service import SuggestionAdmin
@@ -76,6 +77,7 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
     ``warm`` loads the code tables and the topic-name index now rather than on first use: what a
     server wants before its first request, and what a one-shot command need not pay for."""
     crosswalk = Crosswalk.from_settings(settings)  # a bad INFOBUTTON_SNOMED_MAP fails here, at start
+    known = KnownCodes.from_settings(settings, crosswalk)  # and a bad INFOBUTTON_RXNORM_CODES
     seeding = settings.seed if seed is None else seed
     metrics = Metrics.for_process()
     db, topics, mappings = open_stores(settings.resolved_database_url, prepare=bundled.merge if seeding else None)
@@ -87,6 +89,7 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
         max_topics=settings.max_topics,
         response_ttl=settings.cache_ttl,
         response_size=settings.cache_size,
+        response_bytes=settings.cache_bytes,
         check_interval=settings.version_check_interval,
         search=topics.search,
         translate=crosswalk.to_icd10cm,
@@ -101,6 +104,7 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
     usage = UsageRecorder(
         SqlUsageStore(db),
         knowledge,
+        known=known,
         keep_days=settings.usage_days,
         codes_per_minute=settings.usage_codes_per_minute,
     )

@@ -69,16 +69,16 @@ def warm_up() -> None:
     _icd10cm()
 
 
-_ICD10CM_UNDOTTED = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{1,4}$")
+_ICD10CM_UNDOTTED = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{1,4}\Z")
 
 _SHAPES = {
-    CodeSystem.ICD9CM: re.compile(r"^(\d{3}(\.\d{1,2})?|V\d{2}(\.\d{1,2})?|E\d{3}(\.\d)?)$"),
-    CodeSystem.SNOMEDCT: re.compile(r"^[1-9]\d{5,17}$"),
-    CodeSystem.LOINC: re.compile(r"^\d{1,7}-\d$"),
-    CodeSystem.RXNORM: re.compile(r"^\d{1,9}$"),
-    CodeSystem.NDC: re.compile(r"^(\d{4}-\d{4}-\d{2}|\d{5}-\d{3}-\d{2}|\d{5}-\d{4}-\d{1,2}|\d{10,11})$"),
-    CodeSystem.CPT: re.compile(r"^\d{4}[0-9FTU]$"),
-    CodeSystem.MESH: re.compile(r"^[DCQ]\d{6,9}$"),
+    CodeSystem.ICD9CM: re.compile(r"^(\d{3}(\.\d{1,2})?|V\d{2}(\.\d{1,2})?|E\d{3}(\.\d)?)\Z"),
+    CodeSystem.SNOMEDCT: re.compile(r"^[1-9]\d{5,17}\Z"),
+    CodeSystem.LOINC: re.compile(r"^\d{1,7}-\d\Z"),
+    CodeSystem.RXNORM: re.compile(r"^\d{1,9}\Z"),
+    CodeSystem.NDC: re.compile(r"^(\d{4}-\d{4}-\d{2}|\d{5}-\d{3}-\d{2}|\d{5}-\d{4}-\d{1,2}|\d{10,11})\Z"),
+    CodeSystem.CPT: re.compile(r"^\d{4}[0-9FTU]\Z"),
+    CodeSystem.MESH: re.compile(r"^[DCQ]\d{6,9}\Z"),
 }
 
 
@@ -174,7 +174,7 @@ def chapters() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     return tuple((chapter, cm.description(chapter), tuple(found)) for chapter, found in codes.items())
 
 
-_PREFIX = re.compile(r"^[A-Z][0-9A-Z.]{0,7}$")
+_PREFIX = re.compile(r"^[A-Z][0-9A-Z.]{0,7}\Z")
 
 
 def billable_under(prefix: str) -> list[str]:

@@ -5,10 +5,12 @@ in-memory buffer (no I/O on the answer path) and writes the buffer as one short 
 transaction every ``flush_every`` answers or ``flush_seconds``. Only code system, code and day
 are kept; age, gender and everything else about the patient is dropped here.
 
-Bounded, so nobody can flood the gap report or the disk: only valid codes are counted
-(``terminology.is_valid``: made-up codes are dropped, not stored); each client (its address)
-adds at most ``codes_per_minute`` distinct codes a minute in each process; and rows older than
-``keep_days`` days are deleted at a flush, once a day.
+Bounded, so nobody can flood the gap report or the disk: only codes the service knows
+(``known_codes``: in ICD-10-CM, the GEM's ICD-9-CM, the SNOMED CT map file, the RxNorm list) get
+rows of their own; every other code, made up or of a system without data here, is counted in one
+row per code system and day (``store.usage.UNKNOWN``). Each client (its address) adds at most
+``codes_per_minute`` distinct codes a minute in each process, and rows older than ``keep_days``
+days are deleted at a flush, once a day.
 """
 
 from __future__ import annotations
@@ -23,14 +25,18 @@ from datetime import date, datetime, timedelta, timezone
 from flask.globals import request_ctx
 
 from . import resolver, terminology
+from .crosswalk import Crosswalk
+from .footprint import footprint
+from .known_codes import KnownCodes
 from .models import Code, CodeSystem, KnowledgeRequest
-from .store.usage import SqlUsageStore
+from .store.usage import UNKNOWN, SqlUsageStore
 
 log = logging.getLogger(__name__)
 MAX_CODE_LENGTH = 64
 MAX_CLIENTS = 10_000  # clients whose codes of the minute are remembered; the oldest minute goes first
 MINUTE = 60.0
 MAX_REQUESTS_KEPT = 4096  # requests whose counted codes are remembered
+REQUESTS_KEPT_BYTES = 4 * 1024 * 1024  # and the bytes they may hold (keys are request-sized)
 
 
 def _today() -> date:
@@ -60,6 +66,7 @@ class UsageRecorder:
         store: SqlUsageStore,
         knowledge,
         *,
+        known: KnownCodes | None = None,
         flush_every: int = 1000,
         flush_seconds: float = 5.0,
         timer: Callable[[], float] = time.monotonic,
@@ -70,6 +77,7 @@ class UsageRecorder:
     ):
         self.store = store
         self.knowledge = knowledge
+        self.known = known if known is not None else KnownCodes(Crosswalk())
         self.flush_every = flush_every
         self.flush_seconds = flush_seconds
         self._timer = timer
@@ -85,8 +93,9 @@ class UsageRecorder:
         self._recent: dict[str, list] = {}
         self._pruned_on: str | None = None
         self._day: tuple[date, str] | None = None  # today and its ISO spelling, made once a day
-        # request cache_key → its counted codes (validity does not change while a process runs)
+        # request cache_key → its counted codes (what is known does not change while a process runs)
         self._counted: dict[str, tuple[tuple[Code, str, str], ...]] = {}
+        self._counted_bytes = 0
 
     def mapped(self, code: Code) -> bool:
         """Whether any current rule reaches the code (whatever the patient context)."""
@@ -125,17 +134,24 @@ class UsageRecorder:
             self.flush()
 
     def _counted_codes(self, request: KnowledgeRequest) -> tuple[tuple[Code, str, str], ...]:
-        """The request's codes that are counted (valid ones), with their system name and value;
-        kept per request (``cache_key``), as the same requests come again and again."""
+        """The request's codes with the system name and value they are counted under (UNKNOWN
+        for a code the service does not know); kept per request (``cache_key``), as the same
+        requests come again and again."""
         codes = tuple(
-            (c.code, c.code.system.name, c.code.value)
+            (c.code, c.code.system.name, c.code.value if self._known(c.code) else UNKNOWN)
             for c in request.criteria
-            if c.code is not None and len(c.code.value) <= MAX_CODE_LENGTH and terminology.is_valid(c.code)
+            if c.code is not None
         )
-        if len(self._counted) >= MAX_REQUESTS_KEPT:
+        size = footprint(request.cache_key) + footprint(codes)
+        if len(self._counted) >= MAX_REQUESTS_KEPT or self._counted_bytes + size > REQUESTS_KEPT_BYTES:
             self._counted = {}  # a rebuild costs a validity check per code: no LRU bookkeeping
+            self._counted_bytes = 0
         self._counted[request.cache_key] = codes
+        self._counted_bytes += size
         return codes
+
+    def _known(self, code: Code) -> bool:
+        return len(code.value) <= MAX_CODE_LENGTH and code in self.known
 
     def _iso_day(self) -> str:
         today = self._today()
@@ -201,3 +217,17 @@ class UsageRecorder:
                 }
             )
         return report
+
+    def unknown(self, days: int = 30) -> list[dict]:
+        """Per code system, the requests of the last ``days`` days for codes it does not know."""
+        self.flush()
+        first = (self._today() - timedelta(days=max(days, 1) - 1)).isoformat()
+        return [
+            {
+                "code_system": CodeSystem[row.code_system].label,
+                "requests": row.requests,
+                "unmatched": row.unmatched,
+                "last_day": row.last_day,
+            }
+            for row in self.store.unknown_since(first)
+        ]

@@ -12,13 +12,14 @@ from .test_cli import BIN, free_port, wait_ready
 
 
 class Serving:
-    def __init__(self, tmp: Path, env: dict[str, str], workers: int = 1):
+    def __init__(self, tmp: Path, env: dict[str, str], workers: int = 1, unset: tuple[str, ...] = ()):
+        """``unset``: variables removed from the inherited environment (their defaults apply)."""
         self.tmp, self.workers = tmp, workers
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp / "data"), **env}
-        if "INFOBUTTON_DATABASE_URL" not in env:
-            self.env.pop("INFOBUTTON_DATABASE_URL", None)
+        for name in (*unset, *(() if "INFOBUTTON_DATABASE_URL" in env else ("INFOBUTTON_DATABASE_URL",))):
+            self.env.pop(name, None)
         self.log_path = tmp / "server.log"
 
     def __enter__(self) -> Serving:

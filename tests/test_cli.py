@@ -119,3 +119,16 @@ def test_serve_answers_c91_00_and_logs_no_patient_context(tmp_path):
         text = log.read()
         assert "GET /infobutton" in text and "/healthz" in text
         assert "C91.00" not in text and "age.v.v" not in text and "patientPerson" not in text
+
+
+def test_serve_binds_no_gunicorn_control_socket(tmp_path):
+    """gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), so two
+    instances on a host took it from each other: serve runs without one."""
+    from .serving import Serving
+
+    home = tmp_path / "home"
+    home.mkdir()
+    with Serving(tmp_path, {"HOME": str(home)}, unset=("XDG_RUNTIME_DIR",)) as server:
+        assert requests.get(server.base + "/healthz", timeout=30).status_code == 200
+        assert list(home.rglob("*.ctl")) == []
+        assert "control socket" not in server.logs().lower()

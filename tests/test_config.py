@@ -222,3 +222,24 @@ def test_other_commands_refuse_a_bad_value_the_same_way(tmp_path, args):
     done = run(args, tmp_path, INFOBUTTON_CACHE_SIZE="many")
     assert done.returncode == 2
     assert done.stderr == "infobutton: INFOBUTTON_CACHE_SIZE: expected an integer ≥ 1, got 'many'\n"
+
+
+def test_fhir_fetch_slots_are_fewer_than_the_request_threads():
+    """Fetches waiting on slow FHIR servers must leave request threads for everything else: the
+    default is half the threads, and a setting at or above them is refused at start."""
+    assert (Settings().threads, Settings().fhir_fetch_slots) == (4, 2)
+    assert Settings(threads=8).fhir_fetch_slots == 4 and Settings(threads=2).fhir_fetch_slots == 1
+    assert Settings(cds_fhir_concurrency=3).fhir_fetch_slots == 3
+    for env in (
+        {"INFOBUTTON_CDS_FHIR_CONCURRENCY": "4"},
+        {"INFOBUTTON_THREADS": "6", "INFOBUTTON_CDS_FHIR_CONCURRENCY": "9"},
+    ):
+        error = refused(env)
+        assert error.variable == "INFOBUTTON_CDS_FHIR_CONCURRENCY" and "fewer than INFOBUTTON_THREADS" in error.message
+    assert refused({"INFOBUTTON_THREADS": "1"}).variable == "INFOBUTTON_THREADS"
+
+
+def test_serve_runs_the_configured_threads():
+    from infobutton.cli import gunicorn_options
+
+    assert gunicorn_options("127.0.0.1", 8080, 1, Settings(threads=6))["threads"] == 6

@@ -1,18 +1,24 @@
 """Usage counting for the gap report: per code and day only, buffered, flushed in one UPSERT;
-valid codes only, a bounded share per client and minute, old days deleted."""
+rows of their own only for codes the service knows (others share one row per system and day), a
+bounded share per client and minute, old days deleted."""
 
 from __future__ import annotations
 
 from datetime import date
 
+import pytest
+from stdnum import verhoeff
+
 from infobutton import create_app, terminology
-from infobutton.config import Settings
-from infobutton.models import Code, CodeSystem
+from infobutton.config import ConfigError, Settings
+from infobutton.models import Code, CodeSystem, KnowledgeRequest
 from infobutton.request import parse
-from infobutton.store.usage import SqlUsageStore
+from infobutton.store.usage import UNKNOWN, SqlUsageStore
 from infobutton.usage import UsageRecorder
 
 from .conftest import Clock, icd
+
+SCT = CodeSystem.SNOMEDCT
 
 
 def recorder(services, **kwargs) -> UsageRecorder:
@@ -82,13 +88,13 @@ def test_a_rule_for_other_patients_leaves_a_gap(client, services):
     assert [(r[2], r[3], r[4]) for r in rows(services)] == [("R69", 2, 1)]
 
 
-def test_an_invalid_code_answered_by_text_search_is_not_counted(client, services):
-    """Issue 12: only valid codes are counted (made-up ones would flood the gap report), even
-    when free-text search answered the request."""
+def test_an_invalid_code_answered_by_text_search_is_counted_only_in_the_bucket(client, services):
+    """Made-up codes would flood the gap report: one answered by free-text search is counted in
+    the system's bucket, never under its own code."""
     r = client.get("/infobutton", query_string=icd("LEUKEMIA", knowledgeResponseType="application/json"))
     assert r.get_json()["feed"]["entry"]  # the search found something
     services.usage.flush()
-    assert rows(services) == []
+    assert [(r[1], r[2], r[3]) for r in rows(services)] == [("ICD10CM", UNKNOWN, 1)]
 
 
 def test_gap_report_over_http_via_the_on_answer_hook(client, services):
@@ -131,13 +137,112 @@ def made_up_icd10cm(n: int) -> str:
     return f"Z99.{n:04d}"
 
 
-def test_made_up_codes_are_never_stored(services):
-    """The flood of #12: 20,000 made-up codes leave no row at all."""
+def test_made_up_codes_share_one_row(services):
+    """A flood of 20,000 made-up codes adds one row, counting them all."""
     usage = recorder(services, flush_every=1000)
     for n in range(20_000):
         usage.record(parse(icd(made_up_icd10cm(n)).items()), frozenset())
     usage.flush()
-    assert rows(services) == []
+    assert [(r[1], r[2], r[3]) for r in rows(services)] == [("ICD10CM", UNKNOWN, 20_000)]
+
+
+def coded(system: CodeSystem, value: str) -> KnowledgeRequest:
+    return parse({"mainSearchCriteria.v.c": value, "mainSearchCriteria.v.cs": system.oid}.items())
+
+
+def made_up_snomed(n: int) -> str:
+    """A SNOMED CT-shaped id with a valid Verhoeff check digit that no map names."""
+    stem = str(900_000_000 + n)
+    return stem + verhoeff.calc_check_digit(stem)
+
+
+def test_well_formed_codes_the_service_has_no_data_for_share_a_bucket_per_system(services):
+    """Valid means known: made-up SNOMED CT ids with a good check digit, RxNorm codes of any
+    1-9 digits, LOINC with a good check digit (no data here) and ICD-9-CM codes the GEM does not
+    list are counted per system in one row; ICD-9-CM codes the GEM lists get their own."""
+    usage = recorder(services, flush_every=100_000, codes_per_minute=100_000)
+    for n in range(300):
+        for request in (
+            coded(SCT, made_up_snomed(n)),
+            coded(CodeSystem.RXNORM, str(n + 1)),
+            coded(CodeSystem.ICD9CM, f"V99.{n % 100:02d}"),  # V codes end at V91
+        ):
+            usage.record(request, frozenset())
+    usage.record(coded(CodeSystem.LOINC, "2345-7"), frozenset())
+    usage.record(coded(CodeSystem.ICD9CM, "250.00"), frozenset())
+    usage.flush()
+    assert all(verhoeff.is_valid(made_up_snomed(n)) for n in range(300))
+    assert sorted((r[1], r[2], r[3]) for r in rows(services)) == [
+        ("ICD9CM", "*", 300),
+        ("ICD9CM", "250.00", 1),
+        ("LOINC", "*", 1),
+        ("RXNORM", "*", 300),
+        ("SNOMEDCT", "*", 300),
+    ]
+
+
+def test_snomed_concepts_in_the_map_file_and_rxnorm_codes_in_the_list_are_known(tmp_path):
+    from .test_crosswalk import write_map
+
+    rxnorm = tmp_path / "RXNCONSO.RRF"
+    rxnorm.write_text("161|ENG||||||1|N|1|RXNORM|IN|161|Acetaminophen||N|4096|\n860975|ENG|||||||||||\n")
+    settings = Settings(
+        data_dir=str(tmp_path), snomed_map=str(write_map(tmp_path / "map.tsv", "human")), rxnorm_codes=str(rxnorm)
+    )
+    app = create_app(settings)
+    try:
+        services = app.extensions["infobutton"]
+        usage = services.usage
+        # in the map with a target; in the map with none (only an empty target); not in it
+        for value in ("91857003", "93143009", made_up_snomed(1)):
+            usage.record(coded(SCT, value), frozenset())
+        for value in ("161", "860975", "860976"):
+            usage.record(coded(CodeSystem.RXNORM, value), frozenset())
+        usage.flush()
+        assert sorted((r[1], r[2]) for r in rows(services)) == [
+            ("RXNORM", "*"),
+            ("RXNORM", "161"),
+            ("RXNORM", "860975"),
+            ("SNOMEDCT", "*"),
+            ("SNOMEDCT", "91857003"),
+            ("SNOMEDCT", "93143009"),
+        ]
+    finally:
+        app.extensions["infobutton"].close()
+
+
+@pytest.mark.parametrize(
+    "text,says",
+    [("161\nabc\n", "line 2"), ("1234567890\n", "1 to 9 digits"), ("", "no RxCUI"), (None, "cannot be used")],
+)
+def test_an_unusable_rxnorm_list_stops_the_start_naming_the_variable(tmp_path, text, says):
+    path = tmp_path / "rxcuis.txt"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        create_app(Settings(data_dir=str(tmp_path), rxnorm_codes=str(path)))
+    assert error.value.variable == "INFOBUTTON_RXNORM_CODES" and says in error.value.message
+
+
+def test_forty_addresses_sending_ten_thousand_made_up_codes_add_a_row_a_system(tmp_path):
+    """The flood as measured: 10,000 requests from 40 addresses with made-up SNOMED CT and
+    RxNorm codes added ~10,300 rows, kept 400 days; now one row per system, and the gap report
+    lists none of them, only their count."""
+    app = create_app(Settings(data_dir=str(tmp_path), trusted_proxies=1, rate_limit="off"))
+    try:
+        client, services = app.test_client(), app.extensions["infobutton"]
+        for n in range(10_000):
+            system, value = (SCT, made_up_snomed(n)) if n % 2 else (CodeSystem.RXNORM, str(n + 1))
+            query = {"mainSearchCriteria.v.c": value, "mainSearchCriteria.v.cs": system.oid}
+            client.get("/infobutton", query_string=query, headers={"X-Forwarded-For": f"203.0.113.{n % 40}"})
+        services.usage.flush()
+        assert sorted((r[1], r[2], r[3]) for r in rows(services)) == [("RXNORM", "*", 5000), ("SNOMEDCT", "*", 5000)]
+        token = services.tokens.create("v", "viewer")
+        body = client.get("/admin/api/gaps?days=1", headers={"Authorization": f"Bearer {token}"}).get_json()
+        assert body["items"] == []
+        assert [(u["code_system"], u["requests"]) for u in body["unknown"]] == [("RxNorm", 5000), ("SNOMED CT", 5000)]
+    finally:
+        app.extensions["infobutton"].close()
 
 
 def test_one_client_adds_a_bounded_number_of_codes_a_minute(services):

@@ -15,6 +15,7 @@ Every refusal is Unauthorized with a short reason safe to show; the view answers
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -90,23 +91,37 @@ class ReplayCache:
 
 def fetch_jwks(url: FhirUrl, allow_http_loopback: bool) -> dict:
     """A JWKS from an allow-listed URL: https (or http on loopback in development), no
-    redirects, a timeout and a size cap."""
+    redirects, a size cap and one deadline for the whole read (a server dripping its body a
+    byte at a time meets it too)."""
     if url.scheme != "https" and not (allow_http_loopback and url.loopback):
         raise Unauthorized("the issuer's JWKS URL is not https")
+    deadline = time.monotonic() + JWKS_TIMEOUT
     try:
         with requests.Session() as session:
             session.trust_env = False
             with session.get(url.url, timeout=JWKS_TIMEOUT, allow_redirects=False, stream=True) as response:
                 if response.status_code != 200:
                     raise Unauthorized("the issuer's keys could not be read")
-                body = response.raw.read(JWKS_MAX_BYTES + 1, decode_content=True)
-        if len(body) > JWKS_MAX_BYTES:
-            raise Unauthorized("the issuer's keys could not be read")
+                body = b""
+                while chunk := response.raw.read1(16 * 1024, decode_content=True):
+                    body += chunk
+                    if len(body) > JWKS_MAX_BYTES or time.monotonic() > deadline:
+                        raise Unauthorized("the issuer's keys could not be read")
         value = json.loads(body)
     except (requests.RequestException, ValueError, OSError):
         raise Unauthorized("the issuer's keys could not be read") from None
     if not isinstance(value, dict):
         raise Unauthorized("the issuer's keys could not be read")
+    return value
+
+
+def _numeric_date(claims: dict, name: str) -> float:
+    """A NumericDate claim (RFC 7519 §2: a JSON number): PyJWT reads ``"1765100000"`` and
+    ``true`` as integers, which we do not."""
+    value = claims[name]
+    number = isinstance(value, int) and not isinstance(value, bool)
+    if not (number or (isinstance(value, float) and math.isfinite(value))):
+        raise Unauthorized(f"the token's {name} must be a number of seconds")
     return value
 
 
@@ -215,7 +230,9 @@ class Verifier:
         except jwt.PyJWTError as error:
             raise Unauthorized(f"the token is not valid ({error.__class__.__name__})") from None
         now = self.clock()
-        exp, iat, jti = claims["exp"], claims["iat"], claims["jti"]
+        exp, iat, jti = _numeric_date(claims, "exp"), _numeric_date(claims, "iat"), claims["jti"]
+        if "nbf" in claims:
+            _numeric_date(claims, "nbf")
         if exp > now + MAX_LIFETIME + LEEWAY or exp - iat > MAX_LIFETIME + LEEWAY:
             raise Unauthorized(f"the token lives longer than {MAX_LIFETIME} seconds")
         if not isinstance(jti, str) or not jti or len(jti) > 256:

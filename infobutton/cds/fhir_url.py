@@ -3,7 +3,11 @@
 A ``fhirServer`` comes from the caller. String-prefix matching is bypassed by ``…/fhir/../admin``,
 ``http://allowed@other/``, ``allowed.example.org.evil.com`` and spellings of the same host
 (``0x7f000001``, upper case, an explicit default port), so both the URL and the allow-listed bases
-go through ``normalise`` and are compared as (scheme, host, port, path segments). Pure.
+go through ``normalise`` and are compared as (scheme, host, port, path segments). A base is a
+directory whether or not it ends in ``/`` (``join``), and a URL built under it is normalised and
+compared again before it is fetched. Segments a server might resolve differently from us are
+refused, not resolved: ``%2e`` (an encoded dot), ``%25`` (a double encoding such as ``%252e``) and
+dot segments with path parameters (``..;``, which Tomcat-style servers read as ``..``). Pure.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNRESERVED = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$")  # 0x7f000001, 127.1, 0177.0.0.1
+_LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}\Z")  # 0x7f000001, 127.1, 0177.0.0.1
 
 
 class BadUrl(ValueError):
@@ -39,6 +43,14 @@ class FhirUrl:
         port = "" if DEFAULT_PORTS[self.scheme] == self.port else f":{self.port}"
         path = "/".join(self.segments)
         return f"{self.scheme}://{host}{port}/{path}{'/' if path and self.slash else ''}"
+
+    def join(self, relative: str) -> FhirUrl:
+        """``relative`` (``Patient/p1``; no query) under this URL taken as a directory, with or
+        without its trailing slash, normalised again; BadUrl unless the result lies under it."""
+        joined = normalise(self.url.rstrip("/") + "/" + relative)
+        if not joined.under(self):
+            raise BadUrl("the path leaves its base")
+        return joined
 
     def under(self, base: FhirUrl) -> bool:
         """Same origin, and ``base``'s path segments are a prefix of ours (a segment boundary)."""
@@ -66,8 +78,12 @@ def _segments(path: str) -> tuple[str, ...]:
     """RFC 3986 §5.2.4 on segments; a ``..`` above the root is refused rather than dropped."""
     if "\\" in path or re.search(r"%(2f|5c|00)", path, re.IGNORECASE):
         raise BadUrl("an encoded slash, backslash or NUL in the path")
+    if re.search(r"%(2e|25)", path, re.IGNORECASE):
+        raise BadUrl("an encoded dot or percent sign in the path")
     out: list[str] = []
     for segment in _decode_unreserved(path).split("/"):
+        if ";" in segment and segment.partition(";")[0] in ("", ".", ".."):
+            raise BadUrl("a dot segment with path parameters")
         if segment in ("", "."):
             continue
         if segment == "..":

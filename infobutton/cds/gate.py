@@ -5,12 +5,14 @@ Settings (``services.build_services``)."""
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from ..config import Settings
 from ..rate_limits import RateLimits
 from . import issuers
-from .auth import Caller, TokenUses, Unauthorized, Verifier
+from .auth import JWKS_TIMEOUT, Caller, TokenUses, Unauthorized, Verifier, fetch_jwks
 from .fhir_url import FhirUrl, normalise
 from .prefetch import Fetcher, allowed_base
 
@@ -29,13 +31,15 @@ class CdsGate:
     @classmethod
     def from_settings(cls, settings: Settings, replay: TokenUses | None = None) -> CdsGate:
         """``replay``: where accepted token ids are kept (the service passes the shared table)."""
+        fetcher = Fetcher(settings.fhir_fetch_slots, settings.cds_fhir_timeout)
         return cls(
             verifier=Verifier(
                 issuers.parse(settings.cds_issuers),
                 allow_http_loopback=settings.cds_allow_http_loopback,
                 replay=replay,
+                fetch=functools.partial(_jwks_in_a_slot, fetcher),
             ),
-            fetcher=Fetcher(settings.cds_fhir_concurrency, settings.cds_fhir_timeout),
+            fetcher=fetcher,
             feedback_rate=RateLimits(
                 f"{settings.cds_feedback_rate}/minute", settings.redis_url, namespace=FEEDBACK_NAMESPACE
             ),
@@ -58,6 +62,15 @@ class CdsGate:
 
     def close(self) -> None:
         self.fetcher.close()
+
+
+def _jwks_in_a_slot(fetcher: Fetcher, url: FhirUrl, allow_http_loopback: bool) -> dict:
+    """An issuer's JWKS read in one of the worker's fetch slots, like a fhirServer read: Busy
+    (503) when every slot is taken, refused once its deadline has passed."""
+    try:
+        return fetcher.call(fetch_jwks, url, allow_http_loopback, timeout=JWKS_TIMEOUT + 0.5)
+    except FutureTimeout:
+        raise Unauthorized("the issuer's keys could not be read") from None
 
 
 __all__ = ["CdsGate", "Caller", "Unauthorized"]

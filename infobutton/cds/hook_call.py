@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from ..models import InvalidRequest
 from .discovery import CdsService
 
-FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}\Z")
 
 
 @dataclass(frozen=True)

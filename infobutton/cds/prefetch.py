@@ -7,6 +7,9 @@ Access), with the bearer token from ``fhirAuthorization``.
   thread waits at most that long, whatever the server does (a tarpit, a byte a second).
 - At most ``concurrency`` fetches in flight per worker; when all are busy the call does not wait
   (Busy), so slow FHIR servers cannot hold the worker's threads.
+- Every URL fetched is the base taken as a directory (``…/fhir`` reads ``…/fhir/Patient/p1``)
+  joined with the resource path, normalised and checked to lie under the base again; a search's
+  next page too.
 - No redirects (the token goes nowhere else), a size cap, at most a few search pages, each on
   the same server.
 - Every failure is the same Unavailable message: refused, timed out, DNS, TLS or not FHIR look
@@ -19,8 +22,10 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar
 from urllib.parse import urlencode
 
 import requests
@@ -28,6 +33,7 @@ import requests
 from .fhir_url import BadUrl, FhirUrl, normalise
 from .hook_call import HookCall
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PAGES = 5
@@ -76,28 +82,47 @@ def _get(session: requests.Session, url: str, deadline: float) -> dict:
     return value
 
 
-def _search(session: requests.Session, base: FhirUrl, query: str, deadline: float) -> dict:
+def _under(base: FhirUrl, relative: str, query: str = "") -> str:
+    """The URL to fetch for ``relative`` under ``base`` (a directory, slash or not), checked
+    against the base after joining: what was checked is what is fetched."""
+    try:
+        url = base.join(relative)
+    except BadUrl:
+        raise _Failed("outside the base") from None
+    return url.url + ("?" + query if query else "")
+
+
+def _next_page(bundle: dict, base: FhirUrl) -> str | None:
+    """A search Bundle's ``next`` link when it lies under ``base`` (checked as a base is)."""
+    following = next(
+        (
+            link.get("url")
+            for link in bundle.get("link") or []
+            if isinstance(link, dict) and link.get("relation") == "next"
+        ),
+        None,
+    )
+    if not isinstance(following, str):
+        return None
+    path, _, query = following.partition("?")
+    try:
+        url = normalise(path)
+    except BadUrl:
+        return None
+    if not url.under(base):
+        return None
+    return url.url.rstrip("/") + ("?" + query if query else "")
+
+
+def _search(session: requests.Session, base: FhirUrl, resource: str, query: str, deadline: float) -> dict:
     """A search Bundle with the entries of up to MAX_PAGES pages under the same base."""
-    bundle = _get(session, base.url + query, deadline)
+    bundle = _get(session, _under(base, resource, query), deadline)
     entries = list(bundle.get("entry") or []) if isinstance(bundle.get("entry"), list) else []
     for _ in range(MAX_PAGES - 1):
-        following = next(
-            (
-                link.get("url")
-                for link in bundle.get("link") or []
-                if isinstance(link, dict) and link.get("relation") == "next"
-            ),
-            None,
-        )
-        if not isinstance(following, str):
+        following = _next_page(bundle, base)
+        if following is None:
             break
-        try:
-            path, _, page_query = following.partition("?")
-            if not normalise(path).under(base):
-                break
-        except BadUrl:
-            break
-        bundle = _get(session, normalise(path).url.rstrip("/") + ("?" + page_query if page_query else ""), deadline)
+        bundle = _get(session, following, deadline)
         if isinstance(bundle.get("entry"), list):
             entries += bundle["entry"]
     return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
@@ -113,10 +138,10 @@ def _read(base: FhirUrl, call: HookCall, keys: tuple[str, ...], deadline: float)
     with session:
         for key in keys:
             if key == "patient":
-                found[key] = _get(session, f"{base.url}Patient/{call.patient_id}", deadline)
+                found[key] = _get(session, _under(base, f"Patient/{call.patient_id}"), deadline)
             elif key == "conditions":
-                query = "Condition?" + urlencode({"patient": call.patient_id, "clinical-status": "active"})
-                found[key] = _search(session, base, query, deadline)
+                query = urlencode({"patient": call.patient_id, "clinical-status": "active"})
+                found[key] = _search(session, base, "Condition", query, deadline)
     return found
 
 
@@ -135,32 +160,38 @@ def allowed_base(server: str, bases: tuple[FhirUrl, ...], *, allow_http_loopback
 
 
 class Fetcher:
-    """Per worker: the bounded pool the fetches run in, so the request thread only ever waits
-    until the deadline."""
+    """Per worker: the bounded pool every fetch runs in (fhirServer reads, and the JWKS reads of
+    ``auth``), so the request thread only ever waits until the deadline, and never more of
+    them wait than there are slots (fewer than the worker's threads: ``config``)."""
 
     def __init__(self, concurrency: int, deadline: float):
         self.deadline = deadline
         self._slots = threading.BoundedSemaphore(concurrency)
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="cds-fetch")
 
-    def _run(self, base: FhirUrl, call: HookCall, keys: tuple[str, ...], deadline: float) -> dict:
+    def _run(self, fn: Callable[..., T], args: tuple) -> T:
         try:
-            return _read(base, call, keys, deadline)
+            return fn(*args)
         finally:
             self._slots.release()
 
-    def fetch(self, base: FhirUrl, call: HookCall, keys: tuple[str, ...]) -> dict:
-        """The prefetch values for ``keys`` (of patient, conditions) read from ``base``."""
+    def call(self, fn: Callable[..., T], *args, timeout: float) -> T:
+        """``fn(*args)`` in a free slot, waited for at most ``timeout`` seconds (FutureTimeout
+        after that); Busy at once when every slot is taken. ``fn``'s own exceptions pass through."""
         if not self._slots.acquire(blocking=False):
             raise Busy()
-        deadline = time.monotonic() + self.deadline
         try:
-            future: Future[dict] = self._pool.submit(self._run, base, call, keys, deadline)
+            future: Future[T] = self._pool.submit(self._run, fn, args)
         except RuntimeError:  # the pool was shut down: the worker is stopping
             self._slots.release()
             raise Busy() from None
+        return future.result(timeout=timeout)
+
+    def fetch(self, base: FhirUrl, call: HookCall, keys: tuple[str, ...]) -> dict:
+        """The prefetch values for ``keys`` (of patient, conditions) read from ``base``."""
+        deadline = time.monotonic() + self.deadline
         try:
-            return future.result(timeout=self.deadline)
+            return self.call(_read, base, call, keys, deadline, timeout=self.deadline)
         except FutureTimeout:
             reason = "deadline"
         except _Failed as failure:

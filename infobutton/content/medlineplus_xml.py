@@ -47,7 +47,7 @@ ROOT = "health-topics"
 SOURCES = ("medlineplus", "index", "local")  # what a file may declare; the export says nothing
 LINK_ONLY = "index"
 AUDIENCES = ("", "professional")  # Topic.audience: everyone, or health professionals
-_TOPIC_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+_TOPIC_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
 
 
 class InvalidCatalogue(ValueError):

@@ -42,6 +42,7 @@ import cachetools
 import requests
 from defusedxml import DefusedXmlException, ElementTree
 
+from ..footprint import footprint
 from ..hosts import host, on_medlineplus
 from ..html_safety import sanitise
 from ..models import Code, Topic
@@ -235,7 +236,7 @@ class UpstreamResponder:
         rate_per_minute: int = 80,
         failure_threshold: int = 3,
         reset_after: float = 60.0,
-        cache_size: int = 10_000,
+        cache_bytes: int = 8 * 1024 * 1024,
         local: Callable[[str], Topic | None] | None = None,
         timer: Callable[[], float] = time.monotonic,
         session: requests.Session | None = None,
@@ -249,7 +250,8 @@ class UpstreamResponder:
         self.limiter = RateLimiter(rate_per_minute, 60.0, timer)
         self.breaker = CircuitBreaker(failure_threshold, reset_after, timer)
         self.session = session or requests.Session()
-        self._cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=cache_size)
+        # Bounded in bytes: an entry holds the upstream's topics, summaries and links included.
+        self._cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=cache_bytes, getsizeof=footprint)
         self._lock = threading.Lock()
         self.calls = 0  # upstream HTTP calls made (for tests and the log)
         self.on_error = on_error or (lambda: None)  # told of each failed call (metrics)
@@ -292,7 +294,8 @@ class UpstreamResponder:
             return fallback
         self.breaker.success()
         with self._lock:
-            self._cache[key] = fresh
+            if footprint(fresh) <= self._cache.maxsize // 64:  # a huge answer is used, not kept
+                self._cache[key] = fresh
         return fresh.topics
 
     def _fetch(self, code: Code, language: str, entry: _Entry | None) -> _Entry:

@@ -254,6 +254,17 @@ _SCHEMAS = {
             "unanswered": {"type": "integer"},
         },
     },
+    "UnknownCodes": {
+        "type": "object",
+        "description": "Codes not in the data the service has (ICD-10-CM, the CMS GEM's ICD-9-CM, "
+        "the SNOMED CT map file, the RxNorm list), counted in one bucket per code system",
+        "properties": {
+            "code_system": {"type": "string"},
+            "requests": {"type": "integer"},
+            "unmatched": {"type": "integer"},
+            "last_day": {"type": "string"},
+        },
+    },
     "Suggestion": {
         "type": "object",
         "description": "A proposed curated rule, with the evidence: which official ICD-10-CM "
@@ -522,6 +533,12 @@ _PATHS = {
                         "properties": {
                             "days": {"type": "integer"},
                             "items": {"type": "array", "items": _ref("Gap")},
+                            "unknown": {
+                                "type": "array",
+                                "items": _ref("UnknownCodes"),
+                                "description": "Requests for codes this service does not know, one entry per "
+                                "code system: counted together, never listed",
+                            },
                             "coverage": {
                                 "type": "array",
                                 "items": _ref("CoverageRow"),

@@ -62,7 +62,7 @@ NO_LINKS = {
     "es": "No hay enlaces en {} registrados para este tema; consulte la página del tema",
 }
 OR = {"en": " or ", "es": " o "}
-_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?$")
+_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?\Z")
 FROM_TEXT = {"en": " (on the words sent)", "es": " (según las palabras enviadas)"}
 
 

@@ -215,5 +215,8 @@ class SqlTokenStore:
         row = self.db.one(select(f.failures, f.first_at).where(f.key == key))
         return int(row[0]) if row and row[1] > self._timer() - window else 0
 
-    def clear_failures(self, key: str) -> None:
-        self.db.execute(delete(failures).where(failures.c.key == key))
+    def uncount(self, key: str) -> None:
+        """Take back one count for ``key`` (a check that succeeded): only failures add up, and
+        holding a valid token never wipes the failures counted before it."""
+        f = failures.c
+        self.db.execute(update(failures).where(f.key == key, f.failures > 0).values(failures=f.failures - 1))

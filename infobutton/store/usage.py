@@ -1,7 +1,8 @@
 """Request counts per code system, code and day, for the gap report.
 
 Only (day, code system, code, requests, unmatched) is stored: no age, gender, time of day or
-anything else that ties a count to a patient.
+anything else that ties a count to a patient. Codes the service does not know (``known_codes``)
+share one row per code system and day, whose code is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .db import Database
 from .schema import mapping_usage as table
+
+UNKNOWN = "*"  # the code of the row counting a system's unknown codes (no code contains "*")
 
 
 @dataclass(frozen=True)
@@ -59,10 +62,21 @@ class SqlUsageStore:
         unmatched = func.sum(c.unmatched)
         rows = self.db.query(
             select(c.code_system, c.code, func.sum(c.requests), unmatched, func.max(c.day))
-            .where(c.day >= first_day)
+            .where(c.day >= first_day, c.code != UNKNOWN)
             .group_by(c.code_system, c.code)
             .having(unmatched > 0)
             .order_by(unmatched.desc(), c.code_system, c.code)
             .limit(limit)
         )
         return [CodeUsage(s, c, int(r), int(u), d) for s, c, r, u, d in rows]
+
+    def unknown_since(self, first_day: str) -> list[CodeUsage]:
+        """Per code system, the requests for codes it does not know on or after ``first_day``."""
+        c = table.c
+        rows = self.db.query(
+            select(c.code_system, func.sum(c.requests), func.sum(c.unmatched), func.max(c.day))
+            .where(c.day >= first_day, c.code == UNKNOWN)
+            .group_by(c.code_system)
+            .order_by(func.sum(c.requests).desc(), c.code_system)
+        )
+        return [CodeUsage(s, UNKNOWN, int(r), int(u), d) for s, r, u, d in rows]

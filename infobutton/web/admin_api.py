@@ -333,11 +333,13 @@ def restore(n: int):
 @require("viewer")
 def gaps():
     args = _query(schemas.GapsQuery)
-    report = current_services().usage.gaps(days=args.days, limit=args.limit, include_mapped=args.include_mapped)
+    usage = current_services().usage
+    report = usage.gaps(days=args.days, limit=args.limit, include_mapped=args.include_mapped)
     chapters = current_services().coverage.chapters()
     return {
         "days": args.days,
         "items": _suggestions().annotate_gaps(report),
+        "unknown": usage.unknown(args.days),
         "coverage": [row.json() for row in [*chapters, coverage.total(chapters)]],
     }
 

@@ -7,8 +7,9 @@ never the token; every form and every unsafe API call made with the cookie carri
 token. Tokens never reach a log.
 
 Token checks (sign-in and bearer alike, ``check_token``) are throttled, atomically in the
-database: each client may make ``signin_attempts`` scrypt checks per ``signin_window`` (counted
-before the check, cleared by a success), and a key id that failed ``signin_attempts`` times is
+database: each client may fail ``signin_attempts`` scrypt checks per ``signin_window`` (counted
+before the check, taken back by a success: a valid token in hand never resets the count of its
+holder's failed guesses, in any worker), and a key id that failed ``signin_attempts`` times is
 answered 429. The correct secret is always accepted whatever its key id suffered (only the
 failing client waits), so an attack on a key id never locks out its holder. Sessions end
 server-side: sign-out, a role change or revocation refuses every session of the token.
@@ -200,7 +201,7 @@ def check_token(token: str) -> TokenInfo:
     info = store.verify(token, gate)
     if info is not None:
         if gated:
-            store.clear_failures(client_key)
+            store.uncount(client_key)
         return info
     key_id = key_id_of(token)
     if key_id is not None and gated:

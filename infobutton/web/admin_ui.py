@@ -66,6 +66,11 @@ def _context():
 
 @bp.before_request
 def _guard():
+    if request.method == "POST" and request.endpoint == "admin_ui.import_csv":
+        _user("editor")  # before the body is read: only an editor may send an import's size
+        settings = current_services().settings
+        request.max_content_length = settings.max_import_bytes  # the API's limit (admin_api._csv_text)
+        request.max_form_memory_size = settings.max_import_bytes
     if request.method == "POST" and not admin_auth.csrf_ok(request.form.get("csrf")):
         abort(_error(403, "This form expired or did not come from this site. Go back, reload and try again."))
 
@@ -372,9 +377,6 @@ def import_csv():
     user = _user("editor")
     if request.method == "GET":
         return _page("admin/import.html", plan=None, text="", mode="merge")
-    settings = current_services().settings
-    request.max_content_length = settings.max_import_bytes
-    request.max_form_memory_size = settings.max_import_bytes
     upload = request.files.get("file")
     text = upload.read().decode("utf-8-sig", "replace") if upload and upload.filename else request.form.get("csv", "")
     mode = request.form.get("mode", "merge")
@@ -480,12 +482,14 @@ def coverage():
 def gaps():
     _user()
     days = _days(request.args)
-    report = current_services().usage.gaps(days=days)
+    usage = current_services().usage
+    report = usage.gaps(days=days)
     suggestions = _suggestions()
     chapters = current_services().coverage.chapters()
     return _page(
         "admin/gaps.html",
         report=suggestions.annotate_gaps(report),
+        unknown=usage.unknown(days),
         days=days,
         rejections=suggestions.rejections.all(),
         chapters=chapters,

@@ -127,6 +127,8 @@ def _caller(service_id: str, feedback: bool = False) -> Caller:
         return current_services().cds.caller(request.headers.get("Authorization"), audiences, request.remote_addr or "")
     except Unauthorized as exc:
         raise InvalidRequest("Authorization", str(exc), 401) from None
+    except prefetch.Busy:  # the issuer's keys must be read, and every fetch slot is taken
+        raise Busy() from None
 
 
 def _clinical_data(call: hook_call.HookCall, caller: Caller) -> dict:

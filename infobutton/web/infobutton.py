@@ -33,15 +33,26 @@ LEGACY_SERVICE_PATH = "/medlineplus/services/mpconnect_service.cfm"
 
 # Parsed query strings kept. Each costs ~1.5 KB (a KnowledgeRequest and its strings): at 8,192 it
 # was the largest thing a worker grew by under load, twice the response cache (docs/decisions.md).
+# Only query strings up to PARSED_QUERY_BYTES are kept (an infobutton's are a few hundred bytes),
+# so the kept ones hold a few MB whatever queries arrive (a query string may be 8 KB).
 PARSED_QUERIES_KEPT = 1024
+PARSED_QUERY_BYTES = 2048
 
 
-@functools.lru_cache(maxsize=PARSED_QUERIES_KEPT)
 def parse_query(query_string: bytes) -> KnowledgeRequest:
     """A GET query string → KnowledgeRequest. Parsing is pure, so repeated identical requests
     (the common case for an infobutton) are parsed once; bad ones raise every time."""
+    if len(query_string) > PARSED_QUERY_BYTES:
+        return _parse_query(query_string)
+    return _parse_query_kept(query_string)
+
+
+def _parse_query(query_string: bytes) -> KnowledgeRequest:
     text = query_string.decode("utf-8", "replace")
     return parse(parse_qsl(text, keep_blank_values=True, errors="replace"))
+
+
+_parse_query_kept = functools.lru_cache(maxsize=PARSED_QUERIES_KEPT)(_parse_query)
 
 
 def _query_string() -> bytes:

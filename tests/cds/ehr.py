@@ -40,13 +40,28 @@ def token(
     jti: str | None = None,
     drop: tuple[str, ...] = (),
     alg: str = "ES384",
+    claims: dict | None = None,
+    headers: dict | None = None,
 ) -> str:
+    """``claims`` and ``headers`` replace or add values as given, of any JSON type."""
     now = int(time.time())
-    claims = {"iss": iss, "aud": aud, "exp": now + lifetime, "iat": now, "jti": jti or str(uuid.uuid4())}
+    body = {"iss": iss, "aud": aud, "exp": now + lifetime, "iat": now, "jti": jti or str(uuid.uuid4())}
     for name in drop:
-        claims.pop(name)
-    headers = {"kid": kid, "typ": "JWT", **({"jku": jku} if jku else {})}
-    return jwt.encode(claims, private_key(key), algorithm=alg, headers=headers)
+        body.pop(name)
+    body.update(claims or {})
+    head = {"alg": alg, "kid": kid, "typ": "JWT", **({"jku": jku} if jku else {}), **(headers or {})}
+    return sign(head, body, key)
+
+
+def sign(header: dict, claims: dict, key: str = "ehr") -> str:
+    """A JWS signed as ``header["alg"]`` says (ES384, or none) over exactly these JSON values:
+    ``jwt.encode`` refuses some wrong types (a numeric iss, a list kid) before signing."""
+    encode = jwt.utils.base64url_encode
+    signing_input = encode(json.dumps(header).encode()) + b"." + encode(json.dumps(claims).encode())
+    if header.get("alg") == "none":
+        return signing_input.decode() + "."
+    algorithm = jwt.algorithms.get_default_algorithms()[header["alg"]]
+    return (signing_input + b"." + encode(algorithm.sign(signing_input, private_key(key)))).decode()
 
 
 class JwksServer(LocalServer):

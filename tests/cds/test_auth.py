@@ -5,11 +5,17 @@ URL, fresh and used once. Everything else is 401, and nothing is fetched on its 
 from __future__ import annotations
 
 import json
+import time
 
 import jwt
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from infobutton import create_app
+from infobutton.cds import issuers as cds_issuers
+from infobutton.cds.auth import Caller, Unauthorized, Verifier
 from infobutton.config import ConfigError, Settings
 
 from ..web.test_cds_hooks import PV, bundle, call, patient, post
@@ -92,6 +98,58 @@ def test_bad_tokens_are_401(client, make):
     assert r.status_code == 401, r.json
     assert r.json["parameter"] == "Authorization" and r.json["detail"]
     assert r.headers["WWW-Authenticate"] == 'Bearer realm="cds-services", error="invalid_token"'
+
+
+def _in(seconds: int) -> int:
+    return int(time.time()) + seconds
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param(lambda: {"exp": str(_in(200))}, id="exp a numeric string"),
+        pytest.param(lambda: {"iat": str(_in(0))}, id="iat a numeric string"),
+        pytest.param(lambda: {"exp": str(_in(200)), "iat": str(_in(0))}, id="both strings"),
+        pytest.param(lambda: {"nbf": str(_in(0))}, id="nbf a numeric string"),
+        pytest.param(lambda: {"iat": True}, id="iat true"),
+        pytest.param(lambda: {"exp": [_in(200)]}, id="exp a list"),
+        pytest.param(lambda: {"iat": {"at": _in(0)}}, id="iat an object"),
+        pytest.param(lambda: {"jti": 7}, id="jti a number"),
+        pytest.param(lambda: {"aud": [AUD, 1]}, id="aud with a number"),
+        pytest.param(lambda: {"sub": 1}, id="sub a number"),
+    ],
+)
+def test_validly_signed_claims_of_the_wrong_type_are_401(client, claims):
+    r = post(client, PV, BODY, token=ehr.token(AUD, claims=claims()))
+    assert r.status_code == 401, r.json
+    assert r.json["parameter"] == "Authorization"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+NUMERIC_STRINGS = st.integers(-(10**12), 10**12).map(str)
+CLAIMS = ("iss", "aud", "exp", "iat", "nbf", "jti", "sub")
+HEADERS = ("kid", "jku", "typ", "cty", "crit")
+
+
+@given(
+    claims=st.dictionaries(st.sampled_from(CLAIMS), JSON | NUMERIC_STRINGS, max_size=len(CLAIMS)),
+    headers=st.dictionaries(st.sampled_from(HEADERS), JSON, max_size=2),
+    missing=st.sets(st.sampled_from(CLAIMS)),
+)
+@hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_validly_signed_claims_give_a_caller_or_unauthorized(claims, headers, missing):
+    """Property: whatever types a correctly signed token's claims and header values have, the
+    verifier accepts it or refuses it with Unauthorized (a 401), never another exception."""
+    verifier = Verifier(cds_issuers.parse(ehr.issuers()))
+    token = ehr.token(AUD, claims=claims, headers=headers, drop=tuple(missing & {"iss", "aud", "exp", "iat", "jti"}))
+    try:
+        assert isinstance(verifier.verify(f"Bearer {token}", [AUD]), Caller)
+    except Unauthorized:
+        pass
 
 
 def test_a_token_is_used_once(client):

@@ -69,6 +69,13 @@ def test_urls_outside_every_allowed_base(url):
         "https://ehr.example.org/fh\x00ir",
         "https://[::1/fhir",
         "https://ehr_example!.org/fhir",
+        "https://ehr.example.org/fhir/..;/admin/",  # a dot segment with path parameters (Tomcat)
+        "https://ehr.example.org/fhir/.;x/admin/",
+        "https://ehr.example.org/fhir/;/admin/",
+        "https://ehr.example.org/fhir/%2e/admin/",  # an encoded dot, resolved or not
+        "https://ehr.example.org/fhir/%2E%2E/admin/",
+        "https://ehr.example.org/fhir/%252e%252e/admin/",  # double-encoded dots
+        "https://ehr.example.org/fhir/%25/",
     ],
 )
 def test_urls_refused_outright(url):
@@ -91,3 +98,16 @@ def test_idna_hosts_and_ipv6_literals_normalise():
 def test_the_url_fetched_is_the_normalised_one():
     assert normalise("HTTPS://EHR.example.org:443/fhir/x/../").url == "https://ehr.example.org/fhir/"
     assert normalise("http://[::1]:8080/jwks.json").url == "http://[::1]:8080/jwks.json"
+
+
+@pytest.mark.parametrize("base", ["https://ehr.example.org/fhir", "https://ehr.example.org/fhir/"])
+def test_a_base_is_a_directory_with_or_without_its_slash(base):
+    joined = normalise(base).join("Patient/p1")
+    assert joined.url == "https://ehr.example.org/fhir/Patient/p1"
+    assert joined.under(BASES[0])
+
+
+@pytest.mark.parametrize("relative", ["../admin", "Patient/../../admin", "..;/admin", "%2e%2e/admin", "%252e/x"])
+def test_a_joined_path_that_leaves_its_base_is_refused(relative):
+    with pytest.raises(BadUrl):
+        normalise("https://ehr.example.org/fhir").join(relative)

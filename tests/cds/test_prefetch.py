@@ -5,13 +5,11 @@ whole prefetch, a bounded number of fetches per worker, and one error for every 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -19,9 +17,11 @@ import requests
 from infobutton import create_app
 from infobutton.config import Settings
 
+from ..conftest import ICD10CM
 from ..local_server import LocalServer
-from ..test_cli import BIN, free_port, wait_ready
-from ..web.test_cds_hooks import ALL, PV, TOKEN, FhirServer, call, post
+from ..serving import Serving
+from ..test_cli import free_port
+from ..web.test_cds_hooks import ALL, PV, TOKEN, FhirServer, bundle, call, post
 from . import ehr
 
 AUTH = {"access_token": TOKEN, "token_type": "Bearer"}
@@ -61,10 +61,33 @@ def test_an_allow_listed_server_is_read(app_for, fhir):
     assert r.status_code == 200 and len(r.json["cards"]) == 1
 
 
+def test_a_server_without_a_trailing_slash_is_read_as_a_directory(app_for, fhir):
+    """``…/fhir`` allow-listed as ``…/fhir/`` reads ``…/fhir/Patient/p1``, never ``…/fhirPatient/p1``."""
+    r = post(app_for([fhir.url]), PV, call(fhirServer=fhir.url.rstrip("/"), fhirAuthorization=AUTH))
+    assert r.status_code == 200 and len(r.json["cards"]) == 1
+    paths = [path for path, _ in fhir.requests]
+    assert paths[0] == "/fhir/Patient/p1"
+    assert all(path.startswith("/fhir/") for path in paths) and any(p.startswith("/fhir/Condition?") for p in paths)
+
+
+def test_a_next_page_outside_the_base_is_not_fetched(app_for, fhir):
+    fhir.conditions = [ALL, ALL]
+    client = app_for([fhir.url])
+    for outside in ("{fhir}..;/admin/Condition?page=2", "{fhir}%252e%252e/admin?page=2", "{root}admin?page=2"):
+        fhir.requests.clear()
+        fhir.next_url = outside.format(fhir=fhir.url, root=fhir.url.removesuffix("fhir/"))
+        r = post(client, PV, call(fhirServer=fhir.url, fhirAuthorization=AUTH))
+        assert r.status_code == 200
+        assert [path.partition("?")[0] for path, _ in fhir.requests] == ["/fhir/Patient/p1", "/fhir/Condition"]
+
+
 @pytest.mark.parametrize(
     "server",
     [
         "{fhir}../../internal-admin/",
+        "{fhir}..;/admin/api/",
+        "{fhir}%252e%252e/admin/api/",
+        "{fhir}%2e/",
         "{fhir}%2e%2e/%2e%2e/admin/api/",
         "{fhir}..%2f..%2fadmin/api/",
         "http://127.0.0.1@{host}/fhir/",
@@ -262,54 +285,113 @@ def test_when_every_fetch_slot_is_taken_the_call_is_503_at_once(app_for):
     assert first["r"].status_code == 412
 
 
-def test_sixteen_tarpit_calls_do_not_stop_healthz_on_a_real_server(tmp_path):
-    """The issue's outage: 16 calls at a FHIR server that never answers, against `infobutton
-    serve` (one worker, four threads). Health checks keep answering; the calls end."""
-    port = free_port()
-    with Tarpit() as tarpit, open(tmp_path / "server.log", "w+") as log:
-        env = {
-            **os.environ,
-            "INFOBUTTON_DATA_DIR": str(tmp_path / "data"),
-            "INFOBUTTON_CDS_ALLOW_UNAUTHENTICATED": "true",
-            "INFOBUTTON_CDS_ALLOW_HTTP_LOOPBACK": "true",
-            "INFOBUTTON_CDS_FHIR_SERVERS": tarpit.url,
-            "INFOBUTTON_CDS_FHIR_TIMEOUT": "2",
-            "INFOBUTTON_CDS_FHIR_CONCURRENCY": "2",
-        }
-        env.pop("INFOBUTTON_DATABASE_URL", None)
-        proc = subprocess.Popen(
-            [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+def _jwks_app(tmp_path, jwks_url: str, **extra):
+    settings = Settings(
+        data_dir=str(tmp_path),
+        version_check_interval=0.0,
+        cds_issuers=ehr.issuers(jwks_url=jwks_url),
+        cds_allow_http_loopback=True,
+        **extra,
+    )
+    return create_app(settings)
+
+
+def test_a_jwks_read_has_one_deadline_however_the_server_drips(tmp_path):
+    """An issuer's JWKS URL that drips its body: the call is refused at the read's deadline (2 s),
+    not after the 65 KB the size cap allows (at a byte a tenth of a second, hours)."""
+    with Drip() as drip:
+        app = _jwks_app(tmp_path, drip.url + "jwks.json")
         try:
-            base = f"http://127.0.0.1:{port}"
-            wait_ready(base + "/healthz", proc)
-            statuses: list[int | str] = []
+            body = call(prefetch={"patient": {"resourceType": "Patient", "id": "p1"}, "conditions": bundle()})
+            thread, done = _in_thread(lambda: post(app.test_client(), PV, body))
+            thread.join(30)
+            assert not thread.is_alive(), "the JWKS read outlived its deadline"
+            assert done["r"].status_code == 401
+        finally:
+            app.extensions["infobutton"].close()
 
-            def hook_call():
+
+def test_jwks_reads_take_fetch_slots_not_request_threads(tmp_path):
+    """A JWKS URL that never answers holds a fetch slot, not more: with the one slot taken the
+    next caller is 503 at once, and the first is refused when its read's deadline passes."""
+    with Tarpit() as tarpit:
+        app = _jwks_app(tmp_path, tarpit.url + "jwks.json", threads=2)
+        assert app.extensions["infobutton"].settings.fhir_fetch_slots == 1
+        try:
+            client = app.test_client()
+            body = call(prefetch={"patient": {"resourceType": "Patient", "id": "p1"}, "conditions": bundle()})
+            thread, first = _in_thread(lambda: post(client, PV, body))
+            deadline = time.monotonic() + 30
+            while not tarpit.held and time.monotonic() < deadline:
+                time.sleep(0.02)
+            started = time.monotonic()
+            busy = post(client, PV, body)
+            assert busy.status_code == 503 and busy.headers["Retry-After"] and time.monotonic() - started < 2
+            thread.join(30)
+            assert first["r"].status_code == 401
+        finally:
+            app.extensions["infobutton"].close()
+
+
+def test_sixteen_callers_held_by_a_hanging_fhir_server_leave_health_and_answers_at_default_settings(tmp_path):
+    """The outage, at default settings: 16 callers keep calling for 15 s with a fhirServer that
+    never answers, against `infobutton serve` (one worker, its default threads). Every fetch slot
+    hangs, yet every /healthz, /readyz and knowledge probe answers 200 within 2 s, and callers
+    beyond the slots get 503 at once."""
+    env = {
+        "INFOBUTTON_CDS_ALLOW_UNAUTHENTICATED": "true",
+        "INFOBUTTON_CDS_ALLOW_HTTP_LOOPBACK": "true",
+    }
+    defaults = Settings()
+    knowledge = "/infobutton?" + urlencode(
+        {
+            "mainSearchCriteria.v.c": "J45.909",
+            "mainSearchCriteria.v.cs": ICD10CM,
+            "knowledgeResponseType": "application/json",
+        }
+    )
+    calls: list[tuple[int | str, float]] = []
+    probes: list[tuple[str, int | str, float]] = []
+    with Tarpit() as tarpit:
+        env["INFOBUTTON_CDS_FHIR_SERVERS"] = tarpit.url
+        with Serving(
+            tmp_path,
+            env,
+            workers=1,
+            unset=("INFOBUTTON_CDS_FHIR_CONCURRENCY", "INFOBUTTON_CDS_FHIR_TIMEOUT", "INFOBUTTON_THREADS"),
+        ) as server:
+            body = call(fhirServer=tarpit.url, fhirAuthorization=AUTH)
+            stop = time.monotonic() + 15
+
+            def timed(method, url, **kwargs) -> tuple[int | str, float]:
+                started = time.monotonic()
                 try:
-                    r = requests.post(base + PV, json=call(fhirServer=tarpit.url, fhirAuthorization=AUTH), timeout=60)
-                    statuses.append(r.status_code)
+                    status: int | str = method(url, **kwargs).status_code
                 except requests.RequestException as error:
-                    statuses.append(type(error).__name__)
+                    status = type(error).__name__
+                return status, time.monotonic() - started
 
-            callers = [threading.Thread(target=hook_call, daemon=True) for _ in range(16)]
+            def caller():
+                while time.monotonic() < stop:
+                    calls.append(timed(requests.post, server.base + PV, json=body, timeout=60))
+                    time.sleep(0.1)  # paced under the default rate limit: slots, not 429s, are tested
+
+            callers = [threading.Thread(target=caller, daemon=True) for _ in range(16)]
             for thread in callers:
                 thread.start()
-            health = []
-            for _ in range(8):
-                try:
-                    health.append(requests.get(base + "/healthz", timeout=10).status_code)
-                except requests.RequestException as error:
-                    health.append(type(error).__name__)
+            deadline = time.monotonic() + 60
+            while len(tarpit.held) < defaults.fhir_fetch_slots and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(tarpit.held) >= defaults.fhir_fetch_slots, "the fetch slots never filled"
+            while time.monotonic() < stop:
+                for path in ("/healthz", "/readyz", knowledge):
+                    probes.append((path, *timed(requests.get, server.base + path, timeout=2)))
+                time.sleep(0.1)
             for thread in callers:
-                thread.join(60)
-            assert health == [200] * 8
-            assert sorted(set(statuses)) <= [412, 503] and len(statuses) == 16
-            assert 503 in statuses  # the fetch slots were full: answered at once, not queued
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
+                thread.join(90)
+    late = [(path, status, round(took, 2)) for path, status, took in probes if status != 200 or took >= 2]
+    assert len(probes) >= 30 and late == [], late
+    assert {status for status, _ in calls} <= {412, 503}, calls
+    busy = [took for status, took in calls if status == 503]
+    assert busy and max(busy) < 2, "callers beyond the slots were queued, not refused at once"
+    assert all(took < defaults.cds_fhir_timeout + 2 for status, took in calls if status == 412)

@@ -96,6 +96,20 @@ def test_bearer_failures_are_throttled_with_retry_after(client, services, token)
     assert bearer(client, token, "192.0.2.21").status_code == 200  # nobody else does
 
 
+def test_a_valid_token_in_hand_does_not_reset_the_failed_guesses(app, client, services, token):
+    """A client holding one valid token guesses at others: its successes are not counted, but
+    they no longer wipe its failures either, in a worker that had not yet verified the token
+    (each worker once, before) or in one that had."""
+    limit, address = services.settings.signin_attempts, "192.0.2.40"
+    for n in range(limit - 1):
+        assert bearer(client, f"ibk_{n:012d}.guess", address).status_code == 401  # a key id each
+    for _worker in range(3):  # a worker that never saw the token verifies it with scrypt
+        services.tokens.forget(token.removeprefix("ibk_").split(".")[0])
+        assert bearer(client, token, address).status_code == 200
+    assert bearer(client, "ibk_feedfacecafe.last", address).status_code == 401  # the limit-th failure
+    assert bearer(client, "ibk_deadbeefcafe.more", address).status_code == 429
+
+
 def test_an_attacked_key_id_never_locks_out_its_holder(client, services, token):
     """Failures against one key id from many clients: more wrong guesses are refused with 429,
     the right secret is still accepted (from a client that has not failed)."""

@@ -95,6 +95,7 @@ class FhirServer(LocalServer):
     def __init__(self, conditions=(), *, status=200, delay=0.0):
         self.requests: list[tuple[str, dict]] = []
         self.conditions, self.status, self.delay = list(conditions), status, delay
+        self.next_url = ""  # the search's next link; default: page 2 of the same search
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -117,7 +118,8 @@ class FhirServer(LocalServer):
                     query = parse_qs(parts.query)
                     if query.get("page") == ["2"]:
                         return self._send(200, bundle(*conditions[1:]))
-                    return self._send(200, bundle(*conditions[:1], next_url=outer.url + "Condition?page=2"))
+                    following = outer.next_url or outer.url + "Condition?page=2"
+                    return self._send(200, bundle(*conditions[:1], next_url=following))
                 self._send(404, {"resourceType": "OperationOutcome"})
 
             def _send(self, code, body):
@@ -328,6 +330,7 @@ def test_neither_prefetch_nor_fhir_server_is_412(client):
         (call(context="p1"), "context"),
         (call(context={"userId": "u"}), "context.patientId"),
         (call(context={"patientId": "../../admin"}), "context.patientId"),
+        (call(context={"patientId": "p1\n"}), "context.patientId"),  # `$` would allow the newline
         (call(fhirServer="file:///etc/passwd"), "fhirServer"),
         (
             call(fhirServer="http://127.0.0.1/fhir", fhirAuthorization={"token_type": "Bearer"}),
