@@ -18,6 +18,7 @@ were made speaks for its sites: the shipped topics of those sites are left to it
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -60,14 +61,20 @@ def topic_files() -> list[Path]:
 
 
 def load_rules() -> list[MappingRule]:
-    rules = []
-    for path in mapping_files():
-        parsed, errors = csv_io.parse(path.read_text(encoding="utf-8"))
+    """Every shipped rule, parsed once per process for each content of the files."""
+    return list(_parsed_rules(tuple((path, path.read_bytes()) for path in mapping_files())))
+
+
+@functools.cache
+def _parsed_rules(files: tuple[tuple[Path, bytes], ...]) -> tuple[MappingRule, ...]:
+    rules: list[MappingRule] = []
+    for path, content in files:
+        parsed, errors = csv_io.parse(content.decode("utf-8"))
         if errors:
             first = errors[0]
             raise ValueError(f"{path.name}:{first.line}: {first.field}: {first.message}")
         rules.extend(parsed)
-    return rules
+    return tuple(rules)
 
 
 def load_catalogues() -> list[Catalogue]:
