@@ -44,7 +44,7 @@ def shipped(tmp_path_factory):
     """The shipped catalogue and mappings, in a real SQLite database."""
     path = tmp_path_factory.mktemp("families") / "t.sqlite3"
     db, topics, mappings = open_stores(f"sqlite:///{path}")
-    bundled.seed(topics, mappings)
+    bundled.merge(topics, mappings)
     service = KnowledgeService(db, topics, mappings, check_interval=3600)
     service.precompute_titles()
     yield service

@@ -78,6 +78,11 @@ def test_rows_per_chapter_and_per_category_add_up():
 
 
 def test_the_report_follows_a_mapping_change_and_is_kept_between_views(services):
+    # The shipped crosswalk reaches gout (M10); take its rules away so the automatic layer answers it.
+    for rule in services.mappings.rules():
+        if rule.code_system is ICD and rule.code.startswith("M10"):
+            services.mapping_admin.delete(rule.id, None, "test")
+    services.knowledge.refresh_now()
     report = services.coverage
     layer = report.layers()
     assert report.layers() is layer  # kept: a page view is a count
