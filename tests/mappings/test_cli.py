@@ -94,8 +94,9 @@ def test_validate_and_a_bad_import_writes_nothing(run, tmp_path):
 
 
 def _topics(tmp_path):
-    """The CLI's database (first start seeds it), where one topic fits E11: the general Diabetes
-    page (also called "Diabetes mellitus") matches its title too, so it is withdrawn here."""
+    """The CLI's database (first start seeds it), where nobody mapped E10 and E11 and one topic
+    fits E11: the general Diabetes page (also called "Diabetes mellitus") matches its title too,
+    so it is withdrawn here."""
     from dataclasses import replace
 
     from infobutton.config import Settings
@@ -103,6 +104,9 @@ def _topics(tmp_path):
 
     services = build_services(Settings(data_dir=str(tmp_path)))
     services.topics.upsert([replace(services.topics.get("diabetes"), status="withdrawn")])
+    for rule in services.mappings.rules():  # nobody has mapped diabetes here: the shipped rules go
+        if rule.code.startswith(("E10", "E11")):
+            services.mapping_admin.delete(rule.id, None, "test")
     services.close()
 
 
@@ -131,7 +135,11 @@ def test_suggest_lists_proposals_with_their_evidence(diabetes):
     assert "C91" not in out  # curated already (shipped mappings)
     # the catalogue's Hyperglycemia page, on E11.65 itself, only for review
     assert "E11.65 -> hyperglycemia\tHyperglycemia\tdescendants\treview" in out.splitlines()
-    assert out.splitlines()[-1] == "2 suggestion(s), 1 confident"
+    # E11 is the one confident proposal; every other (E11.65's pages) is only for review
+    assert out.splitlines()[-1].endswith(" suggestion(s), 1 confident")
+    assert [line for line in out.splitlines() if line.endswith("\tconfident")] == [
+        "E11 -> diabetestype2\tDiabetes Type 2\tdescendants\tconfident"
+    ]
     prefix = diabetes("mappings", "suggest", "--prefix", "E11").stdout
     assert prefix.startswith("E11 -> diabetestype2\t") and "and 77 more" in prefix  # 87 codes
     # the shipped catalogue adds the complications' topics (cataract, CKD …), only as "review"
@@ -165,7 +173,8 @@ def test_suggest_apply_creates_audited_curated_rules_as_one_version(diabetes, tm
         assert "E11 \u2192 diabetestype2" in version.reason and "Type 1 diabetes mellitus" in version.reason
         entries, total = services.history.audit(version=before + 1)
         assert total == 2 and {e.after["code"] for e in entries} == {"E11", "E10"}
-        assert not [r for r in services.mappings.rules() if r.topic_id == "cataract"]
+        cataract = [r for r in services.mappings.rules() if r.topic_id == "cataract"]
+        assert not [r for r in cataract if r.code.startswith(("E10", "E11"))]  # shown, never applied
         again = diabetes("mappings", "suggest", "--codes", "E11.9,E10.9", "--apply")
         assert "0 suggestion(s)" in again.stdout and "nothing to apply" in again.stdout
         assert services.mappings.version() == before + 1
