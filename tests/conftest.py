@@ -124,3 +124,17 @@ def postgres_url():
 def icd(code: str, **extra) -> dict:
     """Query parameters for one ICD-10-CM code plus any extra parameters."""
     return {"mainSearchCriteria.v.c": code, "mainSearchCriteria.v.cs": ICD10CM, **extra}
+
+
+def bench_script(name: str):
+    """bench/<name>.py imported by path as ``bench_<name>`` (on sys.path bench/coverage.py would
+    shadow the coverage package)."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module

@@ -8,8 +8,6 @@ MedlinePlus topic (or at none), and that the set is big and broad enough."""
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ import simple_icd_10_cm as cm
 
 from infobutton import bundled, terminology
 from infobutton.models import CodeSystem, Provenance, Topic, TopicMatch
-from tests.conftest import SHARED, require
+from tests.conftest import SHARED, bench_script, require
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "bench" / "gold.csv"
@@ -31,16 +29,7 @@ EXTRA_TOPICS = {
 }
 
 
-def _load_script():
-    """bench/coverage.py by path, under another name: on sys.path it would shadow coverage.py."""
-    spec = importlib.util.spec_from_file_location("bench_coverage", ROOT / "bench" / "coverage.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-coverage = _load_script()
+coverage = bench_script("coverage")
 
 ROWS = coverage.load_gold(GOLD)
 

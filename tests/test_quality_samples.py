@@ -7,29 +7,19 @@ Nothing here asserts what the service answers for a judged code: the samples jud
 from __future__ import annotations
 
 import csv
-import importlib.util
 import math
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.conftest import SHARED, bench_script
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGED = ROOT / "bench" / "judged"
 CATALOGUE = SHARED / "medlineplus" / "topics-2024.tsv"
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("bench_quality", ROOT / "bench" / "quality.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-quality = _load_script()
+quality = bench_script("quality")
 
 
 def rows(name: str) -> list[dict]:
