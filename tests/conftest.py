@@ -126,6 +126,16 @@ def icd(code: str, **extra) -> dict:
     return {"mainSearchCriteria.v.c": code, "mainSearchCriteria.v.cs": ICD10CM, **extra}
 
 
+def unmap_diabetes(services) -> None:
+    """Take away the shipped E10/E11 rules, for tests of what a librarian sees where nobody has
+    mapped diabetes yet (suggestions, the gap report)."""
+    from infobutton.store.mappings import Change
+
+    gone = [Change(r, None) for r in services.mappings.rules() if r.code.startswith(("E10", "E11"))]
+    services.mappings.apply(gone, actor="test", action="delete", reason="nobody has mapped diabetes here")
+    services.knowledge.refresh_now()
+
+
 def bench_script(name: str):
     """bench/<name>.py imported by path as ``bench_<name>`` (on sys.path bench/coverage.py would
     shadow the coverage package)."""

@@ -11,6 +11,8 @@ from click.testing import CliRunner
 from infobutton import bundled
 from infobutton.cli import main
 
+from ..conftest import unmap_diabetes
+
 SEEDED = len(bundled.load_rules())  # rules a fresh database is seeded with
 HEADER = "code_system,code,topic_id,scope,priority,min_age,max_age,gender,reason\n"  # a CSV from before issue 11
 LIMITS = ",audience,task,setting,language,age_group"
@@ -104,9 +106,7 @@ def _topics(tmp_path):
 
     services = build_services(Settings(data_dir=str(tmp_path)))
     services.topics.upsert([replace(services.topics.get("diabetes"), status="withdrawn")])
-    for rule in services.mappings.rules():  # nobody has mapped diabetes here: the shipped rules go
-        if rule.code.startswith(("E10", "E11")):
-            services.mapping_admin.delete(rule.id, None, "test")
+    unmap_diabetes(services)
     services.close()
 
 
