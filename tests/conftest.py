@@ -4,6 +4,7 @@ the HL7 schema from ../shared/conformance, and the rule that CI never skips a re
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import uuid
 from pathlib import Path
@@ -49,8 +50,22 @@ def port_open(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+@pytest.fixture(scope="session")
+def seeded_database(tmp_path_factory) -> Path:
+    """A database a first start filled from the bundled mappings and topics, made once per
+    session: seeding takes seconds, a copy milliseconds. Tests of the first start itself make
+    their own data directory."""
+    from infobutton.services import build_services
+
+    where = tmp_path_factory.mktemp("seeded")
+    build_services(Settings(data_dir=str(where), version_check_interval=0.0)).close()
+    return where / "infobutton.sqlite3"
+
+
 @pytest.fixture
-def settings(tmp_path) -> Settings:
+def settings(tmp_path, seeded_database) -> Settings:
+    """An app's settings on its own data directory, whose database starts as a first start leaves it."""
+    shutil.copyfile(seeded_database, tmp_path / seeded_database.name)
     return Settings(data_dir=str(tmp_path), version_check_interval=0.0)
 
 
