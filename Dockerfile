@@ -39,5 +39,5 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=60s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/readyz', timeout=2).status != 200)"
 # 0.0.0.0 inside the container only: the proxy reaches the instance over the compose network, and
 # no port of this container is published. Never publish 8080 to clients directly: gunicorn
-# faces slow clients badly (README, "Deploying"); `infobutton serve` alone binds to 127.0.0.1.
+# faces slow clients badly (docs/deployment.md); `infobutton serve` alone binds to 127.0.0.1.
 CMD ["infobutton", "serve", "--host", "0.0.0.0", "--port", "8080", "--workers", "2"]

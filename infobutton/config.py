@@ -185,7 +185,7 @@ HttpUrl = Annotated[str, AfterValidator(_http_url)]  # empty = unset
 
 
 class Settings(BaseModel):
-    """Field name ↔ env var ``INFOBUTTON_<NAME>``; see the README's configuration tables.
+    """Field name ↔ env var ``INFOBUTTON_<NAME>``; see docs/configuration.md for every setting.
 
     Frozen and validated: ``Settings(max_topics=0)`` raises ConfigError like the environment
     would. Build from the environment with ``Settings.from_env``.
@@ -210,14 +210,14 @@ class Settings(BaseModel):
     redis_url: Annotated[str, AfterValidator(_redis_url)] = ""  # optional shared response cache
     # request threads per gunicorn worker (serve); at most the 8 database connections a worker pools
     threads: Annotated[int, Field(ge=2, le=8)] = 4
-    # Topic content (issue 3): upstream catalogue sync and the optional upstream responder.
+    # Topic content: upstream catalogue sync and the optional upstream responder.
     sync_interval: Seconds = 0.0  # seconds between catalogue syncs inside serve; 0 = off
     sync_url: HttpUrl = ""  # default: https://medlineplus.gov/xml/mplus_topics_{date}.xml
     upstream_url: HttpUrl = ""  # HL7 upstream responder (e.g. MedlinePlus Connect); empty = off
     upstream_ttl: Seconds = 43200.0  # seconds an upstream answer stays fresh (12 h)
     upstream_timeout: Timeout = 2.0  # seconds to wait for the upstream per request
     upstream_rate: Count = 80  # upstream requests per minute (MedlinePlus asks for < 100)
-    # CDS Hooks (issue 12): callers, FHIR servers, feedback. See infobutton/cds/issuers.py.
+    # CDS Hooks: callers, FHIR servers, feedback. See infobutton/cds/issuers.py.
     cds_issuers: Annotated[str, AfterValidator(_issuers)] = ""  # JSON object, or a path to one
     cds_allow_unauthenticated: Flag = False  # development only: calls without a JWT
     cds_allow_http_loopback: Flag = False  # development/tests: plain-http fhirServer/JWKS on loopback
@@ -239,22 +239,22 @@ class Settings(BaseModel):
     max_import_bytes: Count = 8 * 1024 * 1024  # largest CSV the admin import accepts
     signin_attempts: Count = 5  # failed admin sign-ins per client before a pause
     signin_window: Timeout = 900.0  # seconds the failed sign-ins are counted over
-    # Hostile networks (issue 12): rate limits, proxies, TLS, bounded usage counts.
+    # Hostile networks: rate limits, proxies, TLS, bounded usage counts.
     # per client; 0/off = none. An EHR gateway sending 50 requests a second never meets it; a
-    # flood 20 times that is refused after 200 a second (README, "Sizing the rate limit").
+    # flood 20 times that is refused after 200 a second (docs/configuration.md, INFOBUTTON_RATE_LIMIT).
     rate_limit: Annotated[str, AfterValidator(_rate_limit)] = "200/second;6000/minute"
     rate_limit_exempt: Annotated[str, AfterValidator(_networks)] = ""  # EHR addresses/CIDRs never limited
     trusted_proxies: Annotated[int, Field(ge=0, le=10)] = 0  # proxy hops whose X-Forwarded-* to believe
     hsts_max_age: NonNegativeInt = 31536000  # Strict-Transport-Security over TLS; 0 = no header
     usage_days: Count = 400  # days of usage counts kept for the gap report
     usage_codes_per_minute: Count = 300  # distinct codes counted per client and minute
-    # Crosswalks (issue 8): a local NLM SNOMED CT to ICD-10-CM map file (human-readable TSV or RF2).
+    # Crosswalks: a local NLM SNOMED CT to ICD-10-CM map file (human-readable TSV or RF2).
     # Checked where it is read, at start (crosswalk.load_snomed_map): a MapFileError, a ConfigError.
     snomed_map: str = ""  # path; empty = SNOMED CT codes are matched only by explicit rules
     # RxCUIs the usage counts and gap report list one by one (a list, or RxNorm's RXNCONSO.RRF);
     # checked where it is read, at start (known_codes.load_rxcuis). Empty: RxNorm codes are bucketed.
     rxnorm_codes: str = ""
-    # Operations (issue 10): Prometheus metrics at /metrics; keep the path off the public proxy.
+    # Operations: Prometheus metrics at /metrics; keep the path off the public proxy.
     metrics: Flag = True  # serve /metrics; off: 404
 
     def __init__(self, **values: Any):

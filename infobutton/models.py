@@ -95,7 +95,7 @@ class Gender(enum.Enum):
 
 
 class Provenance(enum.Enum):
-    """Which resolution layer produced a topic (ARCHITECTURE.md, the resolver's layers), said on
+    """Which resolution layer produced a topic (docs/answers.md, the resolution layers), said on
     every surface: the Atom/JSON entry ``source``, a FHIR ``meta.tag``, CDS card detail and the HTML page."""
 
     CURATED = "curated"  # a librarian's mapping rule

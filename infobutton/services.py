@@ -55,7 +55,7 @@ class Services:
     suggestions: SuggestionAdmin
     coverage: CoverageReport  # billable codes answered per chapter, by layer
     cds_feedback: FeedbackStore
-    cds: CdsGate  # CDS Hooks callers, fhirServer fetches, feedback rate (per worker)
+    cds: CdsGate  # CDS Hooks callers, fhirServer fetches, feedback rate (shared through Redis when configured)
     upstream: UpstreamResponder | None = None  # INFOBUTTON_UPSTREAM_URL; off by default
     sync: SyncScheduler | None = None  # INFOBUTTON_SYNC_INTERVAL; off by default
     metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows (metrics.py)

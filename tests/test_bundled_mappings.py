@@ -1,5 +1,5 @@
 """The bundled hematologic mappings give the expected answer for every code of the leukemia
-neighbourhood (issue #8): C88, C90-C95, D45-D47 and Z85.6, every code simple-icd-10-cm lists
+neighbourhood: C88, C90-C95, D45-D47 and Z85.6, every code simple-icd-10-cm lists
 under them, for an adult and for a child, plus the five SNOMED CT leukemia concepts.
 
 The expectations below are written from the clinical decisions (mappings/README.md), not from

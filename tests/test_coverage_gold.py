@@ -1,5 +1,5 @@
 """The reviewed gold set (bench/gold.csv) is sound, and bench/coverage.py judges answers against it
-the way issue 8 defines: right first, right anywhere, wrong, empty; free text for a valid code fails.
+the way docs/answers.md defines: right first, right anywhere, wrong, empty; free text for a valid code fails.
 
 The gold set judges the service, so nothing here asserts what the service answers for a gold code:
 only that each row is a valid billable code with its official title as evidence, points at a real
@@ -20,7 +20,7 @@ from tests.conftest import SHARED, bench_script, require
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "bench" / "gold.csv"
 INDEX = SHARED / "medlineplus" / "topic-index-2026-10.tsv"
-# Shipped beside the 204 index topics (issue 8); not in the index itself.
+# Shipped beside the 204 index topics; not in the index itself.
 EXTRA_TOPICS = {
     "leukemia": "Leukemia",
     "childhoodleukemia": "Childhood Leukemia",
@@ -94,7 +94,7 @@ def test_expected_topics_are_in_the_shipped_catalogue():
     shipped = {t.id for t in bundled.load_topics()}
     if len(expected & shipped) < len(expected) // 2:
         pytest.skip(
-            f"the starter catalogue of MedlinePlus topics (issue 8) is not on this branch yet: "
+            f"the starter catalogue of MedlinePlus topics is not on this branch yet: "
             f"{len(expected & shipped)} of the {len(expected)} expected topics are shipped"
         )
     assert sorted(expected - shipped) == []

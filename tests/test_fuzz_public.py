@@ -1,4 +1,4 @@
-"""No input to a public endpoint gives a 5xx (issue #12 item 7, issue #10 item 7).
+"""No input to a public endpoint gives a 5xx.
 
 - hypothesis on the request parser: any query string or form body gives a KnowledgeRequest or
   the domain's InvalidRequest, never another exception;

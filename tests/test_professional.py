@@ -1,4 +1,4 @@
-"""Professional content for health professionals (issue #11 item 2): the NCI PDQ Health
+"""Professional content for health professionals: the NCI PDQ Health
 Professional Version summaries (topics/professional-nci-pdq.xml) reached by the curated rules of
 mappings/professional.csv, limited to informationRecipient (else performer) PROV.
 

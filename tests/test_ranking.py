@@ -1,6 +1,6 @@
 """Ranking (resolver.ranking, resolver.for_reader): distance, layer, context fit, priority and a
 stable tie-breaker; professional topics for health professionals; reasons that name every limit;
-the issue-11 done-when on a small catalogue."""
+the context-limit and ranking rules on a small catalogue."""
 
 import random
 from dataclasses import replace
@@ -193,7 +193,7 @@ def test_nearer_code_match_beats_context_fit_and_priority():
 
 
 def test_context_fit_then_priority_at_the_same_distance():
-    """Issue 11: specificity, layer, context fit, then priority. A rule written for this task
+    """Specificity, layer, context fit, then priority. A rule written for this task
     beats a generic rule of higher priority; patient limits gate but do not add fit."""
     rules = [
         MappingRule(ICD, "C91", "acutelymphocyticleukemia", id=1),  # generic

@@ -272,7 +272,7 @@ def test_task_and_setting_codes_are_upper_cased_and_any_code_is_accepted(paramet
 
 
 def test_cache_key_holds_every_context_that_can_change_the_answer():
-    """Rules may be limited by task, setting and reader (issue 11): requests differing only there
+    """Rules may be limited by task, setting and reader: requests differing only there
     must not share a cached answer, whether parsed or built directly (CDS Hooks has no echo)."""
     from dataclasses import replace
 

@@ -140,7 +140,7 @@ def test_match_records_rule_and_distance():
     assert replace(match.rule, id=None) == rule("C91", "leukemia")
 
 
-# -- layers (issue 8): curated → automatic → upstream → free text, each labelled -------------------
+# -- layers: curated → automatic → upstream → free text, each labelled ----------------------------
 
 from infobutton.concepts import ConceptIndex  # noqa: E402
 from infobutton.crosswalk import Translation  # noqa: E402

@@ -1,4 +1,5 @@
-"""A mapping rule's context limits (issue 11): what each is called in the CSV, the JSON API and
+"""A mapping rule's context limits (reader, task, setting, language, age
+group): what each is called in the CSV, the JSON API and
 the form, which codes it takes and how people read them, and how a set of codes is read.
 
 Each limit is a set of codes, empty for "any"; a rule with a limit fires only for a request that

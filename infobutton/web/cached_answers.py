@@ -1,4 +1,5 @@
-"""Plain knowledge answers served without Flask's request machinery (issue 10, item 6).
+"""Plain knowledge answers served without Flask's request machinery: a cached answer
+was ~100 µs of Flask's request context, routing and hooks (docs/decisions.md).
 
 A plain GET or HEAD of /infobutton, /service or NLM's legacy path is answered here, in a WSGI
 layer just outside the Flask app (inside ProxyFix, request ids and request metrics), by the same

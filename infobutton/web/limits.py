@@ -13,7 +13,7 @@ requests (404, 405).
 
 A ``before_request`` hook of ours rather than flask-limiter's: its per-request resolution of
 decorated, blueprint and meta limits cost ~200 µs a cached answer, more than the answer itself,
-for a single application-wide limit (docs/decisions.md, issue 10).
+for a single application-wide limit (docs/decisions.md, "Rate limits through the `limits` library").
 """
 
 from __future__ import annotations

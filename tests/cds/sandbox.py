@@ -85,7 +85,7 @@ def jwks() -> dict:
 
 
 def issuers(**extra) -> str:
-    """INFOBUTTON_CDS_ISSUERS as the README's sandbox recipe writes it: the key inline."""
+    """INFOBUTTON_CDS_ISSUERS as the sandbox recipe of docs/cds-hooks.md writes it: the key inline."""
     return json.dumps({ISS: {"keys": jwks(), **extra}})
 
 

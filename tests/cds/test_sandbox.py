@@ -1,5 +1,5 @@
 """The CDS Hooks sandbox as it calls a service (tests/cds/sandbox.py: its token, bodies and
-feedback), configured as the README's recipe says: the sandbox's key inline, its origin for CORS.
+feedback), configured as the recipe of docs/cds-hooks.md says: the sandbox's key inline, its origin for CORS.
 Every token names the sandbox's jku (https://sandbox.cds-hooks.org/…, unreachable from here): a
 200 means it was verified without fetching it."""
 

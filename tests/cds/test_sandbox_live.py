@@ -1,6 +1,6 @@
 """The CDS Hooks sandbox's session (tests/cds/sandbox.py ``play``: discovery, patient-view,
 order-select, feedback on every card, each in the sandbox's exact token and request shapes)
-against a real ``infobutton serve`` on 127.0.0.1, configured by the README's sandbox recipe."""
+against a real ``infobutton serve`` on 127.0.0.1, configured by the sandbox recipe of docs/cds-hooks.md."""
 
 from __future__ import annotations
 

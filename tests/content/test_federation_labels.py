@@ -1,4 +1,4 @@
-"""Federation labels (issue #12): a real upstream responder on 127.0.0.1, addressed by another
+"""Federation labels: a real upstream responder on 127.0.0.1, addressed by another
 host name (``localhost``), answers with text that claims to be NLM's. Every surface (Atom, JSON,
 FHIR, the page, a CDS card) credits the text to the host that answered and never to NLM or
 MedlinePlus unless the page is on MedlinePlus."""

@@ -1,4 +1,4 @@
-"""Slowloris (issue 12): against bare gunicorn it stops service; against the proxy of
+"""Slowloris: against bare gunicorn it stops service; against the proxy of
 deploy/nginx.conf it does not, and the proxy cuts the slow connections off."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from infobutton.cli import main
 from ..conftest import unmap_diabetes
 
 SEEDED = len(bundled.load_rules())  # rules a fresh database is seeded with
-HEADER = "code_system,code,topic_id,scope,priority,min_age,max_age,gender,reason\n"  # a CSV from before issue 11
+HEADER = "code_system,code,topic_id,scope,priority,min_age,max_age,gender,reason\n"  # a CSV from before context limits
 LIMITS = ",audience,task,setting,language,age_group"
 
 

@@ -126,7 +126,7 @@ def test_line_numbers_count_lines_inside_quoted_fields():
     assert [(e.line, e.field) for e in errors] == [(4, "scope")]
 
 
-# -- context limits (issue 11) -----------------------------------------------------------------
+# -- context limits ----------------------------------------------------------------------------
 
 LIMITED = [
     MappingRule(

@@ -149,7 +149,7 @@ def test_guide_example_validates(knowledge_schema):
     knowledge_schema.assertValid(doc)
 
 
-# Where each answer came from, who wrote its text, and what its date means (issue #8).
+# Where each answer came from, who wrote its text, and what its date means.
 
 BASE = "https://ib.example.org/"
 

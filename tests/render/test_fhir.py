@@ -111,7 +111,7 @@ def test_self_link_is_the_canonical_request(client):
     assert query["informationRecipient.languageCode.c"] == "en"
 
 
-# Where each answer came from, who wrote its text, and what its date means (issue #8).
+# Where each answer came from, who wrote its text, and what its date means.
 
 
 def documents(*matches):

@@ -200,7 +200,7 @@ def test_attribution_sentence_has_single_full_stops(client):
 
 
 # Why each topic is here, where its text came from, what its date means, and links for the
-# patient's age (issue #8).
+# patient's age.
 
 
 def page_for(*matches, params=None):

@@ -1,5 +1,5 @@
-"""Issue 11 on every surface at once (Atom, JSON, JSONP, FHIR, the click page; CDS cards for the
-reason): subtopics narrow a topic's links to the sections asked for, and every entry says why it
+"""Subtopics and reasons on every surface at once (Atom, JSON, JSONP, FHIR, the click page; CDS
+cards for the reason): subtopics narrow a topic's links to the sections asked for, and every entry says why it
 is there (in its structured places; the click page says what it was shown for in plain words).
 Table-driven: each surface has a reader that returns, per entry, what it shows."""
 

@@ -85,7 +85,7 @@ def test_a_failed_change_records_no_version_and_no_audit(stores):
     assert mappings.rules() == [replace(C91, id=mappings.rules()[0].id)]
 
 
-# -- context limits (issue 11) -----------------------------------------------------------------
+# -- context limits ----------------------------------------------------------------------------
 
 LIMITED = replace(C91, audiences=(Recipient.PROVIDER,), tasks=("OE",), languages=("es",), age_groups=("D000368",))
 

@@ -92,7 +92,7 @@ def test_replace_all_keeps_order_and_ids_only_grow(store):
     assert store.rules() == [] and store.count() == 0
 
 
-# -- context limits (issue 11) -----------------------------------------------------------------
+# -- context limits ----------------------------------------------------------------------------
 
 LIMITED = replace(
     C91,

@@ -603,7 +603,7 @@ def test_write_version_restore_path_on_postgresql(tmp_path, postgres_url):
         app.extensions["infobutton"].close()
 
 
-# -- context limits (issue 11) -----------------------------------------------------------------
+# -- context limits ----------------------------------------------------------------------------
 
 LIMITS = {
     "audiences": ["prov", "PAT", "PROV"],

@@ -331,7 +331,7 @@ def test_paging_links_keep_the_filters_and_never_take_url_for_options_from_the_q
     assert "q=a" in previous and "offset=0" in previous
 
 
-# -- context limits (issue 11) -----------------------------------------------------------------
+# -- context limits ----------------------------------------------------------------------------
 
 RULE_FORM = {
     "code_system": "ICD-10-CM",
@@ -464,7 +464,7 @@ def test_the_preview_context_reaches_the_preview_request(signed_in, services):
 
 
 def test_preview_shows_an_audience_limited_rule_to_prov_and_not_to_pat(signed_in, services):
-    """Needs the resolver to honour ``MappingRule.audiences`` (issue 11, the resolver's part)."""
+    """Needs the resolver to honour ``MappingRule.audiences`` (the resolver's part of context limits)."""
     form = {**RULE_FORM, "csrf": csrf(signed_in), "action": "preview", "audiences": "PROV"}
     prov = signed_in.post("/admin/mappings/new", data={**form, "preview_recipient": "PROV"}).get_data(as_text=True)
     pat = signed_in.post("/admin/mappings/new", data={**form, "preview_recipient": "PAT"}).get_data(as_text=True)

@@ -1,4 +1,4 @@
-"""CORS on the public knowledge surfaces (issue #10), configurable, never on admin or CDS routes."""
+"""CORS on the public knowledge surfaces, configurable, never on admin or CDS routes."""
 
 import pytest
 

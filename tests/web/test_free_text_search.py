@@ -1,4 +1,4 @@
-"""Free-text requests through the HTTP endpoint (issue 3 'done when'): only .v.ot/.v.dn, or a code
+"""Free-text requests through the HTTP endpoint: only .v.ot/.v.dn, or a code
 that is not valid in its system, search titles, also-called terms and summaries, ranked, in the
 requested language."""
 

@@ -263,7 +263,7 @@ def test_every_surface_says_where_each_answer_came_from(client):
     assert page.count('<p class="shown-for">') == len(atom_entries)
 
 
-# -- the cheaper spellings of werkzeug's request values (issue 10) ------------------------------
+# -- the cheaper spellings of werkzeug's request values --------------------------------------
 
 
 URL_CASES = [

@@ -1,4 +1,4 @@
-"""MedlinePlus Connect drop-in (issue #10): requests shaped exactly as clients in the field send
+"""MedlinePlus Connect drop-in: requests shaped exactly as clients in the field send
 them to NLM, with only the host swapped, and read back the way those clients read them."""
 
 import json

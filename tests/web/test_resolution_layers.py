@@ -1,4 +1,4 @@
-"""Resolution layers end to end (issue 8): translated codes, display names, provenance in the answer."""
+"""Resolution layers end to end: translated codes, display names, provenance in the answer."""
 
 import json
 

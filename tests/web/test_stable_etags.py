@@ -1,4 +1,4 @@
-"""Stable ETags (issue #10): two real gunicorn workers give the same answer the same ETag, and
+"""Stable ETags: two real gunicorn workers give the same answer the same ETag, and
 an If-None-Match taken from one worker's answer gets 304 from the other.
 
 Which worker answered is read from the kernel, not from the service: the request's connection

@@ -51,7 +51,7 @@ TABLES = [
     COALESCE(min_age, -1), COALESCE(max_age, -1), COALESCE(gender, '')
 )""",
     "CREATE INDEX IF NOT EXISTS mapping_rules_code ON mapping_rules (code_system, code)",
-    # Mapping management (issue 5): history, tokens, usage counts.
+    # Mapping management: history, tokens, usage counts.
     """CREATE TABLE IF NOT EXISTS mapping_versions (
     n INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -97,7 +97,7 @@ TABLES = [
     unmatched INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (day, code_system, code)
 )""",
-    # Suggested mappings (issue 8): rejections and their audit.
+    # Suggested mappings: rejections and their audit.
     """CREATE TABLE IF NOT EXISTS suggestion_rejections (
     code_system TEXT NOT NULL,
     code TEXT NOT NULL,

@@ -1,4 +1,4 @@
-"""Server-side session revocation and atomic failure counting (issue 12).
+"""Server-side session revocation and atomic failure counting.
 
 ``admin_tokens.session_generation``: sign-out and role changes bump it, ending every session
 signed with the old value. ``auth_failures``: failed token checks per client and per key id,

@@ -1,4 +1,4 @@
-"""CDS Hooks token ids shared by every worker (issue 12): a JWT's ``jti`` is accepted once.
+"""CDS Hooks token ids shared by every worker: a JWT's ``jti`` is accepted once.
 
 ``cds_token_uses``: (issuer, jti) until the token expires, so a token replayed to another worker
 or instance within its lifetime is refused. Plain DDL, idempotent, like 0001-0003.

@@ -1,4 +1,4 @@
-"""Mapping rules limited to a context (issue 11): audience, task, care setting, language, age group.
+"""Mapping rules limited to a context: audience, task, care setting, language, age group.
 
 ``mapping_rules`` gains one column per limit (URL-IG §2.1.2–2.1.3: informationRecipient,
 taskContext.c.c, encounter.c.c, the language, ageGroup.v.c), each the limit's codes as canonical
