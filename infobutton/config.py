@@ -3,6 +3,11 @@
 Read by create_app (``Settings.from_env``), never at import time. A value that cannot be used
 is refused when the settings are built, at start, with a ConfigError naming the variable and
 what it accepts: nothing is guessed, nothing falls back silently.
+
+Importing this module is cheap (pydantic and the standard library): the CLI reads settings
+before anything else, so it imports no database, web or HTTP library. The two CDS Hooks
+settings are checked by the CDS package's own parsers, which use only the standard library
+(``cds.issuers`` loads PyJWT when it reads keys).
 """
 
 from __future__ import annotations
@@ -11,10 +16,9 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from limits import parse_many
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -28,9 +32,11 @@ from pydantic import (
 
 from .cds import issuers as cds_issuers
 from .cds.fhir_url import BadUrl, normalise
-from .store.db import SCHEMES
 
 ENV_PREFIX = "INFOBUTTON_"
+
+# The URL schemes INFOBUTTON_DATABASE_URL accepts (store.db builds engines for exactly these).
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 
 # What INFOBUTTON_REDIS_URL may start with.
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -140,7 +146,8 @@ def networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
 
 def _database_url(value: str) -> str:
     if value and not (
-        value == "sqlite://" or value.startswith(("sqlite:///", *(f"{s}://" for s in SCHEMES if s != "sqlite")))
+        value == "sqlite://"
+        or value.startswith(("sqlite:///", *(f"{s}://" for s in DATABASE_SCHEMES if s != "sqlite")))
     ):
         raise ValueError(
             "a URL starting sqlite:/// (a file), sqlite:// (in memory), postgresql://, postgres:// "
@@ -160,12 +167,26 @@ def _rate_limit(value: str) -> str:
     (empty, 0, off)."""
     if value.strip().lower() in ("", "0", "off"):
         return ""
+    from limits import parse_many  # lazily: limits loads its storage backends (~130 ms)
+
     try:
         if not all(item.amount >= 1 for item in parse_many(value)):
             raise ValueError
     except ValueError:
         raise ValueError('a rate such as "600/minute" (several separated by ";"), or 0/off') from None
     return value
+
+
+def _choice(*words: str):
+    """A validator accepting one of ``words`` in any case (``JSON``, `` text ``)."""
+
+    def check(value: Any) -> Any:
+        word = value.strip().lower() if isinstance(value, str) else value
+        if word not in words:
+            raise ValueError(" or ".join((", ".join(words[:-1]), words[-1])))
+        return word
+
+    return check
 
 
 def _is_http(value: str) -> bool:
@@ -182,6 +203,11 @@ Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # intervals and TT
 Timeout = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]  # empty = unset
+# How log lines are written (logs.py): text on a terminal and JSON lines otherwise (auto), or one of them.
+LogFormat = Annotated[Literal["auto", "text", "json"], BeforeValidator(_choice("auto", "text", "json"))]
+LogLevel = Annotated[
+    Literal["debug", "info", "warning", "error"], BeforeValidator(_choice("debug", "info", "warning", "error"))
+]
 
 
 class Settings(BaseModel):
@@ -256,6 +282,8 @@ class Settings(BaseModel):
     rxnorm_codes: str = ""
     # Operations: Prometheus metrics at /metrics; keep the path off the public proxy.
     metrics: Flag = True  # serve /metrics; off: 404
+    log_format: LogFormat = "auto"  # text on a terminal, JSON lines otherwise; or text, json
+    log_level: LogLevel = "info"  # debug adds detail such as each schema migration step
 
     def __init__(self, **values: Any):
         try:

@@ -1,4 +1,7 @@
-"""Structured logs: one JSON object per line for app logs, access logs and gunicorn's own log.
+"""Structured logs for app logs, access logs and gunicorn's own log, in one of two formats with
+the same fields: JSON lines (``JsonFormatter``) for log pipelines, and ``time level logger
+message key=value…`` (``TextFormatter``) for a person at a terminal. INFOBUTTON_LOG_FORMAT picks
+one; ``auto`` (the default) writes text to a terminal and JSON lines anywhere else.
 
 Every line has ``time`` (UTC, ISO 8601), ``level``, ``logger`` and ``message``; lines written for
 a request add ``request_id``, ``route`` (the URL rule, never the path), ``method``, and the access
@@ -16,10 +19,12 @@ import random
 import re
 import sys
 from datetime import datetime, timezone
-from typing import Any
+from typing import IO, Any
 
 from flask import has_request_context, request
 from gunicorn.glogging import Logger as GunicornBaseLogger
+
+from .config import LogFormat
 
 # WSGI environ keys the app fills for the access log (the app's response is gone by then).
 REQUEST_ID = "infobutton.request_id"
@@ -45,10 +50,9 @@ def user_agent(value: str | None) -> str | None:
     return value[:USER_AGENT_CHARS] if value else None
 
 
-class JsonFormatter(logging.Formatter):
-    """A log record as one line of JSON (see the module docstring for the fields)."""
-
-    def format(self, record: logging.LogRecord) -> str:
+class _Fields(logging.Formatter):
+    def fields(self, record: logging.LogRecord) -> dict[str, Any]:
+        """What a line says, in order (see the module docstring), without empty fields."""
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname,
@@ -67,7 +71,47 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             line["exception"] = record.exc_text
-        return json.dumps({k: v for k, v in line.items() if v is not None}, ensure_ascii=False)
+        return {k: v for k, v in line.items() if v is not None}
+
+
+class JsonFormatter(_Fields):
+    """A log record as one line of JSON."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(self.fields(record), ensure_ascii=False)
+
+
+_BARE = re.compile(r"[^\s\"=\\\x00-\x1f\x7f]+")
+
+
+class TextFormatter(_Fields):
+    """A log record as ``time level logger message key=value…``, for reading: a value with
+    spaces, quotes or control characters is quoted as JSON quotes it; the lines of a message
+    after its first, and an exception's traceback, are indented, so no text can pass for a line
+    of its own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = self.fields(record)
+        exception = line.pop("exception", None)
+        head = [line.pop("time"), f"{line.pop('level'):<5}", line.pop("logger"), line.pop("message")]
+        text = " ".join(head + [f"{k}={_value(v)}" for k, v in line.items()])
+        if exception:
+            text += "\n" + exception
+        return text.replace("\n", "\n    ")
+
+
+def _value(value: Any) -> str:
+    text = str(value)
+    return text if _BARE.fullmatch(text) else json.dumps(text, ensure_ascii=False)
+
+
+def writes_text(log_format: LogFormat, stream: IO[str]) -> bool:
+    """Whether lines written to ``stream`` are text: configured so, or ``auto`` on a terminal."""
+    return log_format == "text" or (log_format == "auto" and stream.isatty())
+
+
+def formatter(log_format: LogFormat, stream: IO[str]) -> logging.Formatter:
+    return TextFormatter() if writes_text(log_format, stream) else JsonFormatter()
 
 
 # gunicorn's "Invalid request from ip=…: <what> '<the request line>'" and its kin.
@@ -107,8 +151,16 @@ class RedactRequestLines(logging.Filter):
 
 
 class GunicornLogger(GunicornBaseLogger):
-    """gunicorn's logger class for ``serve``: its error and access logs as JSON lines, the error
-    log redacted, and one access line per request with the fields the app left in the environ."""
+    """gunicorn's logger class for ``serve``: its error and access logs in ``log_format``, the
+    error log redacted, and one access line per request with the fields the app left in the
+    environ."""
+
+    log_format: LogFormat = "auto"
+
+    @classmethod
+    def writing(cls, log_format: LogFormat) -> type[GunicornLogger]:
+        """This class writing ``log_format`` (gunicorn takes a logger class, and makes it)."""
+        return type(cls.__name__, (cls,), {"log_format": log_format})
 
     def setup(self, cfg) -> None:
         super().setup(cfg)
@@ -116,7 +168,8 @@ class GunicornLogger(GunicornBaseLogger):
             self.error_log.addFilter(RedactRequestLines())
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:
-                handler.setFormatter(JsonFormatter())
+                stream = getattr(handler, "stream", None)
+                handler.setFormatter(formatter(self.log_format, stream if stream is not None else sys.stderr))
 
     def access(self, resp, req, environ, request_time) -> None:
         if not self.access_log_enabled:
@@ -142,12 +195,14 @@ class GunicornLogger(GunicornBaseLogger):
         )
 
 
-def configure(level: int = logging.INFO) -> None:
-    """JSON lines on stderr for every logger that reaches the root (the app's, alembic's …)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+def configure(log_format: LogFormat = "auto", level: str = "info") -> None:
+    """Lines in ``log_format`` on stderr, from ``level`` up, for every logger that reaches the
+    root (the app's, alembic's …). A program that set up logging already (one that runs the
+    commands in-process, as the tests do) keeps its own handlers."""
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(log_format, sys.stderr))
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(level.upper())

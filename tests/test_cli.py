@@ -1,6 +1,7 @@
 """`infobutton serve` for real: gunicorn on 127.0.0.1, seeded SQLite, paths-only access log."""
 
 import os
+import pty
 import signal
 import socket
 import sqlite3
@@ -132,3 +133,62 @@ def test_serve_binds_no_gunicorn_control_socket(tmp_path):
         assert requests.get(server.base + "/healthz", timeout=30).status_code == 200
         assert list(home.rglob("*.ctl")) == []
         assert "control socket" not in server.logs().lower()
+
+
+def test_serve_on_a_terminal_says_once_where_it_listens_how_to_sign_in_and_what_to_try(tmp_path):
+    """What a person sees after `make run`: text lines, one short block with the address, the
+    admin UI, the command that makes a token, and a request to try; no migration steps."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp_path / "data")}
+    for name in ("INFOBUTTON_DATABASE_URL", "INFOBUTTON_LOG_FORMAT", "INFOBUTTON_LOG_LEVEL"):
+        env.pop(name, None)
+    master, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=terminal,
+        start_new_session=True,
+    )
+    os.close(terminal)
+    output: list[bytes] = []
+
+    def read() -> None:  # drain the terminal, or the server blocks writing to it
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the server is gone
+                return
+            if not chunk:
+                return
+            output.append(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        wait_ready(base + "/healthz", proc)
+        example = f"curl '{base}/infobutton?mainSearchCriteria.v.c=C91.00&"
+        deadline = time.monotonic() + 60
+        while example not in b"".join(output).decode(errors="replace") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        query = b"".join(output).decode(errors="replace").split(example, 1)[1].split("'", 1)[0]
+        answer = requests.get(f"{base}/infobutton?mainSearchCriteria.v.c=C91.00&{query}", timeout=60)
+        assert answer.status_code == 200 and "Leukemia" in answer.text
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+        reader.join(timeout=30)
+        os.close(master)
+    text = b"".join(output).decode(errors="replace").replace("\r\n", "\n")
+    assert text.count("infobutton is listening on") == 1
+    (start,) = [i for i, line in enumerate(text.splitlines()) if "infobutton is listening on" in line]
+    block = text.splitlines()[start : start + 3]
+    assert block[0].endswith(f" INFO  infobutton.cli infobutton is listening on {base}")
+    assert block[1].startswith(f"    admin UI  {base}/admin/ ")
+    assert 'infobutton admin create-token --name "$USER" --role admin' in block[1]
+    assert block[2].startswith(f"    try       curl '{base}/infobutton?mainSearchCriteria.v.c=C91.00&")
+    assert "database ready: " in text and " rules, " in text
+    assert "alembic" not in text and "Running upgrade" not in text and "Context impl" not in text
+    assert not [line for line in text.splitlines() if line.startswith("{")]  # text, not JSON lines

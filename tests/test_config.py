@@ -243,3 +243,35 @@ def test_serve_runs_the_configured_threads():
     from infobutton.cli import gunicorn_options
 
     assert gunicorn_options("127.0.0.1", 8080, 1, Settings(threads=6))["threads"] == 6
+
+
+def test_log_settings_accept_their_words_in_any_case_and_refuse_others():
+    settings = Settings.from_env({"INFOBUTTON_LOG_FORMAT": " JSON ", "INFOBUTTON_LOG_LEVEL": "Debug"})
+    assert (settings.log_format, settings.log_level) == ("json", "debug")
+    assert (Settings().log_format, Settings().log_level) == ("auto", "info")
+    error = refused({"INFOBUTTON_LOG_FORMAT": "yaml"})
+    assert str(error) == "INFOBUTTON_LOG_FORMAT: expected auto, text or json, got 'yaml'"
+    assert refused({"INFOBUTTON_LOG_LEVEL": "trace"}).message.startswith("expected debug, info, warning or error")
+
+
+def test_config_imports_no_database_web_or_http_library():
+    """The settings are read before anything else (every command): config's own imports are
+    pydantic and the standard library, plus the CDS package's two stdlib-only parsers. The
+    package's ``__init__`` (the app factory) is left out, to see what config itself loads."""
+    script = """
+import sys, types
+package = types.ModuleType("infobutton")
+package.__path__ = [sys.argv[1]]
+sys.modules["infobutton"] = package
+import infobutton.config
+print(" ".join(sorted(sys.modules)))
+"""
+    package = Path(__file__).resolve().parents[1] / "infobutton"
+    done = subprocess.run([sys.executable, "-c", script, str(package)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded = done.stdout.split()
+    assert "infobutton.config" in loaded and "pydantic" in loaded
+    heavy = ("sqlalchemy", "flask", "werkzeug", "gunicorn", "limits", "jwt", "cryptography", "alembic", "redis")
+    assert [m for m in loaded if m.split(".")[0] in heavy] == []
+    ours = {m for m in loaded if m.startswith("infobutton.")}
+    assert ours == {"infobutton.config", "infobutton.cds", "infobutton.cds.fhir_url", "infobutton.cds.issuers"}

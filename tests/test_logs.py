@@ -18,10 +18,19 @@ from types import SimpleNamespace
 
 import pytest
 import requests
+from flask import Flask, request
 from gunicorn.config import Config
 from gunicorn.http.errors import InvalidHeader, InvalidRequestLine, InvalidRequestMethod, LimitRequestLine
 
-from infobutton.logs import GunicornLogger, JsonFormatter, RedactRequestLines, redact, request_id
+from infobutton.logs import (
+    GunicornLogger,
+    JsonFormatter,
+    RedactRequestLines,
+    TextFormatter,
+    formatter,
+    redact,
+    request_id,
+)
 
 from .conftest import ICD10CM
 from .test_cli import BIN, free_port, wait_ready
@@ -77,6 +86,69 @@ def test_json_lines_carry_utc_time_level_logger_and_message():
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "hello there" and line["level"] == "INFO" and line["logger"] == "infobutton.x"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", line["time"])
+
+
+def text_fields(line: str) -> dict[str, str]:
+    """A text line read back: time, level, logger, then the message up to the first key=value."""
+    time_, level, logger, rest = line.split(None, 3)
+    words = rest.split(" ")
+    first = next(i for i, w in enumerate(words) if re.fullmatch(r"[a-z_]+=\S+", w))
+    fields = dict(w.split("=", 1) for w in words[first:])
+    return {"time": time_, "level": level, "logger": logger, "message": " ".join(words[:first]), **fields}
+
+
+def test_text_and_json_lines_carry_the_same_fields_and_no_query_string():
+    app = Flask(__name__)
+    app.add_url_rule("/infobutton", "infobutton", lambda: "")
+    query = "mainSearchCriteria.v.c=F32.9&age.v.v=15&patientPerson.administrativeGenderCode.c=F"
+    with app.test_request_context(f"/infobutton?{query}", method="GET"):
+        app.preprocess_request()
+        request.environ["infobutton.request_id"] = "trace-42"
+        record = logging.LogRecord("infobutton.web", logging.WARNING, "f", 1, "answered %d topics", (3,), None)
+        record.status, record.duration_ms = 200, 1.5
+        json_line = json.loads(JsonFormatter().format(record))
+        text_line = TextFormatter().format(record)
+    expected = {
+        "level": "WARNING",
+        "logger": "infobutton.web",
+        "message": "answered 3 topics",
+        "request_id": "trace-42",
+        "route": "/infobutton",
+        "method": "GET",
+        "status": 200,
+        "duration_ms": 1.5,
+    }
+    assert json_line.items() >= expected.items() and json_line.keys() == {"time", *expected}
+    assert text_fields(text_line) == {k: str(v) for k, v in json_line.items()}
+    for line in (json.dumps(json_line), text_line):
+        for value in (*PATIENT, "patientPerson", "?"):
+            assert value not in line, value
+
+
+def test_text_lines_quote_odd_values_and_indent_continuations():
+    record = logging.LogRecord("gunicorn.access", logging.INFO, "f", 1, "first\n2026-01-01 ERROR forged", (), None)
+    record.user_agent = 'Mozilla/5.0 (X11) "quoted"\nnext'
+    line = TextFormatter().format(record)
+    first, second = line.split("\n")
+    assert (
+        first.endswith("first")
+        and second == "    2026-01-01 ERROR forged " + r'user_agent="Mozilla/5.0 (X11) \"quoted\"\nnext"'
+    )
+
+
+class _Stream:
+    def __init__(self, tty: bool):
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_auto_writes_text_to_a_terminal_and_json_elsewhere_unless_configured():
+    assert isinstance(formatter("auto", _Stream(True)), TextFormatter)
+    assert isinstance(formatter("auto", _Stream(False)), JsonFormatter)
+    assert isinstance(formatter("text", _Stream(False)), TextFormatter)
+    assert isinstance(formatter("json", _Stream(True)), JsonFormatter)
 
 
 # -- a real server ------------------------------------------------------------------------------
@@ -180,6 +252,18 @@ def test_every_line_of_a_served_log_is_json_with_the_request_fields(served):
     text = served.logs()
     for value in PATIENT:
         assert value not in text, value
+
+
+def test_a_served_log_says_once_where_it_listens_and_migrates_quietly(served):
+    """Not a terminal: JSON lines, the start announced in one of them (without a request to
+    try, which a log pipeline would read as one made), no Alembic step at INFO."""
+    lines = [json.loads(line) for line in served.logs().splitlines() if line.strip()]
+    (ready,) = [line for line in lines if line["message"].startswith("infobutton is listening on")]
+    assert ready["message"].startswith(f"infobutton is listening on {served.base}; admin UI  {served.base}/admin/")
+    assert "admin create-token" in ready["message"] and "curl" not in ready["message"]
+    assert not [line for line in lines if line["logger"].startswith("alembic")]
+    (database,) = [line for line in lines if line["message"].startswith("database ready: ")]
+    assert re.search(r"\(schema \d{4}, [\d,]+ rules, [\d,]+ topics\)$", database["message"])
 
 
 def test_malformed_request_lines_leave_no_patient_context_in_any_log(served):

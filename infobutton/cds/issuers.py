@@ -21,10 +21,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-
-import jwt
+from typing import TYPE_CHECKING
 
 from .fhir_url import BadUrl, FhirUrl, normalise
+
+if TYPE_CHECKING:
+    import jwt
 
 KEYS = ("jwks_url", "jku", "keys", "fhir_servers")
 
@@ -60,6 +62,10 @@ def _issuer(iss: str, entry: object) -> Issuer:
         raise ValueError(f"{where}: jku must be a list of URLs")
     keys = None
     if entry.get("keys") is not None:
+        # lazily: config checks INFOBUTTON_CDS_ISSUERS with this parser and stays free of PyJWT
+        # (and the cryptography it loads) unless keys are configured inline
+        import jwt
+
         try:
             keys = jwt.PyJWKSet.from_dict(entry["keys"]) if isinstance(entry["keys"], dict) else None
         except jwt.PyJWTError as error:

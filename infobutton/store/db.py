@@ -26,10 +26,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.sql import Executable
 
+from ..config import DATABASE_SCHEMES
+
 log = logging.getLogger(__name__)
 
-# The URL schemes INFOBUTTON_DATABASE_URL accepts (configuration validation shares this).
-SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 APPLICATION_NAME = "infobutton"
 # gunicorn gthread runs 4 threads per worker; a few more for the sync scheduler and usage flushes.
 POOL_SIZE = 4
@@ -46,11 +46,11 @@ _ROWCOUNT = {"preserve_rowcount": True}
 
 
 def engine_url(url: str) -> URL:
-    """The SQLAlchemy URL for a database URL in one of ``SCHEMES`` (PostgreSQL through psycopg 3);
+    """The SQLAlchemy URL for a database URL in one of ``config.DATABASE_SCHEMES`` (PostgreSQL through psycopg 3);
     ValueError naming the scheme otherwise."""
     scheme = url.partition("://")[0] if "://" in url else ""
-    if scheme not in SCHEMES:
-        accepted = ", ".join(f"{s}://" for s in SCHEMES)
+    if scheme not in DATABASE_SCHEMES:
+        accepted = ", ".join(f"{s}://" for s in DATABASE_SCHEMES)
         raise ValueError(f"unsupported database URL scheme {scheme or url!r}: use one of {accepted}")
     if scheme == "sqlite":
         return make_url(url)

@@ -4,9 +4,11 @@
 one database all come up: on PostgreSQL they queue on an advisory lock held by the migration
 connection; on SQLite on an exclusive ``flock`` of a file beside the database. A database made
 by release 0.1.0 (its tables, no ``alembic_version``) is stamped at 0001, the revision that is its
-schema, and upgraded from there. Every function takes a database URL as the service accepts it,
-a SQLAlchemy Engine, or a Connection (``upgrade`` ends the transaction of a Connection it is
-given, committing what it migrated).
+schema, and upgraded from there. Alembic's step-by-step lines ("Running upgrade 0004 -> 0005")
+are DEBUG here, and creating the schema of an empty database is too (a first start says it
+once, with what the database holds); upgrading a database that had a schema is INFO. Every
+function takes a database URL as the service accepts it, a SQLAlchemy Engine, or a Connection
+(``upgrade`` ends the transaction of a Connection it is given, committing what it migrated).
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ def upgraded(target: Target) -> Iterator[tuple[str | None, str]]:
     with _connection(target) as conn, _locked(conn):
         before = _revision(conn)  # another process may have upgraded it while this one waited
         if before != head():
+            _quiet_alembic()
             config = _config(conn)
             if before is None and _legacy(conn):
                 log.info("database: tables of release 0.1.0 without a revision; stamping %s", LEGACY)
@@ -102,8 +105,31 @@ def upgraded(target: Target) -> Iterator[tuple[str | None, str]]:
         after = _revision(conn) or ""
         conn.commit()  # the lock stays; no transaction may (SQLite: the block writes elsewhere)
         if before != after:
-            log.info("database schema upgraded: %s -> %s", before or "empty", after)
+            log.log(
+                logging.INFO if before else logging.DEBUG,
+                "database schema upgraded: %s -> %s",
+                before or "empty",
+                after,
+            )
         yield before, after
+
+
+class _AtDebug(logging.Filter):
+    """Alembic's INFO lines as DEBUG lines, written only where this module's DEBUG lines are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return log.isEnabledFor(logging.DEBUG)
+
+
+def _quiet_alembic() -> None:
+    """Alembic logs every step of a migration at INFO ("Context impl SQLiteImpl.", "Running
+    upgrade …"): detail of what ``upgraded`` reports in one line."""
+    migration = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, _AtDebug) for f in migration.filters):
+        migration.addFilter(_AtDebug())
 
 
 def _revision(conn: Connection) -> str | None:

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from infobutton.config import DATABASE_SCHEMES
 from infobutton.store import Database
-from infobutton.store.db import SCHEMES, SQLITE_BUSY_SECONDS, engine_url
+from infobutton.store.db import SQLITE_BUSY_SECONDS, engine_url
 from infobutton.store.migrate import upgrade
 
 from ..conftest import POSTGRES_URL
@@ -30,7 +31,7 @@ def test_unknown_scheme_is_refused_naming_it():
         with pytest.raises(ValueError, match="unsupported database URL scheme") as caught:
             Database(url)
         assert url.partition("://")[0] in str(caught.value)
-    assert set(SCHEMES) == {"sqlite", "postgresql", "postgres", "postgresql+psycopg"}
+    assert set(DATABASE_SCHEMES) == {"sqlite", "postgresql", "postgres", "postgresql+psycopg"}
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+psycopg"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import logging
 import os
 import shutil
 import signal
@@ -495,3 +496,16 @@ def test_0005_upgrades_a_0004_database_keeping_every_rule_and_downgrades(databas
         assert _schema(url) == _schema(fresh_0004)
         assert migrate.upgrade(url) == ("0004", "0005")  # and up again
         assert _rules_0004(url) == sorted(RULES_0004)
+
+
+def test_a_first_migration_keeps_alembic_steps_at_debug(tmp_path, caplog):
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    with caplog.at_level(logging.INFO):
+        assert migrate.upgrade(url) == (None, migrate.head())
+    assert [r for r in caplog.records if r.name.startswith("alembic") or r.name == "infobutton.store.migrate"] == []
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        migrate.upgrade(f"sqlite:///{tmp_path / 'second.sqlite3'}")
+    steps = [r for r in caplog.records if r.name == "alembic.runtime.migration"]
+    assert any("Running upgrade" in r.getMessage() for r in steps)
+    assert {r.levelname for r in steps} == {"DEBUG"}
