@@ -64,8 +64,10 @@ def seeded_database(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def settings(tmp_path, seeded_database) -> Settings:
-    """An app's settings on its own data directory, whose database starts as a first start leaves it."""
-    shutil.copyfile(seeded_database, tmp_path / seeded_database.name)
+    """An app's settings on its own data directory, whose database starts as a first start leaves
+    it (or as a fixture before this one left it)."""
+    if not (tmp_path / seeded_database.name).exists():
+        shutil.copyfile(seeded_database, tmp_path / seeded_database.name)
     return Settings(data_dir=str(tmp_path), version_check_interval=0.0)
 
 
