@@ -42,10 +42,11 @@ def create_app(config: dict | Settings | None = None, *, services: Services | No
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json = _Utf8JSONProvider(app)
-    app.extensions["infobutton"] = services or build_services(settings, warm=warm)
-    cached_answers.init_app(app)  # innermost WSGI layer: inside ProxyFix, request ids and metrics
-    transport.init_app(app, settings)  # before the limiter: the client it keys on
-    limits.init_app(app, settings)
+    services = services or build_services(settings, warm=warm)
+    app.extensions["infobutton"] = services
+    budget = limits.init_app(app, settings)  # the first before_request hook
+    cached_answers.init_app(app, services, budget)  # innermost WSGI layer: inside ProxyFix, request ids, metrics
+    transport.init_app(app, settings)  # ProxyFix: the client the budget keys on
     register_blueprints(app)
     ops.init_app(app)  # /readyz, /metrics, request ids and request metrics
     werkzeug_log = logging.getLogger("werkzeug")

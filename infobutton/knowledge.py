@@ -387,15 +387,6 @@ class KnowledgeService:
 
     # -- rendered responses ------------------------------------------------------------------
 
-    def cached_only(self, key):
-        """The rendered response for ``key`` from this worker's cache under the current versions,
-        or None (nothing is built, nothing counted: the caller that serves it reports the hit)."""
-        return self._responses.get((self.refresh_if_stale(), key))
-
-    def count_hit(self) -> None:
-        """A ``cached_only`` answer was served."""
-        self._on_cache("hit")
-
     def cached_response(self, key, build: Callable[[], T]) -> T:
         """A rendered response for ``key`` under the current versions: from this worker's cache,
         else the shared cache, else built here and kept in both."""

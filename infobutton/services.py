@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from . import bundled, terminology
+from .answering import AnswerService
+from .answering.service import AnswerHook, RenderedHook
 from .cds.gate import CdsGate
 from .config import Settings
 from .content.schedule import SyncScheduler
@@ -21,7 +23,6 @@ from .mappings.coverage import CoverageReport
 from .mappings.service import MappingAdmin
 from .mappings.suggestion_service import SuggestionAdmin
 from .metrics import Metrics
-from .models import Code, KnowledgeRequest, RenderedResponse
 from .shared_cache import RedisResponseCache
 from .store import Database, SqlMappingStore, SqlTopicStore, open_stores
 from .store.cds_feedback import FeedbackStore
@@ -32,13 +33,6 @@ from .store.tokens import SqlTokenStore
 from .store.usage import SqlUsageStore
 from .usage import UsageRecorder
 
-# Called as hook(knowledge_request, answered_codes) for every answered request, cached or not:
-# answered_codes is the frozenset of the request's Codes a mapping rule answered. Cheap by design;
-# hooks must not store patient context.
-AnswerHook = Callable[[KnowledgeRequest, frozenset[Code]], None]
-# Called with every answer as served (cached or not); sees no request, so no patient context.
-RenderedHook = Callable[[RenderedResponse], None]
-
 
 @dataclass
 class Services:
@@ -47,6 +41,7 @@ class Services:
     topics: SqlTopicStore
     mappings: SqlMappingStore
     knowledge: KnowledgeService
+    answers: AnswerService  # the one use case of the public endpoints: a knowledge request answered
     history: SqlHistoryStore
     tokens: SqlTokenStore
     usage: UsageRecorder  # usage counts for the gap report
@@ -59,7 +54,7 @@ class Services:
     upstream: UpstreamResponder | None = None  # INFOBUTTON_UPSTREAM_URL; off by default
     sync: SyncScheduler | None = None  # INFOBUTTON_SYNC_INTERVAL; off by default
     metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows (metrics.py)
-    # Filled by build_services only; the answer view calls each without knowing who listens.
+    # Filled by build_services only; ``answers`` calls each without knowing who listens.
     on_answer: list[AnswerHook] = field(default_factory=list)
     on_rendered: list[RenderedHook] = field(default_factory=list)
     # Called with no arguments before the database closes (a worker stopping): flush buffers.
@@ -110,12 +105,22 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
     )
     mapping_admin = MappingAdmin(mappings, history, knowledge)
     rejections = SqlRejectionStore(db)
+    on_answer: list[AnswerHook] = [usage.record]
+    on_rendered: list[RenderedHook] = [metrics.answered]
+    answers = AnswerService(
+        knowledge,
+        base_url=settings.base_url,
+        http_max_age=settings.http_max_age,
+        on_answer=on_answer,
+        on_rendered=on_rendered,
+    )
     services = Services(
         settings=settings,
         db=db,
         topics=topics,
         mappings=mappings,
         knowledge=knowledge,
+        answers=answers,
         history=history,
         tokens=SqlTokenStore(db),
         usage=usage,
@@ -128,16 +133,16 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
         upstream=_upstream(settings, knowledge, metrics),
         sync=_sync(settings, topics, knowledge),
         metrics=metrics,
+        on_answer=on_answer,
+        on_rendered=on_rendered,
     )
     knowledge.upstream = services.upstream
-    services.on_answer.append(usage.record)
-    services.on_rendered.append(metrics.answered)
     services.on_close.append(usage.flush)  # a worker that stops keeps its last counts
     services.on_close.append(services.cds.close)
     if services.sync is not None:
         scheduler = services.sync
         # Started by the first answered request, so the gunicorn arbiter never holds the thread.
-        services.on_answer.append(lambda _request, _answered: scheduler.start())
+        services.on_answer.append(lambda _request, _answered, _client: scheduler.start())
         services.on_close.append(scheduler.stop)
     return services
 

@@ -19,10 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
 from datetime import date, datetime, timedelta, timezone
-
-from flask.globals import request_ctx
 
 from . import resolver, terminology
 from .crosswalk import Crosswalk
@@ -43,23 +40,6 @@ def _today() -> date:
     return datetime.now(timezone.utc).date()
 
 
-# The client of an answer served outside Flask (``web.cached_answers``), while its hooks run.
-current_client: ContextVar[str | None] = ContextVar("infobutton_current_client", default=None)
-
-
-def request_client() -> str:
-    """The current request's client address (ProxyFix applied), '' outside a request. Read from
-    the WSGI environ (``Request.remote_addr`` is that key), without the proxies' lookups."""
-    client = current_client.get()
-    if client is not None:
-        return client
-    try:
-        environ = request_ctx._get_current_object().request.environ  # type: ignore[attr-defined]
-    except RuntimeError:  # outside a request
-        return ""
-    return environ.get("REMOTE_ADDR") or ""
-
-
 class UsageRecorder:
     def __init__(
         self,
@@ -73,7 +53,6 @@ class UsageRecorder:
         today: Callable[[], date] = _today,
         keep_days: int = 400,
         codes_per_minute: int = 300,
-        client: Callable[[], str] = request_client,
     ):
         self.store = store
         self.knowledge = knowledge
@@ -88,7 +67,6 @@ class UsageRecorder:
         self._flushed_at = timer()
         self.keep_days = keep_days
         self.codes_per_minute = codes_per_minute
-        self._client = client
         # client -> [minute ends at, codes counted for it in that minute], oldest minute first
         self._recent: dict[str, list] = {}
         self._pruned_on: str | None = None
@@ -101,8 +79,9 @@ class UsageRecorder:
         """Whether any current rule reaches the code (whatever the patient context)."""
         return bool(resolver.matches_for_code(code, self.knowledge.rules()))
 
-    def record(self, request: KnowledgeRequest, answered: frozenset[Code]) -> None:
-        """The on_answer hook: count each coded criterion, and whether a mapping rule answered it.
+    def record(self, request: KnowledgeRequest, answered: frozenset[Code], client: str = "") -> None:
+        """The on_answer hook: count each coded criterion, and whether a mapping rule answered it;
+        ``client`` (the caller's address) has its own share of new codes a minute.
 
         ``answered`` was worked out once when the response was built, so a cached answer costs
         a set lookup here, not another resolution."""
@@ -112,7 +91,6 @@ class UsageRecorder:
         if not codes:
             return
         day = self._iso_day()
-        client = self._client()
         now = self._timer()
         # A topic found only by text search or upstream still leaves a gap for the librarians.
         outcomes = [((day, system, value), bool(answered) and code in answered) for code, system, value in codes]

@@ -12,12 +12,12 @@ import pytest
 
 from infobutton import knowledge as knowledge_module
 from infobutton import usage as usage_module
+from infobutton.answering import query as answer_query
 from infobutton.config import ConfigError, Settings
 from infobutton.footprint import footprint
 from infobutton.knowledge import ResponseCache
 from infobutton.models import RenderedResponse
 from infobutton.request import parse
-from infobutton.web import infobutton as infobutton_view
 
 from .conftest import ICD10CM, Clock
 
@@ -112,17 +112,17 @@ def test_large_posts_leave_the_caches_within_their_budgets(tmp_path, monkeypatch
 
 
 def test_long_query_strings_are_parsed_every_time_not_kept():
-    infobutton_view._parse_query_kept.cache_clear()
+    answer_query._parse_query_kept.cache_clear()
     short = f"mainSearchCriteria.v.c=C91.00&mainSearchCriteria.v.cs={ICD10CM}".encode()
     long = short + b"&mainSearchCriteria.v.dn=" + b"x" * 500 + b"&mainSearchCriteria.v.ot=" + b"y" * 500
     long += b"&mainSearchCriteria.v.dn1=" + b"z" * 500 + b"&mainSearchCriteria.v.ot1=" + b"w" * 500
-    assert len(long) > infobutton_view.PARSED_QUERY_BYTES
+    assert len(long) > answer_query.PARSED_QUERY_BYTES
     for _ in range(3):
-        infobutton_view.parse_query(short)
-        infobutton_view.parse_query(long)
-    info = infobutton_view._parse_query_kept.cache_info()
+        answer_query.parse_query(short)
+        answer_query.parse_query(long)
+    info = answer_query._parse_query_kept.cache_info()
     assert (info.hits, info.currsize) == (2, 1)
-    assert infobutton_view.parse_query(long) == parse(
+    assert answer_query.parse_query(long) == parse(
         [("mainSearchCriteria.v.c", "C91.00"), ("mainSearchCriteria.v.cs", ICD10CM)]
         + [("mainSearchCriteria.v.dn", "x" * 500), ("mainSearchCriteria.v.ot", "y" * 500)]
         + [("mainSearchCriteria.v.dn1", "z" * 500), ("mainSearchCriteria.v.ot1", "w" * 500)]

@@ -29,11 +29,11 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from infobutton import create_app
+from infobutton.answering import parse_query
 from infobutton.config import Settings
 from infobutton.mappings.openapi import PUBLIC_PATHS, document
 from infobutton.models import InvalidRequest, KnowledgeRequest
 from infobutton.request import parse
-from infobutton.web.infobutton import parse_query
 
 from .conftest import ICD10CM, SNOMEDCT, icd
 from .test_cli import BIN, free_port, wait_ready

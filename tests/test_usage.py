@@ -250,21 +250,21 @@ def test_one_client_adds_a_bounded_number_of_codes_a_minute(services):
     clients keep their own share, and a counted code keeps counting."""
     clock = Clock(0.0)
     who = {"client": "203.0.113.7"}
-    usage = recorder(services, flush_every=10_000, timer=clock, codes_per_minute=25, client=lambda: who["client"])
+    usage = recorder(services, flush_every=10_000, timer=clock, codes_per_minute=25)
     candidates = [f"{letter}{n:02d}" for letter in "ABCDE" for n in range(10)]
     valid = [c for c in candidates if terminology.is_valid(Code(CodeSystem.ICD10CM, c))]
     assert len(valid) >= 27
     for code in valid:
-        usage.record(parse(icd(code).items()), frozenset())
-    usage.record(parse(icd(valid[0]).items()), frozenset())  # counted again: already among the 25
+        usage.record(parse(icd(code).items()), frozenset(), who["client"])
+    usage.record(parse(icd(valid[0]).items()), frozenset(), who["client"])  # counted again: already among the 25
     usage.flush()
     assert len(rows(services)) == 25
     assert sum(r[3] for r in rows(services)) == 26
     who["client"] = "198.51.100.2"  # another client has its own share
-    usage.record(parse(icd(valid[25]).items()), frozenset())
+    usage.record(parse(icd(valid[25]).items()), frozenset(), who["client"])
     clock.now = 61.0  # and a minute later the first client has a new one
     who["client"] = "203.0.113.7"
-    usage.record(parse(icd(valid[26]).items()), frozenset())
+    usage.record(parse(icd(valid[26]).items()), frozenset(), who["client"])
     usage.flush()
     assert len(rows(services)) == 27
 
@@ -302,16 +302,16 @@ def test_the_clients_remembered_for_the_minute_are_bounded(services, monkeypatch
     monkeypatch.setattr(usage_module, "MAX_CLIENTS", 2)
     clock = Clock(0.0)
     who = {"client": "a"}
-    usage = recorder(services, flush_every=10_000, timer=clock, codes_per_minute=1, client=lambda: who["client"])
+    usage = recorder(services, flush_every=10_000, timer=clock, codes_per_minute=1)
     for client in ("a", "b", "c"):
         who["client"] = client
-        usage.record(parse(icd("E11.9").items()), frozenset())
+        usage.record(parse(icd("E11.9").items()), frozenset(), who["client"])
     assert list(usage._recent) == ["b", "c"]
     who["client"] = "a"
-    usage.record(parse(icd("I10").items()), frozenset())  # a new minute for "a": I10 is counted
+    usage.record(parse(icd("I10").items()), frozenset(), who["client"])  # a new minute for "a": I10 is counted
     clock.now = 61.0
     who["client"] = "d"
-    usage.record(parse(icd("I10").items()), frozenset())
+    usage.record(parse(icd("I10").items()), frozenset(), who["client"])
     assert list(usage._recent) == ["d"]
     usage.flush()
     assert sorted((r[2], r[3]) for r in rows(services)) == [("E11.9", 3), ("I10", 2)]

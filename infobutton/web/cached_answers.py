@@ -1,178 +1,145 @@
-"""Plain knowledge answers served without Flask's request machinery: a cached answer
-was ~100 µs of Flask's request context, routing and hooks (docs/decisions.md).
+"""The fast path: plain knowledge answers served without Flask's request machinery.
 
 A plain GET or HEAD of /infobutton, /service or NLM's legacy path is answered here, in a WSGI
-layer just outside the Flask app (inside ProxyFix, request ids and request metrics), by the same
-steps as the view (``web.infobutton``: parse, negotiate, the response cache, ``render``), with the
-same status, headers and body the view and its hooks give it. The rate limit counts it, usage and
-metrics see it, the access log gets its route. Flask's request context, routing, hooks and
-response object cost ~100 µs of every answer: more than half of a cached one.
+layer just outside the Flask app (inside ProxyFix, request ids and request metrics), by the
+answering service the views call too (``answering.AnswerService``, URL-IG R4 §2), with the
+status, headers and body Flask gives it. Flask's request context, routing, hooks and response
+object cost ~100 µs of every answer: more than half of a cached one.
 
-Anything else goes to Flask: a bad request, a conditional request (If-None-Match), a CORS request
-(Origin) or a CORS policy that varies, HTML answers (their page headers), requests over TLS or
-behind an https base URL (HSTS), a client over its rate limit (its count passed along, so it is
-counted once), and an answer whose build fails (the database unreachable …): Flask builds it again
-and answers the error its way. The layer is used only while the app's hooks for these paths are
-among those listed in ``KNOWN_HOOKS``, whose effect on such an answer it reproduces: a hook added
-later turns it off until it is listed here (logged once). ``tests/web/test_cached_answers.py``
-compares both paths answer for answer.
+Handed to Flask untouched (nothing counted, nothing built): a bad request, a conditional request
+(If-None-Match), a CORS request (Origin) or a CORS policy that varies, HTML answers (their page
+headers), requests over TLS or behind an https base URL (HSTS), and every request while the app
+has a hook not declared ``web.hooks.plain_answer_safe``. A request counted against its client's
+rate limit here is answered here: over the limit, or when its build fails (the database
+unreachable …), through the app's own error handlers and after-request hooks
+(``Flask.finalize_request``, as Flask finishes a request), so it is never counted or built twice.
+``tests/web/test_cached_answers.py`` compares both paths answer for answer.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 
 from flask import Flask
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 from werkzeug.wsgi import get_host
 
 from .. import logs
+from ..answering import parse_query, response_format
 from ..models import InvalidRequest
 from ..render.json_feed import check_callback
-from ..usage import current_client
+from ..services import Services
 from . import cors
-from .infobutton import (
-    LEGACY_SERVICE_PATH,
-    _headers,
-    answer_key,
-    current_url,
-    host_url,
-    observe_answer,
-    parse_query,
-    render,
-    response_format,
-)
-from .limits import RATE_COUNTED
+from .hooks import all_safe
+from .infobutton import LEGACY_SERVICE_PATH, bp
+from .limits import PublicBudget
 
 log = logging.getLogger(__name__)
 
-# Path → (URL rule, JSONP guard) as the views have them (``/service`` answers JSONP unguarded).
-PATHS = {
-    "/infobutton": ("/infobutton", True),
-    "/service": ("/service", False),
-    LEGACY_SERVICE_PATH: (LEGACY_SERVICE_PATH, False),
-}
-# The hooks (module.qualname) a knowledge answer passes through, each of which adds nothing to a
-# plain cached answer served here: CORS only with Origin or a varying policy, page headers only on
-# HTML, CDS Hooks CORS only on /cds-services, HSTS only over TLS, the route (set here too).
-KNOWN_HOOKS = {
-    "before": {"infobutton.web.limits.init_app.<locals>.check"},
-    "after": {
-        "infobutton.web.infobutton._cors",
-        "infobutton.web.pages.page_headers",
-        "infobutton.web.cds_hooks._cors",
-        "infobutton.web.ops._remember_route",
-        "infobutton.web.transport.init_app.<locals>._strict_transport_security",
-    },
-}
+# Path → whether JSONP keeps its guard, as the views have it (``/service`` answers unguarded).
+PATHS = {"/infobutton": True, "/service": False, LEGACY_SERVICE_PATH: False}
 OK = f"200 {HTTPStatus.OK.phrase}"
-
-
-def _hook_names(app: Flask, registry: dict) -> set[str]:
-    return {f"{f.__module__}.{f.__qualname__}" for key in (None, "infobutton") for f in registry.get(key, ())}
 
 
 class CachedAnswers:
     """WSGI: plain answers here, everything else to ``wsgi_app`` (the Flask app)."""
 
-    def __init__(self, app: Flask, wsgi_app: Callable):
+    def __init__(self, app: Flask, wsgi_app: Callable, services: Services, budget: PublicBudget | None):
         self.app = app
         self.wsgi_app = wsgi_app
+        self.answers = services.answers
+        self.budget = budget
+        settings = services.settings
+        self._max_url_bytes = settings.max_url_bytes
+        # HSTS may apply to every answer (Flask's hook decides), or CORS varies with Origin
+        self._plain = not (settings.hsts_max_age and settings.base_url.startswith("https://"))
+        self._plain = self._plain and not cors.policy(settings.cors_origins).varies
         self._usable: bool | None = None  # decided at the first request, when every hook is in
 
     def usable(self) -> bool:
+        """Whether every hook a knowledge answer passes through may be gone without."""
         if self._usable is None:
             app = self.app
-            found = {
-                "before": _hook_names(app, app.before_request_funcs),
-                "after": _hook_names(app, app.after_request_funcs),
-            }
+            hooks = [
+                hook
+                for registry in (app.before_request_funcs, app.after_request_funcs)
+                for name in (None, bp.name)
+                for hook in registry.get(name, ())
+            ]
             others = (app.url_value_preprocessors, app.teardown_request_funcs)
-            extra = any(r.get(None) or r.get("infobutton") for r in others)
-            # a known hook may be absent (no rate limit, no HSTS): then it has nothing to add
-            self._usable = all(found[k] <= KNOWN_HOOKS[k] for k in KNOWN_HOOKS) and not extra
+            extra = any(r.get(None) or r.get(bp.name) for r in others)
+            self._usable = all_safe(hooks) and not extra
             if not self._usable:
-                log.warning("cached answers go through Flask: the app's hooks are not the known ones (%s)", found)
+                log.warning("knowledge answers go through Flask: a request hook is not declared plain_answer_safe")
         return self._usable
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        served = self._serve(environ, start_response)
-        return served if served is not None else self.wsgi_app(environ, start_response)
-
-    def _serve(self, environ: dict, start_response: Callable) -> Iterable[bytes] | None:
         method = environ.get("REQUEST_METHOD")
-        route = PATHS.get(environ.get("PATH_INFO", ""))
-        if route is None or method not in ("GET", "HEAD") or environ.get("SCRIPT_NAME"):
-            return None
-        rule, jsonp_guard = route
-        if "HTTP_IF_NONE_MATCH" in environ or "HTTP_ORIGIN" in environ or not self.usable():
-            return None
-        services = self.app.extensions["infobutton"]
-        settings = services.settings
-        scheme = environ.get("wsgi.url_scheme")
-        if scheme != "http" or (settings.hsts_max_age and settings.base_url.startswith("https://")):
-            return None  # HSTS may apply: Flask's hook decides
-        if cors.policy(settings.cors_origins).varies:
-            return None
+        path = environ.get("PATH_INFO", "")
+        jsonp_guard = PATHS.get(path)
+        if (
+            jsonp_guard is None
+            or method not in ("GET", "HEAD")
+            or environ.get("SCRIPT_NAME")
+            or "HTTP_IF_NONE_MATCH" in environ
+            or "HTTP_ORIGIN" in environ
+            or environ.get("wsgi.url_scheme") != "http"
+            or not self._plain
+            or not self.usable()
+        ):
+            return self.wsgi_app(environ, start_response)
         query = environ.get("QUERY_STRING", "").encode("latin-1")
-        if len(query) > settings.max_url_bytes:
-            return None
+        if len(query) > self._max_url_bytes:
+            return self.wsgi_app(environ, start_response)  # the 414 is Flask's
         try:
             knowledge_request = parse_query(query)
             fmt = response_format(knowledge_request.response_type, environ.get("HTTP_ACCEPT"))
-        except InvalidRequest:
-            return None
-        if fmt.name == "html":
-            return None  # page headers (CSP …) are added by pages.page_headers
-        host = get_host(environ)
-        key = answer_key(fmt, knowledge_request, scheme, host, rule)
-        knowledge = services.knowledge
-        rendered = knowledge.cached_only(key)
-        if rendered is None and fmt.name == "jsonp":
-            try:
+            if fmt.name == "jsonp":
                 check_callback(knowledge_request.callback)
-            except InvalidRequest:
-                return None  # the 400 is Flask's
+        except InvalidRequest:
+            return self.wsgi_app(environ, start_response)  # the 4xx is Flask's
+        if fmt.name == "html":
+            return self.wsgi_app(environ, start_response)  # page headers (CSP …): web.pages
         client = environ.get("REMOTE_ADDR") or ""
-        limits = self.app.extensions.get("infobutton.rate_limits")
-        if limits is not None:
-            breached = limits.hit(client or "unknown")  # as web.transport.client_address
+        if self.budget is not None:
+            breached = self.budget.hit(client or "unknown")  # as web.transport.client_address
             if breached is not None:
-                environ[RATE_COUNTED] = breached  # Flask answers the 429 without counting again
-                return None
-        if rendered is None:
-            try:
-                rendered = knowledge.cached_response(
-                    key,
-                    lambda: render(
-                        services,
-                        knowledge_request,
-                        fmt,
-                        jsonp_guard,
-                        self_url=current_url(scheme, host, "", rule, query),
-                        base_url=settings.base_url or host_url(scheme, host),
-                    ),
-                )
-            except Exception:
-                if limits is not None:
-                    environ[RATE_COUNTED] = None  # counted, within the limit
-                return None  # Flask tries again and answers the error (400, 503 …) its way
-        else:
-            knowledge.count_hit()
-        token = current_client.set(client)
+                refused = functools.partial(self.budget.refused, client or "unknown", breached)
+                return self._finish_in_flask(environ, start_response, refused)
         try:
-            observe_answer(services, knowledge_request, rendered)
-        finally:
-            current_client.reset(token)
-        environ[logs.ROUTE] = rule
-        headers = _headers(services, rendered)
-        headers += [("Content-Type", rendered.content_type), ("Content-Length", str(len(rendered.body)))]
+            answer = self.answers.answer(
+                knowledge_request,
+                fmt,
+                scheme="http",
+                host=get_host(environ),
+                root="",
+                path=path,
+                query=query,
+                client=client,
+                jsonp_guard=jsonp_guard,
+            )
+        except Exception as exc:  # handled as the view's own exception, with its traceback
+            failed = functools.partial(self.app.handle_user_exception, exc)
+            return self._finish_in_flask(environ, start_response, failed)
+        environ[logs.ROUTE] = path
+        headers = [*answer.headers, ("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body)))]
         start_response(OK, headers)
-        return [] if method == "HEAD" else [rendered.body]
+        return [] if method == "HEAD" else [answer.body]
+
+    def _finish_in_flask(
+        self, environ: dict, start_response: Callable, respond: Callable[[], ResponseReturnValue | HTTPException]
+    ) -> Iterable[bytes]:
+        """Finish the request as Flask finishes one: ``respond`` (the rate limit's refusal, an
+        error handler's answer) in its request context, through the app's after-request hooks."""
+        with self.app.request_context(environ):
+            return self.app.finalize_request(respond())(environ, start_response)
 
 
-def init_app(app: Flask) -> None:
-    """Put the cached-answer layer right outside the Flask app (before ProxyFix and the request
-    id and metrics wrapper are put around it)."""
-    app.wsgi_app = CachedAnswers(app, app.wsgi_app)  # type: ignore[method-assign]
+def init_app(app: Flask, services: Services, budget: PublicBudget | None) -> None:
+    """Put the fast path right outside the Flask app (before ProxyFix and the request id and
+    metrics wrapper are put around it)."""
+    app.wsgi_app = CachedAnswers(app, app.wsgi_app, services, budget)  # type: ignore[method-assign]

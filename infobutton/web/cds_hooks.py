@@ -27,6 +27,7 @@ from ..services import current_services
 from ..text import check_storable
 from . import cors
 from .errors import error_response
+from .hooks import plain_answer_safe
 
 log = logging.getLogger(__name__)
 PREFIX = "/cds-services"
@@ -50,6 +51,7 @@ def _larger_bodies() -> None:
 
 
 @bp.after_app_request
+@plain_answer_safe  # on /cds-services only
 def _cors(response: Response) -> Response:
     """On every /cds-services response, errors and preflights included: the allowed origin
     echoed, never ``*`` (config refuses it). Origins compare as ``web.cors`` compares them: case

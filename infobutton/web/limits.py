@@ -28,18 +28,13 @@ from limits import RateLimitItem
 from ..config import Settings, networks
 from ..rate_limits import RateLimits, RefusalLog
 from .errors import error_response
+from .hooks import plain_answer_safe
 from .transport import client_address
 
 log = logging.getLogger(__name__)
 
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/metrics"})
 EXEMPT_PREFIXES = ("/admin/", "/static/")
-# environ key left by ``web.cached_answers``: this request was counted there, with this outcome
-# (None: within the limit), so the hook below does not count it again.
-RATE_COUNTED = "infobutton.rate_counted"
-
-
-_NOT_COUNTED = object()
 
 
 def _exempt(req: Request) -> bool:
@@ -56,28 +51,42 @@ def too_many(item: RateLimitItem, retry_after: int) -> Response:
     return response
 
 
-def init_app(app: Flask, settings: Settings, *, timer: Callable[[], float] = time.time) -> RateLimits | None:
+class PublicBudget:
+    """The public budget per client: ``hit`` counts one request (None: within the limit); an
+    exceeded one is ``refused``. Both adapters of the knowledge routes count through it, once a
+    request: this module's hook, and the fast path (``web.cached_answers``)."""
+
+    def __init__(self, limits: RateLimits):
+        self.limits = limits
+        self._refusals = RefusalLog(log, "rate limit exceeded")
+
+    def hit(self, client: str) -> tuple[RateLimitItem, float] | None:
+        return self.limits.hit(client)
+
+    def refused(self, client: str, breached: tuple[RateLimitItem, float]) -> Response:
+        """The 429 for a ``hit`` over the limit (in a request context), logged at most once a
+        minute per client."""
+        item, reset_at = breached
+        self._refusals.refused(client, str(item))
+        return too_many(item, self.limits.retry_after(reset_at))
+
+
+def init_app(app: Flask, settings: Settings, *, timer: Callable[[], float] = time.time) -> PublicBudget | None:
     """Rate-limit the app per client; None when INFOBUTTON_RATE_LIMIT is off."""
     if not settings.rate_limit:
         return None
     exempt = networks(settings.rate_limit_exempt)
-    limits = RateLimits(settings.rate_limit, settings.redis_url, exempt=exempt, timer=timer)
-    refusals = RefusalLog(log, "rate limit exceeded")
+    budget = PublicBudget(RateLimits(settings.rate_limit, settings.redis_url, exempt=exempt, timer=timer))
 
+    @plain_answer_safe  # the fast path counts its answers through the same budget
     def check() -> Response | None:
         req = request._get_current_object()  # type: ignore[attr-defined]  # once, not per attribute
         if _exempt(req):
             return None
-        counted = req.environ.pop(RATE_COUNTED, _NOT_COUNTED)
         client = client_address()
-        breached = limits.hit(client) if counted is _NOT_COUNTED else counted
-        if breached is None:
-            return None
-        item, reset_at = breached
-        refusals.refused(client, str(item))
-        return too_many(item, limits.retry_after(reset_at))
+        breached = budget.hit(client)
+        return None if breached is None else budget.refused(client, breached)
 
     # the first before_request hook (create_app calls this before any other registers one)
     app.before_request(check)
-    app.extensions["infobutton.rate_limits"] = limits
-    return limits
+    return budget

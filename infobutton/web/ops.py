@@ -17,6 +17,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 from .. import logs
 from ..services import current_services
 from ..store import migrate
+from .hooks import plain_answer_safe
 
 bp = Blueprint("ops", __name__)
 
@@ -59,6 +60,7 @@ def metrics() -> Response:
     return response
 
 
+@plain_answer_safe  # the fast path leaves its route too
 def _remember_route(response: Response) -> Response:
     """Leave the URL rule where the WSGI wrapper and gunicorn's access log find it."""
     req = request._get_current_object()  # type: ignore[attr-defined]  # once, not per attribute

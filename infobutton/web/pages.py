@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from ..render import html
 from ..services import current_services
 from . import cors
+from .hooks import plain_answer_safe
 from .infobutton import knowledge_response, request_params
 
 bp = Blueprint("pages", __name__)
@@ -39,6 +40,7 @@ PUBLIC = {None, "pages", "infobutton"}  # None: paths no route matched (404 page
 
 
 @bp.after_app_request
+@plain_answer_safe  # HTML only, which the fast path never answers
 def page_headers(response: Response) -> Response:
     """CSP, nosniff and Referrer-Policy on the public HTML responses, answers and errors alike
     (other blueprints, such as the admin UI, set their own policy and are left alone)."""

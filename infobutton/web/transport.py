@@ -16,6 +16,7 @@ from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Settings
+from .hooks import plain_answer_safe
 
 
 def client_address() -> str:
@@ -33,6 +34,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         https_base = settings.base_url.startswith("https://")
 
         @app.after_request
+        @plain_answer_safe  # the fast path answers only plain http, without an https base
         def _strict_transport_security(response: Response) -> Response:
             if request.is_secure or https_base:
                 response.headers.setdefault("Strict-Transport-Security", hsts)

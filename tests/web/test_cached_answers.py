@@ -5,6 +5,7 @@ layer does not answer itself (errors, pages, CORS, TLS …) Flask answers as bef
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -229,6 +230,40 @@ def test_without_a_rate_limit_or_hsts_answers_still_skip_flask(tmp_path):
         before = len(calls)
         assert client.get("/infobutton", query_string=ICD_QUERY).status_code == 200
         assert len(calls) == before
+    finally:
+        for app in (fast, flask):
+            app.extensions["infobutton"].close()
+
+
+def unreachable(services) -> None:
+    """The database file gone and a directory in its place: every new connection fails, as a
+    database that cannot be reached does (``errors.unavailable``: "unable to open")."""
+    path = Path(services.db.engine.url.database)
+    services.db.engine.dispose()
+    path.rename(path.with_name(path.name + ".gone"))
+    path.mkdir()
+
+
+def test_with_the_database_unreachable_an_answer_is_built_once(tmp_path):
+    """Each path builds the answer once and answers the 503: building it again would wait for
+    the database a second time."""
+    fast, flask = both_apps(tmp_path)
+    try:
+        seen = []
+        for app in (fast, flask):
+            answers = app.extensions["infobutton"].answers
+            builds: list = []
+
+            def counted(*args, _build=answers.build, _builds=builds, **kwargs):
+                _builds.append(1)
+                return _build(*args, **kwargs)
+
+            answers.build = counted
+            unreachable(app.extensions["infobutton"])
+            got = answer(app.test_client(), "GET", "/infobutton", ICD_QUERY, {})
+            seen.append(got)
+            assert (got[0], len(builds)) == (503, 1)
+        assert seen[0] == seen[1]
     finally:
         for app in (fast, flask):
             app.extensions["infobutton"].close()

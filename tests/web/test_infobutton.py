@@ -286,11 +286,11 @@ URL_CASES = [
 
 @pytest.mark.parametrize("scheme,host,root,path,query", URL_CASES)
 def test_request_url_is_werkzeugs_url(app, scheme, host, root, path, query):
-    """The FHIR Bundle's self link starts from ``request_url``: the same text as ``Request.url``,
+    """The FHIR Bundle's self link starts from ``current_url``: the same text as ``Request.url``,
     whatever the host, mount point, path and query string."""
     from werkzeug.wrappers import Request
 
-    from infobutton.web.infobutton import request_url
+    from infobutton.answering.links import current_url
 
     environ = {
         "wsgi.url_scheme": scheme,
@@ -303,7 +303,7 @@ def test_request_url_is_werkzeugs_url(app, scheme, host, root, path, query):
         "REQUEST_METHOD": "GET",
     }
     req = Request(environ)
-    assert request_url(req) == req.url
+    assert current_url(req.scheme, req.host, req.root_path, req.path, req.query_string) == req.url
 
 
 def test_an_empty_if_none_match_is_no_conditional_request(client):
