@@ -23,6 +23,7 @@ import sqlalchemy.exc
 
 from . import resolver, terminology
 from .concepts import ConceptIndex, ConceptMatch
+from .expiring import ExpiringMap
 from .footprint import footprint
 from .models import KnowledgeRequest, Topic, TopicMatch
 
@@ -64,52 +65,38 @@ def match_titles(index: ConceptIndex, pause: bool = False) -> dict[str, list[Con
 
 class ResponseCache:
     """Rendered responses for ``ttl`` seconds, at most ``maxsize`` of them and ``max_bytes`` of
-    answers and keys together (``footprint``): read without a lock (one dict lookup, atomic under
-    the GIL), written under the caller's lock. The oldest entry goes first when full; with one
-    TTL for all, the oldest is also the first to expire. An entry larger than ``max_bytes`` //
+    answers and keys together (``footprint``), in an ``ExpiringMap``: read without a lock, written
+    under the caller's lock, the oldest first to go. An entry larger than ``max_bytes`` //
     ENTRY_FRACTION is not kept: a few huge answers never push out every other."""
 
     ENTRY_FRACTION = 64
 
     def __init__(self, maxsize: int, ttl: float, timer: Callable[[], float], max_bytes: int = 16 * 1024 * 1024):
-        self.maxsize, self.ttl, self._timer = maxsize, ttl, timer
-        self.max_bytes = max_bytes
-        self._entries: dict = {}  # key → (expires at, value, bytes), in insertion order
-        self.bytes = 0  # what the entries hold, by ``footprint``
+        self.ttl, self._timer = ttl, timer
+        self.entries: ExpiringMap = ExpiringMap(maxsize, max_bytes)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.entries)
+
+    @property
+    def bytes(self) -> int:
+        """What the entries hold, by ``footprint``."""
+        return self.entries.bytes
 
     def get(self, key):
-        entry = self._entries.get(key)
-        if entry is not None and self._timer() < entry[0]:
-            return entry[1]
-        return None
+        return self.entries.get(key, self._timer())
 
     def put(self, key, value) -> bool:
         """Under the owner's lock; whether the entry was kept (False: too large)."""
         size = footprint(key) + footprint(value)
-        if size > self.max_bytes // self.ENTRY_FRACTION:
+        if size > self.entries.max_bytes // self.ENTRY_FRACTION:
             return False
         now = self._timer()
-        entries = self._entries
-        previous = entries.pop(key, None)
-        if previous is not None:
-            self.bytes -= previous[2]
-        while entries:
-            oldest = next(iter(entries))
-            expires, _, held = entries[oldest]
-            if len(entries) < self.maxsize and self.bytes + size <= self.max_bytes and expires > now:
-                break
-            del entries[oldest]
-            self.bytes -= held
-        entries[key] = (now + self.ttl, value, size)
-        self.bytes += size
+        self.entries.put(key, value, now + self.ttl, now, size)
         return True
 
     def clear(self) -> None:
-        self._entries = {}  # a reader holding the old dict finds only what was valid before
-        self.bytes = 0
+        self.entries.clear()
 
 
 class KnowledgeService:

@@ -21,6 +21,8 @@ from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from .expiring import ExpiringMap
+
 log = logging.getLogger(__name__)
 
 PUBLIC = "infobutton-rate"  # the public budget's namespace: the Redis keys flask-limiter used
@@ -41,16 +43,15 @@ def storage_uri(redis_url: str) -> str:
 
 
 class MemoryWindows:
-    """Fixed windows counted in this process: for each limit, client → [window end, hits], in the
-    order the windows started, so expired windows are dropped from the front as hits come in and,
-    past ``max_clients``, the window nearest its end is forgotten first. A window starts at a
-    client's first hit, as in the ``limits`` library's storages."""
+    """Fixed windows counted in this process: for each limit, client → [window end, hits] in an
+    ``ExpiringMap``, so ended windows are dropped oldest first as hits come in and, past
+    ``max_clients``, the window that started first is forgotten. A window starts at a client's
+    first hit, as in the ``limits`` library's storages."""
 
     def __init__(self, items: list[RateLimitItem], timer: Callable[[], float], max_clients: int = MAX_CLIENTS):
         self.items = items
         self._timer = timer
-        self._max_clients = max_clients
-        self._windows: list[dict[str, list]] = [{} for _ in items]
+        self._windows: list[ExpiringMap[str, list]] = [ExpiringMap(max_clients) for _ in items]
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -62,16 +63,10 @@ class MemoryWindows:
         now = self._timer()
         with self._lock:
             for item, windows in zip(self.items, self._windows, strict=True):
-                window = windows.get(client)
-                if window is None or window[0] <= now:
-                    if window is not None:
-                        del windows[client]  # re-inserted last: the order is the windows' start
-                    while windows:
-                        oldest = next(iter(windows))
-                        if windows[oldest][0] > now and len(windows) < self._max_clients:
-                            break
-                        del windows[oldest]
-                    window = windows[client] = [now + item.get_expiry(), 0]
+                window = windows.get(client, now)
+                if window is None:
+                    window = [now + item.get_expiry(), 0]
+                    windows.put(client, window, window[0], now)
                 window[1] += 1
                 if window[1] > item.amount:
                     return item, window[0]

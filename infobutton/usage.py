@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from . import resolver, terminology
 from .crosswalk import Crosswalk
+from .expiring import ExpiringMap
 from .footprint import footprint
 from .known_codes import KnownCodes
 from .models import Code, CodeSystem, KnowledgeRequest
@@ -67,8 +68,8 @@ class UsageRecorder:
         self._flushed_at = timer()
         self.keep_days = keep_days
         self.codes_per_minute = codes_per_minute
-        # client -> [minute ends at, codes counted for it in that minute], oldest minute first
-        self._recent: dict[str, list] = {}
+        # client -> the codes counted for it in its current minute, oldest minute first
+        self._recent: ExpiringMap[str, set] = ExpiringMap(MAX_CLIENTS)
         self._pruned_on: str | None = None
         self._day: tuple[date, str] | None = None  # today and its ISO spelling, made once a day
         # request cache_key → its counted codes (what is known does not change while a process runs)
@@ -140,20 +141,12 @@ class UsageRecorder:
     def _recent_codes(self, client: str, now: float) -> set:
         """The codes counted for ``client`` in its current minute (under the lock). A minute
         starts at a client's first code; minutes that have ended are dropped oldest first, and
-        past MAX_CLIENTS the oldest minute is forgotten early."""
-        recent = self._recent
-        entry = recent.get(client)
-        if entry is not None and entry[0] > now:
-            return entry[1]
-        if entry is not None:
-            del recent[client]  # re-inserted last: the order is the minutes' start
-        while recent:
-            oldest = next(iter(recent))
-            if recent[oldest][0] > now and len(recent) < MAX_CLIENTS:
-                break
-            del recent[oldest]
-        entry = recent[client] = [now + MINUTE, set()]
-        return entry[1]
+        past MAX_CLIENTS the oldest minute is forgotten early (``ExpiringMap``)."""
+        codes = self._recent.get(client, now)
+        if codes is None:
+            codes = set()
+            self._recent.put(client, codes, now + MINUTE, now)
+        return codes
 
     def flush(self) -> None:
         """Write the buffer (one transaction); a failure is logged and those counts dropped."""

@@ -33,7 +33,7 @@ def test_the_answer_cache_holds_at_most_its_byte_budget():
     for n in range(500):
         assert cache.put(("key", n), answer(100_000, n))
     assert cache.bytes <= 8 * MIB and 70 <= len(cache) <= 84
-    assert cache.bytes == sum(footprint(k) + footprint(v[1]) for k, v in cache._entries.items())
+    assert cache.bytes == sum(footprint(k) + footprint(cache.get(k)) for k in cache.entries)
     assert cache.get(("key", 499)) is not None and cache.get(("key", 0)) is None  # the oldest went
 
 

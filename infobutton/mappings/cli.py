@@ -21,6 +21,8 @@ from .service import MAX_REMOVE, MAX_REMOVE_FRACTION
 from .suggestions import parse_pair
 from .validation import FIELDS
 
+LIST_LIMIT = 1000  # rules ``mappings list`` shows unless told
+
 
 def _actor(actor: str | None) -> str:
     if actor:
@@ -183,7 +185,7 @@ def validate(path) -> None:
 @click.option("--code-system", default=None, help="OID, URI or name.")
 @click.option("--code", default=None)
 @click.option("--topic", "topic_id", default=None)
-@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--limit", default=LIST_LIMIT, show_default=True, type=click.IntRange(1, 100000))
 @click.option(
     "--chapter",
     is_flag=False,

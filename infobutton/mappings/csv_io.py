@@ -8,7 +8,8 @@ Safe to open in a spreadsheet: a written cell that starts with ``=``, ``+``, ``-
 a carriage return gets a leading apostrophe (OWASP, "CSV Injection"), so a spreadsheet shows it as
 text instead of running it as a formula; reading drops that apostrophe again, so an export
 imports back unchanged. A cell longer than the csv module reads (131,072 characters) is a line
-error, not a crash; the longest field a rule has is its reason (1,000 characters)."""
+error, not a crash; the longest field a rule has is its reason
+(``validation.MAX_REASON_LENGTH`` characters)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from ..models import InvalidRequest, MappingRule, Topic
 from .constraints import LIMITS, codes_of
-from .validation import FIELDS, check, rule_and_errors, rule_from_fields
+from .validation import FIELDS, rule_from_fields, validate
 
 __all__ = ["FIELDS", "LineError", "cells", "format_rules", "parse", "parse_checked"]
 
@@ -93,9 +94,8 @@ def parse_checked(text: str, topic_of: Callable[[str], Topic | None]) -> tuple[l
         if None in row:
             errors.append(LineError(line, "line", "more fields than the header names"))
             continue
-        rule, problems = rule_and_errors(row)  # a rule, or the problems
+        rule, problems = validate(row, topic_of)  # a rule, or the problems
         if rule is not None:
-            problems = check(rule, topic_of)
             key = replace(rule, priority=0, reason="")  # what makes it the same rule, limits included
             if not problems and key in seen:
                 problems = [("line", f"duplicates the rule on line {seen[key]}")]

@@ -1,6 +1,10 @@
 """The admin API's inputs as pydantic models: checked by type at the edge, and the source of the
 OpenAPI schemas (``mappings.openapi``).
 
+A mapping rule is the exception: ``MappingInput`` only describes it for the OpenAPI document
+(its limits are ``validation``'s constants); the API checks a rule, as every other way in does,
+with ``validation.validate``.
+
 ``body`` and ``query`` turn a pydantic ``ValidationError`` into the domain error: a body gives
 422 (``ValidationFailed``, one entry per bad field), a query 400 naming the parameter. Values are
 never echoed: a message says what was expected, not what came. Meaning (is the code real, does
@@ -14,9 +18,9 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
-from ..models import ROLES, InvalidRequest
+from ..models import MAX_AGE_YEARS, ROLES, Gender, InvalidRequest, Scope
 from .constraints import LIMITS
-from .validation import ValidationFailed
+from .validation import MAX_CODES, MAX_PRIORITY, MAX_REASON_LENGTH, ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -68,14 +72,15 @@ def _codes(value: object, case) -> object:
 Text = Annotated[str, BeforeValidator(_plain_text)]
 # The context limits (``constraints.LIMITS``): each a list of codes from its HL7 or MeSH list
 # (repeats allowed, and dropped; at most MAX_CODES items).
-MAX_CODES = 100
 _AUDIENCES, _TASKS, _SETTINGS, _LANGUAGES, _AGE_GROUPS = (tuple(limit.choices) for limit in LIMITS)
 Audiences = Annotated[list[Literal[_AUDIENCES]], BeforeValidator(_upper_codes)]  # type: ignore[valid-type]
 Tasks = Annotated[list[Literal[_TASKS]], BeforeValidator(_upper_codes)]  # type: ignore[valid-type]
 Settings = Annotated[list[Literal[_SETTINGS]], BeforeValidator(_upper_codes)]  # type: ignore[valid-type]
 Languages = Annotated[list[Literal[_LANGUAGES]], BeforeValidator(_lower_codes)]  # type: ignore[valid-type]
 AgeGroups = Annotated[list[Literal[_AGE_GROUPS]], BeforeValidator(_upper_codes)]  # type: ignore[valid-type]
-Age = Annotated[Annotated[float, Field(ge=0, le=150, allow_inf_nan=False)] | None, BeforeValidator(_blank_is_none)]
+Age = Annotated[
+    Annotated[float, Field(ge=0, le=MAX_AGE_YEARS, allow_inf_nan=False)] | None, BeforeValidator(_blank_is_none)
+]
 
 
 def _limit(what: str):
@@ -101,18 +106,22 @@ class MappingInput(_Body):
     )
     code: Text = Field(examples=["C91.0"])
     topic_id: Text = Field(description="An active English topic", examples=["leukemia"])
-    scope: Literal["exact", "descendants"] = "descendants"
-    priority: Annotated[int, BeforeValidator(_blank_is_zero)] = Field(0, ge=-1000, le=1000)
+    scope: Literal[tuple(s.value for s in Scope)] = Scope.DESCENDANTS.value  # type: ignore[valid-type]
+    priority: Annotated[int, BeforeValidator(_blank_is_zero)] = Field(0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
     min_age: Age = Field(None, description="Inclusive, years")
     max_age: Age = Field(None, description="Exclusive, years")
-    gender: Annotated[Literal["F", "M", "UN"] | None, BeforeValidator(_blank_is_none), BeforeValidator(_upper)] = None
-    reason: Text = Field("", max_length=1000)
+    gender: Annotated[
+        Literal[tuple(g.value for g in Gender)] | None,  # type: ignore[valid-type]
+        BeforeValidator(_blank_is_none),
+        BeforeValidator(_upper),
+    ] = None
+    reason: Text = Field("", max_length=MAX_REASON_LENGTH)
     audiences: Audiences = _limit("readers (informationRecipient, else performer)")
     tasks: Tasks = _limit("HL7 ActTaskCode tasks (taskContext.c.c)")
     settings: Settings = _limit("HL7 ActEncounterCode care settings (encounter.c.c)")
     languages: Languages = _limit("request languages")
     age_groups: AgeGroups = _limit("MeSH age groups (ageGroup.v.c, or the group age.v.v falls in)")
-    change_reason: Text = Field("", max_length=1000, description="Why, for the audit log")
+    change_reason: Text = Field("", max_length=MAX_REASON_LENGTH, description="Why, for the audit log")
     revision: Text | None = Field(None, description="Instead of If-Match")
     id: int | None = None
     code_system_oid: Text | None = None
@@ -131,12 +140,12 @@ class SuggestionKey(_Body):
     code_system: Text = "ICD-10-CM"
     code: Text = Field(examples=["E11"])
     topic_id: Text = Field(examples=["diabetestype2"])
-    reason: Text = Field("", max_length=1000, description="Why (rejections)")
-    change_reason: Text = Field("", max_length=1000, description="Why, for the audit log (accept)")
+    reason: Text = Field("", max_length=MAX_REASON_LENGTH, description="Why (rejections)")
+    change_reason: Text = Field("", max_length=MAX_REASON_LENGTH, description="Why, for the audit log (accept)")
 
 
 class RestoreInput(_Body):
-    reason: Text = Field("", max_length=1000, description="Why, for the audit log")
+    reason: Text = Field("", max_length=MAX_REASON_LENGTH, description="Why, for the audit log")
 
 
 # -- query parameters ------------------------------------------------------------------------
@@ -144,6 +153,7 @@ class RestoreInput(_Body):
 Limit = Annotated[int, Field(ge=1, le=500, description="Page size")]
 Offset = Annotated[int, Field(ge=0, le=10**9, description="Items to skip")]
 Days = Annotated[int, Field(ge=1, le=3650, description="Days back, today included")]
+MAX_GAPS = 1000  # codes one gap report lists
 
 
 class TopicsQuery(_Query):
@@ -161,7 +171,7 @@ class MappingsQuery(_Query):
 
 
 class ReasonQuery(_Query):
-    reason: Text = Field("", max_length=1000, description="Why, for the audit log")
+    reason: Text = Field("", max_length=MAX_REASON_LENGTH, description="Why, for the audit log")
 
 
 class ImportQuery(_Query):
@@ -173,7 +183,7 @@ class ImportQuery(_Query):
         False,
         description="true: let a replace remove more than 10 mappings or half of them (refused with 409 otherwise)",
     )
-    reason: Text = Field("", max_length=1000, description="Why, for the audit log")
+    reason: Text = Field("", max_length=MAX_REASON_LENGTH, description="Why, for the audit log")
     base_version: int | None = Field(
         None,
         ge=0,
@@ -197,7 +207,7 @@ class PageQuery(_Query):
 class GapsQuery(_Query):
     days: Days = 30
     include_mapped: bool = Field(False, description="Also codes mapped since")
-    limit: Annotated[int, Field(ge=1, le=1000, description="At most this many codes")] = 200
+    limit: Annotated[int, Field(ge=1, le=MAX_GAPS, description="At most this many codes")] = 200
 
 
 class CoverageQuery(_Query):
@@ -217,7 +227,7 @@ class RejectionQuery(_Query):
     code_system: Text = Field("ICD-10-CM", description="OID, URI or name (default ICD-10-CM)")
     code: Text = Field(description="The rejected code")
     topic_id: Text = Field(description="The rejected topic")
-    reason: Text = Field("", max_length=1000, description="Why, for the audit log")
+    reason: Text = Field("", max_length=MAX_REASON_LENGTH, description="Why, for the audit log")
 
 
 BODIES: list[type[BaseModel]] = [MappingInput, TokenInput, SuggestionKey, RestoreInput]
@@ -257,10 +267,16 @@ def errors_of(exc: ValidationError) -> list[dict]:
     return [{"field": _field(e), "message": _message(e)} for e in exc.errors(include_input=False)]
 
 
-def body(model: type[M], data: object) -> M:
-    """``data`` (a parsed JSON body) as ``model``; 400 unless an object, 422 naming each bad field."""
+def json_object(data: object) -> dict:
+    """``data`` (a parsed JSON body), 400 unless it is an object."""
     if not isinstance(data, dict):
         raise InvalidRequest("body", "send a JSON object with Content-Type: application/json", 400)
+    return data
+
+
+def body(model: type[M], data: object) -> M:
+    """``data`` (a parsed JSON body) as ``model``; 400 unless an object, 422 naming each bad field."""
+    data = json_object(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

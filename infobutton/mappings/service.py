@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from .. import resolver, terminology
+from .. import resolver
 from ..knowledge import KnowledgeService
 from ..models import InvalidRequest, MappingRule, TopicMatch
 from ..request import parse as parse_request
@@ -20,11 +20,8 @@ from ..store.codec import rule_from_dict, rule_to_dict
 from ..store.history import SqlHistoryStore
 from ..store.mappings import Change, SqlMappingStore, identity, revision
 from . import csv_io
-from .constraints import LIMITS
-from .validation import FIELDS, ValidationFailed, check, check_code, check_topic, rule_and_errors
+from .validation import MAX_REASON_LENGTH, ValidationFailed, unknown_fields, validate
 
-# What a rule may be given by: its CSV column names, and the JSON names of its context limits.
-RULE_FIELDS = set(FIELDS) | {limit.field for limit in LIMITS}
 # The removal guard of a ``replace`` import (like the topic importer's withdrawal guard): one that
 # would remove more than MAX_REMOVE mappings, or more than MAX_REMOVE_FRACTION of them, is
 # refused unless forced; a two-line CSV can no longer wipe a curated set by mistake.
@@ -107,27 +104,12 @@ class MappingAdmin:
         """A validated rule from a JSON object or form; ValidationFailed lists every bad field."""
         if not isinstance(data, dict):
             raise InvalidRequest("body", "a JSON object is required", 400)
-        errors = [
-            {"field": k, "message": "unknown field"}
-            for k in data
-            if k not in RULE_FIELDS | {"id", "revision", "change_reason", "code_system_oid"}
-        ]
-        rule, problems = rule_and_errors(data)
+        rule, problems = validate(data, self.knowledge.topic)
         if rule is not None:
-            problems = check(rule, self.knowledge.topic)
-        else:  # still say everything that is wrong, not only the first kind of problem
-            bad = {f for f, _ in problems}
-            code, topic_id = str(data.get("code") or "").strip(), str(data.get("topic_id") or "").strip()
-            if code and not bad & {"code_system", "code"}:
-                system = terminology.code_system(str(data["code_system"]), "code_system")
-                problems += check_code(system, code)
-            if topic_id and "topic_id" not in bad:
-                problems += check_topic(topic_id, self.knowledge.topic)
-        if rule is not None and not problems:
             for other in self.store.find(code_system=rule.code_system, code=rule.code, limit=10_000)[0]:
                 if other.id != exclude_id and identity(other) == identity(rule):
                     problems.append(("topic_id", f"duplicates mapping {other.id}"))
-        errors += [{"field": f, "message": m} for f, m in problems]
+        errors = [{"field": f, "message": m} for f, m in unknown_fields(data) + problems]
         if errors or rule is None:  # no rule without a problem
             raise ValidationFailed(errors)
         return rule
@@ -160,7 +142,9 @@ class MappingAdmin:
             raise ValidationFailed(errors)
         if not rules:
             return [], None
-        version = self.store.apply([Change(None, r) for r in rules], actor=actor, action=action, reason=reason[:1000])
+        version = self.store.apply(
+            [Change(None, r) for r in rules], actor=actor, action=action, reason=reason[:MAX_REASON_LENGTH]
+        )
         self.knowledge.refresh_now()
         added = [entry.after for entry in self.history.audit(version=version, limit=len(rules))[0]]
         return [rule_from_dict(a) for a in reversed(added)], version
@@ -299,4 +283,4 @@ def parse_changes(values: list[str]) -> list[dict]:
 
 
 def _reason(data: dict) -> str:
-    return str(data.get("change_reason") or data.get("reason") or "").strip()[:1000]
+    return str(data.get("change_reason") or data.get("reason") or "").strip()[:MAX_REASON_LENGTH]

@@ -19,9 +19,10 @@ from ..store.rejections import Key, Rejection, SqlRejectionStore
 from ..usage import UsageRecorder
 from .service import MappingAdmin
 from .suggestions import Suggestion, suggest
-from .validation import ValidationFailed, check_code
+from .validation import MAX_REASON_LENGTH, ValidationFailed, check_code
 
 MAX_CODES = 5000  # billable codes one prefix may cover (a chapter such as C has 1,226)
+GAP_CODES = 1000  # the gap report's codes one suggestion run takes, most asked first
 
 
 def suggestion_json(s: Suggestion) -> dict:
@@ -103,7 +104,7 @@ class SuggestionAdmin:
                     "prefix", f"{prefix!r} covers {len(billable)} billable codes; narrow it (at most {MAX_CODES})"
                 )
             return [Code(CodeSystem.ICD10CM, v) for v in billable]
-        return [_gap_code(g) for g in self.usage.gaps(days=days, limit=1000)]
+        return [_gap_code(g) for g in self.usage.gaps(days=days, limit=GAP_CODES)]
 
     def suggest(self, codes: Iterable[Code]) -> list[Suggestion]:
         knowledge = self.knowledge
@@ -182,8 +183,8 @@ class SuggestionAdmin:
     def reject(self, items: list[dict], actor: str, reason: str = "") -> list[Key]:
         """Reject each (code system, code, topic) in one transaction; those newly rejected."""
         keys = [self.key_of(item) for item in items]
-        return self.rejections.reject(keys, actor=actor, reason=reason.strip()[:1000])
+        return self.rejections.reject(keys, actor=actor, reason=reason.strip()[:MAX_REASON_LENGTH])
 
     def unreject(self, items: list[dict], actor: str, reason: str = "") -> list[Key]:
         keys = [self.key_of(item) for item in items]
-        return self.rejections.unreject(keys, actor=actor, reason=reason.strip()[:1000])
+        return self.rejections.unreject(keys, actor=actor, reason=reason.strip()[:MAX_REASON_LENGTH])

@@ -4,25 +4,28 @@ topic active and English. Shared by the CSV format, the admin service and sugges
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from .. import terminology
-from ..models import Code, CodeSystem, Gender, InvalidRequest, MappingRule, Recipient, Scope, Topic
-from .constraints import AGE_GROUP, LIMITS, age_group_conflicts
-
-# Every field of a rule, by its CSV column name (the context limits last: ``constraints.LIMITS``;
-# the JSON API and the form call those by their plural ``field`` names).
-FIELDS = (
-    "code_system",
-    "code",
-    "topic_id",
-    "scope",
-    "priority",
-    "min_age",
-    "max_age",
-    "gender",
-    "reason",
-    *(limit.column for limit in LIMITS),
+from ..models import (
+    MAX_AGE_YEARS,
+    Code,
+    CodeSystem,
+    Gender,
+    InvalidRequest,
+    MappingRule,
+    Recipient,
+    Scope,
+    Topic,
 )
+from .constraints import AGE_GROUP, LIMITS, Limit, age_group_conflicts
+
+# The limits of a rule's fields, each stated once: the messages, the OpenAPI document
+# (``schemas.MappingInput``) and the form read them from here. An age is at most
+# ``models.MAX_AGE_YEARS``, as a request's age is.
+MAX_PRIORITY = 1000  # a priority is between -MAX_PRIORITY and MAX_PRIORITY
+MAX_REASON_LENGTH = 1000  # characters of a rule's reason, and of a change's reason for the audit log
+MAX_CODES = 100  # codes in one context limit (more than any list has, repeats included)
 
 
 class ValidationFailed(InvalidRequest):
@@ -34,91 +37,201 @@ class ValidationFailed(InvalidRequest):
         self.errors = errors
 
 
-def _age(value: str, field: str) -> float | None:
-    if not value:
-        return None
-    number = float(value)
-    if not 0 <= number <= 150:
-        raise ValueError(f"{field} must be between 0 and 150 years")
+class _Bad(ValueError):
+    """Why a field's value is refused."""
+
+
+# -- one reader per field: a raw value (CSV or form text, or a JSON value) → the rule's value ------
+
+
+def _text(value: object) -> str:
+    """Text as sent, stripped ("" for none); not text, or text that cannot be stored (NUL in
+    PostgreSQL, a lone surrogate in UTF-8), is refused. Values are never repeated back."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Bad("must be text")
+    if "\x00" in value:
+        raise _Bad("must not contain NUL characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise _Bad("must be valid Unicode text") from None
+    return value.strip()
+
+
+def _number_text(value: object, message: str) -> str:
+    """A number as text: JSON numbers and text are read alike, anything else is ``message``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _Bad(message)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _required(value: object) -> str:
+    text = _text(value)
+    if not text:
+        raise _Bad("required")
+    return text
+
+
+def _code_system(value: object) -> CodeSystem:
+    try:
+        return terminology.code_system(_required(value), "code_system")
+    except InvalidRequest as exc:
+        raise _Bad(exc.message) from None
+
+
+def _scope(value: object) -> Scope:
+    try:
+        return Scope(_text(value) or Scope.DESCENDANTS.value)
+    except (ValueError, _Bad):
+        raise _Bad("must be exact or descendants") from None
+
+
+def _priority(value: object) -> int:
+    whole = "must be a whole number"
+    try:
+        number = int(_number_text(value, whole) or 0)
+    except ValueError:
+        raise _Bad(whole) from None
+    if not -MAX_PRIORITY <= number <= MAX_PRIORITY:
+        raise _Bad(f"must be between {-MAX_PRIORITY} and {MAX_PRIORITY}")
     return number
 
 
-def rule_and_errors(row: dict) -> tuple[MappingRule | None, list[tuple[str, str]]]:
-    """One rule from string (or JSON scalar) fields, and one (field, message) per bad field.
-
-    A context limit is read from its JSON name (``audiences``: a list, or text) if the row has
-    it, else from its CSV column (``audience``: codes separated by spaces), and a problem is
-    reported under the name it came by."""
-
-    def get(name: str) -> str:
-        value = row.get(name)
-        return "" if value is None else str(value).strip()
-
-    errors: list[tuple[str, str]] = []
-    system = None
-    try:
-        system = terminology.code_system(get("code_system"), "code_system")
-    except InvalidRequest as exc:
-        errors.append(("code_system", exc.message if get("code_system") else "required"))
-    for name in ("code", "topic_id"):
-        if not get(name):
-            errors.append((name, "required"))
-    scope = Scope.DESCENDANTS
-    try:
-        scope = Scope(get("scope") or "descendants")
-    except ValueError:
-        errors.append(("scope", "must be exact or descendants"))
-    priority = 0
-    try:
-        priority = int(get("priority") or 0)
-        if not -1000 <= priority <= 1000:
-            errors.append(("priority", "must be between -1000 and 1000"))
-    except ValueError:
-        errors.append(("priority", "must be a whole number"))
-    ages: dict[str, float | None] = {"min_age": None, "max_age": None}
-    for name in ages:
+def _age(field: str) -> Callable[[object], float | None]:
+    def read(value: object) -> float | None:
+        text = _number_text(value, "must be a number")
+        if not text:
+            return None
         try:
-            ages[name] = _age(get(name), name)
-        except ValueError as exc:
-            errors.append((name, str(exc) if "between" in str(exc) else "must be a number"))
-    if ages["min_age"] is not None and ages["max_age"] is not None and ages["min_age"] >= ages["max_age"]:
-        errors.append(("max_age", "must be greater than min_age"))
-    gender = None
+            number = float(text)
+        except ValueError:
+            raise _Bad("must be a number") from None
+        if not 0 <= number <= MAX_AGE_YEARS:  # NaN too
+            raise _Bad(f"{field} must be between 0 and {MAX_AGE_YEARS} years")
+        return number
+
+    return read
+
+
+def _gender(value: object) -> Gender | None:
     try:
-        gender = Gender(get("gender").upper()) if get("gender") else None
-    except ValueError:
-        errors.append(("gender", "must be F, M or UN"))
-    if len(get("reason")) > 1000:
-        errors.append(("reason", "at most 1000 characters"))
-    limits: dict[str, tuple[str, ...]] = {}
+        text = _text(value)
+        return Gender(text.upper()) if text else None
+    except (ValueError, _Bad):
+        raise _Bad("must be F, M or UN") from None
+
+
+def _reason(value: object) -> str:
+    text = _text(value)
+    if len(text) > MAX_REASON_LENGTH:
+        raise _Bad(f"at most {MAX_REASON_LENGTH} characters")
+    # one kind of line break, so every stored reason writes to CSV and reads back the same
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _optional_id(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Bad("must be a whole number")
+    return value
+
+
+# A rule's own fields (the MappingRule attribute, the CSV column and the JSON name), each with its
+# reader, in the order CSV columns are written.
+SCALARS: dict[str, Callable[[object], object]] = {
+    "code_system": _code_system,
+    "code": _required,
+    "topic_id": _required,
+    "scope": _scope,
+    "priority": _priority,
+    "min_age": _age("min_age"),
+    "max_age": _age("max_age"),
+    "gender": _gender,
+    "reason": _reason,
+}
+# Every field of a rule, by its CSV column name (the context limits last: ``constraints.LIMITS``;
+# the JSON API and the form call those by their plural ``field`` names).
+FIELDS = (*SCALARS, *(limit.column for limit in LIMITS))
+# Sent with a rule by the JSON API and the form but not part of it: checked when present.
+CHANGE_FIELDS: dict[str, Callable[[object], object]] = {
+    "change_reason": _reason,  # why, for the audit log
+    "revision": _text,  # instead of If-Match
+    "code_system_oid": _text,  # as the API shows a rule
+    "id": _optional_id,
+}
+# What a JSON object or form may hold: anything else is an unknown field.
+JSON_FIELDS = frozenset({*SCALARS, *(limit.field for limit in LIMITS), *CHANGE_FIELDS})
+
+
+def _limit(limit: Limit, row: dict) -> tuple[str, tuple[str, ...], str | None]:
+    """A context limit's codes, read from its JSON name (a list) if the row has it, else from its
+    CSV column (codes separated by spaces): the name it came by, the codes, and why not."""
+    if limit.field not in row:
+        return limit.column, *limit.parse(row.get(limit.column))
+    value = row[limit.field]
+    if value is not None and not isinstance(value, list | tuple):
+        return limit.field, (), "must be a list of codes"
+    if value is not None and len(value) > MAX_CODES:
+        return limit.field, (), f"at most {MAX_CODES} codes"
+    return limit.field, *limit.parse(value)
+
+
+def unknown_fields(data: dict) -> list[tuple[str, str]]:
+    """A problem for each name of a JSON object or form that is no field of a rule or a change."""
+    return [(str(name), "unknown field") for name in data if name not in JSON_FIELDS]
+
+
+def rule_and_errors(row: dict) -> tuple[MappingRule | None, list[tuple[str, str]]]:
+    """One rule from string (or JSON) fields, and one (field, message) per bad field: each field
+    by its reader (``SCALARS``, and ``CHANGE_FIELDS`` when present), then the age range, then each
+    context limit (a problem reported under the name it came by)."""
+    errors: list[tuple[str, str]] = []
+    values: dict[str, Any] = {}
+    for name, read in (*SCALARS.items(), *((n, r) for n, r in CHANGE_FIELDS.items() if n in row)):
+        try:
+            values[name] = read(row.get(name))
+        except _Bad as exc:
+            errors.append((name, str(exc)))
+    low, high = values.get("min_age"), values.get("max_age")
+    if low is not None and high is not None and low >= high:
+        errors.append(("max_age", "must be greater than min_age"))
+    ages_bad = {"min_age", "max_age"} & {name for name, _ in errors}
+    limits: dict[str, Any] = {}
     for limit in LIMITS:
-        key = limit.field if limit.field in row else limit.column
-        limits[limit.field], problem = limit.parse(row.get(key))
+        name, limits[limit.field], problem = _limit(limit, row)
         if problem:
-            errors.append((key, problem))
-        elif limit is AGE_GROUP and not {"min_age", "max_age"} & {name for name, _ in errors}:
-            errors += [
-                (key, message) for message in age_group_conflicts(limits[limit.field], ages["min_age"], ages["max_age"])
-            ]
-    if errors or system is None:  # no system without an error
+            errors.append((name, problem))
+        elif limit is AGE_GROUP and not ages_bad:
+            errors += [(name, message) for message in age_group_conflicts(limits[limit.field], low, high)]
+    if errors:
         return None, errors
-    return MappingRule(
-        code_system=system,
-        code=terminology.normalise(system, get("code")),
-        topic_id=get("topic_id"),
-        scope=scope,
-        priority=priority,
-        gender=gender,
-        # one kind of line break, so every stored reason writes to CSV and reads back the same
-        reason=get("reason").replace("\r\n", "\n").replace("\r", "\n"),
-        min_age=ages["min_age"],
-        max_age=ages["max_age"],
-        audiences=tuple(Recipient(code) for code in limits["audiences"]),
-        tasks=limits["tasks"],
-        settings=limits["settings"],
-        languages=limits["languages"],
-        age_groups=limits["age_groups"],
-    ), []
+    rule = {name: values[name] for name in SCALARS}
+    rule["code"] = terminology.normalise(rule["code_system"], rule["code"])
+    limits["audiences"] = tuple(Recipient(code) for code in limits["audiences"])
+    return MappingRule(**rule, **limits), []
+
+
+def validate(row: dict, topic_of: Callable[[str], Topic | None]) -> tuple[MappingRule | None, list[tuple[str, str]]]:
+    """A rule that may be served, or every problem: each bad field (``rule_and_errors``), and
+    whether the code is real and the topic served (``check``) for those that are well formed.
+    The JSON API, the form, CSV import and the CLI all validate a rule through here."""
+    rule, problems = rule_and_errors(row)
+    if rule is not None:
+        problems = check(rule, topic_of)
+        return (None if problems else rule), problems
+    bad = {name for name, _ in problems}
+    if not bad & {"code_system", "code"}:
+        problems += check_code(_code_system(row.get("code_system")), _required(row.get("code")))
+    if "topic_id" not in bad:
+        problems += check_topic(_required(row.get("topic_id")), topic_of)
+    return None, problems
 
 
 def rule_from_fields(row: dict[str, str]) -> MappingRule:

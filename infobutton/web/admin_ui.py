@@ -19,7 +19,7 @@ from ..mappings import coverage as mapping_coverage
 from ..mappings.constraints import LIMITS, conditions
 from ..mappings.service import MappingAdmin, mapping_json
 from ..mappings.suggestion_service import SuggestionAdmin
-from ..mappings.validation import FIELDS, ValidationFailed
+from ..mappings.validation import SCALARS, ValidationFailed
 from ..models import ROLES, Code, CodeSystem, InvalidRequest, role_allows
 from ..render import problem
 from ..services import current_services
@@ -214,7 +214,7 @@ def _code(rule):
 
 # The rule's own fields in the form: the CSV columns but the context limits, which the form
 # sends as their JSON names, one checkbox per code (``constraints.LIMITS``).
-_SCALAR_FIELDS = tuple(name for name in FIELDS if name not in {limit.column for limit in LIMITS})
+_SCALAR_FIELDS = tuple(SCALARS)
 
 # The preview's context: form field → the infobutton request parameter it is sent as (URL-IG
 # §2.1.2–2.1.3), so a librarian sees the answer now and after the change for that context.

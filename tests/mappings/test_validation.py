@@ -59,7 +59,7 @@ def test_every_limit_offers_exactly_the_codes_the_request_may_carry():
         ({"tasks": None}, "tasks", ()),
         ({"setting": ""}, "settings", ()),
         ({}, "languages", ()),
-        ({"age_groups": "D000293 D002648"}, "age_groups", ("D000293", "D002648")),
+        ({"age_groups": ["D002648", "D000293"]}, "age_groups", ("D000293", "D002648")),
     ],
 )
 def test_limits_are_read_normalised_and_sorted(given, field, expected):
@@ -91,6 +91,31 @@ def test_a_bad_limit_is_reported_under_the_name_it_came_by_with_the_allowed_code
     noun = {"audience": "audience", "task": "task", "setting": "care setting", "language": "language"}
     assert message.startswith(noun.get(field.removesuffix("s"), "age group") + " must be one or more of ")
     assert allowed in message and len(message) < 1000  # a long bad value is not repeated whole
+
+
+@pytest.mark.parametrize(
+    "given, field, message",
+    [
+        ({"age_groups": "D000293"}, "age_groups", "must be a list of codes"),  # text is the CSV column's
+        ({"tasks": ["OE"] * 101}, "tasks", "at most 100 codes"),
+        ({"code": 7}, "code", "must be text"),
+        ({"reason": "a\x00b"}, "reason", "must not contain NUL characters"),
+        ({"topic_id": "\ud800"}, "topic_id", "must be valid Unicode text"),
+        ({"priority": True}, "priority", "must be a whole number"),
+        ({"priority": 2.5}, "priority", "must be a whole number"),
+        ({"min_age": [1]}, "min_age", "must be a number"),
+        ({"max_age": float("nan")}, "max_age", "max_age must be between 0 and 150 years"),
+        ({"change_reason": "x" * 1001}, "change_reason", "at most 1000 characters"),
+        ({"id": "3"}, "id", "must be a whole number"),
+    ],
+)
+def test_a_json_value_of_the_wrong_kind_is_named_not_stored(given, field, message):
+    assert rule_and_errors(BASE | given) == (None, [(field, message)])
+
+
+def test_json_numbers_and_text_read_alike():
+    rule, errors = rule_and_errors(BASE | {"priority": 5.0, "min_age": 1, "max_age": "2.5"})
+    assert errors == [] and (rule.priority, rule.min_age, rule.max_age) == (5, 1.0, 2.5)
 
 
 def test_every_bad_field_is_reported_at_once():

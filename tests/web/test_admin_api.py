@@ -653,15 +653,15 @@ def test_limits_are_updated_and_audited(client, editor):
 @pytest.mark.parametrize(
     "field, value, allowed",
     [
-        ("audiences", ["PAT", "doctor"], "'PAT', 'PROV' or 'PAYOR'"),
-        ("audiences", "PAT", "valid list"),
-        ("tasks", ["MEDLISTREV"], "'MLREV'"),
-        ("tasks", [7], "'OE'"),
-        ("settings", ["ICU"], "'AMB'"),
-        ("languages", ["fr"], "'en' or 'es'"),
-        ("age_groups", ["D000000"], "'D000328'"),
-        ("age_groups", {"D000328": 1}, "valid list"),
-        ("tasks", ["OE"] * 101, "at most 100"),
+        ("audiences", ["PAT", "doctor"], "PAT, PROV or PAYOR; 'doctor' is not one"),
+        ("audiences", "PAT", "must be a list of codes"),
+        ("tasks", ["MEDLISTREV"], "MLREV"),
+        ("tasks", [7], "OE"),
+        ("settings", ["ICU"], "AMB"),
+        ("languages", ["fr"], "en or es"),
+        ("age_groups", ["D000000"], "D000328"),
+        ("age_groups", {"D000328": 1}, "must be a list of codes"),
+        ("tasks", ["OE"] * 101, "at most 100 codes"),
     ],
 )
 def test_422_names_a_bad_limit_and_what_it_allows(client, services, editor, field, value, allowed):
