@@ -11,13 +11,21 @@ import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
 import requests
 from lxml import etree
 
-from .conftest import ICD10CM, validate_if_schema
+from .conftest import ICD10CM, needs_tier, validate_if_schema
 from .local_server import LocalServer
 
 BIN = Path(sys.executable).parent / "infobutton"
+
+
+def serve_command(port: int, workers: int) -> list[str]:
+    """The command line of a real ``infobutton serve`` (gunicorn) on 127.0.0.1: only a test marked
+    ``gunicorn`` may start one, so the fast tier never does."""
+    needs_tier("gunicorn")
+    return [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
 
 
 def free_port() -> int:
@@ -67,13 +75,14 @@ def test_wait_ready_rides_out_a_read_timeout():
     assert SlowThenReady.first.is_set()
 
 
+@pytest.mark.gunicorn
 def test_serve_answers_c91_00_and_logs_no_patient_context(tmp_path):
     port = free_port()
     env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp_path / "data")}
     env.pop("INFOBUTTON_DATABASE_URL", None)
     with open(tmp_path / "server.log", "w+") as log:  # the server writes to it for the whole test
         proc = subprocess.Popen(
-            [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            serve_command(port, 2),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -121,6 +130,7 @@ def test_serve_answers_c91_00_and_logs_no_patient_context(tmp_path):
         assert "C91.00" not in text and "age.v.v" not in text and "patientPerson" not in text
 
 
+@pytest.mark.gunicorn
 def test_serve_binds_no_gunicorn_control_socket(tmp_path):
     """gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), so two
     instances on a host took it from each other: serve runs without one."""

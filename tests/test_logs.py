@@ -24,7 +24,7 @@ from gunicorn.http.errors import InvalidHeader, InvalidRequestLine, InvalidReque
 from infobutton.logs import GunicornLogger, JsonFormatter, RedactRequestLines, redact, request_id
 
 from .conftest import ICD10CM
-from .test_cli import BIN, free_port, wait_ready
+from .test_cli import free_port, serve_command, wait_ready
 
 # Recognisable patient context: none of it may reach any log.
 PATIENT = ("F32.9", "Depresi", "age.v.v", "administrativeGenderCode", "xyzzy-note", "mainSearchCriteria")
@@ -94,7 +94,7 @@ class Served:
         env.pop("INFOBUTTON_DATABASE_URL", None)
         with open(self.stdout, "w") as out, open(self.stderr, "w") as err:
             self.proc = subprocess.Popen(
-                [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2"],
+                serve_command(self.port, 2),
                 env=env,
                 stdout=out,
                 stderr=err,
@@ -138,6 +138,7 @@ def raw(port: int, data: bytes) -> bytes:
     return answer
 
 
+@pytest.mark.gunicorn
 def test_every_line_of_a_served_log_is_json_with_the_request_fields(served):
     params = {
         "mainSearchCriteria.v.c": "F32.9",
@@ -182,6 +183,7 @@ def test_every_line_of_a_served_log_is_json_with_the_request_fields(served):
         assert value not in text, value
 
 
+@pytest.mark.gunicorn
 def test_malformed_request_lines_leave_no_patient_context_in_any_log(served):
     query = "mainSearchCriteria.v.c=F32.9&mainSearchCriteria.v.dn=Depresión&age.v.v=15"
     spaced = query.replace("&age", " mayor&age")
@@ -208,6 +210,7 @@ def test_malformed_request_lines_leave_no_patient_context_in_any_log(served):
         assert value not in text, value
 
 
+@pytest.mark.gunicorn
 def test_metrics_add_up_every_workers_counts(served):
     for _ in range(12):
         with requests.Session() as fresh:  # a new connection each time: both workers get some
@@ -220,6 +223,7 @@ def test_metrics_add_up_every_workers_counts(served):
     assert list(served.prom.glob("*.db"))
 
 
+@pytest.mark.gunicorn
 def test_stopping_serve_empties_the_metrics_directory(served):
     served.stop()
     assert served.proc.returncode == 0

@@ -10,10 +10,13 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from .serving import Serving
 from .test_cache_budgets import large_form
+
+pytestmark = pytest.mark.gunicorn
 
 LIMIT_MB = 200
 

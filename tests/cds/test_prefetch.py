@@ -333,6 +333,7 @@ def test_jwks_reads_take_fetch_slots_not_request_threads(tmp_path):
             app.extensions["infobutton"].close()
 
 
+@pytest.mark.gunicorn
 def test_sixteen_callers_held_by_a_hanging_fhir_server_leave_health_and_answers_at_default_settings(tmp_path):
     """The outage, at default settings: 16 callers keep calling for 15 s with a fhirServer that
     never answers, against `infobutton serve` (one worker, its default threads). Every fetch slot

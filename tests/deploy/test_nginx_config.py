@@ -9,11 +9,14 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
+import pytest
 import requests
 
 from ..conftest import ICD10CM
 from ..local_server import LocalServer
 from .nginx import CONFIG, Nginx, check, free_port, local_variant, write_variant
+
+pytestmark = pytest.mark.nginx
 
 PATIENT = {
     "mainSearchCriteria.v.c": "F32.9",
@@ -61,6 +64,7 @@ def test_nginx_refuses_a_broken_variant(nginx_bin, scratch):
     assert check(nginx_bin, config).returncode != 0
 
 
+@pytest.mark.gunicorn
 def test_public_paths_reach_the_instance_and_operator_paths_do_not(proxy, served):
     r = requests.get(
         proxy.base + "/infobutton", params={**PATIENT, "knowledgeResponseType": "application/json"}, timeout=60
@@ -78,6 +82,7 @@ def test_public_paths_reach_the_instance_and_operator_paths_do_not(proxy, served
     assert all(line["upstream"] == f"127.0.0.1:{served[1]}" for line in by_path["/infobutton"])
 
 
+@pytest.mark.gunicorn
 def test_bodies_are_held_to_the_instances_limits(proxy):
     big = b"x" * (64 * 1024 + 1)  # INFOBUTTON_MAX_BODY_BYTES + 1
     assert requests.post(proxy.base + "/infobutton", data=big, timeout=60).status_code == 413

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from ..test_cli import wait_ready
 from .slowloris import Prober, Slowloris
+
+pytestmark = pytest.mark.gunicorn
 
 SLOW_CONNECTIONS = 64
 
@@ -20,6 +24,7 @@ def wait_for(condition, seconds: float, what: str) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
+@pytest.mark.nginx
 def test_slowloris_through_the_proxy_does_not_stop_service(proxy):
     prober = Prober(proxy.base + "/healthz", interval=0.5, timeout=10)
     assert prober.probe()

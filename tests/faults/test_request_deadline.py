@@ -8,12 +8,15 @@ from __future__ import annotations
 import socket
 import time
 
+import pytest
 import requests
 
 from infobutton.cli import REQUEST_DEADLINE
 from infobutton.gunicorn_worker import heartbeat
 
 from ..serving import Serving
+
+pytestmark = pytest.mark.gunicorn
 
 
 def test_the_heartbeat_is_no_later_than_the_oldest_request_in_flight():

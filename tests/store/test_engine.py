@@ -33,6 +33,7 @@ def test_unknown_scheme_is_refused_naming_it():
     assert set(SCHEMES) == {"sqlite", "postgresql", "postgres", "postgresql+psycopg"}
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+psycopg"])
 def test_every_postgresql_scheme_reaches_postgresql_through_psycopg_3(scheme, postgres_url):
     url = scheme + "://" + postgres_url.partition("://")[2]
@@ -126,6 +127,7 @@ def _backend_pids(db) -> set[int]:
     return pids
 
 
+@pytest.mark.postgres
 def test_a_connection_postgresql_dropped_is_replaced(postgres_url):
     upgrade(postgres_url)
     db = Database(postgres_url)
@@ -156,6 +158,7 @@ def _terminate(pid: int) -> None:
             time.sleep(0.05)
 
 
+@pytest.mark.postgres
 def test_a_read_on_a_connection_killed_after_checkout_is_retried_once(postgres_url, caplog):
     """The window pre-ping cannot close: the connection dies between checkout and the query."""
     db = Database(postgres_url)
@@ -176,6 +179,7 @@ def test_a_read_on_a_connection_killed_after_checkout_is_retried_once(postgres_u
         db.close()
 
 
+@pytest.mark.postgres
 def test_a_write_on_a_killed_connection_is_not_repeated(postgres_url):
     upgrade(postgres_url)
     db = Database(postgres_url)

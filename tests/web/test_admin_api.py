@@ -576,6 +576,7 @@ def test_a_second_instance_serves_the_change_without_a_restart(tmp_path):
 # -- PostgreSQL ------------------------------------------------------------------------------
 
 
+@pytest.mark.postgres
 def test_write_version_restore_path_on_postgresql(tmp_path, postgres_url):
     app = create_app(Settings(data_dir=str(tmp_path), database_url=postgres_url, version_check_interval=0.0))
     try:
@@ -723,6 +724,7 @@ def test_limits_import_export_and_restore_through_the_api(client, services, edit
     assert (pros.tasks, pros.settings, pros.languages, pros.age_groups) == (("OE",), ("EMER",), ("en",), ("D000328",))
 
 
+@pytest.mark.postgres
 def test_limits_on_postgresql(tmp_path, postgres_url):
     app = create_app(Settings(data_dir=str(tmp_path), database_url=postgres_url, version_check_interval=0.0))
     try:

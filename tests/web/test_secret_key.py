@@ -11,6 +11,7 @@ import stat
 import subprocess
 import time
 
+import pytest
 import requests
 
 from infobutton.config import Settings
@@ -83,6 +84,7 @@ def _sign_in(base: str, token: str) -> None:
     assert home.status_code == 200, home.status_code
 
 
+@pytest.mark.gunicorn
 def test_eight_workers_started_together_on_an_empty_data_dir_all_sign_admins_in(tmp_path):
     with Serving(tmp_path, {}, workers=8) as served:
         deadline = time.monotonic() + 180

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 
 from ..conftest import ICD10CM
-from ..test_cli import BIN, free_port, wait_ready
+from ..test_cli import free_port, serve_command, wait_ready
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc to tell workers apart")
 
@@ -120,6 +120,7 @@ def both_workers_agree(port: int, path: str, workers: set[int]) -> None:
     assert answered_304 >= workers, f"only {answered_304} of {workers} answered the conditional requests"
 
 
+@pytest.mark.gunicorn
 def test_two_workers_give_one_etag_and_honour_each_others(tmp_path):
     port = free_port()
     env = {**os.environ, "INFOBUTTON_RATE_LIMIT": "1000000/minute", "INFOBUTTON_DATA_DIR": str(tmp_path / "data")}
@@ -127,7 +128,7 @@ def test_two_workers_give_one_etag_and_honour_each_others(tmp_path):
     env.pop("INFOBUTTON_REDIS_URL", None)  # no shared cache: each worker renders its own answer
     with open(tmp_path / "server.log", "w") as log:
         proc = subprocess.Popen(
-            [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            serve_command(port, 2),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
