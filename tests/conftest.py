@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -90,17 +91,20 @@ def needs_tier(tier: str) -> None:
         pytest.fail(f"{_running[0].nodeid} needs @pytest.mark.{tier}: it reaches a {tier} at run time")
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 60, what: str = "the condition") -> object:
-    """Poll ``condition`` until it returns something true, and return that; generous by default, as
-    the machine may be busy. Fails the test naming ``what`` when ``timeout`` seconds pass first."""
+def wait_until(
+    condition: Callable[[], object], timeout: float = 60, what: str | Callable[[], str] = "the condition"
+) -> Any:
+    """Poll ``condition`` until it returns something true, and return that: the one way tests wait
+    for something to happen. Generous by default, as the machine may be busy; when ``timeout``
+    seconds pass first the test fails naming ``what`` (a callable is asked then, for the state)."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
         if result:
             return result
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)  # a poll interval, not a wait for something to happen
+            pytest.fail(f"timed out after {timeout} s waiting for {what() if callable(what) else what}")
+        time.sleep(0.05)  # the poll interval, not a guess at how long something takes
 
 
 def require(available: bool, reason: str) -> None:

@@ -7,7 +7,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 import requests
 from lxml import etree
 
-from .conftest import ICD10CM, needs_tier, validate_if_schema
+from .conftest import ICD10CM, needs_tier, validate_if_schema, wait_until
 from .local_server import LocalServer
 
 BIN = Path(sys.executable).parent / "infobutton"
@@ -37,29 +36,32 @@ def free_port() -> int:
 def wait_ready(url: str, proc=None, seconds: float = 180, attempt_timeout: float = 5) -> None:
     """Poll until the server answers 200; generous, as workers boot slowly on a busy machine.
     Every transport error (refused, reset, read timeout, cut short) only means "not up yet"."""
-    deadline = time.monotonic() + seconds
-    last: object = None
-    while time.monotonic() < deadline:
+    last: list[object] = [None]
+
+    def answers() -> bool:
         assert proc is None or proc.poll() is None, "server exited early"
         try:
-            last = requests.get(url, timeout=attempt_timeout).status_code
-            if last == 200:
-                return
+            last[0] = requests.get(url, timeout=attempt_timeout).status_code
         except requests.exceptions.RequestException as error:
-            last = error
-        time.sleep(0.2)
-    raise AssertionError(f"server never became ready: {last!r}")
+            last[0] = error
+        return last[0] == 200
+
+    wait_until(answers, timeout=seconds, what=lambda: f"{url} to answer 200 (last: {last[0]!r})")
 
 
 class SlowThenReady(BaseHTTPRequestHandler):
-    """Answers the first request after a long pause (a client's read timeout), then at once."""
+    """Holds the first request until the client has given up on it and asked again (its read
+    timeout), then answers every request at once."""
 
     first = threading.Event()
+    retried = threading.Event()
 
     def do_GET(self):
         if not self.first.is_set():
             self.first.set()
-            time.sleep(3)
+            self.retried.wait(timeout=120)  # the hang is the subject: released by the retry
+        else:
+            self.retried.set()
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -70,9 +72,10 @@ class SlowThenReady(BaseHTTPRequestHandler):
 
 def test_wait_ready_rides_out_a_read_timeout():
     SlowThenReady.first.clear()
+    SlowThenReady.retried.clear()
     with LocalServer(SlowThenReady) as server:
         wait_ready(f"http://127.0.0.1:{server.port}/", attempt_timeout=0.5, seconds=120)
-    assert SlowThenReady.first.is_set()
+    assert SlowThenReady.first.is_set() and SlowThenReady.retried.is_set()
 
 
 @pytest.mark.gunicorn

@@ -23,7 +23,7 @@ from gunicorn.http.errors import InvalidHeader, InvalidRequestLine, InvalidReque
 
 from infobutton.logs import GunicornLogger, JsonFormatter, RedactRequestLines, redact, request_id
 
-from .conftest import ICD10CM
+from .conftest import ICD10CM, wait_until
 from .test_cli import free_port, serve_command, wait_ready
 
 # Recognisable patient context: none of it may reach any log.
@@ -162,9 +162,7 @@ def test_every_line_of_a_served_log_is_json_with_the_request_fields(served):
     assert requests.get(served.base + "/infobutton", params={"age.v.v": "15"}, timeout=60).status_code == 400
     assert requests.get(served.base + "/no/F32.9", timeout=60).status_code == 404
     # gunicorn writes an access line just after its response: wait for the last one
-    deadline = time.monotonic() + 60
-    while "GET (no route) 404" not in served.logs() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: "GET (no route) 404" in served.logs(), what="the last access line")
     lines = [json.loads(line) for line in served.logs().splitlines() if line.strip()]
     for line in lines:
         assert {"time", "level", "logger", "message"} <= line.keys()

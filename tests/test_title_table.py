@@ -1,6 +1,5 @@
 """The precomputed table of ICD-10-CM titles' whole-name matches answers exactly as the live matcher does."""
 
-import time
 from dataclasses import replace
 
 import pytest
@@ -12,7 +11,7 @@ from infobutton.models import Code, CodeSystem
 from infobutton.request import parse
 from infobutton.store import open_stores
 
-from .conftest import icd
+from .conftest import icd, wait_until
 
 
 @pytest.fixture
@@ -84,10 +83,7 @@ def test_after_a_catalogue_change_the_table_is_rebuilt_without_a_restart(fresh):
     fresh.refresh_now()
     found = fresh.resolve(request)  # matched live while the table is being built
     assert [(m.topic.id, m.provenance.value) for m in found] == [("alkalosis", "automatic")]
-    deadline = time.monotonic() + 300
-    while fresh._title_matches is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert fresh._title_matches is not None, "the title table was not rebuilt"
+    wait_until(lambda: fresh._title_matches is not None, timeout=300, what="the title table to be rebuilt")
     assert knowledge._title_table[0] == fresh.concept_index().signature
     for _, title in resolver.title_chain(alkalosis):
         assert fresh.title_names(title) == fresh.concept_index().named(title)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from .conftest import wait_until
 from .serving import Serving
 from .test_cache_budgets import large_form
 
@@ -29,13 +30,10 @@ def rss_mb(pid: int) -> float:
 
 
 def worker_of(arbiter: int) -> int:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        children = Path(f"/proc/{arbiter}/task/{arbiter}/children").read_text().split()
-        if children:
-            return int(children[0])
-        time.sleep(0.1)
-    raise AssertionError("serve started no worker")
+    children = wait_until(
+        lambda: Path(f"/proc/{arbiter}/task/{arbiter}/children").read_text().split(), what="serve's worker"
+    )
+    return int(children[0])
 
 
 def test_a_worker_under_large_posts_stays_under_200_mb(tmp_path):

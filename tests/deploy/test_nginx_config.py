@@ -6,13 +6,12 @@ from __future__ import annotations
 import difflib
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 
-from ..conftest import ICD10CM
+from ..conftest import ICD10CM, wait_until
 from ..local_server import LocalServer
 from .nginx import CONFIG, Nginx, check, free_port, local_variant, write_variant
 
@@ -33,12 +32,11 @@ LEAKS = ("F32.9", "Depresi", "age.v.v", "patientPerson", "mainSearchCriteria", "
 def access_lines(nginx: Nginx, count: int) -> list[dict]:
     """The access log once it has ``count`` lines: nginx writes a line as the request ends, which
     may be just after the client has its answer."""
-    deadline = time.monotonic() + 30
-    while True:
-        lines = (nginx.scratch / "access.log").read_text().splitlines()
-        if len(lines) >= count or time.monotonic() > deadline:
-            return [json.loads(line) for line in lines]
-        time.sleep(0.1)
+    lines = wait_until(
+        lambda: len(read := (nginx.scratch / "access.log").read_text().splitlines()) >= count and read,
+        what=f"{count} access log lines",
+    )
+    return [json.loads(line) for line in lines]
 
 
 def test_nginx_accepts_the_file_changed_only_where_compose_differs_from_a_test(nginx_bin, scratch):

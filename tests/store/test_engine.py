@@ -3,7 +3,6 @@ connection PostgreSQL dropped replaced without an error, nested transactions all
 
 import logging
 import threading
-import time
 
 import psycopg
 import pytest
@@ -14,7 +13,7 @@ from infobutton.store import Database
 from infobutton.store.db import SCHEMES, SQLITE_BUSY_SECONDS, engine_url
 from infobutton.store.migrate import upgrade
 
-from ..conftest import POSTGRES_URL
+from ..conftest import POSTGRES_URL, wait_until
 
 
 @pytest.fixture
@@ -152,10 +151,8 @@ def _terminate(pid: int) -> None:
     """Terminate one backend and wait until it is gone."""
     with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        deadline = time.monotonic() + 30
-        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
-            assert time.monotonic() < deadline, f"backend {pid} still there"
-            time.sleep(0.05)
+        gone = lambda: not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()  # noqa: E731
+        wait_until(gone, what=f"backend {pid} to go")
 
 
 @pytest.mark.postgres
