@@ -38,6 +38,8 @@ from infobutton.web.infobutton import parse_query
 from .conftest import ICD10CM, SNOMEDCT, icd
 from .test_cli import free_port, serve_command, wait_ready
 
+pytestmark = pytest.mark.slow
+
 FUZZ = settings(
     derandomize=True,  # a fixed seed per test: a failure reproduces
     database=None,

@@ -24,6 +24,7 @@ def svc(tmp_path):
     db.close()
 
 
+@pytest.mark.slow
 def test_the_table_answers_as_the_live_matcher_for_every_title_of_5000_codes(svc):
     assert svc._title_matches is not None  # the table is in use
     index = svc.concept_index()
@@ -71,6 +72,7 @@ def fresh(tmp_path, monkeypatch):
     db.close()
 
 
+@pytest.mark.slow
 def test_after_a_catalogue_change_the_table_is_rebuilt_without_a_restart(fresh):
     """A topic added by a sync is matched by the automatic layer at once (live), and the title
     table for the new catalogue is built in the background, so the live matching ends."""
