@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 import uuid
 from collections import Counter
 
@@ -14,7 +13,7 @@ import psycopg
 import pytest
 import requests
 
-from .conftest import ICD10CM, POSTGRES_URL
+from .conftest import ICD10CM, POSTGRES_URL, wait_until
 from .test_cli import BIN, free_port, serve_command, wait_ready
 
 pytestmark = [pytest.mark.postgres, pytest.mark.gunicorn]
@@ -110,10 +109,16 @@ def test_terminating_the_services_connections_mid_load_gives_no_5xx(tmp_path, fr
         for t in threads:
             t.start()
         terminated = []
-        for _ in range(5):
-            time.sleep(1.5)
-            terminated.append(terminate_service_connections(database))
-        time.sleep(1.5)
+
+        def answered() -> int:
+            with lock:
+                return sum(statuses.values()) + len(bad)
+
+        for _ in range(6):  # 30 calls of load between terminations, and after the last
+            seen = answered()
+            wait_until(lambda seen=seen: answered() >= seen + 30, timeout=120, what="30 more answers")
+            if len(terminated) < 5:
+                terminated.append(terminate_service_connections(database))
         stop.set()
         for t in threads:
             t.join(timeout=120)

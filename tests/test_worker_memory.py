@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -59,8 +58,8 @@ def test_a_worker_under_large_posts_stays_under_200_mb(tmp_path):
             thread.start()
         samples = []
         try:
-            for _ in range(20):
-                time.sleep(1)
+            for n in range(1, 21):  # a sample after every 8 more answers: RSS against work done
+                wait_until(lambda n=n: len(statuses) >= 8 * n, timeout=120, what=f"{8 * n} answers")
                 samples.append(rss_mb(worker))
         finally:
             stop.set()

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from collections import Counter
 from urllib.parse import urlencode
 
@@ -20,7 +19,7 @@ from infobutton.cli import gunicorn_options
 from infobutton.config import Settings
 from infobutton.store import Database
 
-from ..conftest import ICD10CM
+from ..conftest import ICD10CM, wait_until
 from ..test_cli import free_port, serve_command, wait_ready
 
 CODES = ["C91.00", "E11.9", "J45.909", "I10", "C92.10", "D47.9"]
@@ -67,6 +66,7 @@ def test_sigterm_mid_load_answers_every_request_already_sent(tmp_path):
     base = f"http://127.0.0.1:{port}"
     terminated = threading.Event()
     before: Counter = Counter()  # outcomes of requests sent before SIGTERM
+    answered = [0]  # answers of any kind, to know the load is under way
     failed_before: list[str] = []
     lock = threading.Lock()
 
@@ -82,6 +82,8 @@ def test_sigterm_mid_load_answers_every_request_already_sent(tmp_path):
                     outcome = str(r.status_code)
                 except requests.RequestException as exc:
                     outcome = type(exc).__name__
+                with lock:
+                    answered[0] += 1
                 if sent_before and not terminated.is_set():  # answered before SIGTERM: not the point
                     continue
                 with lock:
@@ -106,10 +108,10 @@ def test_sigterm_mid_load_answers_every_request_already_sent(tmp_path):
         threads = [threading.Thread(target=load, args=(n,)) for n in range(8)]
         for t in threads:
             t.start()
-        time.sleep(2)
+        wait_until(lambda: answered[0] >= 16, what="the load to be under way")
         terminated.set()
         proc.send_signal(signal.SIGTERM)  # the arbiter: a graceful stop
-        time.sleep(2)
+        wait_until(lambda: "Handling signal: term" in (tmp_path / "server.log").read_text(), what="the arbiter's stop")
         slow.send(body[10:])
         answer = slow.getresponse()
         assert answer.status == 200 and b"leukemia" in answer.read().lower()
