@@ -1,13 +1,24 @@
 """Shared fixtures: a real app on a temporary SQLite file, PostgreSQL in a throwaway schema,
-the HL7 schema from ../shared/conformance, and the rule that CI never skips a real service."""
+the HL7 schema from ../shared/conformance, and the rule that CI never skips a real service.
+
+Tiers: a test that needs a real service or a heavy step carries that tier's marker (pyproject.toml
+lists them), so ``make test-fast`` can leave it out. The markers cannot be forgotten: a test that
+asks for a service's fixture (``TIER_OF_FIXTURE``) without its marker fails collection, and one that
+reaches PostgreSQL or Redis at run time (``getfixturevalue``) or starts ``infobutton serve``
+(``serve_command``) without it fails at that moment (``needs_tier``).
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import socket
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -22,6 +33,8 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("INFOBUTTON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("INFOBUTTON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
+pytest_plugins = ["pytester"]  # tests/test_tiers.py runs small suites of its own
+
 ICD10CM = "2.16.840.1.113883.6.90"
 SNOMEDCT = "2.16.840.1.113883.6.96"
 
@@ -34,6 +47,64 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+# The fixtures that reach a real service or process, and the marker a test using them must carry.
+TIER_OF_FIXTURE = {
+    "postgres_server": "postgres",
+    "postgres_url": "postgres",
+    "redis_url": "redis",
+    "browser": "browser",
+    "page": "browser",
+    "nginx_bin": "nginx",
+    "served": "gunicorn",
+}
+
+
+def untiered(item: pytest.Item) -> list[str]:
+    """What ``item`` uses without its tier's marker, one line each (empty when it is tiered right)."""
+    names = getattr(item, "fixturenames", ())
+    return [
+        f"{item.nodeid}: uses the fixture {name!r} without @pytest.mark.{tier}"
+        for name, tier in TIER_OF_FIXTURE.items()
+        if name in names and item.get_closest_marker(tier) is None
+    ]
+
+
+def pytest_collection_modifyitems(config, items):
+    problems = [line for item in items for line in untiered(item)]
+    if problems:
+        raise pytest.UsageError("tests without their tier's marker (see tests/conftest.py):\n" + "\n".join(problems))
+
+
+_running: list[pytest.Item] = []  # the test being set up or run, for needs_tier
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _running[:] = [item]
+
+
+def needs_tier(tier: str) -> None:
+    """Fail the running test unless it carries ``tier``'s marker (for services reached at run time)."""
+    if _running and _running[0].get_closest_marker(tier) is None:
+        pytest.fail(f"{_running[0].nodeid} needs @pytest.mark.{tier}: it reaches a {tier} at run time")
+
+
+def wait_until(
+    condition: Callable[[], object], timeout: float = 60, what: str | Callable[[], str] = "the condition"
+) -> Any:
+    """Poll ``condition`` until it returns something true, and return that: the one way tests wait
+    for something to happen. Generous by default, as the machine may be busy; when ``timeout``
+    seconds pass first the test fails naming ``what`` (a callable is asked then, for the state)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what() if callable(what) else what}")
+        time.sleep(0.05)  # the poll interval, not a guess at how long something takes
 
 
 def require(available: bool, reason: str) -> None:
@@ -124,9 +195,17 @@ def validate_if_schema(doc) -> None:
 
 
 @pytest.fixture
-def postgres_url():
-    """A fresh PostgreSQL schema for one test, dropped afterwards."""
+def postgres_server() -> str:
+    """The test PostgreSQL server's URL (its ``test`` database), for tests that make their own
+    databases or schemas on it; a skip locally when it is not running."""
+    needs_tier("postgres")
     require(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh PostgreSQL schema for one test, dropped afterwards."""
     import psycopg
 
     schema = "t_" + uuid.uuid4().hex[:12]
@@ -136,6 +215,15 @@ def postgres_url():
     yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis server's URL; a skip locally when it is not running."""
+    needs_tier("redis")
+    where = urlsplit(REDIS_URL)
+    require(port_open(where.hostname or "127.0.0.1", where.port or 6379), f"Redis is not running at {REDIS_URL}")
+    return REDIS_URL
 
 
 def icd(code: str, **extra) -> dict:

@@ -8,7 +8,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from .test_cli import BIN, free_port, wait_ready
+from .test_cli import free_port, serve_command, wait_ready
 
 
 class Serving:
@@ -24,7 +24,7 @@ class Serving:
 
     def __enter__(self) -> Serving:
         self._log = open(self.log_path, "w")  # noqa: SIM115 - the server writes to it until __exit__
-        command = [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
+        command = serve_command(self.port, self.workers)
         self.proc = subprocess.Popen(
             command, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )

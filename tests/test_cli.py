@@ -8,17 +8,24 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
 import requests
 from lxml import etree
 
-from .conftest import ICD10CM, validate_if_schema
+from .conftest import ICD10CM, needs_tier, validate_if_schema, wait_until
 from .local_server import LocalServer
 
 BIN = Path(sys.executable).parent / "infobutton"
+
+
+def serve_command(port: int, workers: int) -> list[str]:
+    """The command line of a real ``infobutton serve`` (gunicorn) on 127.0.0.1: only a test marked
+    ``gunicorn`` may start one, so the fast tier never does."""
+    needs_tier("gunicorn")
+    return [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
 
 
 def free_port() -> int:
@@ -30,29 +37,32 @@ def free_port() -> int:
 def wait_ready(url: str, proc=None, seconds: float = 180, attempt_timeout: float = 5) -> None:
     """Poll until the server answers 200; generous, as workers boot slowly on a busy machine.
     Every transport error (refused, reset, read timeout, cut short) only means "not up yet"."""
-    deadline = time.monotonic() + seconds
-    last: object = None
-    while time.monotonic() < deadline:
+    last: list[object] = [None]
+
+    def answers() -> bool:
         assert proc is None or proc.poll() is None, "server exited early"
         try:
-            last = requests.get(url, timeout=attempt_timeout).status_code
-            if last == 200:
-                return
+            last[0] = requests.get(url, timeout=attempt_timeout).status_code
         except requests.exceptions.RequestException as error:
-            last = error
-        time.sleep(0.2)
-    raise AssertionError(f"server never became ready: {last!r}")
+            last[0] = error
+        return last[0] == 200
+
+    wait_until(answers, timeout=seconds, what=lambda: f"{url} to answer 200 (last: {last[0]!r})")
 
 
 class SlowThenReady(BaseHTTPRequestHandler):
-    """Answers the first request after a long pause (a client's read timeout), then at once."""
+    """Holds the first request until the client has given up on it and asked again (its read
+    timeout), then answers every request at once."""
 
     first = threading.Event()
+    retried = threading.Event()
 
     def do_GET(self):
         if not self.first.is_set():
             self.first.set()
-            time.sleep(3)
+            self.retried.wait(timeout=120)  # the hang is the subject: released by the retry
+        else:
+            self.retried.set()
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -63,18 +73,20 @@ class SlowThenReady(BaseHTTPRequestHandler):
 
 def test_wait_ready_rides_out_a_read_timeout():
     SlowThenReady.first.clear()
+    SlowThenReady.retried.clear()
     with LocalServer(SlowThenReady) as server:
         wait_ready(f"http://127.0.0.1:{server.port}/", attempt_timeout=0.5, seconds=120)
-    assert SlowThenReady.first.is_set()
+    assert SlowThenReady.first.is_set() and SlowThenReady.retried.is_set()
 
 
+@pytest.mark.gunicorn
 def test_serve_answers_c91_00_and_logs_no_patient_context(tmp_path):
     port = free_port()
     env = {**os.environ, "INFOBUTTON_DATA_DIR": str(tmp_path / "data")}
     env.pop("INFOBUTTON_DATABASE_URL", None)
     with open(tmp_path / "server.log", "w+") as log:  # the server writes to it for the whole test
         proc = subprocess.Popen(
-            [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            serve_command(port, 2),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -122,6 +134,7 @@ def test_serve_answers_c91_00_and_logs_no_patient_context(tmp_path):
         assert "C91.00" not in text and "age.v.v" not in text and "patientPerson" not in text
 
 
+@pytest.mark.gunicorn
 def test_serve_binds_no_gunicorn_control_socket(tmp_path):
     """gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), so two
     instances on a host took it from each other: serve runs without one."""
@@ -135,6 +148,7 @@ def test_serve_binds_no_gunicorn_control_socket(tmp_path):
         assert "control socket" not in server.logs().lower()
 
 
+@pytest.mark.gunicorn
 def test_serve_on_a_terminal_says_once_where_it_listens_how_to_sign_in_and_what_to_try(tmp_path):
     """What a person sees after `make run`: text lines, one short block with the address, the
     admin UI, the command that makes a token, and a request to try; no migration steps."""
@@ -145,7 +159,7 @@ def test_serve_on_a_terminal_says_once_where_it_listens_how_to_sign_in_and_what_
         env.pop(name, None)
     master, terminal = pty.openpty()
     proc = subprocess.Popen(
-        [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        serve_command(port, 2),
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=terminal,
@@ -170,9 +184,7 @@ def test_serve_on_a_terminal_says_once_where_it_listens_how_to_sign_in_and_what_
     try:
         wait_ready(base + "/healthz", proc)
         example = f"curl '{base}/infobutton?mainSearchCriteria.v.c=C91.00&"
-        deadline = time.monotonic() + 60
-        while example not in b"".join(output).decode(errors="replace") and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: example in b"".join(output).decode(errors="replace"), 60, "the example request")
         query = b"".join(output).decode(errors="replace").split(example, 1)[1].split("'", 1)[0]
         answer = requests.get(f"{base}/infobutton?mainSearchCriteria.v.c=C91.00&{query}", timeout=60)
         assert answer.status_code == 200 and "Leukemia" in answer.text

@@ -36,7 +36,9 @@ from infobutton.models import InvalidRequest, KnowledgeRequest
 from infobutton.request import parse
 
 from .conftest import ICD10CM, SNOMEDCT, icd
-from .test_cli import BIN, free_port, wait_ready
+from .test_cli import free_port, serve_command, wait_ready
+
+pytestmark = pytest.mark.slow
 
 FUZZ = settings(
     derandomize=True,  # a fixed seed per test: a failure reproduces
@@ -344,6 +346,7 @@ def test_feedback_with_nul_is_400_naming_the_field(client):
     assert _problem(r)["parameter"] == "feedback[0].overrideReason.reason.code"
 
 
+@pytest.mark.postgres
 def test_nul_and_surrogates_on_postgresql_are_4xx(tmp_path, postgres_url):
     app = create_app(Settings(data_dir=str(tmp_path), database_url=postgres_url, version_check_interval=0.0, **CDS_DEV))
     try:
@@ -414,7 +417,7 @@ def served(tmp_path_factory):
     env.pop("INFOBUTTON_DATABASE_URL", None)
     log = open(data / "server.log", "w+")  # noqa: SIM115 - the server writes to it for the module
     proc = subprocess.Popen(
-        [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        serve_command(port, 1),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -438,6 +441,7 @@ def _raw(port: int, request: bytes) -> bytes:
     return received
 
 
+@pytest.mark.gunicorn
 @pytest.mark.parametrize(
     "body",
     [b"zz\r\nabc\r\n0\r\n\r\n", b"3\r\nabcdef\r\n0\r\n\r\n", b"-1\r\n\r\n"],

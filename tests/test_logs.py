@@ -32,8 +32,8 @@ from infobutton.logs import (
     request_id,
 )
 
-from .conftest import ICD10CM
-from .test_cli import BIN, free_port, wait_ready
+from .conftest import ICD10CM, wait_until
+from .test_cli import free_port, serve_command, wait_ready
 
 # Recognisable patient context: none of it may reach any log.
 PATIENT = ("F32.9", "Depresi", "age.v.v", "administrativeGenderCode", "xyzzy-note", "mainSearchCriteria")
@@ -166,7 +166,7 @@ class Served:
         env.pop("INFOBUTTON_DATABASE_URL", None)
         with open(self.stdout, "w") as out, open(self.stderr, "w") as err:
             self.proc = subprocess.Popen(
-                [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2"],
+                serve_command(self.port, 2),
                 env=env,
                 stdout=out,
                 stderr=err,
@@ -210,6 +210,7 @@ def raw(port: int, data: bytes) -> bytes:
     return answer
 
 
+@pytest.mark.gunicorn
 def test_every_line_of_a_served_log_is_json_with_the_request_fields(served):
     params = {
         "mainSearchCriteria.v.c": "F32.9",
@@ -233,9 +234,7 @@ def test_every_line_of_a_served_log_is_json_with_the_request_fields(served):
     assert requests.get(served.base + "/infobutton", params={"age.v.v": "15"}, timeout=60).status_code == 400
     assert requests.get(served.base + "/no/F32.9", timeout=60).status_code == 404
     # gunicorn writes an access line just after its response: wait for the last one
-    deadline = time.monotonic() + 60
-    while "GET (no route) 404" not in served.logs() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: "GET (no route) 404" in served.logs(), what="the last access line")
     lines = [json.loads(line) for line in served.logs().splitlines() if line.strip()]
     for line in lines:
         assert {"time", "level", "logger", "message"} <= line.keys()
@@ -254,6 +253,7 @@ def test_every_line_of_a_served_log_is_json_with_the_request_fields(served):
         assert value not in text, value
 
 
+@pytest.mark.gunicorn
 def test_a_served_log_says_once_where_it_listens_and_migrates_quietly(served):
     """Not a terminal: JSON lines, the start announced in one of them (without a request to
     try, which a log pipeline would read as one made), no Alembic step at INFO."""
@@ -266,6 +266,7 @@ def test_a_served_log_says_once_where_it_listens_and_migrates_quietly(served):
     assert re.search(r"\(schema \d{4}, [\d,]+ rules, [\d,]+ topics\)$", database["message"])
 
 
+@pytest.mark.gunicorn
 def test_malformed_request_lines_leave_no_patient_context_in_any_log(served):
     query = "mainSearchCriteria.v.c=F32.9&mainSearchCriteria.v.dn=Depresión&age.v.v=15"
     spaced = query.replace("&age", " mayor&age")
@@ -292,6 +293,7 @@ def test_malformed_request_lines_leave_no_patient_context_in_any_log(served):
         assert value not in text, value
 
 
+@pytest.mark.gunicorn
 def test_metrics_add_up_every_workers_counts(served):
     for _ in range(12):
         with requests.Session() as fresh:  # a new connection each time: both workers get some
@@ -304,6 +306,7 @@ def test_metrics_add_up_every_workers_counts(served):
     assert list(served.prom.glob("*.db"))
 
 
+@pytest.mark.gunicorn
 def test_stopping_serve_empties_the_metrics_directory(served):
     served.stop()
     assert served.proc.returncode == 0

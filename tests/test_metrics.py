@@ -17,7 +17,7 @@ from infobutton.config import Settings
 from infobutton.metrics import Metrics, answer_layers, format_label
 from infobutton.models import Code, CodeSystem, Criterion, Provenance, Topic, TopicMatch
 
-from .conftest import REDIS_URL, icd, port_open, require, unmap_diabetes
+from .conftest import icd, unmap_diabetes
 from .content.http_fixture import Reply, Upstream
 
 
@@ -175,9 +175,9 @@ def test_an_operators_multiprocess_dir_is_emptied_not_removed(tmp_path, monkeypa
     assert values.ValueClass is plain
 
 
-def test_a_shared_cache_hit_is_counted_with_the_layers_it_carries(tmp_path):
-    require(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
-    settings = Settings(data_dir=str(tmp_path), version_check_interval=0.0, redis_url=REDIS_URL)
+@pytest.mark.redis
+def test_a_shared_cache_hit_is_counted_with_the_layers_it_carries(tmp_path, redis_url):
+    settings = Settings(data_dir=str(tmp_path), version_check_interval=0.0, redis_url=redis_url)
     prefix = f"infobutton-test-{uuid.uuid4().hex[:8]}:"
     one, two = create_app(settings), create_app(settings)
     try:
@@ -192,7 +192,7 @@ def test_a_shared_cache_hit_is_counted_with_the_layers_it_carries(tmp_path):
         assert value(found, "infobutton_response_cache_lookups_total", result="miss") == 0
         assert value(found, "infobutton_criteria_total", layer="curated") == 1
     finally:
-        keys = redis.Redis.from_url(REDIS_URL)
+        keys = redis.Redis.from_url(redis_url)
         for key in keys.scan_iter(prefix + "*"):
             keys.delete(key)
         keys.close()

@@ -3,9 +3,13 @@
 import subprocess
 import sys
 
+import pytest
+
 from infobutton import bundled
 
 from .conftest import ROOT
+
+pytestmark = pytest.mark.packaging
 
 
 def test_wheel_carries_bundled_data_and_console_script(tmp_path):

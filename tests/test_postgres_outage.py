@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 import uuid
 from collections import Counter
 
@@ -14,17 +13,18 @@ import psycopg
 import pytest
 import requests
 
-from .conftest import ICD10CM, POSTGRES_URL, port_open, require
-from .test_cli import BIN, free_port, wait_ready
+from .conftest import ICD10CM, POSTGRES_URL, wait_until
+from .test_cli import BIN, free_port, serve_command, wait_ready
+
+pytestmark = [pytest.mark.postgres, pytest.mark.gunicorn]
 
 PASSWORD = "never-in-a-log"  # trust auth ignores it; serve must not print it
 CODES = ["C91.00", "E11.9", "J45.909", "C91.10", "I10", "E11"]
 
 
 @pytest.fixture
-def fresh_database():
+def fresh_database(postgres_server):
     """A PostgreSQL database of its own (the service's connections can be told apart), dropped after."""
-    require(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
     name = "ib_outage_" + uuid.uuid4().hex[:10]
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
@@ -66,7 +66,7 @@ def test_terminating_the_services_connections_mid_load_gives_no_5xx(tmp_path, fr
     port = free_port()
     log = open(tmp_path / "server.log", "w+")  # noqa: SIM115 - the server writes to it for the whole test
     proc = subprocess.Popen(
-        [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        serve_command(port, 2),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -109,10 +109,16 @@ def test_terminating_the_services_connections_mid_load_gives_no_5xx(tmp_path, fr
         for t in threads:
             t.start()
         terminated = []
-        for _ in range(5):
-            time.sleep(1.5)
-            terminated.append(terminate_service_connections(database))
-        time.sleep(1.5)
+
+        def answered() -> int:
+            with lock:
+                return sum(statuses.values()) + len(bad)
+
+        for _ in range(6):  # 30 calls of load between terminations, and after the last
+            seen = answered()
+            wait_until(lambda seen=seen: answered() >= seen + 30, timeout=120, what="30 more answers")
+            if len(terminated) < 5:
+                terminated.append(terminate_service_connections(database))
         stop.set()
         for t in threads:
             t.join(timeout=120)

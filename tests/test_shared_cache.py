@@ -9,13 +9,7 @@ from infobutton.config import Settings
 from infobutton.models import Code, CodeSystem, MappingRule, RenderedResponse
 from infobutton.shared_cache import RedisResponseCache, decode, encode
 
-from .conftest import REDIS_URL, Clock, icd, port_open, require
-
-
-@pytest.fixture
-def redis_url():
-    require(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
-    return REDIS_URL
+from .conftest import Clock, icd
 
 
 @pytest.fixture
@@ -40,6 +34,7 @@ def test_encoding_round_trips():
     assert decode({k.encode(): v for k, v in encode(value).items()}) == value
 
 
+@pytest.mark.redis
 def test_put_get_keyed_by_versions(redis_url, prefix):
     cache = RedisResponseCache(redis_url, 60, prefix=prefix)
     value = RenderedResponse(b"body", "application/json", '"e"', frozenset())
@@ -49,6 +44,7 @@ def test_put_get_keyed_by_versions(redis_url, prefix):
     assert cache.get((1, 1), ("json", "other")) is None
 
 
+@pytest.mark.redis
 def test_a_second_instance_serves_what_the_first_built(redis_url, prefix, tmp_path):
     settings = Settings(data_dir=str(tmp_path), version_check_interval=0.0, redis_url=redis_url)
     one, two = create_app(settings), create_app(settings)
@@ -65,6 +61,7 @@ def test_a_second_instance_serves_what_the_first_built(redis_url, prefix, tmp_pa
         app.extensions["infobutton"].close()
 
 
+@pytest.mark.redis
 def test_a_committed_change_is_not_hidden_by_the_shared_cache(redis_url, prefix, tmp_path):
     settings = Settings(data_dir=str(tmp_path), version_check_interval=0.0, redis_url=redis_url)
     app = create_app(settings)

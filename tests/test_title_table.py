@@ -1,6 +1,5 @@
 """The precomputed table of ICD-10-CM titles' whole-name matches answers exactly as the live matcher does."""
 
-import time
 from dataclasses import replace
 
 import pytest
@@ -12,7 +11,7 @@ from infobutton.models import Code, CodeSystem
 from infobutton.request import parse
 from infobutton.store import open_stores
 
-from .conftest import icd
+from .conftest import icd, wait_until
 
 
 @pytest.fixture
@@ -25,6 +24,7 @@ def svc(tmp_path):
     db.close()
 
 
+@pytest.mark.slow
 def test_the_table_answers_as_the_live_matcher_for_every_title_of_5000_codes(svc):
     assert svc._title_matches is not None  # the table is in use
     index = svc.concept_index()
@@ -72,6 +72,7 @@ def fresh(tmp_path, monkeypatch):
     db.close()
 
 
+@pytest.mark.slow
 def test_after_a_catalogue_change_the_table_is_rebuilt_without_a_restart(fresh):
     """A topic added by a sync is matched by the automatic layer at once (live), and the title
     table for the new catalogue is built in the background, so the live matching ends."""
@@ -84,10 +85,7 @@ def test_after_a_catalogue_change_the_table_is_rebuilt_without_a_restart(fresh):
     fresh.refresh_now()
     found = fresh.resolve(request)  # matched live while the table is being built
     assert [(m.topic.id, m.provenance.value) for m in found] == [("alkalosis", "automatic")]
-    deadline = time.monotonic() + 300
-    while fresh._title_matches is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert fresh._title_matches is not None, "the title table was not rebuilt"
+    wait_until(lambda: fresh._title_matches is not None, timeout=300, what="the title table to be rebuilt")
     assert knowledge._title_table[0] == fresh.concept_index().signature
     for _, title in resolver.title_chain(alkalosis):
         assert fresh.title_names(title) == fresh.concept_index().named(title)

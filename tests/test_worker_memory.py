@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from pathlib import Path
 
+import pytest
 import requests
 
+from .conftest import wait_until
 from .serving import Serving
 from .test_cache_budgets import large_form
+
+pytestmark = pytest.mark.gunicorn
 
 LIMIT_MB = 200
 
@@ -26,13 +29,10 @@ def rss_mb(pid: int) -> float:
 
 
 def worker_of(arbiter: int) -> int:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        children = Path(f"/proc/{arbiter}/task/{arbiter}/children").read_text().split()
-        if children:
-            return int(children[0])
-        time.sleep(0.1)
-    raise AssertionError("serve started no worker")
+    children = wait_until(
+        lambda: Path(f"/proc/{arbiter}/task/{arbiter}/children").read_text().split(), what="serve's worker"
+    )
+    return int(children[0])
 
 
 def test_a_worker_under_large_posts_stays_under_200_mb(tmp_path):
@@ -58,8 +58,8 @@ def test_a_worker_under_large_posts_stays_under_200_mb(tmp_path):
             thread.start()
         samples = []
         try:
-            for _ in range(20):
-                time.sleep(1)
+            for n in range(1, 21):  # a sample after every 8 more answers: RSS against work done
+                wait_until(lambda n=n: len(statuses) >= 8 * n, timeout=120, what=f"{8 * n} answers")
                 samples.append(rss_mb(worker))
         finally:
             stop.set()

@@ -19,6 +19,8 @@ from ..conftest import ICD10CM
 from .conftest import serve
 from .test_click_page import AXE, audit
 
+pytestmark = pytest.mark.browser
+
 SEEDED = len(bundled.load_rules())  # rules a fresh database is seeded with
 
 D47_9 = f"mainSearchCriteria.v.c=D47.9&mainSearchCriteria.v.cs={ICD10CM}"

@@ -22,6 +22,8 @@ from ..conftest import ICD10CM, require
 from ..render.cases import SECTION_SITES
 from ..synced_topics import synced
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 ARGS = [

@@ -13,6 +13,8 @@ from infobutton.request import parse
 from ..conftest import icd
 from .conftest import serve
 
+pytestmark = pytest.mark.browser
+
 TOPICS = [
     Topic(id=tid, title=title, language="en", url=f"https://medlineplus.gov/{tid}.html")
     for tid, title in (

@@ -135,6 +135,7 @@ CLAIMS = ("iss", "aud", "exp", "iat", "nbf", "jti", "sub")
 HEADERS = ("kid", "jku", "typ", "cty", "crit")
 
 
+@pytest.mark.slow
 @given(
     claims=st.dictionaries(st.sampled_from(CLAIMS), JSON | NUMERIC_STRINGS, max_size=len(CLAIMS)),
     headers=st.dictionaries(st.sampled_from(HEADERS), JSON, max_size=2),

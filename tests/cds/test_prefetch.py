@@ -17,7 +17,7 @@ import requests
 from infobutton import create_app
 from infobutton.config import Settings
 
-from ..conftest import ICD10CM
+from ..conftest import ICD10CM, wait_until
 from ..local_server import LocalServer
 from ..serving import Serving
 from ..test_cli import free_port
@@ -275,9 +275,7 @@ def test_when_every_fetch_slot_is_taken_the_call_is_503_at_once(app_for):
         client = app_for([tarpit.url], cds_fhir_timeout=5.0, cds_fhir_concurrency=1)
         body = call(fhirServer=tarpit.url, fhirAuthorization=AUTH)
         thread, first = _in_thread(lambda: post(client, PV, body))
-        deadline = time.monotonic() + 30
-        while not tarpit.held and time.monotonic() < deadline:  # the first call holds the one slot
-            time.sleep(0.02)
+        wait_until(lambda: tarpit.held, what="the first call to hold the one slot")
         busy = post(client, PV, body)
         assert busy.status_code == 503 and busy.headers["Retry-After"]
         assert busy.json["parameter"] == "fhirServer"
@@ -321,9 +319,7 @@ def test_jwks_reads_take_fetch_slots_not_request_threads(tmp_path):
             client = app.test_client()
             body = call(prefetch={"patient": {"resourceType": "Patient", "id": "p1"}, "conditions": bundle()})
             thread, first = _in_thread(lambda: post(client, PV, body))
-            deadline = time.monotonic() + 30
-            while not tarpit.held and time.monotonic() < deadline:
-                time.sleep(0.02)
+            wait_until(lambda: tarpit.held, what="the first call to hold the one slot")
             started = time.monotonic()
             busy = post(client, PV, body)
             assert busy.status_code == 503 and busy.headers["Retry-After"] and time.monotonic() - started < 2
@@ -333,6 +329,7 @@ def test_jwks_reads_take_fetch_slots_not_request_threads(tmp_path):
             app.extensions["infobutton"].close()
 
 
+@pytest.mark.gunicorn
 def test_sixteen_callers_held_by_a_hanging_fhir_server_leave_health_and_answers_at_default_settings(tmp_path):
     """The outage, at default settings: 16 callers keep calling for 15 s with a fhirServer that
     never answers, against `infobutton serve` (one worker, its default threads). Every fetch slot
@@ -379,14 +376,11 @@ def test_sixteen_callers_held_by_a_hanging_fhir_server_leave_health_and_answers_
             callers = [threading.Thread(target=caller, daemon=True) for _ in range(16)]
             for thread in callers:
                 thread.start()
-            deadline = time.monotonic() + 60
-            while len(tarpit.held) < defaults.fhir_fetch_slots and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert len(tarpit.held) >= defaults.fhir_fetch_slots, "the fetch slots never filled"
+            wait_until(lambda: len(tarpit.held) >= defaults.fhir_fetch_slots, what="the fetch slots to fill")
             while time.monotonic() < stop:
                 for path in ("/healthz", "/readyz", knowledge):
                     probes.append((path, *timed(requests.get, server.base + path, timeout=2)))
-                time.sleep(0.1)
+                time.sleep(0.1)  # probes paced over the 15 s of the outage: a test about a duration
             for thread in callers:
                 thread.join(90)
     late = [(path, status, round(took, 2)) for path, status, took in probes if status != 200 or took >= 2]

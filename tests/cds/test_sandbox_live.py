@@ -4,8 +4,12 @@ against a real ``infobutton serve`` on 127.0.0.1, configured by the sandbox reci
 
 from __future__ import annotations
 
+import pytest
+
 from ..serving import Serving
 from . import sandbox
+
+pytestmark = pytest.mark.gunicorn
 
 
 def test_the_sandbox_gets_cards_and_its_feedback_is_accepted(tmp_path):

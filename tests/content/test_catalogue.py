@@ -22,7 +22,7 @@ def starter(tmp_path) -> Path:
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request, tmp_path):
     url = f"sqlite:///{tmp_path}/c.sqlite3" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     db, topics, _ = open_stores(url)

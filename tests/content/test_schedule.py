@@ -1,8 +1,6 @@
 """The optional catalogue sync inside serve: one sync per interval across workers sharing a
 database, started by a worker's first answered request, failures logged and harmless."""
 
-import time
-
 import pytest
 
 from infobutton import create_app
@@ -12,7 +10,7 @@ from tests.conftest import icd
 from tests.content.bundled_catalogue import TOTAL, bundled_catalogue
 from tests.content.http_fixture import Reply, Upstream
 
-from ..conftest import Clock
+from ..conftest import Clock, wait_until
 
 STARTER = bundled_catalogue("2026-11-23")
 REVISED = bundled_catalogue("2026-11-24", leukemia_summary="Scheduled summary.")
@@ -59,10 +57,11 @@ def test_serve_syncs_on_a_schedule_when_configured(upstream, tmp_path):
     try:
         client = app.test_client()
         assert client.get("/infobutton", query_string=icd("C95.90")).status_code == 200
-        deadline = time.monotonic() + 120  # generous: a busy machine may be slow to sync
-        while "Scheduled summary." not in services.topics.get("leukemia").summary_html:
-            assert time.monotonic() < deadline, f"no sync happened: {scheduler.last_error}"
-            time.sleep(0.05)
+        wait_until(
+            lambda: "Scheduled summary." in services.topics.get("leukemia").summary_html,
+            timeout=120,  # generous: a busy machine may be slow to sync
+            what=lambda: f"a scheduled sync (last error: {scheduler.last_error})",
+        )
         body = client.get("/infobutton", query_string=icd("C95.90")).get_data(as_text=True)
         assert "Scheduled summary." in body
     finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import require
-from ..test_cli import BIN, free_port, wait_ready
+from ..test_cli import free_port, serve_command, wait_ready
 from .nginx import Nginx, nginx_binary
 
 
@@ -42,7 +42,7 @@ def served(tmp_path_factory):
     env.pop("INFOBUTTON_DATABASE_URL", None)
     with open(tmp / "server.log", "w") as log:
         proc = subprocess.Popen(
-            [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+            serve_command(port, 1),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -13,8 +13,9 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
+
+from ..conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy" / "nginx.conf"
@@ -88,15 +89,17 @@ class Nginx:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"nginx exited: {(self.scratch / 'error.log').read_text()}"
+
+        def listening() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, (
+                f"nginx exited: {(self.scratch / 'error.log').read_text()}"
+            )
             with socket.socket() as s:
                 s.settimeout(1)
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            time.sleep(0.1)
-        raise AssertionError("nginx never listened")
+                return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+        wait_until(listening, what="nginx to listen")
+        return self
 
     def __exit__(self, *exc) -> None:
         assert self.proc is not None

@@ -6,14 +6,16 @@ from __future__ import annotations
 import difflib
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler
 
+import pytest
 import requests
 
-from ..conftest import ICD10CM
+from ..conftest import ICD10CM, wait_until
 from ..local_server import LocalServer
 from .nginx import CONFIG, Nginx, check, free_port, local_variant, write_variant
+
+pytestmark = pytest.mark.nginx
 
 PATIENT = {
     "mainSearchCriteria.v.c": "F32.9",
@@ -30,12 +32,11 @@ LEAKS = ("F32.9", "Depresi", "age.v.v", "patientPerson", "mainSearchCriteria", "
 def access_lines(nginx: Nginx, count: int) -> list[dict]:
     """The access log once it has ``count`` lines: nginx writes a line as the request ends, which
     may be just after the client has its answer."""
-    deadline = time.monotonic() + 30
-    while True:
-        lines = (nginx.scratch / "access.log").read_text().splitlines()
-        if len(lines) >= count or time.monotonic() > deadline:
-            return [json.loads(line) for line in lines]
-        time.sleep(0.1)
+    lines = wait_until(
+        lambda: len(read := (nginx.scratch / "access.log").read_text().splitlines()) >= count and read,
+        what=f"{count} access log lines",
+    )
+    return [json.loads(line) for line in lines]
 
 
 def test_nginx_accepts_the_file_changed_only_where_compose_differs_from_a_test(nginx_bin, scratch):
@@ -61,6 +62,7 @@ def test_nginx_refuses_a_broken_variant(nginx_bin, scratch):
     assert check(nginx_bin, config).returncode != 0
 
 
+@pytest.mark.gunicorn
 def test_public_paths_reach_the_instance_and_operator_paths_do_not(proxy, served):
     r = requests.get(
         proxy.base + "/infobutton", params={**PATIENT, "knowledgeResponseType": "application/json"}, timeout=60
@@ -78,6 +80,7 @@ def test_public_paths_reach_the_instance_and_operator_paths_do_not(proxy, served
     assert all(line["upstream"] == f"127.0.0.1:{served[1]}" for line in by_path["/infobutton"])
 
 
+@pytest.mark.gunicorn
 def test_bodies_are_held_to_the_instances_limits(proxy):
     big = b"x" * (64 * 1024 + 1)  # INFOBUTTON_MAX_BODY_BYTES + 1
     assert requests.post(proxy.base + "/infobutton", data=big, timeout=60).status_code == 413

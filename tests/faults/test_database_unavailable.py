@@ -25,6 +25,7 @@ def proxied(postgres_url):
         yield forwarder, postgres_url.replace("127.0.0.1:5432", forwarder.address, 1)
 
 
+@pytest.mark.postgres
 def test_cached_answers_flow_and_uncached_ones_get_503_while_postgres_is_unreachable(tmp_path, proxied, caplog):
     forwarder, url = proxied
     app = create_app(Settings(data_dir=str(tmp_path), database_url=url, version_check_interval=0.0))

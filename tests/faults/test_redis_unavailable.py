@@ -8,19 +8,21 @@ import pytest
 from infobutton import create_app
 from infobutton.config import Settings
 
-from ..conftest import REDIS_URL, icd, port_open, require
+from ..conftest import icd
 from .forwarder import Forwarder
 
 CODES = ["C91.00", "E11.9", "J45.909", "I10", "C92.10", "D47.9"]
 
 
+pytestmark = pytest.mark.redis
+
+
 @pytest.fixture
-def proxied_redis():
-    host_port = REDIS_URL.partition("://")[2].partition("/")[0]
+def proxied_redis(redis_url):
+    host_port = redis_url.partition("://")[2].partition("/")[0]
     host, _, port = host_port.partition(":")
-    require(port_open(host, int(port or 6379)), f"Redis is not running on {host_port}")
     with Forwarder((host, int(port or 6379))) as forwarder:
-        yield forwarder, REDIS_URL.replace(host_port, forwarder.address, 1)
+        yield forwarder, redis_url.replace(host_port, forwarder.address, 1)
 
 
 def test_answers_keep_coming_while_redis_is_unreachable(tmp_path, proxied_redis):

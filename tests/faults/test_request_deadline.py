@@ -8,12 +8,16 @@ from __future__ import annotations
 import socket
 import time
 
+import pytest
 import requests
 
 from infobutton.cli import REQUEST_DEADLINE
 from infobutton.gunicorn_worker import heartbeat
 
 from ..serving import Serving
+from ..test_cli import wait_ready
+
+pytestmark = pytest.mark.gunicorn
 
 
 def test_the_heartbeat_is_no_later_than_the_oldest_request_in_flight():
@@ -40,13 +44,5 @@ def test_a_request_stuck_past_the_deadline_has_its_worker_replaced(tmp_path):
                 answer = b""
             lived = time.monotonic() - sent
         assert answer == b"" and REQUEST_DEADLINE - 1 <= lived <= REQUEST_DEADLINE + 30, (answer[:80], lived)
-        deadline = time.monotonic() + 120
-        while True:  # a new worker boots and answers
-            try:
-                if requests.get(served.base + "/healthz", timeout=10).status_code == 200:
-                    break
-            except requests.exceptions.RequestException:
-                pass
-            assert time.monotonic() < deadline, "no worker answered after the stuck one was killed"
-            time.sleep(0.5)
+        wait_ready(served.base + "/healthz", served.proc, seconds=120, attempt_timeout=10)  # a new worker
         assert "WORKER TIMEOUT" in served.logs()

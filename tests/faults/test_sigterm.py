@@ -9,18 +9,18 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from collections import Counter
 from urllib.parse import urlencode
 
+import pytest
 import requests
 
 from infobutton.cli import gunicorn_options
 from infobutton.config import Settings
 from infobutton.store import Database
 
-from ..conftest import ICD10CM
-from ..test_cli import BIN, free_port, wait_ready
+from ..conftest import ICD10CM, wait_until
+from ..test_cli import free_port, serve_command, wait_ready
 
 CODES = ["C91.00", "E11.9", "J45.909", "I10", "C92.10", "D47.9"]
 
@@ -31,6 +31,7 @@ def test_the_graceful_timeout_outlasts_the_longest_request(tmp_path):
     assert options["graceful_timeout"] > options["timeout"]
 
 
+@pytest.mark.postgres
 def test_database_waits_give_up_well_before_the_request_deadline(tmp_path, postgres_url):
     """A request waiting for a pooled connection, SQLite's write lock or a PostgreSQL host gets a
     503 well before the deadline, rather than having its worker (and its other requests) killed."""
@@ -49,13 +50,14 @@ def test_database_waits_give_up_well_before_the_request_deadline(tmp_path, postg
             db.close()
 
 
+@pytest.mark.gunicorn
 def test_sigterm_mid_load_answers_every_request_already_sent(tmp_path):
     env = {**os.environ, "INFOBUTTON_RATE_LIMIT": "1000000/minute", "INFOBUTTON_DATA_DIR": str(tmp_path / "data")}
     env.pop("INFOBUTTON_DATABASE_URL", None)
     port = free_port()
     log = open(tmp_path / "server.log", "w+")  # noqa: SIM115 - the server writes to it for the whole test
     proc = subprocess.Popen(
-        [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        serve_command(port, 2),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -64,6 +66,7 @@ def test_sigterm_mid_load_answers_every_request_already_sent(tmp_path):
     base = f"http://127.0.0.1:{port}"
     terminated = threading.Event()
     before: Counter = Counter()  # outcomes of requests sent before SIGTERM
+    answered = [0]  # answers of any kind, to know the load is under way
     failed_before: list[str] = []
     lock = threading.Lock()
 
@@ -79,6 +82,8 @@ def test_sigterm_mid_load_answers_every_request_already_sent(tmp_path):
                     outcome = str(r.status_code)
                 except requests.RequestException as exc:
                     outcome = type(exc).__name__
+                with lock:
+                    answered[0] += 1
                 if sent_before and not terminated.is_set():  # answered before SIGTERM: not the point
                     continue
                 with lock:
@@ -103,10 +108,10 @@ def test_sigterm_mid_load_answers_every_request_already_sent(tmp_path):
         threads = [threading.Thread(target=load, args=(n,)) for n in range(8)]
         for t in threads:
             t.start()
-        time.sleep(2)
+        wait_until(lambda: answered[0] >= 16, what="the load to be under way")
         terminated.set()
         proc.send_signal(signal.SIGTERM)  # the arbiter: a graceful stop
-        time.sleep(2)
+        wait_until(lambda: "Handling signal: term" in (tmp_path / "server.log").read_text(), what="the arbiter's stop")
         slow.send(body[10:])
         answer = slow.getresponse()
         assert answer.status == 200 and b"leukemia" in answer.read().lower()

@@ -239,6 +239,7 @@ def test_a_file_that_leads_a_cell_with_an_apostrophe_for_another_reason_keeps_it
     assert errors == [] and rules[0].reason == "'quoted' as written"
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=200))
 def test_any_reason_exports_safely_and_reads_back_the_same(reason):

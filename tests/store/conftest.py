@@ -3,7 +3,7 @@
 import pytest
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path) -> str:
     """A fresh database: a SQLite file in the test's tmp dir, or a throwaway PostgreSQL schema."""
     if request.param == "sqlite":

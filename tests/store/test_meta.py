@@ -8,7 +8,7 @@ from infobutton.store import Database, meta
 from infobutton.store.migrate import upgrade
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/v.sqlite3"

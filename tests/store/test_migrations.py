@@ -35,8 +35,8 @@ from infobutton.models import Recipient
 from infobutton.store import Database, migrate, open_stores
 from infobutton.store.db import engine_url
 
-from ..conftest import POSTGRES_URL, ROOT, icd, port_open, require
-from ..test_cli import BIN, free_port, wait_ready
+from ..conftest import POSTGRES_URL, ROOT, icd
+from ..test_cli import BIN, free_port, serve_command, wait_ready
 from .test_schema import REVISIONS, three_databases
 from .test_schema import describe as describe_schema
 
@@ -165,9 +165,8 @@ def copy_010(tmp_path) -> Path:
 
 
 @pytest.fixture
-def empty_postgres_database():
+def empty_postgres_database(postgres_server):
     """A freshly created PostgreSQL database (not a schema: the race is on a whole empty database)."""
-    require(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
     name = "ib_" + uuid.uuid4().hex[:12]
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
@@ -229,6 +228,7 @@ def test_the_0_1_0_tokens_still_work_after_the_upgrade(copy_010, tmp_path, monke
         app.extensions["infobutton"].close()
 
 
+@pytest.mark.postgres
 def test_a_0_1_0_postgresql_database_upgrades_with_nothing_lost(postgres_url, tmp_path):
     build_postgres_010(postgres_url)
     assert migrate.is_legacy(postgres_url)
@@ -258,6 +258,7 @@ def test_head_on_an_empty_sqlite_database_is_the_0_1_0_schema_and_later_revision
     assert sorted(rows["meta"]) == [("mapping_version", "0"), ("topic_version", "0")]
 
 
+@pytest.mark.postgres
 def test_head_on_an_empty_postgresql_database_is_the_0_1_0_schema_and_later_revisions(postgres_url):
     migrate.upgrade(postgres_url)
     schema, rows = postgres_dump(postgres_url)
@@ -349,6 +350,7 @@ def _cli_env(**values: str) -> dict:
     return env
 
 
+@pytest.mark.postgres
 def test_concurrent_db_upgrades_on_an_empty_postgresql_database(empty_postgres_database):
     _assert_one_upgraded_and_merged(_upgrade_together(_cli_env(INFOBUTTON_DATABASE_URL=empty_postgres_database)))
     assert migrate.current(empty_postgres_database) == migrate.head()
@@ -358,13 +360,15 @@ def test_concurrent_db_upgrades_on_an_empty_sqlite_database(tmp_path):
     _assert_one_upgraded_and_merged(_upgrade_together(_cli_env(INFOBUTTON_DATA_DIR=str(tmp_path / "data"))))
 
 
+@pytest.mark.gunicorn
+@pytest.mark.postgres
 def test_two_instances_started_together_on_an_empty_postgresql_database_both_come_up(empty_postgres_database, tmp_path):
     env = _cli_env(INFOBUTTON_DATABASE_URL=empty_postgres_database, INFOBUTTON_DATA_DIR=str(tmp_path))
     ports = [free_port(), free_port()]
     logs = [open(tmp_path / f"server-{port}.log", "w+") for port in ports]  # noqa: SIM115 - servers write all test long
     procs = [
         subprocess.Popen(
-            [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            serve_command(port, 2),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -392,6 +396,7 @@ def test_two_instances_started_together_on_an_empty_postgresql_database_both_com
 # -- packaging ------------------------------------------------------------------------------------
 
 
+@pytest.mark.packaging
 def test_the_wheel_carries_the_migrations(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(ROOT)],

@@ -17,7 +17,7 @@ def catalogue_topics():
     return synced(bundled.load_topics())
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def stores(request, tmp_path):
     url = f"sqlite:///{tmp_path}/s.sqlite3" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     db, topics, mappings = open_stores(url)

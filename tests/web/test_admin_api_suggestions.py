@@ -202,6 +202,7 @@ def test_reject_validates(client, who):
     assert {e["field"] for e in r.get_json()["errors"]} == {"code", "topic_id"}
 
 
+@pytest.mark.postgres
 def test_accept_and_reject_on_postgresql(tmp_path, postgres_url):
     app = create_app(Settings(data_dir=str(tmp_path), database_url=postgres_url, version_check_interval=0.0))
     try:

@@ -18,6 +18,8 @@ import pytest
 
 from infobutton.mappings import schemas
 
+pytestmark = pytest.mark.slow
+
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 # Every field name any admin body or query takes (the models'), plus a few that none does.

@@ -21,7 +21,6 @@ from infobutton.render.attribution import SERVICE_NAME
 from infobutton.render.cds_cards import MAX_SUMMARY
 
 from ..cds import ehr
-from ..conftest import REDIS_URL, port_open, require
 from ..local_server import LocalServer
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -635,9 +634,9 @@ def test_a_feedback_flood_gets_429_and_the_table_stays_bounded(settings):
         services.close()
 
 
-def test_two_instances_share_the_feedback_budget_in_redis(settings):
-    require(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
-    shared = settings.replace(cds_feedback_rate=3, redis_url=REDIS_URL, cds_allow_unauthenticated=True)
+@pytest.mark.redis
+def test_two_instances_share_the_feedback_budget_in_redis(settings, redis_url):
+    shared = settings.replace(cds_feedback_rate=3, redis_url=redis_url, cds_allow_unauthenticated=True)
     apps = [create_app(shared), create_app(shared)]
     address = f"198.51.100.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:8]}"  # a caller no other run used
     try:

@@ -184,6 +184,7 @@ def test_a_unique_violation_is_409_naming_the_conflict_not_the_sql(tmp_path):
         app.extensions["infobutton"].close()
 
 
+@pytest.mark.postgres
 def test_a_unique_violation_on_postgresql_is_409(tmp_path, postgres_url):
     app = create_app(Settings(data_dir=str(tmp_path), database_url=postgres_url))
     _duplicate_route(app)

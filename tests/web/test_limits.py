@@ -13,7 +13,7 @@ from infobutton import create_app
 from infobutton.config import ConfigError, Settings
 from infobutton.rate_limits import MemoryWindows, RateLimits, RefusalLog
 
-from ..conftest import REDIS_URL, Clock, icd, port_open, require
+from ..conftest import Clock, icd
 from ..faults.forwarder import Forwarder
 
 
@@ -145,10 +145,10 @@ def test_a_bad_rate_is_refused_at_start(bad):
     assert error.value.variable == "INFOBUTTON_RATE_LIMIT"
 
 
-def test_two_instances_share_the_count_in_redis(make_app):
-    require(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
-    first = make_app(rate_limit="4/minute", redis_url=REDIS_URL).test_client()
-    second = make_app(rate_limit="4/minute", redis_url=REDIS_URL).test_client()
+@pytest.mark.redis
+def test_two_instances_share_the_count_in_redis(make_app, redis_url):
+    first = make_app(rate_limit="4/minute", redis_url=redis_url).test_client()
+    second = make_app(rate_limit="4/minute", redis_url=redis_url).test_client()
     address = f"198.51.100.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:8]}"  # a client no other run used
     assert get(first, address).status_code == 200
     assert get(second, address).status_code == 200
@@ -220,15 +220,15 @@ def test_unrouted_and_static_requests_are_not_counted(make_app):
     assert [get(client, "192.0.2.22").status_code for _ in range(3)] == [200, 200, 429]
 
 
-def test_counting_moves_back_to_redis_when_it_answers_again():
+@pytest.mark.redis
+def test_counting_moves_back_to_redis_when_it_answers_again(redis_url):
     """While Redis is down each process counts in memory; once it answers again (asked after a
     second, then at doubling intervals) the shared count is used again."""
-    require(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
     clock = Clock(1000.0)
     client = f"198.51.100.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:8]}"
     with Forwarder(("127.0.0.1", 6379)) as redis:
         limits = RateLimits("3/minute", f"redis://{redis.address}/0", timer=clock)
-        shared = RateLimits("3/minute", REDIS_URL)  # another instance, straight to Redis
+        shared = RateLimits("3/minute", redis_url)  # another instance, straight to Redis
         assert limits.hit(client) is None  # counted in Redis: 1
         redis.stop()
         assert [limits.hit(client) for _ in range(3)] == [None, None, None]  # in memory: 1, 2, 3

@@ -12,7 +12,7 @@ import pytest
 from infobutton import create_app
 from infobutton.config import Settings
 
-from ..conftest import REDIS_URL, icd, port_open, require
+from ..conftest import icd
 
 KINDS = ["text/xml", "application/json", "text/javascript", "application/fhir+json", "text/html"]
 HOST = "infobutton.example.org"
@@ -60,20 +60,20 @@ def test_a_conditional_request_from_the_other_scheme_is_not_304(client):
 
 
 @pytest.fixture
-def redis_prefix():
-    require(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
+def redis_prefix(redis_url):
     import redis
 
     name = f"infobutton-test-{uuid.uuid4().hex[:8]}:"
     yield name
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(redis_url)
     for key in client.scan_iter(name + "*"):
         client.delete(key)
 
 
+@pytest.mark.redis
 @pytest.mark.parametrize("kind", ["application/fhir+json", "text/xml"])
-def test_two_instances_sharing_redis_give_each_caller_its_own_scheme(settings, redis_prefix, kind):
-    shared = settings.replace(redis_url=REDIS_URL)
+def test_two_instances_sharing_redis_give_each_caller_its_own_scheme(settings, redis_prefix, redis_url, kind):
+    shared = settings.replace(redis_url=redis_url)
     one, two = create_app(shared), create_app(shared)
     try:
         for app in (one, two):

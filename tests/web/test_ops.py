@@ -18,7 +18,7 @@ from infobutton.config import Settings
 from infobutton.logs import JsonFormatter
 from infobutton.store import migrate
 
-from ..conftest import POSTGRES_URL, icd, port_open, require
+from ..conftest import POSTGRES_URL, icd
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -55,9 +55,8 @@ def test_readyz_is_503_for_a_revision_this_version_does_not_know(app, client, tm
 
 
 @pytest.fixture
-def doomed_postgres_url():
+def doomed_postgres_url(postgres_server):
     """A whole PostgreSQL database of its own, which the test may drop under the app."""
-    require(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
     name = "readyz_" + uuid.uuid4().hex[:10]
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
@@ -66,6 +65,7 @@ def doomed_postgres_url():
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.mark.postgres
 def test_readyz_is_503_naming_the_database_when_it_is_gone(doomed_postgres_url, tmp_path):
     url, name = doomed_postgres_url
     app = create_app(Settings(data_dir=str(tmp_path), database_url=url, version_check_interval=0.0))

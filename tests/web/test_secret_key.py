@@ -11,11 +11,13 @@ import stat
 import subprocess
 import time
 
+import pytest
 import requests
 
 from infobutton.config import Settings
 from infobutton.web.admin_auth import secret_key
 
+from ..conftest import wait_until
 from ..serving import Serving
 from ..test_cli import BIN
 
@@ -83,12 +85,10 @@ def _sign_in(base: str, token: str) -> None:
     assert home.status_code == 200, home.status_code
 
 
+@pytest.mark.gunicorn
 def test_eight_workers_started_together_on_an_empty_data_dir_all_sign_admins_in(tmp_path):
     with Serving(tmp_path, {}, workers=8) as served:
-        deadline = time.monotonic() + 180
-        while served.logs().count("Booting worker") < 8:
-            assert time.monotonic() < deadline, "the eight workers never booted"
-            time.sleep(0.2)
+        wait_until(lambda: served.logs().count("Booting worker") >= 8, timeout=180, what="the eight workers to boot")
         made = subprocess.run(
             [str(BIN), "admin", "create-token", "--name", "Lena Librarian", "--role", "admin"],
             env=served.env,

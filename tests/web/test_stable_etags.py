@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from ..conftest import ICD10CM
-from ..test_cli import BIN, free_port, wait_ready
+from ..conftest import ICD10CM, wait_until
+from ..test_cli import free_port, serve_command, wait_ready
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc to tell workers apart")
 
@@ -33,11 +33,7 @@ DEADLINE = 120.0  # seconds: generous, for a busy machine
 
 def both_workers(pid: int, deadline: float = DEADLINE) -> set[int]:
     """The arbiter's two workers: one may answer /healthz before the other has been forked."""
-    end = time.monotonic() + deadline
-    while len(workers := children(pid)) < 2 and time.monotonic() < end:
-        time.sleep(0.1)
-    assert len(workers) == 2, f"workers {workers} after {deadline} s"
-    return workers
+    return wait_until(lambda: len(found := children(pid)) == 2 and found, timeout=deadline, what="both workers")
 
 
 def socket_inode(server_port: int, client_port: int) -> str:
@@ -84,7 +80,6 @@ def try_ask(port: int, path: str, workers: set[int], headers: dict | None = None
     try:
         return ask(port, path, workers, headers)
     except (OSError, http.client.HTTPException):
-        time.sleep(0.1)
         return None
 
 
@@ -120,6 +115,7 @@ def both_workers_agree(port: int, path: str, workers: set[int]) -> None:
     assert answered_304 >= workers, f"only {answered_304} of {workers} answered the conditional requests"
 
 
+@pytest.mark.gunicorn
 def test_two_workers_give_one_etag_and_honour_each_others(tmp_path):
     port = free_port()
     env = {**os.environ, "INFOBUTTON_RATE_LIMIT": "1000000/minute", "INFOBUTTON_DATA_DIR": str(tmp_path / "data")}
@@ -127,7 +123,7 @@ def test_two_workers_give_one_etag_and_honour_each_others(tmp_path):
     env.pop("INFOBUTTON_REDIS_URL", None)  # no shared cache: each worker renders its own answer
     with open(tmp_path / "server.log", "w") as log:
         proc = subprocess.Popen(
-            [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            serve_command(port, 2),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
