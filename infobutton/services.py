@@ -17,7 +17,7 @@ from .content.schedule import SyncScheduler
 from .content.sync import DEFAULT_URL
 from .content.upstream import UpstreamResponder
 from .crosswalk import Crosswalk
-from .knowledge import KnowledgeService
+from .knowledge import KnowledgeService, TitleTable
 from .known_codes import KnownCodes
 from .mappings.coverage import CoverageReport
 from .mappings.service import MappingAdmin
@@ -41,6 +41,7 @@ class Services:
     topics: SqlTopicStore
     mappings: SqlMappingStore
     knowledge: KnowledgeService
+    titles: TitleTable  # every ICD-10-CM title's matches; one table shared by the workers ``serve`` forks
     answers: AnswerService  # the one use case of the public endpoints: a knowledge request answered
     history: SqlHistoryStore
     tokens: SqlTokenStore
@@ -66,11 +67,16 @@ class Services:
         self.db.close()
 
 
-def build_services(settings: Settings, *, seed: bool | None = None, warm: bool = True) -> Services:
+def build_services(
+    settings: Settings, *, seed: bool | None = None, warm: bool = True, titles: TitleTable | None = None
+) -> Services:
     """Connect to the configured database, migrate it, seed it when empty, build every service.
 
     ``warm`` loads the code tables and the topic-name index now rather than on first use: what a
-    server wants before its first request, and what a one-shot command need not pay for."""
+    server wants before its first request, and what a one-shot command need not pay for.
+    ``titles``: the title table built before the workers forked (``serve``); a new, empty one
+    otherwise."""
+    titles = titles if titles is not None else TitleTable()
     crosswalk = Crosswalk.from_settings(settings)  # a bad INFOBUTTON_SNOMED_MAP fails here, at start
     known = KnownCodes.from_settings(settings, crosswalk)  # and a bad INFOBUTTON_RXNORM_CODES
     seeding = settings.seed if seed is None else seed
@@ -88,6 +94,7 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
         check_interval=settings.version_check_interval,
         search=topics.search,
         translate=crosswalk.to_icd10cm,
+        titles=titles,
         shared=RedisResponseCache(settings.redis_url, settings.cache_ttl) if settings.redis_url else None,
         on_cache=metrics.cache_lookup,
     )
@@ -120,6 +127,7 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
         topics=topics,
         mappings=mappings,
         knowledge=knowledge,
+        titles=titles,
         answers=answers,
         history=history,
         tokens=SqlTokenStore(db),
