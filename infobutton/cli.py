@@ -18,7 +18,6 @@ from .knowledge import TitleTable
 from .mappings import cli as mappings_cli
 from .services import build_services
 from .store import cli as store_cli
-from .store import migrate
 from .store.db import redacted
 
 log = logging.getLogger(__name__)
@@ -152,7 +151,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
         log.info(
             "database ready: %s (schema %s, %s rules, %s topics)",
             redacted(settings.resolved_database_url),
-            migrate.head(),
+            services.schema_head,
             f"{services.mappings.count():,}",
             f"{services.topics.count():,}",
         )

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from infobutton.config import Settings
 from infobutton.knowledge import TitleTable
 from infobutton.services import Services, build_services, current_services
+from infobutton.store import migrate
 
 
 def test_every_service_is_a_typed_field_built_in_one_place(app, services):
@@ -28,6 +29,8 @@ def test_every_service_is_a_typed_field_built_in_one_place(app, services):
     assert services.suggestions.usage is services.usage
     assert services.mapping_admin.history is services.history
     assert services.knowledge.titles is services.titles
+    assert services.knowledge.upstream is services.upstream
+    assert services.schema_head == migrate.head()  # what /readyz compares the database with
     assert services.usage.record in services.on_answer and services.usage.flush in services.on_close
     with app.app_context():
         assert current_services() is services
