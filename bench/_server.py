@@ -11,6 +11,8 @@ from gunicorn.app.base import BaseApplication
 from infobutton import create_app, metrics
 from infobutton.cli import gunicorn_options
 from infobutton.config import Settings
+from infobutton.knowledge import TitleTable
+from infobutton.services import build_services
 
 
 def bare_app() -> Flask:
@@ -26,11 +28,10 @@ def bare_app() -> Flask:
 def main() -> None:
     which, port, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     settings = Settings.from_env()
+    titles = TitleTable(keep_fresh=True)  # built here, inherited by the workers, as under `serve`
     if which == "infobutton":
-        from infobutton.services import build_services
-
-        services = build_services(settings)  # migrate, seed and precompute once, as `serve` does
-        services.knowledge.precompute_titles(keep_fresh=True)
+        services = build_services(settings, titles=titles)  # migrate, seed and precompute once, as `serve` does
+        services.knowledge.precompute_titles()
         services.close()
 
     class Server(BaseApplication):
@@ -40,7 +41,9 @@ def main() -> None:
             self.cfg.set("accesslog", None)  # the same for both apps: measure the apps, not the log
 
         def load(self):
-            return create_app(settings) if which == "infobutton" else bare_app()
+            if which != "infobutton":
+                return bare_app()
+            return create_app(settings, services=build_services(settings, titles=titles))
 
     with metrics.multiprocess_dir():  # as `serve` does: the workers' metrics in one directory
         Server().run()

@@ -44,7 +44,7 @@ def create_app(config: dict | Settings | None = None, *, services: Services | No
     app.json = _Utf8JSONProvider(app)
     services = services or build_services(settings, warm=warm)
     app.extensions["infobutton"] = services
-    budget = limits.init_app(app, settings)  # the first before_request hook
+    budget = limits.init_app(app, services)  # the first before_request hook
     cached_answers.init_app(app, services, budget)  # innermost WSGI layer: inside ProxyFix, request ids, metrics
     transport.init_app(app, settings)  # ProxyFix: the client the budget keys on
     register_blueprints(app)

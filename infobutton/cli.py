@@ -14,10 +14,10 @@ import click
 from . import create_app, logs, metrics
 from .config import ConfigError, Settings
 from .content import cli as content_cli
+from .knowledge import TitleTable
 from .mappings import cli as mappings_cli
 from .services import build_services
 from .store import cli as store_cli
-from .store import migrate
 from .store.db import redacted
 
 log = logging.getLogger(__name__)
@@ -138,23 +138,25 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
                 self.cfg.set(key, value)
 
         def load(self):
-            return create_app(settings)
+            return create_app(settings, services=build_services(settings, titles=titles))
 
+    # Every ICD-10-CM title's matches, built here and inherited by the workers, each of which
+    # rebuilds its own when topics change.
+    titles = TitleTable(keep_fresh=True)
     # The workers write their metrics to one directory, which /metrics adds up.
     with metrics.multiprocess_dir():
         # Migrate and seed once, in the arbiter, before any worker starts; the tables it warms
         # are inherited by the forked workers. Each worker then builds its own app (``load``).
-        services = build_services(settings)
+        services = build_services(settings, titles=titles)
         log.info(
             "database ready: %s (schema %s, %s rules, %s topics)",
             redacted(settings.resolved_database_url),
-            migrate.head(),
+            services.schema_head,
             f"{services.mappings.count():,}",
             f"{services.topics.count():,}",
         )
         log.info("matching every ICD-10-CM title to its topics before the workers start")
-        # every ICD-10-CM title's matches, for the workers too, rebuilt by them when topics change
-        services.knowledge.precompute_titles(keep_fresh=True)
+        services.knowledge.precompute_titles()
         services.close()
         Server().run()
 

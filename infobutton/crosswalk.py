@@ -114,7 +114,12 @@ def _load_gem() -> dict[str, tuple[tuple[str, int], ...]]:
         return parse_gem(f)
 
 
-_gem = functools.cache(_load_gem)  # once per process (like terminology._icd10cm), at warm_up
+@functools.cache
+def gem() -> dict[str, tuple[tuple[str, int], ...]]:
+    """The shipped GEM by ICD-9-CM code: reference data that never changes while the process
+    runs, read once per process on first use or at ``Crosswalk.warm_up`` (as
+    ``terminology.icd10cm``). The cache is its only writer; nothing changes what it returns."""
+    return _load_gem()
 
 
 @functools.cache
@@ -303,7 +308,7 @@ class Crosswalk:
 
     def warm_up(self) -> None:
         """Load the GEM now rather than on the first ICD-9-CM request."""
-        _gem()
+        gem()
         _gem_codes()
 
     def knows(self, code: Code) -> bool:
@@ -322,7 +327,7 @@ class Crosswalk:
                 Translation(
                     Code(CodeSystem.ICD10CM, target), _gem_note(source, target, flags), bool(flags & _APPROXIMATE)
                 )
-                for target, flags in _gem().get(source, ())
+                for target, flags in gem().get(source, ())
             )
         if code.system is CodeSystem.SNOMEDCT and self.snomed is not None:
             concept = code.value.strip()

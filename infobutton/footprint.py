@@ -10,6 +10,7 @@ an overestimate, which a budget can afford.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 from enum import Enum
 
@@ -18,7 +19,7 @@ OBJECT = 56  # a small object's own header and slots, beside what it refers to
 
 def footprint(value: object) -> int:
     """Approximate bytes ``value`` holds (itself and everything it refers to)."""
-    kind = type(value)
+    kind: type = type(value)
     if kind is str or kind is bytes:
         return sys.getsizeof(value)
     if value is None or isinstance(value, (bool, int, float, Enum)):
@@ -33,14 +34,7 @@ def footprint(value: object) -> int:
     return sys.getsizeof(value)
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
+@functools.cache  # one entry per type it meets: a handful
 def _field_names(kind: type) -> tuple[str, ...]:
     """A dataclass's field names (none for any other type), worked out once per type."""
-    names = _FIELDS.get(kind)
-    if names is None:
-        names = _FIELDS[kind] = (
-            tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else ()
-        )
-    return names
+    return tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else ()

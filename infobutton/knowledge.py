@@ -35,16 +35,6 @@ def _ignore(_result: str) -> None:
     pass
 
 
-# Every ICD-10-CM title's automatic matches (only the titles that match something), for one
-# catalogue: (ConceptIndex.signature, title → matches). Built by ``precompute_titles`` in the
-# gunicorn arbiter before it forks, so the workers inherit it instead of matching titles per
-# request. A service whose catalogue differs (changed since) does not use it and matches live,
-# and, when the table is kept fresh, builds the table for its catalogue in the background.
-_title_table: tuple[tuple, dict[str, list[ConceptMatch]]] | None = None
-# Set by ``precompute_titles(keep_fresh=True)`` (``serve``, in the arbiter, so every worker has it):
-# after a catalogue change (a sync, an import) each worker rebuilds the table in a thread of its
-# own rather than matching titles live until it restarts.
-_keep_titles_fresh = False
 TITLES_PER_PAUSE = 64  # a background build lets the request threads run this often
 CONCEPT_MATCH_BYTES = 8 * 1024 * 1024  # texts' concept matches kept per worker
 
@@ -61,6 +51,33 @@ def match_titles(index: ConceptIndex, pause: bool = False) -> dict[str, list[Con
         if pause and n % TITLES_PER_PAUSE == 0:
             time.sleep(0)
     return table
+
+
+class TitleTable:
+    """Every ICD-10-CM title's automatic matches (only the titles that match something), for one
+    catalogue (``ConceptIndex.signature``). ``serve`` builds it in the gunicorn arbiter before it
+    forks and hands the same table to every worker's services, so the workers inherit it instead
+    of matching titles per request. A service whose catalogue differs (changed since) does not use
+    it and matches live; with ``keep_fresh`` (``serve``) it then builds the table for its
+    catalogue in a thread of its own rather than matching titles live until it restarts."""
+
+    def __init__(self, keep_fresh: bool = False):
+        self.keep_fresh = keep_fresh
+        self._built: tuple[tuple, dict[str, list[ConceptMatch]]] | None = None  # swapped whole
+
+    def for_catalogue(self, index: ConceptIndex) -> dict[str, list[ConceptMatch]] | None:
+        """The table, when it was built for ``index``'s catalogue."""
+        built = self._built
+        return built[1] if built is not None and built[0] == index.signature else None
+
+    def build(self, index: ConceptIndex, pause: bool = False) -> dict[str, list[ConceptMatch]]:
+        """The table for ``index``'s catalogue: the one held, else matched now (some seconds;
+        ``pause`` as ``match_titles``) and held from then on."""
+        table = self.for_catalogue(index)
+        if table is None:
+            table = match_titles(index, pause)
+            self._built = (index.signature, table)
+        return table
 
 
 class ResponseCache:
@@ -119,6 +136,7 @@ class KnowledgeService:
         search: resolver.TextSearch | None = None,
         upstream: resolver.CodeLookup | None = None,
         translate: resolver.Translate | None = None,
+        titles: TitleTable | None = None,
         shared=None,
         on_cache: Callable[[str], None] | None = None,
     ):
@@ -129,6 +147,7 @@ class KnowledgeService:
         self.search = search
         self.upstream = upstream
         self.translate = translate
+        self.titles = titles if titles is not None else TitleTable()  # shared with forked workers
         self.shared = shared  # optional second level shared by instances (shared_cache)
         self._on_cache = on_cache or _ignore  # told "hit", "shared_hit" or "miss" (metrics)
         self._timer = timer
@@ -144,7 +163,7 @@ class KnowledgeService:
         self._rules: dict | None = None
         self._topic_cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=4096)
         self._concepts: ConceptIndex | None = None
-        self._title_matches: dict[str, list[ConceptMatch]] | None = None  # _title_table's, if ours
+        self._title_matches: dict[str, list[ConceptMatch]] | None = None  # titles', if ours
         self._title_builder: threading.Thread | None = None  # rebuilding the table (kept fresh)
         # Keyed by the texts requests send (display names, up to 512 characters each): bounded in
         # bytes, each entry (key size, matches) counted by its key and matches.
@@ -276,39 +295,33 @@ class KnowledgeService:
                 if self._seen != seen:
                     return index
                 self._concepts = index
-                if _title_table is not None and _title_table[0] == index.signature:
-                    self._title_matches = _title_table[1]
-                elif _keep_titles_fresh and self._title_builder is None:
+                self._title_matches = self.titles.for_catalogue(index)
+                if self._title_matches is None and self.titles.keep_fresh and self._title_builder is None:
                     self._title_builder = threading.Thread(target=self._build_titles, name="title-table", daemon=True)
                     self._title_builder.start()
             return index
 
-    def precompute_titles(self, keep_fresh: bool = False) -> None:
-        """Match every ICD-10-CM title against the current catalogue now (some seconds), for this
-        process and the workers it forks; ``title_names`` then looks answers up. ``keep_fresh``
-        (``serve``): after a catalogue change, rebuild the table in the background."""
-        global _title_table, _keep_titles_fresh
-        _keep_titles_fresh = keep_fresh
+    def precompute_titles(self) -> None:
+        """Match every ICD-10-CM title against the current catalogue now (some seconds), into
+        ``titles`` (for this process and the workers it forks); ``title_names`` then looks
+        answers up."""
         index = self.concept_index()
-        if _title_table is None or _title_table[0] != index.signature:
-            _title_table = (index.signature, match_titles(index))
+        table = self.titles.build(index)
         with self._lock:
             if self._concepts is index:
-                self._title_matches = _title_table[1]
+                self._title_matches = table
 
     def _build_titles(self) -> None:
         """The title table for the current catalogue, built beside the requests (which match
         live meanwhile); again if the catalogue changed while it was being built."""
-        global _title_table
         while True:
             with self._lock:
                 index = self._concepts
                 if index is None or self._title_matches is not None:
                     self._title_builder = None  # the next new index starts another build
                     return
-            table = match_titles(index, pause=True)
+            table = self.titles.build(index, pause=True)
             with self._lock:
-                _title_table = (index.signature, table)
                 if self._concepts is index:
                     self._title_matches = table
 

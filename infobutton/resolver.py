@@ -11,7 +11,8 @@ for it, and every match says which layer found it and why (``TopicMatch.provenan
    is (never a block's or a chapter's) and the code's own title names that topic too
    (``title_evidence``). For a code system we carry no terminology for (SNOMED CT, …), the EHR's
    display name must be a topic's name the same way, and the match is marked ``from_text``.
-3. **upstream**: another HL7 responder (``content.upstream``), for a valid code with no local answer.
+3. **upstream**: another HL7 responder (``content.upstream``), for a valid code with no local answer;
+   a topic it names that the catalogue holds (same id, active) is served as the catalogue's.
 4. **free text**: ``v.ot``/``v.dn`` (or text sent as a code), only when no code is given or the code
    is unknown to its terminology; whole topic names first, then every-word full-text search. Never
    for a valid code.
@@ -352,7 +353,9 @@ def resolve_criterion(
             hits = _automatic(criterion, codes, request, topic_of, named, title_names or named, concepts)
         if not owned and not hits and upstream is not None and terminology.is_valid(criterion.code):
             asked = terminology.family(criterion.code)  # one answer for a 7th-character family here too
-            for rank, topic in enumerate(upstream(asked, request.language, limit)):
+            for rank, answered in enumerate(upstream(asked, request.language, limit)):
+                local = topic_of(answered.id)  # a topic the catalogue holds is served as the catalogue's
+                topic = local if local is not None and local.status == "active" else answered
                 host = topic.source.removeprefix("upstream:") or "the upstream responder"
                 hits.append(
                     (

@@ -12,19 +12,20 @@ from . import bundled, terminology
 from .answering import AnswerService
 from .answering.service import AnswerHook, RenderedHook
 from .cds.gate import CdsGate
-from .config import Settings
+from .config import Settings, networks
 from .content.schedule import SyncScheduler
 from .content.sync import DEFAULT_URL
 from .content.upstream import UpstreamResponder
 from .crosswalk import Crosswalk
-from .knowledge import KnowledgeService
+from .knowledge import KnowledgeService, TitleTable
 from .known_codes import KnownCodes
 from .mappings.coverage import CoverageReport
 from .mappings.service import MappingAdmin
 from .mappings.suggestion_service import SuggestionAdmin
 from .metrics import Metrics
+from .rate_limits import RateLimits
 from .shared_cache import RedisResponseCache
-from .store import Database, SqlMappingStore, SqlTopicStore, open_stores
+from .store import Database, SqlMappingStore, SqlTopicStore, migrate, open_stores
 from .store.cds_feedback import FeedbackStore
 from .store.history import SqlHistoryStore
 from .store.rejections import SqlRejectionStore
@@ -41,6 +42,7 @@ class Services:
     topics: SqlTopicStore
     mappings: SqlMappingStore
     knowledge: KnowledgeService
+    titles: TitleTable  # every ICD-10-CM title's matches; one table shared by the workers ``serve`` forks
     answers: AnswerService  # the one use case of the public endpoints: a knowledge request answered
     history: SqlHistoryStore
     tokens: SqlTokenStore
@@ -51,6 +53,8 @@ class Services:
     coverage: CoverageReport  # billable codes answered per chapter, by layer
     cds_feedback: FeedbackStore
     cds: CdsGate  # CDS Hooks callers, fhirServer fetches, feedback rate (shared through Redis when configured)
+    schema_head: str  # the migration head this code ships: /readyz compares the database with it
+    rate_limits: RateLimits | None = None  # the public budget per client (INFOBUTTON_RATE_LIMIT); None when off
     upstream: UpstreamResponder | None = None  # INFOBUTTON_UPSTREAM_URL; off by default
     sync: SyncScheduler | None = None  # INFOBUTTON_SYNC_INTERVAL; off by default
     metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows (metrics.py)
@@ -66,17 +70,23 @@ class Services:
         self.db.close()
 
 
-def build_services(settings: Settings, *, seed: bool | None = None, warm: bool = True) -> Services:
+def build_services(
+    settings: Settings, *, seed: bool | None = None, warm: bool = True, titles: TitleTable | None = None
+) -> Services:
     """Connect to the configured database, migrate it, seed it when empty, build every service.
 
     ``warm`` loads the code tables and the topic-name index now rather than on first use: what a
-    server wants before its first request, and what a one-shot command need not pay for."""
+    server wants before its first request, and what a one-shot command need not pay for.
+    ``titles``: the title table built before the workers forked (``serve``); a new, empty one
+    otherwise."""
+    titles = titles if titles is not None else TitleTable()
     crosswalk = Crosswalk.from_settings(settings)  # a bad INFOBUTTON_SNOMED_MAP fails here, at start
     known = KnownCodes.from_settings(settings, crosswalk)  # and a bad INFOBUTTON_RXNORM_CODES
     seeding = settings.seed if seed is None else seed
     metrics = Metrics.for_process()
     db, topics, mappings = open_stores(settings.resolved_database_url, prepare=bundled.merge if seeding else None)
     metrics.watch_database(db.engine)
+    upstream = _upstream(settings, metrics)
     knowledge = KnowledgeService(
         db,
         topics,
@@ -87,7 +97,9 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
         response_bytes=settings.cache_bytes,
         check_interval=settings.version_check_interval,
         search=topics.search,
+        upstream=upstream,
         translate=crosswalk.to_icd10cm,
+        titles=titles,
         shared=RedisResponseCache(settings.redis_url, settings.cache_ttl) if settings.redis_url else None,
         on_cache=metrics.cache_lookup,
     )
@@ -120,6 +132,7 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
         topics=topics,
         mappings=mappings,
         knowledge=knowledge,
+        titles=titles,
         answers=answers,
         history=history,
         tokens=SqlTokenStore(db),
@@ -130,13 +143,14 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
         coverage=CoverageReport(knowledge),
         cds_feedback=FeedbackStore(db, retention_days=settings.cds_feedback_days),
         cds=CdsGate.from_settings(settings, replay=SqlTokenUses(db)),  # jti once, across workers
-        upstream=_upstream(settings, knowledge, metrics),
+        schema_head=migrate.head(),
+        rate_limits=_rate_limits(settings),
+        upstream=upstream,
         sync=_sync(settings, topics, knowledge),
         metrics=metrics,
         on_answer=on_answer,
         on_rendered=on_rendered,
     )
-    knowledge.upstream = services.upstream
     services.on_close.append(usage.flush)  # a worker that stops keeps its last counts
     services.on_close.append(services.cds.close)
     if services.sync is not None:
@@ -147,7 +161,7 @@ def build_services(settings: Settings, *, seed: bool | None = None, warm: bool =
     return services
 
 
-def _upstream(settings: Settings, knowledge: KnowledgeService, metrics: Metrics) -> UpstreamResponder | None:
+def _upstream(settings: Settings, metrics: Metrics) -> UpstreamResponder | None:
     if not settings.upstream_url:
         return None
     return UpstreamResponder(
@@ -155,9 +169,14 @@ def _upstream(settings: Settings, knowledge: KnowledgeService, metrics: Metrics)
         ttl=settings.upstream_ttl,
         timeout=settings.upstream_timeout,
         rate_per_minute=settings.upstream_rate,
-        local=knowledge.topic,  # cached, dropped when topics change
         on_error=metrics.upstream_error,
     )
+
+
+def _rate_limits(settings: Settings) -> RateLimits | None:
+    if not settings.rate_limit:
+        return None
+    return RateLimits(settings.rate_limit, settings.redis_url, exempt=networks(settings.rate_limit_exempt))
 
 
 def _sync(settings: Settings, topics: SqlTopicStore, knowledge: KnowledgeService) -> SyncScheduler | None:

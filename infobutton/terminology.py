@@ -60,13 +60,16 @@ def code_system(text: str, parameter: str = "mainSearchCriteria.v.cs") -> CodeSy
 
 
 @functools.cache
-def _icd10cm() -> tabular.Tabular:
-    return tabular.load()  # ~2 s in a child process: once, on first use (or at warm_up)
+def icd10cm() -> tabular.Tabular:
+    """The ICD-10-CM tabular list: reference data that never changes while the process runs,
+    read once per process (~2 s, in a child process) on first use or at ``warm_up``. The cache
+    is its only writer; ``serve`` warms it in the arbiter, so every forked worker shares it."""
+    return tabular.load()
 
 
 def warm_up() -> None:
     """Load the ICD-10-CM tabular list now rather than on the first request."""
-    _icd10cm()
+    icd10cm()
 
 
 _ICD10CM_UNDOTTED = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{1,4}\Z")
@@ -100,7 +103,7 @@ def is_valid(code: Code) -> bool:
     """Whether the code exists (ICD-10-CM) or is well formed with a valid check digit."""
     system, value = code.system, code.value
     if system is CodeSystem.ICD10CM:
-        return _icd10cm().is_code(value)
+        return icd10cm().is_code(value)
     shape = _SHAPES.get(system)
     if shape is not None and not shape.match(value):
         return False
@@ -119,7 +122,7 @@ def ancestors(code: Code) -> tuple[str, ...]:
     """Codes above this one, nearest first (ICD-10-CM subcategory → category → block)."""
     if code.system is not CodeSystem.ICD10CM or not is_valid(code):
         return ()
-    return _icd10cm().ancestors_below_chapter(code.value)
+    return icd10cm().ancestors_below_chapter(code.value)
 
 
 def family(code: Code) -> Code:
@@ -130,44 +133,44 @@ def family(code: Code) -> Code:
     own right)."""
     if code.system is not CodeSystem.ICD10CM or not is_valid(code):
         return code
-    parent = _icd10cm().extended_from(code.value)
+    parent = icd10cm().extended_from(code.value)
     return code if parent is None else Code(code.system, parent)
 
 
 def is_block(value: str) -> bool:
     """Whether an ICD-10-CM item is a block of categories (e.g. C81-C96), not a code."""
-    return _icd10cm().is_block(value)
+    return icd10cm().is_block(value)
 
 
 def describe(code: Code) -> str:
     """The preferred display name of a code, when the system is one we carry."""
     if code.system is CodeSystem.ICD10CM and is_valid(code):
-        return _icd10cm().description(code.value)
+        return icd10cm().description(code.value)
     return ""
 
 
 def titles() -> set[str]:
     """Every distinct title of the ICD-10-CM tabular list (codes, blocks and chapters)."""
-    return _icd10cm().descriptions()
+    return icd10cm().descriptions()
 
 
 @functools.cache
 def billable() -> tuple[str, ...]:
     """Every billable ICD-10-CM code (a leaf of the tabular list), dotted, in tabular order."""
-    cm = _icd10cm()
+    cm = icd10cm()
     return tuple(dict.fromkeys(c for c in cm.all_codes() if cm.is_billable(c)))
 
 
 def chapter_of(code: Code) -> str:
     """The ICD-10-CM chapter a code is in ("19" for S72.002A)."""
-    return _icd10cm().chapter_of(code.value)
+    return icd10cm().chapter_of(code.value)
 
 
 @functools.cache
 def chapters() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     """ICD-10-CM's chapters in tabular order: (number, title, its billable codes), e.g. ("19",
     "Injury, poisoning and certain other consequences of external causes (S00-T88)", (…))."""
-    cm = _icd10cm()
+    cm = icd10cm()
     codes: dict[str, list[str]] = {chapter: [] for chapter in cm.chapters()}
     for value in billable():
         codes[cm.chapter_of(value)].append(value)

@@ -7,6 +7,7 @@ import ast
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,193 @@ def test_the_function_import_check_sees_what_it_should(source, expected):
     """The check itself: relative and absolute imports of our modules inside a function body are
     found; third-party lazy imports and module-level imports are not."""
     assert imports_in_functions("infobutton.services", "services.py", source) == expected
+
+
+# -- no module global is assigned outside import -----------------------------------------------
+
+# Flask's per-request proxies: module-level names whose attributes belong to the current request.
+PER_REQUEST = {"flask.request", "flask.session", "flask.g"}
+# Third-party process state with no other switch, each set in one place for the process it runs in.
+THIRD_PARTY_HOOKS = {
+    # serve: the metrics directory the forked workers inherit through the environment
+    ("metrics.py", "os.environ[MULTIPROC_ENV]"),
+    # serve: prometheus_client chooses its value store when imported, before serve can say where
+    ("metrics.py", "values.ValueClass"),
+    # a gunicorn worker (forked): gunicorn has no hook for the error page that quotes the request
+    ("gunicorn_worker.py", "util.write_error"),
+}
+MUTATORS = frozenset(
+    [
+        "append",
+        "appendleft",
+        "extend",
+        "extendleft",
+        "insert",
+        "update",
+        "setdefault",
+        "pop",
+        "popleft",
+        "popitem",
+        "clear",
+        "remove",
+        "discard",
+        "add",
+    ]
+)
+
+
+def _bound_at_import(module: str, tree: ast.Module) -> dict[str, str]:
+    """Every name the module binds at import → what it is: the dotted name an import binds it to,
+    else ``""`` (an assignment, a def, a class)."""
+    bound: dict[str, str] = {}
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    bound[alias.asname or alias.name.split(".")[0]] = (
+                        alias.name if alias.asname else alias.name.split(".")[0]
+                    )
+            elif isinstance(node, ast.ImportFrom):
+                base = absolute(module, node)
+                bound.update({alias.asname or alias.name: f"{base}.{alias.name}" for alias in node.names})
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                bound[node.name] = ""
+            elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.For):
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    bound.update({n.id: "" for n in ast.walk(target) if isinstance(n, ast.Name)})
+            for field in ("body", "orelse", "finalbody"):  # if, for, while, try, with at module level
+                if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    visit(getattr(node, field, []))
+            for handler in getattr(node, "handlers", []):
+                visit(handler.body)
+
+    visit(tree.body)
+    return bound
+
+
+def _locals(function: ast.AST) -> set[str]:
+    """Names a function (and the functions inside it) binds itself, less those declared global."""
+    found, declared = set(), set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            args = node.args
+            found.update(a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a)
+            if node is not function and not isinstance(node, ast.Lambda):
+                found.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            found.add(node.id)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            found.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            found.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ClassDef):
+            found.add(node.name)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            declared.update(node.names)
+    return found - declared
+
+
+def _targets(node: ast.AST) -> list[ast.expr]:
+    if isinstance(node, ast.Assign | ast.Delete):
+        targets = list(node.targets)
+    elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.AsyncFor | ast.comprehension | ast.NamedExpr):
+        targets = [node.target]
+    elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+        targets = [node.optional_vars]
+    else:
+        return []
+    flat: list[ast.expr] = []
+    while targets:
+        target = targets.pop()
+        if isinstance(target, ast.Tuple | ast.List):
+            targets.extend(target.elts)
+        else:
+            flat.append(target.value if isinstance(target, ast.Starred) else target)
+    return flat
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _writes(node: ast.AST, shared: Callable[[str | None], bool], bound: dict[str, str]) -> list[str]:
+    """What ``node`` writes to module state (``shared`` names), as source text."""
+    written = ["global " + ", ".join(node.names)] if isinstance(node, ast.Global) else []
+    written += [
+        ast.unparse(t) for t in _targets(node) if isinstance(t, ast.Attribute | ast.Subscript) and shared(_root(t))
+    ]
+    if not isinstance(node, ast.Call):
+        return written
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr in MUTATORS:
+        name = _root(func.value)
+        if shared(name) and not bound[name or ""]:  # a container bound at import, not a module's
+            written.append(ast.unparse(func) + "()")
+    if isinstance(func, ast.Name) and func.id in ("setattr", "delattr") and node.args and shared(_root(node.args[0])):
+        written.append(f"{func.id}({ast.unparse(node.args[0])})")
+    return written
+
+
+def _outermost_functions(node: ast.AST) -> list[ast.AST]:
+    found: list[ast.AST] = []
+    for child in ast.iter_child_nodes(node):
+        is_function = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        found += [child] if is_function else _outermost_functions(child)
+    return found
+
+
+def module_state_written(module: str, relative: str, source: str) -> list[str]:
+    """``path:line what`` for each write to module state from inside a function: a ``global``
+    statement; an assignment to (or ``del`` of) an attribute or item of a name bound at import
+    (``knowledge.x = …``, ``_TABLE[k] = …``, an imported module's attribute); a mutating method
+    call on a container bound at import (``_TABLE.update(…)``); ``setattr``/``delattr`` on one."""
+    tree = ast.parse(source)
+    bound = _bound_at_import(module, tree)
+    found = []
+    for function in _outermost_functions(tree):
+        local = _locals(function)
+
+        def shared(name: str | None, local: set[str] = local) -> bool:
+            return name in bound and name not in local and bound[name] not in PER_REQUEST
+
+        for node in ast.walk(function):
+            found += [
+                f"{relative}:{node.lineno} {w}"  # type: ignore[attr-defined]
+                for w in _writes(node, shared, bound)
+                if (relative, w) not in THIRD_PARTY_HOOKS
+            ]
+    return found
+
+
+def test_no_module_global_is_assigned_outside_import():
+    """Long-lived state is on ``Services`` (or in a cache that only ``functools.cache`` writes):
+    nothing a function does rebinds or fills a module's globals, ours or an imported module's."""
+    found = []
+    for module, path in MODULES.items():
+        relative = path.relative_to(PACKAGE).as_posix()
+        found += module_state_written(module, relative, path.read_text(encoding="utf-8"))
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("T = None\ndef f():\n    global T\n    T = 1\n", ["services.py:3 global T"]),
+        ("from . import knowledge\ndef f(x):\n    knowledge.upstream = x\n", ["services.py:3 knowledge.upstream"]),
+        ("import os\ndef f():\n    os.environ['X'] = '1'\n", ["services.py:3 os.environ['X']"]),
+        ("F = {}\ndef register(n, f):\n    F[n] = f\n", ["services.py:3 F[n]"]),
+        ("F = {}\nclass C:\n    def add(self, f):\n        F.update(f)\n", ["services.py:4 F.update()"]),
+        ("F = {}\ndef f(x):\n    del F[x]\n", ["services.py:3 F[x]"]),
+        ("import gc\ndef f(v):\n    setattr(gc, 'x', v)\n", ["services.py:3 setattr(gc)"]),
+        ("F = {}\ndef f(F):\n    F['a'] = 1\n", []),  # a parameter of the same name
+        ("def f(self, x):\n    self.x = x\n    items = []\n    items.append(x)\n", []),
+        ("import logging\nlog = logging.getLogger()\ndef f():\n    log.info('x')\n", []),
+        ("from flask import g, session\ndef f(who):\n    g.admin = who\n    session['csrf'] = 1\n", []),
+        ("F = {}\nF['a'] = 1\nfor _k in 'bc':\n    F[_k] = 2\n", []),  # at import
+    ],
+)
+def test_the_module_state_check_sees_what_it_should(source, expected):
+    assert module_state_written("infobutton.services", "services.py", source) == expected

@@ -251,6 +251,17 @@ def test_upstream_only_for_valid_codes_without_a_local_answer_and_labelled_with_
     assert asked[-1] == "S72.002" and injury.reason.endswith("for S72.002")
 
 
+def test_an_upstream_topic_the_catalogue_holds_is_served_as_the_catalogue_s():
+    def upstream(code, language, limit):
+        return [replace(NAMED["leukemia"], summary_html="<p>theirs</p>", source="upstream:connect.example.org")]
+
+    [match] = layered(crit(ICD, "J06.9"), upstream=upstream)
+    assert match.topic is NAMED["leukemia"] and match.provenance is Provenance.UPSTREAM
+    withdrawn = {"leukemia": replace(NAMED["leukemia"], status="withdrawn")}
+    [theirs] = resolver.resolve(crit(ICD, "J06.9"), {}, withdrawn.get, 3, upstream=upstream)
+    assert theirs.topic.summary_html == "<p>theirs</p>"  # a withdrawn local topic is not served
+
+
 def test_translated_codes_resolve_as_icd10cm_and_name_the_translation():
     def translate(code):
         if code.value == "204.00":

@@ -8,7 +8,7 @@ from infobutton import terminology
 
 @pytest.fixture(scope="module")
 def table():
-    return terminology._icd10cm()
+    return terminology.icd10cm()
 
 
 def test_every_item_answers_as_the_library(table):

@@ -6,7 +6,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from infobutton import bundled, knowledge, resolver, terminology
-from infobutton.knowledge import KnowledgeService
+from infobutton.knowledge import KnowledgeService, TitleTable
 from infobutton.models import Code, CodeSystem
 from infobutton.request import parse
 from infobutton.store import open_stores
@@ -50,21 +50,38 @@ def test_a_catalogue_changed_since_is_matched_live(svc):
     assert [m.topic_id for m in svc.title_names(title)] == ["leukemia"]
     svc.topics.upsert([replace(leukemia, title="Blood disorders", also_called=(), mesh_headings=())])
     svc.refresh_now()
-    assert svc.concept_index().signature != knowledge._title_table[0]
+    assert svc.titles.for_catalogue(svc.concept_index()) is None
     assert svc._title_matches is None
     assert svc.title_names(title) == svc.concept_index().named(title)
     assert "leukemia" not in [m.topic_id for m in svc.title_names(title)]
 
 
+def test_a_service_handed_a_built_table_uses_it_without_matching_titles(svc, monkeypatch):
+    """As each worker ``serve`` forks: the table the arbiter built is used as it is."""
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("titles matched again")
+
+    monkeypatch.setattr(knowledge, "match_titles", refuse)
+    worker = KnowledgeService(svc.db, svc.topics, svc.mappings, check_interval=0, titles=svc.titles)
+    worker.precompute_titles()
+    assert worker._title_matches is svc._title_matches is not None
+
+
+def test_each_service_has_its_own_table_unless_handed_one(svc):
+    other = KnowledgeService(svc.db, svc.topics, svc.mappings, check_interval=0)
+    assert other.titles is not svc.titles
+    other.concept_index()
+    assert other._title_matches is None  # nothing built for it: matched live
+
+
 @pytest.fixture
-def fresh(tmp_path, monkeypatch):
-    """A service whose table is kept fresh, as under ``serve``; the module's table restored after."""
-    monkeypatch.setattr(knowledge, "_title_table", None)
-    monkeypatch.setattr(knowledge, "_keep_titles_fresh", False)
+def fresh(tmp_path):
+    """A service whose table is kept fresh, as under ``serve``."""
     db, topics, mappings = open_stores(f"sqlite:///{tmp_path}/t.sqlite3")
     topics.upsert(bundled.load_topics())  # the catalogue only: no rule hides the automatic layer
-    service = KnowledgeService(db, topics, mappings, check_interval=0)
-    service.precompute_titles(keep_fresh=True)
+    service = KnowledgeService(db, topics, mappings, check_interval=0, titles=TitleTable(keep_fresh=True))
+    service.precompute_titles()
     yield service
     builder = service._title_builder
     if builder is not None:
@@ -86,15 +103,14 @@ def test_after_a_catalogue_change_the_table_is_rebuilt_without_a_restart(fresh):
     found = fresh.resolve(request)  # matched live while the table is being built
     assert [(m.topic.id, m.provenance.value) for m in found] == [("alkalosis", "automatic")]
     wait_until(lambda: fresh._title_matches is not None, timeout=300, what="the title table to be rebuilt")
-    assert knowledge._title_table[0] == fresh.concept_index().signature
+    assert fresh.titles.for_catalogue(fresh.concept_index()) is fresh._title_matches
     for _, title in resolver.title_chain(alkalosis):
         assert fresh.title_names(title) == fresh.concept_index().named(title)
     assert "alkalosis" in [m.topic_id for m in fresh._title_matches["Alkalosis"]]
     assert fresh.resolve(request) == found
 
 
-def test_without_keep_fresh_no_table_is_built_after_a_change(svc, monkeypatch):
-    monkeypatch.setattr(knowledge, "_keep_titles_fresh", False)
+def test_without_keep_fresh_no_table_is_built_after_a_change(svc):
     leukemia = svc.topics.get("leukemia")
     svc.topics.upsert([replace(leukemia, title="Blood disorders", also_called=(), mesh_headings=())])
     svc.refresh_now()

@@ -9,7 +9,7 @@ its text is the upstream's, whoever the upstream says wrote it. The upstream's o
 (MedlinePlus's NLMattribution and NLMalsoCalled paragraphs, a responder's infobutton…
 paragraphs) are dropped from its summaries: every surface credits the text itself, naming the
 host that answered (render.attribution), so no upstream can label its text as NLM's. Topics the local catalogue also
-holds are served from the local catalogue (merged by topic id), with the local source.
+holds are served from the local catalogue (merged by topic id, in ``resolver.resolve``), with the local source.
 
 It never turns an upstream problem into an error for the EHR:
 - answers are cached per (code system, code, language) for ``ttl`` seconds; negative answers too;
@@ -237,7 +237,6 @@ class UpstreamResponder:
         failure_threshold: int = 3,
         reset_after: float = 60.0,
         cache_bytes: int = 8 * 1024 * 1024,
-        local: Callable[[str], Topic | None] | None = None,
         timer: Callable[[], float] = time.monotonic,
         session: requests.Session | None = None,
         on_error: Callable[[], None] | None = None,
@@ -245,7 +244,6 @@ class UpstreamResponder:
         self.url = url
         self.ttl = ttl
         self.timeout = timeout
-        self.local = local
         self.timer = timer
         self.limiter = RateLimiter(rate_per_minute, 60.0, timer)
         self.breaker = CircuitBreaker(failure_threshold, reset_after, timer)
@@ -257,13 +255,7 @@ class UpstreamResponder:
         self.on_error = on_error or (lambda: None)  # told of each failed call (metrics)
 
     def __call__(self, code: Code, language: str, limit: int) -> list[Topic]:
-        return [self._merged(t) for t in self.lookup(code, language)[:limit]]
-
-    def _merged(self, topic: Topic) -> Topic:
-        if self.local is None:
-            return topic
-        local = self.local(topic.id)
-        return local if local is not None and local.status == "active" else topic
+        return self.lookup(code, language)[:limit]
 
     def lookup(self, code: Code, language: str) -> list[Topic]:
         key = (code.system.name, code.value, language)

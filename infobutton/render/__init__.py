@@ -6,8 +6,9 @@ which is what MedlinePlus Connect answers by default.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from ..models import InvalidRequest, KnowledgeRequest, TopicMatch
 from . import atom, fhir, html, json_feed
@@ -48,30 +49,31 @@ def _jsonp(request, matches, ctx):
     return json_feed.serialise_jsonp(atom.feed(request, matches, ctx.base_url), callback, ctx.jsonp_guard)
 
 
-FORMATS: dict[str, Format] = {}
-
-
-_BY_MEDIA_TYPE: dict[str, Format] = {}  # media type → format, kept in step by register()
-
-
-def register(fmt: Format) -> None:
-    FORMATS[fmt.name] = fmt
-    _BY_MEDIA_TYPE.clear()
-    _BY_MEDIA_TYPE.update({mt: f for f in FORMATS.values() for mt in f.media_types})
-
-
-register(
-    Format("atom", "text/xml; charset=utf-8", ("text/xml", "application/atom+xml", "application/xml"), _atom, "xml")
+# Every response format by name, in negotiation order: a */* tie goes to Atom, listed first, and
+# browsers' text/html gets the page. Fixed at import; nothing adds to it.
+FORMATS: Mapping[str, Format] = MappingProxyType(
+    {
+        fmt.name: fmt
+        for fmt in (
+            Format(
+                "atom", "text/xml; charset=utf-8", ("text/xml", "application/atom+xml", "application/xml"), _atom, "xml"
+            ),
+            Format("json", "application/json", ("application/json",), _json, "json"),
+            Format(
+                "jsonp",
+                "application/javascript; charset=utf-8",
+                ("application/javascript", "text/javascript"),
+                _jsonp,
+                "json",
+            ),
+            Format("fhir", fhir.CONTENT_TYPE, ("application/fhir+json", "application/json+fhir"), fhir.render, "fhir"),
+            Format("html", html.CONTENT_TYPE, ("text/html", "application/xhtml+xml"), html.render, "html"),
+        )
+    }
 )
-register(Format("json", "application/json", ("application/json",), _json, "json"))
-register(
-    Format(
-        "jsonp", "application/javascript; charset=utf-8", ("application/javascript", "text/javascript"), _jsonp, "json"
-    )
+_BY_MEDIA_TYPE: Mapping[str, Format] = MappingProxyType(
+    {media_type: fmt for fmt in FORMATS.values() for media_type in fmt.media_types}
 )
-# After Atom, JSON and JSONP, so a */* tie still goes to Atom; browsers' text/html gets the page.
-register(Format("fhir", fhir.CONTENT_TYPE, ("application/fhir+json", "application/json+fhir"), fhir.render, "fhir"))
-register(Format("html", html.CONTENT_TYPE, ("text/html", "application/xhtml+xml"), html.render, "html"))
 
 
 def negotiate(response_type: str | None, accept=None) -> Format:

@@ -19,14 +19,12 @@ for a single application-wide limit (docs/decisions.md, "Rate limits through the
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 
 from flask import Flask, Request, Response, request
 from limits import RateLimitItem
 
-from ..config import Settings, networks
 from ..rate_limits import RateLimits, RefusalLog
+from ..services import Services
 from .errors import error_response
 from .hooks import plain_answer_safe
 from .transport import client_address
@@ -71,12 +69,11 @@ class PublicBudget:
         return too_many(item, self.limits.retry_after(reset_at))
 
 
-def init_app(app: Flask, settings: Settings, *, timer: Callable[[], float] = time.time) -> PublicBudget | None:
-    """Rate-limit the app per client; None when INFOBUTTON_RATE_LIMIT is off."""
-    if not settings.rate_limit:
+def init_app(app: Flask, services: Services) -> PublicBudget | None:
+    """Rate-limit the app per client with ``services.rate_limits``; None when it is off."""
+    if services.rate_limits is None:
         return None
-    exempt = networks(settings.rate_limit_exempt)
-    budget = PublicBudget(RateLimits(settings.rate_limit, settings.redis_url, exempt=exempt, timer=timer))
+    budget = PublicBudget(services.rate_limits)
 
     @plain_answer_safe  # the fast path counts its answers through the same budget
     def check() -> Response | None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 
 import sqlalchemy.exc
-from flask import Blueprint, Flask, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, abort, request
 
 from .. import logs
 from ..services import current_services
@@ -28,8 +28,8 @@ RETRY_AFTER_SECONDS = 5
 def readyz() -> tuple[dict, int, dict] | dict:
     """200 when the database answers and its schema is this version's head; else 503 naming the
     check that failed (never the database's own error text: hosts and ports stay private)."""
-    head = current_app.config["INFOBUTTON_SCHEMA_HEAD"]
     services = current_services()
+    head = services.schema_head
     checks = {"database": "ok", "schema": "ok"}
     failed = []
     try:
@@ -107,8 +107,6 @@ class Observed:
 
 def init_app(app: Flask) -> None:
     """Register /readyz and /metrics, and wrap the app for request ids and metrics."""
-    # The head this code ships, read once: /readyz compares the database with it per request.
-    app.config["INFOBUTTON_SCHEMA_HEAD"] = migrate.head()
     app.register_blueprint(bp)
     app.after_request(_remember_route)
     app.wsgi_app = Observed(app, app.wsgi_app)  # type: ignore[method-assign]

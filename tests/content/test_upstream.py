@@ -5,6 +5,7 @@ stale-if-error; unmapped codes only, and EHRs never see an upstream failure."""
 import json
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from infobutton import create_app
 from infobutton.content.upstream import (
@@ -15,7 +16,8 @@ from infobutton.content.upstream import (
     parse_json,
     source_label,
 )
-from infobutton.models import Code, CodeSystem
+from infobutton.models import Code, CodeSystem, Provenance
+from infobutton.request import parse
 from tests.conftest import icd
 from tests.content.http_fixture import Reply, Upstream
 
@@ -180,8 +182,11 @@ def test_upstream_topics_the_catalogue_holds_are_served_locally(upstream, tmp_pa
     )
     app = create_app({"data_dir": str(tmp_path), "upstream_url": url, "version_check_interval": 0.0})
     try:
-        ask = app.extensions["infobutton"].upstream
-        (topic,) = ask(ASTHMA, "en", 3)
+        knowledge = app.extensions["infobutton"].knowledge
+        # R69 Illness, unspecified: no local topic answers it, so the upstream is asked
+        (match,) = knowledge.resolve(parse(MultiDict(icd("R69")).items(multi=True)))
+        assert match.provenance is Provenance.UPSTREAM and upstream.hits("/connect")
+        topic = match.topic
         assert topic.summary_html != "<p>Upstream text</p>" and topic.meta_desc  # the local topic
         assert topic.source == "medlineplus"
     finally:

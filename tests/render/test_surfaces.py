@@ -363,3 +363,9 @@ def test_every_card_topic_shows_its_reason():
     lines = card["detail"].splitlines()
     for match in coded:
         assert f"  - {attribution.WHY['en']}: {cds_cards.escape_markdown(attribution.why(match, 'en'))}" in lines
+
+
+def test_the_formats_are_fixed_at_import_in_negotiation_order():
+    assert list(FORMATS) == ["atom", "json", "jsonp", "fhir", "html"]  # a */* tie goes to Atom
+    with pytest.raises(TypeError):
+        FORMATS["csv"] = FORMATS["json"]  # type: ignore[index]  # nothing adds a format later

@@ -46,6 +46,16 @@ def test_over_the_limit_is_a_429_with_retry_after_and_a_problem(make_app):
     assert get(client, "192.0.2.2").status_code == 200  # another client has its own budget
 
 
+def test_the_app_counts_through_the_rate_limits_on_its_services(make_app):
+    app = make_app(rate_limit="3/minute")
+    limits = app.extensions["infobutton"].rate_limits
+    client = app.test_client()
+    assert [get(client, "192.0.2.1").status_code for _ in range(2)] == [200, 200]
+    assert limits.hit("192.0.2.1") is None  # the third
+    assert get(client, "192.0.2.1").status_code == 429
+    assert make_app(rate_limit="off").extensions["infobutton"].rate_limits is None
+
+
 def test_every_public_endpoint_shares_one_budget_and_health_is_exempt(make_app):
     client = make_app(rate_limit="4/minute").test_client()
     address = {"REMOTE_ADDR": "192.0.2.3"}
