@@ -1,5 +1,5 @@
 """How much of ICD-10-CM the responder answers, from which layer, and how right it is on a
-reviewed gold set (issue 8).
+reviewed gold set.
 
     python bench/coverage.py [--quick | --every N] [--gold bench/gold.csv]
 

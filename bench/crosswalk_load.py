@@ -1,4 +1,4 @@
-"""Benchmark: loading the crosswalks (issue 8) — the CMS GEM and a 100,000-row SNOMED CT map.
+"""Benchmark: loading the crosswalks — the CMS GEM and a 100,000-row SNOMED CT map.
 
 Writes a synthetic NLM SNOMED CT to ICD-10-CM map of N rows in both published forms (human-
 readable TSV and RF2 Full), shaped like the real one: most concepts one ``TRUE`` row, some with

@@ -1,4 +1,4 @@
-"""Faults under load, against a real `infobutton serve` (issue #10 item 7):
+"""Faults under load, against a real `infobutton serve`:
 
   postgres  PostgreSQL made unreachable mid-load (a TCP forwarder in front of it, stopped, then
             started again): cached answers keep flowing (200), uncached ones get 503 with

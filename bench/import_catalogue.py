@@ -1,4 +1,4 @@
-"""Benchmark: importing a 2,000-topic health-topics file (issue 3 target: under 15 s).
+"""Benchmark: importing a 2,000-topic health-topics file (target: under 15 s).
 
 Prints absolute seconds and ratios against a baseline measured in the same run: parsing alone
 (read_catalogue), so the ratio shows what the transactional store write (rows, FTS index,

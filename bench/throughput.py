@@ -3,7 +3,7 @@
 Both apps run under gunicorn with the same options (`infobutton serve`'s), side by side, loaded
 in turn by wrk (Debian package) from this machine. The service runs as configured by default
 (SQLite, no Redis, the default response cache size unless ``--cache-size``), except for the rate
-limit, set far above the load (it still counts every request). The numbers (issue 10's targets):
+limit, set far above the load (it still counts every request). The numbers and their targets:
   - bare Flask JSON endpoint (the baseline, requests/s);
   - a cached knowledge request (C91.00 as JSON) → ratio to baseline (target ≥ 0.9);
   - a stream of distinct ICD-10-CM codes (every request a cache miss) → ratio to baseline
@@ -320,7 +320,7 @@ def main() -> None:
         (f"distinct {rd:.2f} >= 0.60 x bare", rd >= 0.6),
         (f"p99 {statistics.median(p99):.2f} <= 1.5 x bare", statistics.median(p99) <= 1.5),
     ]
-    print("targets (issue 10): " + "; ".join(f"{text}: {'met' if ok else 'NOT met'}" for text, ok in verdicts))
+    print("targets: " + "; ".join(f"{text}: {'met' if ok else 'NOT met'}" for text, ok in verdicts))
     if max(used.values()) > len(paths):
         print(
             f"note: {max(used.values())} requests exceeded the {len(paths)} distinct codes; later ones were cache hits"

@@ -83,7 +83,7 @@ def test_code_comments_name_no_tracker_numbers():
     this = Path(__file__).resolve()
     found = [
         hit
-        for folder in ("infobutton", "tests")
+        for folder in ("infobutton", "tests", "bench")
         for path in sorted((ROOT / folder).rglob("*"))
         if path.is_file() and path.resolve() != this and "node_modules" not in path.parts
         for hit in tracker_numbers(path)
