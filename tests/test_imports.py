@@ -340,3 +340,101 @@ def test_no_module_global_is_assigned_outside_import():
 )
 def test_the_module_state_check_sees_what_it_should(source, expected):
     assert module_state_written("infobutton.services", "services.py", source) == expected
+
+
+# The layers, innermost first: a module imports its own layer and the ones inside it, never one
+# outside it (web → wiring → use cases → core → codes and storage). A new module must be placed
+# here (by its name or its package) before the test passes.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # the settings read the CDS issuer and fhirServer rules they validate (both standard library only)
+    (
+        "codes, storage and settings",
+        (
+            "models",
+            "config",
+            "cds.issuers",
+            "cds.fhir_url",
+            "text",
+            "terminology",
+            "tabular",
+            "crosswalk",
+            "known_codes",
+            "store",
+        ),
+    ),
+    (
+        "core",
+        (
+            "concepts",
+            "context",
+            "request",
+            "resolver",
+            "knowledge",
+            "sites",
+            "subtopics",
+            "hosts",
+            "html_safety",
+            "footprint",
+            "expiring",
+            "render",
+            "cds",
+            "rate_limits",
+            "shared_cache",
+            "metrics",
+        ),
+    ),
+    ("use cases", ("answering", "mappings", "content", "usage", "bundled")),
+    ("wiring", ("services",)),
+    ("adapters", ("", "web", "cli", "commands", "logs", "gunicorn_worker")),
+)
+FLASK_FREE = {"codes, storage and settings", "core", "use cases"}
+
+
+def layer_of(module: str) -> int:
+    """The index in LAYERS of ``module``: a ``*.cli`` module is an adapter wherever it lives; the
+    longest matching name or package wins."""
+    if module.endswith(".cli"):
+        return len(LAYERS) - 1
+    relative = module.removeprefix("infobutton").removeprefix(".")
+    matches = [
+        (len(name), index)
+        for index, (_, names) in enumerate(LAYERS)
+        for name in names
+        if relative == name or (name and relative.startswith(name + "."))
+    ]
+    if not matches:
+        raise KeyError(f"{module} is in no layer: place it in tests/test_imports.py LAYERS")
+    return max(matches)[1]
+
+
+def imports_flask(module: str) -> bool:
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "flask" for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "flask":
+            return True
+    return False
+
+
+def test_imports_point_inwards_and_the_inner_layers_are_flask_free():
+    outward = [
+        f"{module} ({LAYERS[layer_of(module)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})"
+        for module in MODULES
+        for target in sorted(top_level_imports(module) & MODULES.keys())
+        if not module.startswith(target + ".") and layer_of(target) > layer_of(module)
+    ]
+    assert outward == []
+    flask = [m for m in MODULES if LAYERS[layer_of(m)][0] in FLASK_FREE and imports_flask(m)]
+    assert flask == []
+
+
+def test_the_layers_place_modules_as_named():
+    assert LAYERS[layer_of("infobutton.store.cli")][0] == "adapters"  # a command, not storage
+    assert LAYERS[layer_of("infobutton.store.usage")][0] == "codes, storage and settings"
+    assert LAYERS[layer_of("infobutton.cds.prefetch")][0] == "core"  # the longest name wins
+    assert LAYERS[layer_of("infobutton.answering.service")][0] == "use cases"
+    assert LAYERS[layer_of("infobutton.web.cached_answers")][0] == "adapters"
+    assert LAYERS[layer_of("infobutton")][0] == "adapters"  # the app factory
+    with pytest.raises(KeyError, match="no layer"):
+        layer_of("infobutton.somewhere_new")
