@@ -23,7 +23,7 @@ run: $(BIN)/.installed
 test: lint docs setup-browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The fast loop, under a minute: pure and in-process tests. The tiers it leaves out are the
+# The fast loop: pure and in-process tests (docs/development.md, Tiers, says what it takes). The tiers it leaves out are the
 # markers in pyproject.toml; a test that needs a real service cannot forget its marker.
 FAST_TIER := not (gunicorn or nginx or browser or postgres or redis or packaging or slow)
 test-fast: $(BIN)/.installed
