@@ -134,5 +134,5 @@ def test_terminating_the_services_connections_mid_load_gives_no_5xx(tmp_path, fr
         log.seek(0)
         text = log.read()
         log.close()
-    assert '"message": "database postgresql://postgres:***@' in text  # a JSON log line (logs.py)
+    assert '"message": "database ready: postgresql://postgres:***@' in text  # a JSON log line (logs.py)
     assert PASSWORD not in text
